@@ -1,0 +1,28 @@
+// Money on the wire is {bills, coins}: whole tenge (uint64) and tiyn (1/100). Inside the server
+// money is an integer count of tiyn held in a JS number, which is exact up to 2^53 - 1 tiyn
+// (about 90 trillion tenge); larger amounts are refused, never rounded.
+import type { IMoney } from './schema.js';
+
+export const MAX_TIYN = Number.MAX_SAFE_INTEGER;
+const MAX_BILLS = Math.floor((MAX_TIYN - 99) / 100);
+
+/** Tiyn of a wire Money, or null when it is not a valid amount (coins ≥ 100, too large). */
+export function toTiyn(m: IMoney | null | undefined): number | null {
+  if (!m) return null;
+  const bills = Number(m.bills ?? 0);
+  const coins = Number(m.coins ?? 0);
+  if (!Number.isSafeInteger(bills) || bills < 0 || bills > MAX_BILLS) return null;
+  if (!Number.isInteger(coins) || coins < 0 || coins > 99) return null;
+  return bills * 100 + coins;
+}
+
+/** Wire Money for a non-negative tiyn count. */
+export function fromTiyn(tiyn: number): { bills: number; coins: number } {
+  if (!Number.isSafeInteger(tiyn) || tiyn < 0) throw new RangeError(`invalid tiyn amount ${tiyn}`);
+  return { bills: Math.floor(tiyn / 100), coins: tiyn % 100 };
+}
+
+/** Quantities are thousandths (1000 = 1.0) and tax percents thousandths of a percent. */
+export function isValidThousandths(n: number | null | undefined): boolean {
+  return n !== null && n !== undefined && Number.isInteger(n) && n >= 0 && n <= 0x7fffffff;
+}
