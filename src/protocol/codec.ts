@@ -3,7 +3,13 @@
 // request gets the result code the protocol document names for it.
 import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs/light.js';
-import { CURRENT_VERSION, encodeFrame, isSupportedVersion, versionText, type FrameHeader } from './header.js';
+import {
+  CURRENT_VERSION,
+  encodeFrame,
+  isSupportedVersion,
+  versionText,
+  type FrameHeader,
+} from './header.js';
 import type { Frame } from './framer.js';
 import { Command, Request, Response, ResultCode, type IResponse } from './schema.js';
 
@@ -46,7 +52,32 @@ const lenientRequest = (() => {
 
 type Loose = Record<string, unknown> & { command?: number; ticket?: Record<string, unknown> };
 
+/** The raw value of Request.command (field 1), found without a schema; null when absent. */
+function peekCommand(payload: Uint8Array): number | null {
+  try {
+    const reader = protobuf.Reader.create(payload);
+    let command: number | null = null;
+    while (reader.pos < reader.len) {
+      const tag = reader.uint32();
+      if (tag === 8) command = reader.int32();
+      else reader.skipType(tag & 7);
+    }
+    return command;
+  } catch {
+    return null;
+  }
+}
+
 function explainFailure(payload: Uint8Array, error: Error): Rejection {
+  // proto2 enums are closed: an unknown command code decodes as a missing command.
+  const rawCommand = peekCommand(payload);
+  if (rawCommand !== null && !KNOWN_COMMANDS.has(rawCommand)) {
+    return reject(
+      rawCommand,
+      ResultCode.RESULT_TYPE_UNKNOWN_COMMAND,
+      `unknown command ${rawCommand}`,
+    );
+  }
   let loose: Loose;
   try {
     loose = lenientRequest.decode(payload) as unknown as Loose;
@@ -139,11 +170,15 @@ export function encodeResponse(
 ): Buffer {
   const version = isSupportedVersion(request.version) ? request.version : CURRENT_VERSION;
   const payload = Response.encode(response).finish();
-  return encodeFrame({ version, deviceId: request.deviceId, token, reqNum: request.reqNum }, payload);
+  return encodeFrame(
+    { version, deviceId: request.deviceId, token, reqNum: request.reqNum },
+    payload,
+  );
 }
 
 /** A bare answer carrying only a result code (errors, and commands with no data). */
 export function resultResponse(command: number, code: number, text?: string): IResponse {
-  const result = text === undefined ? { result_code: code } : { result_code: code, result_text: text };
+  const result =
+    text === undefined ? { result_code: code } : { result_code: code, result_text: text };
   return { command, result };
 }

@@ -1,11 +1,6 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import {
-  FrameDecoder,
-  FrameError,
-  parseFrame,
-  type Frame,
-} from '../../src/protocol/framer.js';
+import { FrameDecoder, FrameError, parseFrame, type Frame } from '../../src/protocol/framer.js';
 import { encodeFrame, writeHeader } from '../../src/protocol/header.js';
 
 function frameOf(reqNum: number, payloadSize: number): Buffer {
@@ -16,7 +11,12 @@ function frameOf(reqNum: number, payloadSize: number): Buffer {
 function collect(decoder: FrameDecoder, chunks: Buffer[]) {
   const frames: Frame[] = [];
   const errors: FrameError[] = [];
-  for (const c of chunks) decoder.push(c, (f) => frames.push(f), (e) => errors.push(e));
+  for (const c of chunks)
+    decoder.push(
+      c,
+      (f) => frames.push(f),
+      (e) => errors.push(e),
+    );
   return { frames, errors };
 }
 
@@ -40,7 +40,10 @@ t.test('many frames in one chunk', async (t) => {
 t.test('every split point into two chunks yields the same frames', async (t) => {
   const whole = collect(new FrameDecoder(), [stream]).frames.map((f) => f.bytes.toString('hex'));
   for (let i = 0; i <= stream.length; i++) {
-    const { frames, errors } = collect(new FrameDecoder(), [stream.subarray(0, i), stream.subarray(i)]);
+    const { frames, errors } = collect(new FrameDecoder(), [
+      stream.subarray(0, i),
+      stream.subarray(i),
+    ]);
     if (errors.length || frames.length !== 4) t.fail(`split at ${i}`);
     const got = frames.map((f) => f.bytes.toString('hex'));
     if (got.join() !== whole.join()) t.fail(`split at ${i} changed the frames`);
@@ -85,7 +88,14 @@ t.test('SIZE below the header size', async (t) => {
 
 t.test('SIZE above the configured maximum, before the body arrives', async (t) => {
   const header = Buffer.alloc(18);
-  writeHeader(header, { appCode: 0x81a2, version: 202, size: 2048, deviceId: 1, token: 1, reqNum: 1 });
+  writeHeader(header, {
+    appCode: 0x81a2,
+    version: 202,
+    size: 2048,
+    deviceId: 1,
+    token: 1,
+    reqNum: 1,
+  });
   const decoder = new FrameDecoder(1024);
   const { errors } = collect(decoder, [header]);
   t.equal(errors[0]?.code, 'SIZE_TOO_LARGE');
