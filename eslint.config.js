@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'data/', '.tap/'] },
+  { ignores: ['node_modules/', 'dist/', 'data/', '.tap/', 'src/protocol/generated/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

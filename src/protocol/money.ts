@@ -4,7 +4,7 @@
 import type { IMoney } from './schema.js';
 
 export const MAX_TIYN = Number.MAX_SAFE_INTEGER;
-const MAX_BILLS = Math.floor((MAX_TIYN - 99) / 100);
+const MAX_BILLS = Math.floor(MAX_TIYN / 100);
 
 /** Tiyn of a wire Money, or null when it is not a valid amount (coins ≥ 100, too large). */
 export function toTiyn(m: IMoney | null | undefined): number | null {
@@ -13,7 +13,8 @@ export function toTiyn(m: IMoney | null | undefined): number | null {
   const coins = Number(m.coins ?? 0);
   if (!Number.isSafeInteger(bills) || bills < 0 || bills > MAX_BILLS) return null;
   if (!Number.isInteger(coins) || coins < 0 || coins > 99) return null;
-  return bills * 100 + coins;
+  const tiyn = bills * 100 + coins;
+  return tiyn <= MAX_TIYN ? tiyn : null;
 }
 
 /** Wire Money for a non-negative tiyn count. */
