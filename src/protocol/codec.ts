@@ -1,7 +1,6 @@
 // Typed request decoding and response encoding. A request is decoded strictly (proto2 required
 // fields enforced); a failure is explained by a lenient second decode so that each malformed
 // request gets the result code the protocol document names for it.
-import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs/light.js';
 import {
   CURRENT_VERSION,
@@ -11,7 +10,7 @@ import {
   type FrameHeader,
 } from './header.js';
 import type { Frame } from './framer.js';
-import { Command, Request, Response, ResultCode, type IResponse } from './schema.js';
+import { Command, descriptor, Request, Response, ResultCode, type IResponse } from './schema.js';
 
 export type Rejection = { ok: false; command: number; code: number; reason: string };
 export type Decoded = { ok: true; request: Request } | Rejection;
@@ -37,17 +36,15 @@ const reject = (command: number, code: number, reason: string): Rejection => ({
 
 /** The same schema with every field optional: decodes what a strict decode refuses. */
 const lenientRequest = (() => {
-  const descriptor: unknown = JSON.parse(
-    readFileSync(new URL('./generated/kkm.json', import.meta.url), 'utf8'),
-  );
+  const relaxed: unknown = descriptor();
   const relax = (node: unknown): void => {
     if (node === null || typeof node !== 'object') return;
     const record = node as Record<string, unknown>;
     if (record.rule === 'required') delete record.rule;
     for (const value of Object.values(record)) relax(value);
   };
-  relax(descriptor);
-  return protobuf.Root.fromJSON(descriptor as protobuf.INamespace).lookupType('kkm.proto.Request');
+  relax(relaxed);
+  return protobuf.Root.fromJSON(relaxed as protobuf.INamespace).lookupType('kkm.proto.Request');
 })();
 
 type Loose = Record<string, unknown> & { command?: number; ticket?: Record<string, unknown> };

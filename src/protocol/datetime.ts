@@ -36,3 +36,8 @@ export function fromWallClock(text: string): IDateTime {
     time: { hour: hour ?? 0, minute: minute ?? 0, second: second ?? 0 },
   };
 }
+
+/** The wall-clock text of an instant in UTC (for times the server supplies itself). */
+export function wallClockAt(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+}

@@ -1,0 +1,469 @@
+// Operator admin API: organizations, points of sale, KKM registration, token issue ("Получить
+// токен"), block/unblock, deregistration, KKM cashiers and nomenclature. Every route needs
+// `Authorization: Bearer <admin token>`. Bodies are validated strictly (no coercion, unknown
+// fields refused) and every 4xx answer is JSON {error, message} naming the offending field.
+// Tokens and passwords never reach a log line.
+import { STATUS_CODES } from 'node:http';
+import { Ajv } from 'ajv';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  FastifySchemaValidationError,
+} from 'fastify';
+import {
+  ConflictError,
+  InvalidInputError,
+  MAX_UINT32,
+  NotFoundError,
+  RegistryBusyError,
+  type KkmRecord,
+  type KkmStatus,
+  type NomenclatureElement,
+  type Registry,
+} from '../storage/registry.js';
+import { checkBearer } from './admin-token.js';
+import { checkPasswordPolicy } from './password-policy.js';
+
+export interface AdminApiOptions {
+  registry: Registry;
+  adminToken: string;
+  /** Called after a KKM's token or status changed, so ingest drops its cached device state. */
+  onKkmChanged: (kkmId: number) => Promise<void>;
+}
+
+export const ADMIN_PREFIX = '/api/v1/admin';
+const NOMENCLATURE_MAX_ELEMENTS = 100_000;
+const NOMENCLATURE_BODY_LIMIT = 32 * 1024 * 1024;
+
+// ---- schemas --------------------------------------------------------------------------------
+
+const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength }) as const;
+const idSchema = { type: 'integer', minimum: 1, maximum: MAX_UINT32 } as const;
+const uint32 = { type: 'integer', minimum: 0, maximum: MAX_UINT32 } as const;
+const uint64 = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
+const tiyn = uint64;
+
+const params = (name: string) => ({
+  type: 'object',
+  additionalProperties: false,
+  required: [name],
+  properties: { [name]: idSchema },
+});
+
+const object = (required: string[], properties: Record<string, unknown>) => ({
+  type: 'object',
+  additionalProperties: false,
+  required,
+  properties,
+});
+
+const orgBody = object(['bin', 'title', 'address', 'okved', 'password'], {
+  bin: { type: 'string', pattern: '^[0-9]{12}$' },
+  title: text(500),
+  address: text(500),
+  okved: text(64),
+  // Length and composition are the password policy's business (clearer messages).
+  password: { type: 'string', maxLength: 128 },
+});
+
+const pointBody = object(['title', 'address'], { title: text(500), address: text(500) });
+
+const kkmBody = object(['serialNumber', 'model', 'fnsKkmId'], {
+  serialNumber: text(64),
+  model: text(128),
+  fnsKkmId: text(64),
+});
+
+const cashierBody = object(['code', 'name', 'login', 'password', 'roles'], {
+  code: idSchema,
+  name: text(200),
+  login: text(64),
+  password: { type: 'string', minLength: 1, maxLength: 128 },
+  roles: {
+    type: 'array',
+    minItems: 1,
+    maxItems: 3,
+    uniqueItems: true,
+    items: { type: 'integer', enum: [1, 2, 3] },
+  },
+});
+
+const taxSchema = object(['taxation_type', 'tax_type', 'tax_percent'], {
+  taxation_type: uint32,
+  tax_type: uint32,
+  tax_percent: uint32,
+});
+
+const itemSchema = object(['purchase_price', 'sell_price'], {
+  article: { type: 'string', maxLength: 128 },
+  barcode: { type: 'string', maxLength: 128 },
+  description: { type: 'string', maxLength: 1000 },
+  purchase_price: tiyn,
+  sell_price: tiyn,
+  discount_percent: uint32,
+  discount_sum: tiyn,
+  markup_percent: uint32,
+  markup_sum: tiyn,
+  taxes: { type: 'array', maxItems: 16, items: taxSchema },
+  measure_count: uint32,
+  measure_title: { type: 'string', maxLength: 64 },
+  measure_fractional: { type: 'boolean' },
+  measure_unit_code: { type: 'string', maxLength: 16 },
+});
+
+const elementSchema = {
+  ...object(['type', 'title', 'id'], {
+    type: { type: 'integer', enum: [0, 1] },
+    title: text(500),
+    id: uint64,
+    parent_group_id: uint64,
+    item: itemSchema,
+  }),
+  // An ITEM needs its item; a GROUP has none.
+  if: { properties: { type: { const: 1 } } },
+  then: { required: ['item'] },
+  else: { not: { required: ['item'] } },
+};
+
+const nomenclatureBody = object(['elements'], {
+  elements: { type: 'array', maxItems: NOMENCLATURE_MAX_ELEMENTS, items: elementSchema },
+});
+
+const kkmView = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    orgId: { type: 'integer' },
+    pointId: { type: 'integer' },
+    serialNumber: { type: 'string' },
+    model: { type: 'string' },
+    fnsKkmId: { type: 'string' },
+    status: { type: 'string' },
+    tokenEpoch: { type: 'integer' },
+    createdAt: { type: 'string' },
+  },
+};
+
+const idStatus = {
+  type: 'object',
+  properties: { id: { type: 'integer' }, status: { type: 'string' } },
+};
+
+// ---- validation and errors ------------------------------------------------------------------
+
+/**
+ * One validation error as `<part>/<path> <problem>`, always naming the field: e.g.
+ * `body/bin must match pattern "^[0-9]{12}$"`, `body/title is required`,
+ * `body/extra is not allowed`, `params/kkmId must be integer`.
+ */
+export function formatSchemaErrors(errors: FastifySchemaValidationError[], dataVar: string): Error {
+  const e = errors[0];
+  if (!e) return new Error(`${dataVar} is invalid`);
+  let path = `${dataVar}${e.instancePath}`;
+  let problem = e.message ?? 'is invalid';
+  if (e.keyword === 'required' && typeof e.params.missingProperty === 'string') {
+    path += `/${e.params.missingProperty}`;
+    problem = 'is required';
+  } else if (
+    e.keyword === 'additionalProperties' &&
+    typeof e.params.additionalProperty === 'string'
+  ) {
+    path += `/${e.params.additionalProperty}`;
+    problem = 'is not allowed';
+  } else if (e.keyword === 'not' && e.schemaPath.includes('/else/')) {
+    path += '/item';
+    problem = 'is only allowed for ITEM elements (type 1)';
+  } else if (e.keyword === 'enum' && Array.isArray(e.params.allowedValues)) {
+    problem = `must be one of ${e.params.allowedValues.join(', ')}`;
+  }
+  return new Error(`${path} ${problem}`);
+}
+
+/**
+ * Our own validators: bodies are taken as sent (no type coercion, unknown properties refused,
+ * where Fastify's defaults would coerce and silently drop them); params are strings, so they
+ * are coerced to the integers their schemas ask for.
+ */
+function validatorCompiler() {
+  const common = { allErrors: false, useDefaults: true, removeAdditional: false } as const;
+  const bodyAjv = new Ajv({ ...common, coerceTypes: false });
+  const paramsAjv = new Ajv({ ...common, coerceTypes: 'array' });
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
+    (httpPart === 'body' ? bodyAjv : paramsAjv).compile(schema);
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function sendError(reply: FastifyReply, statusCode: number, message: string) {
+  return reply.code(statusCode).send({ error: STATUS_CODES[statusCode] ?? 'Error', message });
+}
+
+/** Semantic checks the schema cannot express: unique ids, parents that are groups, no cycles. */
+export function nomenclatureProblem(elements: NomenclatureElement[]): string | null {
+  const byId = new Map<number, NomenclatureElement>();
+  for (const [i, el] of elements.entries()) {
+    if (byId.has(el.id)) return `body/elements/${i}/id ${el.id} is used by another element`;
+    byId.set(el.id, el);
+  }
+  for (const [i, el] of elements.entries()) {
+    if (el.parent_group_id === undefined) continue;
+    const parent = byId.get(el.parent_group_id);
+    if (!parent || parent.type !== 0) {
+      return `body/elements/${i}/parent_group_id ${el.parent_group_id} is not a GROUP element`;
+    }
+    // Follow the parents; more steps than elements means a cycle.
+    let cur: NomenclatureElement | undefined = parent;
+    for (let steps = 0; cur; steps++) {
+      if (cur === el || steps > elements.length) {
+        return `body/elements/${i}/parent_group_id ${el.parent_group_id} makes a cycle of groups`;
+      }
+      cur = cur.parent_group_id === undefined ? undefined : byId.get(cur.parent_group_id);
+    }
+  }
+  return null;
+}
+
+function kkmJson(k: KkmRecord) {
+  return {
+    id: k.kkmId,
+    orgId: k.orgId,
+    pointId: k.pointId,
+    serialNumber: k.serialNumber,
+    model: k.model,
+    fnsKkmId: k.fnsKkmId,
+    status: k.status,
+    tokenEpoch: k.tokenEpoch,
+    createdAt: k.createdAt.toISOString(),
+  };
+}
+
+// ---- the plugin -----------------------------------------------------------------------------
+
+interface OrgBody {
+  bin: string;
+  title: string;
+  address: string;
+  okved: string;
+  password: string;
+}
+interface PointBody {
+  title: string;
+  address: string;
+}
+interface KkmBody {
+  serialNumber: string;
+  model: string;
+  fnsKkmId: string;
+}
+interface CashierBody {
+  code: number;
+  name: string;
+  login: string;
+  password: string;
+  roles: number[];
+}
+
+export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
+  app: FastifyInstance,
+  opts: AdminApiOptions,
+) => {
+  const { registry, adminToken, onKkmChanged } = opts;
+  if (!adminToken) throw new Error('admin API needs an admin token');
+
+  app.setValidatorCompiler(validatorCompiler());
+  app.setSchemaErrorFormatter(formatSchemaErrors);
+
+  app.addHook('onRequest', async (request, reply) => {
+    const header = request.headers.authorization;
+    if (checkBearer(header, adminToken)) return;
+    request.log.warn({ url: request.url }, 'admin API: refused a request without a valid token');
+    reply.header('www-authenticate', 'Bearer');
+    sendError(
+      reply,
+      401,
+      header ? 'invalid admin token' : 'send the admin token as "Authorization: Bearer <token>"',
+    );
+    return reply;
+  });
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err.validation) return sendError(reply, 400, err.message);
+    if (err instanceof NotFoundError) return sendError(reply, 404, err.message);
+    if (err instanceof ConflictError) return sendError(reply, 409, err.message);
+    if (err instanceof InvalidInputError) return sendError(reply, 400, `body/${err.message}`);
+    if (err instanceof RegistryBusyError) return sendError(reply, 503, err.message);
+    if (err instanceof HttpError) return sendError(reply, err.statusCode, err.message);
+    const status = err.statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      return sendError(reply, status, err.message);
+    }
+    request.log.error({ err }, 'admin API request failed');
+    return sendError(reply, 500, 'internal error; see the server log');
+  });
+
+  /** Tell ingest to drop its cached state; the change is stored either way. */
+  async function kkmChanged(request: FastifyRequest, kkmId: number): Promise<void> {
+    try {
+      await onKkmChanged(kkmId);
+    } catch (err) {
+      request.log.error({ err, kkmId }, 'admin API: could not refresh the ingest device state');
+      throw new HttpError(
+        500,
+        `kkm ${kkmId} was updated but ingest nodes could not refresh it; repeat the request`,
+      );
+    }
+  }
+
+  app.post<{ Body: OrgBody }>(
+    `${ADMIN_PREFIX}/orgs`,
+    {
+      schema: {
+        body: orgBody,
+        response: { 201: object([], { id: idSchema, bin: { type: 'string' } }) },
+      },
+    },
+    async (request, reply) => {
+      const { password, ...org } = request.body;
+      const policy = checkPasswordPolicy(password, 'body/password');
+      if (policy) return sendError(reply, 400, policy);
+      const { orgId, bin } = await registry.createOrg({ ...org, password });
+      request.log.info({ action: 'org.create', orgId, bin }, 'admin: organization registered');
+      return reply.code(201).send({ id: orgId, bin });
+    },
+  );
+
+  app.post<{ Params: { orgId: number }; Body: PointBody }>(
+    `${ADMIN_PREFIX}/orgs/:orgId/points`,
+    {
+      schema: {
+        params: params('orgId'),
+        body: pointBody,
+        response: { 201: object([], { id: idSchema }) },
+      },
+    },
+    async (request, reply) => {
+      const { orgId } = request.params;
+      const { pointId } = await registry.createPoint(orgId, request.body);
+      request.log.info({ action: 'point.create', orgId, pointId }, 'admin: point of sale added');
+      return reply.code(201).send({ id: pointId });
+    },
+  );
+
+  app.post<{ Params: { pointId: number }; Body: KkmBody }>(
+    `${ADMIN_PREFIX}/points/:pointId/kkms`,
+    {
+      schema: {
+        params: params('pointId'),
+        body: kkmBody,
+        response: { 201: object([], { id: idSchema }) },
+      },
+    },
+    async (request, reply) => {
+      const { pointId } = request.params;
+      const { kkmId } = await registry.createKkm(pointId, request.body);
+      request.log.info(
+        { action: 'kkm.create', pointId, kkmId, serialNumber: request.body.serialNumber },
+        'admin: KKM registered',
+      );
+      return reply.code(201).send({ id: kkmId });
+    },
+  );
+
+  app.post<{ Params: { kkmId: number } }>(
+    `${ADMIN_PREFIX}/kkms/:kkmId/token`,
+    {
+      schema: {
+        params: params('kkmId'),
+        response: { 200: object([], { token: { type: 'integer' } }) },
+      },
+    },
+    async (request) => {
+      const { kkmId } = request.params;
+      const { token, tokenEpoch } = await registry.issueToken(kkmId);
+      request.log.info({ action: 'kkm.token', kkmId, tokenEpoch }, 'admin: KKM token issued');
+      await kkmChanged(request, kkmId);
+      return { token };
+    },
+  );
+
+  const statusRoute = (method: 'POST' | 'DELETE', path: string, status: KkmStatus) =>
+    app.route<{ Params: { kkmId: number } }>({
+      method,
+      url: `${ADMIN_PREFIX}${path}`,
+      schema: { params: params('kkmId'), response: { 200: idStatus } },
+      handler: async (request) => {
+        const { kkmId } = request.params;
+        const kkm = await registry.setStatus(kkmId, status);
+        request.log.info({ action: `kkm.${status}`, kkmId }, `admin: KKM ${status}`);
+        await kkmChanged(request, kkmId);
+        return { id: kkm.kkmId, status: kkm.status };
+      },
+    });
+  statusRoute('POST', '/kkms/:kkmId/block', 'blocked');
+  statusRoute('POST', '/kkms/:kkmId/unblock', 'active');
+  statusRoute('DELETE', '/kkms/:kkmId', 'deregistered');
+
+  app.get<{ Params: { kkmId: number } }>(
+    `${ADMIN_PREFIX}/kkms/:kkmId`,
+    { schema: { params: params('kkmId'), response: { 200: kkmView } } },
+    async (request) => {
+      const { kkmId } = request.params;
+      const kkm = await registry.getKkm(kkmId);
+      if (!kkm) throw new NotFoundError('kkm', kkmId);
+      return kkmJson(kkm);
+    },
+  );
+
+  app.post<{ Params: { orgId: number }; Body: CashierBody }>(
+    `${ADMIN_PREFIX}/orgs/:orgId/cashiers`,
+    {
+      schema: {
+        params: params('orgId'),
+        body: cashierBody,
+        response: { 201: object([], { code: { type: 'integer' }, login: { type: 'string' } }) },
+      },
+    },
+    async (request, reply) => {
+      const { orgId } = request.params;
+      const { code, login } = await registry.upsertCashier(orgId, request.body);
+      request.log.info({ action: 'cashier.upsert', orgId, code, login }, 'admin: cashier saved');
+      return reply.code(201).send({ code, login });
+    },
+  );
+
+  app.put<{ Params: { orgId: number }; Body: { elements: NomenclatureElement[] } }>(
+    `${ADMIN_PREFIX}/orgs/:orgId/nomenclature`,
+    {
+      bodyLimit: NOMENCLATURE_BODY_LIMIT,
+      schema: {
+        params: params('orgId'),
+        body: nomenclatureBody,
+        response: { 200: object([], { version: { type: 'integer' } }) },
+      },
+    },
+    async (request, reply) => {
+      const { orgId } = request.params;
+      const { elements } = request.body;
+      const problem = nomenclatureProblem(elements);
+      if (problem) return sendError(reply, 400, problem);
+      const { version } = await registry.putNomenclature(orgId, elements);
+      request.log.info(
+        { action: 'nomenclature.put', orgId, version, elements: elements.length },
+        'admin: nomenclature stored',
+      );
+      return { version };
+    },
+  );
+};
+
+export default adminApi;

@@ -1,0 +1,96 @@
+// Configuration from the environment, validated once at start. Every setting has a default
+// so `npm start` on a fresh clone runs with no configuration at all.
+export interface Config {
+  tcpPort: number;
+  httpPort: number;
+  host: string;
+  dataDir: string;
+  redisUrl: string;
+  /** Key prefix for everything this deployment keeps in Redis. */
+  redisPrefix: string;
+  clickhouseUrl: string | undefined;
+  adminToken: string | undefined;
+  /** Group commit: the most rows one insert carries, and how long a row may wait for company. */
+  batchMaxRows: number;
+  batchMaxDelayMs: number;
+  maxFrameBytes: number;
+  maxConnections: number;
+  idleTimeoutMs: number;
+  /** How long one device's request may hold its state before another may take it over. */
+  deviceLeaseMs: number;
+  /** Hours a shift may stay open before online documents get OPEN_SHIFT_TIMEOUT_EXPIRED. */
+  shiftMaxHours: number;
+  /** Base of the receipt-check URL printed as the QR code. */
+  receiptUrl: string;
+  logLevel: string;
+  roles: Set<Role>;
+}
+
+export type Role = 'ingest' | 'api' | 'worker';
+const ROLES: Role[] = ['ingest', 'api', 'worker'];
+
+export class ConfigError extends Error {
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env, argv: string[] = process.argv.slice(2)): Config {
+  const problems: string[] = [];
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name}=${raw}: expected an integer from ${min} to ${max}`);
+      return fallback;
+    }
+    return n;
+  };
+  const str = (name: string, fallback: string): string => env[name] || fallback;
+
+  const redisUrl = str('REDIS_URL', 'redis://127.0.0.1:6379');
+  if (!/^rediss?:\/\//.test(redisUrl)) problems.push(`REDIS_URL=${redisUrl}: expected redis://…`);
+  const clickhouseUrl = env.CLICKHOUSE_URL || undefined;
+  if (clickhouseUrl && !/^https?:\/\//.test(clickhouseUrl)) {
+    problems.push(`CLICKHOUSE_URL=${clickhouseUrl}: expected http(s)://…`);
+  }
+  const adminToken = env.OFD_ADMIN_TOKEN || undefined;
+  if (adminToken !== undefined && adminToken.length < 16) {
+    problems.push('OFD_ADMIN_TOKEN: use at least 16 characters');
+  }
+  const roleArg = argv.find((a) => a.startsWith('--role='))?.slice('--role='.length);
+  const roleText = roleArg ?? env.OFD_ROLES ?? 'ingest,api,worker';
+  const roles = new Set<Role>();
+  for (const r of roleText.split(',').map((s) => s.trim())) {
+    if (r === 'all') ROLES.forEach((x) => roles.add(x));
+    else if ((ROLES as string[]).includes(r)) roles.add(r as Role);
+    else problems.push(`role ${r}: expected one of ${ROLES.join(', ')} or all`);
+  }
+
+  const config: Config = {
+    tcpPort: int('OFD_TCP_PORT', 7777, 0, 65535),
+    httpPort: int('OFD_HTTP_PORT', 8080, 0, 65535),
+    host: str('OFD_HOST', '0.0.0.0'),
+    dataDir: str('DATA_DIR', './data'),
+    redisUrl,
+    redisPrefix: str('OFD_REDIS_PREFIX', 'ofd:'),
+    clickhouseUrl,
+    adminToken,
+    batchMaxRows: int('OFD_BATCH_MAX_ROWS', 1000, 1, 100_000),
+    batchMaxDelayMs: int('OFD_BATCH_MAX_DELAY_MS', 2, 0, 1000),
+    maxFrameBytes: int('OFD_MAX_FRAME_BYTES', 1024 * 1024, 64, 64 * 1024 * 1024),
+    maxConnections: int('OFD_MAX_CONNECTIONS', 100_000, 1, 1_000_000),
+    idleTimeoutMs: int('OFD_IDLE_TIMEOUT_MS', 120_000, 100, 86_400_000),
+    deviceLeaseMs: int('OFD_DEVICE_LEASE_MS', 5_000, 50, 600_000),
+    shiftMaxHours: int('OFD_SHIFT_MAX_HOURS', 24, 1, 240),
+    receiptUrl: str('OFD_RECEIPT_URL', 'http://localhost:8080/receipt'),
+    logLevel: str('LOG_LEVEL', 'info'),
+    roles,
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,305 @@
+// The one path every request takes, whatever its transport:
+// frame → typed request → device claim → retry/token/status gate → command rule →
+// group commit → state release → answer frame.
+// A device is answered OK only after its document is committed; a retry (same TOKEN and
+// REQNUM) gets the stored answer back byte for byte; anything uncertain makes the next request
+// rebuild the device state from ClickHouse.
+import type { Logger } from 'pino';
+import { decodeRequest, encodeResponse, resultResponse } from '../protocol/codec.js';
+import type { Frame } from '../protocol/framer.js';
+import { Command, ResultCode } from '../protocol/schema.js';
+import type { BatchWriter } from '../storage/batch-writer.js';
+import type { DocumentQueries } from '../storage/document-queries.js';
+import type { DocType } from '../storage/document-rows.js';
+import { freshState, nextToken, storedPart, type DeviceState, type KkmStatus } from './device-state.js';
+import type { StateStore } from './state-store.js';
+import { cancelTicketCommand } from './commands/cancel-ticket.js';
+import { moneyPlacementCommand } from './commands/money-placement.js';
+import { closeShiftCommand, reportCommand } from './commands/reports.js';
+import { authCommand, infoCommand, nomenclatureCommand, systemCommand } from './commands/service.js';
+import { ticketCommand } from './commands/ticket.js';
+import type { CommandContext, Outcome, RegistryReader } from './commands/types.js';
+
+export interface KkmRecord {
+  kkmId: number;
+  orgId: number;
+  pointId: number;
+  status: KkmStatus;
+  token: number;
+  tokenEpoch: number;
+}
+
+export interface CoreRegistry extends RegistryReader {
+  getKkm(kkmId: number): Promise<KkmRecord | null>;
+  getOrg(orgId: number): Promise<{ bin: string } | null>;
+}
+
+export interface AcknowledgedDocument {
+  kkmId: number;
+  orgId: number;
+  pointId: number;
+  docType: DocType;
+  docSeq: number;
+  shiftNumber: number;
+  ticketNumber?: string;
+  total?: number;
+}
+
+export interface CoreOptions {
+  registry: CoreRegistry;
+  states: StateStore;
+  writer: BatchWriter;
+  queries: DocumentQueries;
+  tokenSecret: string;
+  receiptUrl: string;
+  shiftMaxHours: number;
+  verifyPassword: (plain: string, hash: string) => Promise<boolean>;
+  log: Logger;
+  /** Called after each answer, for metrics. */
+  onAnswer?: (command: number, resultCode: number, ms: number) => void;
+  /** Called after a fiscal document was committed (live feed, notifications). */
+  onDocument?: (doc: AcknowledgedDocument) => void;
+}
+
+const HANDLERS: Record<number, (ctx: CommandContext) => Promise<Outcome>> = {
+  [Command.COMMAND_SYSTEM]: systemCommand,
+  [Command.COMMAND_TICKET]: ticketCommand,
+  [Command.COMMAND_CLOSE_SHIFT]: closeShiftCommand,
+  [Command.COMMAND_REPORT]: reportCommand,
+  [Command.COMMAND_NOMENCLATURE]: nomenclatureCommand,
+  [Command.COMMAND_INFO]: infoCommand,
+  [Command.COMMAND_MONEY_PLACEMENT]: moneyPlacementCommand,
+  [Command.COMMAND_CANCEL_TICKET]: cancelTicketCommand,
+  [Command.COMMAND_AUTH]: authCommand,
+};
+
+/** Commands after which the last ticket may still be cancelled (section 3.4). */
+const KEEP_CANCELLABLE = new Set<number>([
+  Command.COMMAND_SYSTEM,
+  Command.COMMAND_INFO,
+  Command.COMMAND_TICKET,
+  Command.COMMAND_CANCEL_TICKET,
+]);
+
+const DOC_COMMAND: Record<DocType, number> = {
+  ticket: Command.COMMAND_TICKET,
+  close_shift: Command.COMMAND_CLOSE_SHIFT,
+  money_placement: Command.COMMAND_MONEY_PLACEMENT,
+  cancel_ticket: Command.COMMAND_CANCEL_TICKET,
+};
+
+class Unavailable extends Error {}
+
+export class CommandCore {
+  constructor(private readonly o: CoreOptions) {}
+
+  /** Answers one request frame. Never throws: every failure is a result code. */
+  async handle(frame: Frame, receivedAt = Date.now()): Promise<Buffer> {
+    const started = performance.now();
+    const { header } = frame;
+    let command: number = Command.COMMAND_SYSTEM;
+    let code: number = ResultCode.RESULT_TYPE_OK;
+    const answer = (cmd: number, c: number, text?: string, token = header.token) => {
+      code = c;
+      return encodeResponse(header, token, resultResponse(cmd, c, text));
+    };
+    try {
+      const decoded = decodeRequest(frame);
+      if (!decoded.ok) {
+        command = decoded.command;
+        this.o.log.warn(
+          { kkmId: header.deviceId, reqNum: header.reqNum, code: decoded.code, reason: decoded.reason },
+          'request refused',
+        );
+        return answer(decoded.command, decoded.code, decoded.reason);
+      }
+      command = decoded.request.command;
+      const result = await this.process(frame, decoded.request, receivedAt);
+      code = result.code;
+      return result.answer;
+    } catch (error) {
+      this.o.log.error(
+        { err: error, kkmId: header.deviceId, reqNum: header.reqNum, command },
+        error instanceof Unavailable ? 'dependency unavailable' : 'request failed',
+      );
+      return answer(command, ResultCode.RESULT_TYPE_SERVICE_TEMPORARILY_UNAVAILABLE, 'service temporarily unavailable');
+    } finally {
+      this.o.onAnswer?.(command, code, performance.now() - started);
+    }
+  }
+
+  private async process(
+    frame: Frame,
+    request: CommandContext['request'],
+    receivedAt: number,
+  ): Promise<{ answer: Buffer; code: number }> {
+    const { header } = frame;
+    const kkmId = header.deviceId;
+    const command = request.command;
+    const plain = (code: number, text?: string) => ({
+      code,
+      answer: encodeResponse(header, header.token, resultResponse(command, code, text)),
+    });
+
+    let claim;
+    try {
+      claim = await this.o.states.claim(kkmId);
+    } catch (error) {
+      throw new Unavailable('redis', { cause: error });
+    }
+    if (claim.kind === 'busy') {
+      return plain(ResultCode.RESULT_TYPE_SERVICE_TEMPORARILY_UNAVAILABLE, 'device busy with another request');
+    }
+    let state = claim.state;
+    let released = false;
+    const release = async (next: DeviceState | null) => {
+      released = true;
+      await this.o.states.release(kkmId, claim.claim, next).catch((err: unknown) => {
+        this.o.log.warn({ err, kkmId }, 'device state not saved; it will be rebuilt');
+      });
+    };
+    try {
+      if (!state || claim.rebuild) {
+        try {
+          state = await this.rebuild(kkmId);
+        } catch (error) {
+          throw new Unavailable('clickhouse', { cause: error });
+        }
+        if (!state) {
+          await release(null);
+          return plain(ResultCode.RESULT_TYPE_UNKNOWN_ID, `device ${kkmId} is not registered`);
+        }
+      }
+
+      // A retry of the last request: the same answer, byte for byte.
+      if (header.reqNum === state.lastReqNum && header.token === state.lastReqToken) {
+        await release(state);
+        if (command !== state.lastCommand) {
+          return plain(ResultCode.RESULT_TYPE_INVALID_RETRY_REQUEST, 'same REQNUM and TOKEN, another command');
+        }
+        return { code: ResultCode.RESULT_TYPE_OK, answer: Buffer.from(state.lastAnswer, 'base64') };
+      }
+      if (header.reqNum === state.lastReqNum && !state.lastFromHistory) {
+        await release(state);
+        return plain(ResultCode.RESULT_TYPE_INVALID_REQUEST_NUMBER, 'same REQNUM as the last request, another TOKEN');
+      }
+      if (header.token !== state.token) {
+        await release(state);
+        return plain(ResultCode.RESULT_TYPE_INVALID_TOKEN, 'wrong token');
+      }
+      if (state.status !== 'active') {
+        await release(state);
+        return plain(ResultCode.RESULT_TYPE_BLOCKED, `KKM is ${state.status}`);
+      }
+
+      const ctx: CommandContext = {
+        header,
+        request,
+        frame: frame.bytes,
+        receivedAt,
+        state: { ...state },
+        queries: this.o.queries,
+        registry: this.o.registry,
+        verifyPassword: this.o.verifyPassword,
+        receiptUrl: this.o.receiptUrl,
+        shiftMaxHours: this.o.shiftMaxHours,
+        log: this.o.log,
+      };
+      let outcome: Outcome;
+      try {
+        outcome = await HANDLERS[command]!(ctx);
+      } catch (error) {
+        throw new Unavailable('command', { cause: error });
+      }
+
+      const next: DeviceState =
+        outcome.kind === 'answer' ? { ...outcome.state } : { ...state };
+      if (!KEEP_CANCELLABLE.has(command) || outcome.kind === 'reject') {
+        next.cancellableSeq = 0;
+        next.cancellableCash = 0;
+      }
+      const document = outcome.kind === 'answer' ? outcome.document : undefined;
+      next.token = document ? nextToken(this.o.tokenSecret, kkmId, state.token, next.seq) : state.token;
+      const response =
+        outcome.kind === 'answer' ? outcome.response : resultResponse(command, outcome.code, outcome.text);
+      const resultCode = response.result.result_code;
+      const answerFrame = encodeResponse(header, next.token, response);
+      next.lastReqNum = header.reqNum;
+      next.lastReqToken = header.token;
+      next.lastCommand = command;
+      next.lastAnswer = answerFrame.toString('base64');
+      next.lastFromHistory = false;
+      if (outcome.kind === 'reject') {
+        this.o.log.info({ kkmId, reqNum: header.reqNum, code: outcome.code, reason: outcome.text }, 'request rejected');
+      }
+
+      const events = outcome.kind === 'answer' ? (outcome.events ?? []) : [];
+      if (document) {
+        document.token_out = next.token;
+        document.response = next.lastAnswer;
+        document.state = JSON.stringify(storedPart(next));
+      }
+      try {
+        await Promise.all([
+          document ? this.o.writer.write('documents', document) : null,
+          ...events.map((e) => this.o.writer.write('device_events', { ...e })),
+        ]);
+      } catch (error) {
+        released = true;
+        await this.o.states.markUncertain(kkmId, claim.claim).catch(() => {});
+        throw new Unavailable('commit', { cause: error });
+      }
+      await release(next);
+      if (document) {
+        this.o.onDocument?.({
+          kkmId,
+          orgId: next.orgId,
+          pointId: next.pointId,
+          docType: document.doc_type,
+          docSeq: document.doc_seq,
+          shiftNumber: document.shift_number,
+          ticketNumber: document.ticket_number as string | undefined,
+          total: document.total as number | undefined,
+        });
+      }
+      return { code: resultCode, answer: answerFrame };
+    } finally {
+      if (!released) await release(null);
+    }
+  }
+
+  /** The device state from ClickHouse: the registry row and the last stored document. */
+  async rebuild(kkmId: number): Promise<DeviceState | null> {
+    const kkm = await this.o.registry.getKkm(kkmId);
+    if (!kkm) return null;
+    const [org, last] = await Promise.all([
+      this.o.registry.getOrg(kkm.orgId),
+      this.o.queries.lastDocument(kkmId),
+    ]);
+    const state = freshState({
+      kkmId,
+      orgId: kkm.orgId,
+      pointId: kkm.pointId,
+      orgBin: org?.bin ?? '',
+      status: kkm.status,
+      token: kkm.token,
+      tokenEpoch: kkm.tokenEpoch,
+    });
+    if (!last) return state;
+    const stored = JSON.parse(last.state) as Partial<DeviceState>;
+    Object.assign(state, stored);
+    // A token the operator issued after the last document wins over the rotated one.
+    if (kkm.tokenEpoch > (stored.tokenEpoch ?? 0)) {
+      state.token = kkm.token;
+      state.tokenEpoch = kkm.tokenEpoch;
+    } else {
+      state.token = last.token_out;
+    }
+    state.lastReqNum = last.req_num;
+    state.lastReqToken = last.token_in;
+    state.lastCommand = DOC_COMMAND[last.doc_type];
+    state.lastAnswer = last.response;
+    state.lastFromHistory = true;
+    return state;
+  }
+}

@@ -1,0 +1,150 @@
+// COMMAND_SYSTEM, COMMAND_INFO, COMMAND_NOMENCLATURE and COMMAND_AUTH: the commands that store
+// no fiscal document and never change the token.
+import { fromWallClock, wallClock, wallClockAt } from '../../protocol/datetime.js';
+import {
+  Command,
+  ReportType,
+  ResultCode,
+  AuthResult,
+  NomenclatureResult,
+  type IServiceRequest,
+  type IServiceResponse,
+} from '../../protocol/schema.js';
+import { fromTiyn } from '../../protocol/money.js';
+import { currentXReport, lastZReport } from './reports.js';
+import type { CommandContext, EventRow, Outcome } from './types.js';
+
+const OK = { result_code: ResultCode.RESULT_TYPE_OK };
+const nowDateTime = (ms: number) => fromWallClock(wallClockAt(ms));
+
+/** Device events worth keeping from the service part of any request. */
+export function serviceEvents(ctx: CommandContext, service: IServiceRequest | null | undefined): EventRow[] {
+  if (!service) return [];
+  const events: EventRow[] = [];
+  const add = (kind: string, detail: unknown) =>
+    events.push({
+      kkm_id: ctx.state.kkmId,
+      received_at: ctx.receivedAt,
+      kind,
+      detail: JSON.stringify(detail),
+    });
+  if (service.offline_period) {
+    add('offline_period', {
+      begin: wallClock(service.offline_period.begin_time),
+      end: wallClock(service.offline_period.end_time),
+    });
+  }
+  if (service.comm_quality) add('comm_quality', service.comm_quality);
+  if (service.software_information) add('software_information', service.software_information);
+  if (service.reg_info) add('reg_info', service.reg_info);
+  return events;
+}
+
+async function serviceAnswer(ctx: CommandContext, service: IServiceRequest | null | undefined) {
+  const out: IServiceResponse = {};
+  if (service?.get_reg_info) {
+    const reg = await ctx.registry.getRegInfo(ctx.state.kkmId);
+    if (reg) out.reg_info = reg;
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+export async function systemCommand(ctx: CommandContext): Promise<Outcome> {
+  const service = ctx.request.service;
+  return {
+    kind: 'answer',
+    state: ctx.state,
+    events: serviceEvents(ctx, service),
+    response: { command: Command.COMMAND_SYSTEM, result: OK, service: await serviceAnswer(ctx, service) },
+  };
+}
+
+export async function infoCommand(ctx: CommandContext): Promise<Outcome> {
+  const state = ctx.state;
+  const at = nowDateTime(ctx.receivedAt);
+  const [zx_report, reg] = await Promise.all([
+    state.shiftOpen
+      ? currentXReport(ctx.queries, state, at)
+      : lastZReport(ctx.queries, state.kkmId, at),
+    ctx.registry.getRegInfo(state.kkmId),
+  ]);
+  const service: IServiceResponse = {
+    last_document_info: {
+      fr_shift_number: state.shiftNumber,
+      ...(state.lastPrinted ? { printed_document_number: state.lastPrinted } : {}),
+    },
+  };
+  if (reg) service.reg_info = reg;
+  return {
+    kind: 'answer',
+    state,
+    events: serviceEvents(ctx, ctx.request.service),
+    response: {
+      command: Command.COMMAND_INFO,
+      result: OK,
+      report: { report: state.shiftOpen ? ReportType.REPORT_X : ReportType.REPORT_Z, zx_report },
+      service,
+    },
+  };
+}
+
+type StoredElement = {
+  type: number;
+  title: string;
+  id: number;
+  parent_group_id?: number;
+  item?: Record<string, unknown> & { purchase_price?: number; sell_price?: number };
+};
+
+export async function nomenclatureCommand(ctx: CommandContext): Promise<Outcome> {
+  const current = ctx.request.nomenclature!.current_version;
+  const latest = await ctx.registry.latestNomenclature(ctx.state.orgId);
+  const Result = NomenclatureResult;
+  const nomenclature = !latest
+    ? { version: current, result: Result.RESULT_TYPE_NO_VERSION }
+    : latest.version === current
+      ? { version: current, result: Result.RESULT_TYPE_VERSION_IS_ACTUAL }
+      : {
+          version: latest.version,
+          created_time: nowDateTime(latest.createdAt.getTime()),
+          result: Result.RESULT_TYPE_OK,
+          elements: (latest.elements as StoredElement[]).map((e) => ({
+            ...e,
+            item: e.item && {
+              ...e.item,
+              purchase_price: fromTiyn(e.item.purchase_price ?? 0),
+              sell_price: fromTiyn(e.item.sell_price ?? 0),
+              ...(typeof e.item.discount_sum === 'number' ? { discount_sum: fromTiyn(e.item.discount_sum) } : {}),
+              ...(typeof e.item.markup_sum === 'number' ? { markup_sum: fromTiyn(e.item.markup_sum) } : {}),
+            },
+          })),
+        };
+  return {
+    kind: 'answer',
+    state: ctx.state,
+    response: { command: Command.COMMAND_NOMENCLATURE, result: OK, nomenclature },
+  };
+}
+
+export async function authCommand(ctx: CommandContext): Promise<Outcome> {
+  const { login, password } = ctx.request.auth!;
+  const cashier = await ctx.registry.findCashier(ctx.state.orgId, login);
+  const valid = cashier ? await ctx.verifyPassword(password, cashier.passwordHash) : false;
+  return {
+    kind: 'answer',
+    state: ctx.state,
+    response: {
+      command: Command.COMMAND_AUTH,
+      result: OK,
+      auth:
+        valid && cashier
+          ? {
+              result: AuthResult.RESULT_TYPE_OK,
+              operator_code: cashier.code,
+              operator_name: cashier.name,
+              roles: cashier.roles,
+            }
+          : { result: AuthResult.RESULT_TYPE_INVALID_LOGIN_PASSWORD },
+    },
+  };
+}

@@ -1,0 +1,69 @@
+// What a command rule receives and returns. Rules decide; the command core does the I/O of
+// claiming device state, committing the document and answering.
+import type { Logger } from 'pino';
+import type { FrameHeader } from '../../protocol/header.js';
+import type { IResponse, Request } from '../../protocol/schema.js';
+import type { DocumentQueries } from '../../storage/document-queries.js';
+import type { DocumentRow } from '../../storage/document-rows.js';
+import type { DeviceState } from '../device-state.js';
+
+export interface RegInfo {
+  kkm: Record<string, string>;
+  pos: { title: string; address: string };
+  org: { title: string; address: string; inn: string; okved: string };
+}
+
+export interface Cashier {
+  code: number;
+  name: string;
+  passwordHash: string;
+  roles: number[];
+}
+
+export interface NomenclatureVersion {
+  version: number;
+  createdAt: Date;
+  elements: unknown[];
+}
+
+/** The registry reads the command rules need (implemented by storage/registry.ts). */
+export interface RegistryReader {
+  getRegInfo(kkmId: number): Promise<RegInfo | null>;
+  findCashier(orgId: number, login: string): Promise<Cashier | null>;
+  latestNomenclature(orgId: number): Promise<NomenclatureVersion | null>;
+}
+
+export interface CommandContext {
+  header: FrameHeader;
+  request: Request;
+  /** The whole request frame, stored verbatim with the document. */
+  frame: Buffer;
+  receivedAt: number;
+  state: DeviceState;
+  queries: DocumentQueries;
+  registry: RegistryReader;
+  verifyPassword: (plain: string, hash: string) => Promise<boolean>;
+  receiptUrl: string;
+  shiftMaxHours: number;
+  log: Logger;
+}
+
+export interface EventRow {
+  kkm_id: number;
+  received_at: number;
+  kind: string;
+  detail: string;
+}
+
+export type Outcome =
+  | {
+      kind: 'answer';
+      response: IResponse;
+      state: DeviceState;
+      /** A fiscal document to commit before answering; its presence rotates the token. */
+      document?: DocumentRow;
+      events?: EventRow[];
+    }
+  | { kind: 'reject'; code: number; text: string };
+
+export const reject = (code: number, text: string): Outcome => ({ kind: 'reject', code, text });

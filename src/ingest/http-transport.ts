@@ -1,0 +1,59 @@
+// The same protocol over HTTP (POST /kkm, one frame per request body) and WebSocket (/kkm/ws,
+// one binary message per frame), through the shared command core.
+import type { FastifyInstance } from 'fastify';
+import websocket from '@fastify/websocket';
+import { FrameError, parseFrame, type Frame } from '../protocol/framer.js';
+
+export interface KkmHttpOptions {
+  handle: (frame: Frame) => Promise<Buffer>;
+  maxFrameBytes: number;
+  onFrameError?: (error: FrameError) => void;
+}
+
+export async function kkmHttpTransport(app: FastifyInstance, opts: KkmHttpOptions): Promise<void> {
+  app.addContentTypeParser(
+    'application/octet-stream',
+    { parseAs: 'buffer', bodyLimit: opts.maxFrameBytes },
+    (_req, body, done) => done(null, body),
+  );
+
+  app.post(
+    '/kkm',
+    { bodyLimit: opts.maxFrameBytes },
+    async (req, reply) => {
+      if (!Buffer.isBuffer(req.body)) {
+        return reply.code(415).send({
+          error: 'Unsupported Media Type',
+          message: 'send the frame as application/octet-stream',
+        });
+      }
+      const frame = parseFrame(req.body, opts.maxFrameBytes);
+      if (frame instanceof FrameError) {
+        req.log.warn({ code: frame.code, reason: frame.message }, 'not a protocol frame');
+        opts.onFrameError?.(frame);
+        return reply.code(400).send({ error: 'Bad Request', message: frame.message });
+      }
+      const answer = await opts.handle(frame);
+      return reply.type('application/octet-stream').send(answer);
+    },
+  );
+
+  await app.register(websocket, { options: { maxPayload: opts.maxFrameBytes } });
+  app.get('/kkm/ws', { websocket: true }, (socket, req) => {
+    let chain = Promise.resolve();
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      const frame = isBinary ? parseFrame(Buffer.from(data), opts.maxFrameBytes) : null;
+      if (!frame || frame instanceof FrameError) {
+        req.log.warn({ reason: frame?.message ?? 'text message' }, 'not a protocol frame');
+        if (frame) opts.onFrameError?.(frame);
+        socket.close(1007, 'not a protocol frame');
+        return;
+      }
+      // Answers go back in request order.
+      chain = chain.then(async () => {
+        const answer = await opts.handle(frame);
+        if (socket.readyState === socket.OPEN) socket.send(answer, { binary: true });
+      });
+    });
+  });
+}

@@ -1,0 +1,144 @@
+// Assembles the server from its parts for the configured roles and starts each for real:
+// ClickHouse (embedded chDB or a server), Redis, the group-commit writer, the command core,
+// the KKM TCP server and the Fastify HTTP server (admin API, KKM over HTTP/WebSocket).
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import pino, { type Logger } from 'pino';
+import type { Config } from './config.js';
+import { resolveAdminToken } from './api/admin-token.js';
+import adminRoutes from './api/admin.js';
+import { CommandCore } from './ingest/command-core.js';
+import { kkmHttpTransport } from './ingest/http-transport.js';
+import { StateStore } from './ingest/state-store.js';
+import { startTcpServer, type TcpServer } from './ingest/tcp-server.js';
+import { BatchWriter, clickhouseInsert } from './storage/batch-writer.js';
+import { openClickHouse, type ClickHouseClient } from './storage/clickhouse.js';
+import { DocumentQueries } from './storage/document-queries.js';
+import { migrate } from './storage/migrations.js';
+import { verifyPassword } from './storage/passwords.js';
+import { Registry } from './storage/registry.js';
+import { tokenSecret } from './storage/settings.js';
+
+export interface RunningServer {
+  config: Config;
+  log: Logger;
+  ch: ClickHouseClient;
+  redis: Redis;
+  registry: Registry;
+  core: CommandCore;
+  writer: BatchWriter;
+  states: StateStore;
+  app: FastifyInstance;
+  tcp: TcpServer | null;
+  httpPort: number;
+  adminToken: string;
+  close(): Promise<void>;
+}
+
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({
+    level: config.logLevel,
+    // Device tokens and passwords never reach the log, wherever they appear.
+    redact: {
+      paths: ['*.password', '*.token', 'password', 'token', 'req.headers.authorization'],
+      censor: '[redacted]',
+    },
+  });
+}
+
+export async function startServer(config: Config, log = createLogger(config)): Promise<RunningServer> {
+  const ch = openClickHouse({ url: config.clickhouseUrl, dataDir: config.dataDir });
+  const applied = await migrate(ch);
+  if (applied.length) log.info({ applied }, 'schema migrations applied');
+  const redis = new Redis(config.redisUrl, {
+    maxRetriesPerRequest: 1,
+    commandTimeout: 2000,
+    enableAutoPipelining: true,
+    lazyConnect: false,
+  });
+  redis.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
+
+  const registry = new Registry(ch, redis, config.redisPrefix);
+  const states = new StateStore(redis, config.redisPrefix, config.deviceLeaseMs);
+  const writer = new BatchWriter(
+    clickhouseInsert(ch),
+    {
+      maxRows: config.batchMaxRows,
+      maxDelayMs: config.batchMaxDelayMs,
+      maxPending: config.batchMaxRows * 50,
+      commitTimeoutMs: 4000,
+    },
+    (stats) => {
+      if (!stats.ok) log.error(stats, 'group commit failed');
+    },
+  );
+  const queries = new DocumentQueries(ch);
+  const core = new CommandCore({
+    registry,
+    states,
+    writer,
+    queries,
+    tokenSecret: await tokenSecret(ch),
+    receiptUrl: config.receiptUrl,
+    shiftMaxHours: config.shiftMaxHours,
+    verifyPassword,
+    log: log.child({ part: 'ingest' }),
+  });
+  const handle = (frame: Parameters<CommandCore['handle']>[0]) => core.handle(frame);
+
+  const adminToken = resolveAdminToken(config.adminToken, config.dataDir, log);
+  const app = Fastify({
+    loggerInstance: log.child({ part: 'http' }),
+    bodyLimit: 10 * 1024 * 1024,
+  }) as unknown as FastifyInstance;
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  if (config.roles.has('api')) {
+    await app.register(adminRoutes, {
+      registry,
+      adminToken,
+      onKkmChanged: (kkmId: number) => states.invalidate(kkmId),
+    });
+  }
+  if (config.roles.has('ingest')) {
+    await app.register(kkmHttpTransport, { handle, maxFrameBytes: config.maxFrameBytes });
+  }
+  await app.listen({ port: config.httpPort, host: config.host });
+  const httpPort = (app.server.address() as { port: number }).port;
+
+  const tcp = config.roles.has('ingest')
+    ? await startTcpServer({
+        port: config.tcpPort,
+        host: config.host,
+        maxConnections: config.maxConnections,
+        idleTimeoutMs: config.idleTimeoutMs,
+        maxFrameBytes: config.maxFrameBytes,
+        handle,
+        log: log.child({ part: 'tcp' }),
+      })
+    : null;
+
+  let closed = false;
+  return {
+    config,
+    log,
+    ch,
+    redis,
+    registry,
+    core,
+    writer,
+    states,
+    app,
+    tcp,
+    httpPort,
+    adminToken,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await tcp?.close();
+      await app.close();
+      await writer.close();
+      redis.disconnect();
+      await ch.close();
+    },
+  };
+}

@@ -1,0 +1,154 @@
+// The device side of the protocol: a cash register that numbers its requests, keeps the
+// newest token and resends a request unchanged (same TOKEN and REQNUM) when an answer is lost.
+// Talks TCP (a persistent connection or one per request) or HTTP.
+import net from 'node:net';
+import { FrameDecoder } from '../protocol/framer.js';
+import { encodeFrame, readHeader, type FrameHeader } from '../protocol/header.js';
+import { Request, Response, type IRequest } from '../protocol/schema.js';
+
+export interface Answer {
+  header: FrameHeader;
+  response: Response;
+  bytes: Buffer;
+}
+
+export type Transport = (frame: Buffer) => Promise<Buffer>;
+
+/** One TCP connection carrying requests one after another. */
+export class TcpLink {
+  private socket: net.Socket | null = null;
+  private decoder = new FrameDecoder();
+  private waiting: { resolve: (b: Buffer) => void; reject: (e: Error) => void } | null = null;
+
+  constructor(
+    private readonly port: number,
+    private readonly host = '127.0.0.1',
+    private readonly timeoutMs = 10_000,
+  ) {}
+
+  private async connect(): Promise<net.Socket> {
+    if (this.socket && !this.socket.destroyed) return this.socket;
+    this.decoder = new FrameDecoder();
+    const socket = net.connect({ port: this.port, host: this.host, noDelay: true });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    socket.on('data', (chunk) =>
+      this.decoder.push(
+        chunk,
+        (frame) => {
+          const w = this.waiting;
+          this.waiting = null;
+          w?.resolve(frame.bytes);
+        },
+        (error) => this.fail(error),
+      ),
+    );
+    socket.on('error', (e) => this.fail(e));
+    socket.on('close', () => this.fail(new Error('connection closed')));
+    this.socket = socket;
+    return socket;
+  }
+
+  private fail(error: Error): void {
+    const w = this.waiting;
+    this.waiting = null;
+    this.socket?.destroy();
+    this.socket = null;
+    w?.reject(error);
+  }
+
+  send: Transport = async (frame) => {
+    const socket = await this.connect();
+    return new Promise<Buffer>((resolve, reject) => {
+      const timer = setTimeout(() => this.fail(new Error('answer timed out')), this.timeoutMs);
+      this.waiting = {
+        resolve: (b) => {
+          clearTimeout(timer);
+          resolve(b);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      socket.write(frame);
+    });
+  };
+
+  close(): void {
+    this.socket?.end();
+    this.socket = null;
+  }
+}
+
+/** A new TCP connection for every request, as SIM-modem registers do. */
+export function tcpPerRequest(port: number, host = '127.0.0.1'): Transport {
+  return async (frame) => {
+    const link = new TcpLink(port, host);
+    try {
+      return await link.send(frame);
+    } finally {
+      link.close();
+    }
+  };
+}
+
+export function httpTransport(baseUrl: string): Transport {
+  return async (frame) => {
+    const res = await fetch(`${baseUrl}/kkm`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: new Uint8Array(frame),
+    });
+    if (!res.ok) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+    return Buffer.from(await res.arrayBuffer());
+  };
+}
+
+export class KkmDevice {
+  reqNum = 0;
+  /** The last frame sent, for resending it unchanged. */
+  lastFrame: Buffer | null = null;
+
+  constructor(
+    readonly id: number,
+    public token: number,
+    public transport: Transport,
+    readonly version = 202,
+  ) {}
+
+  /** Builds the next request frame (REQNUM + 1, current token) without sending it. */
+  frame(request: IRequest): Buffer {
+    this.reqNum = (this.reqNum + 1) & 0xffff;
+    const payload = Request.encode(request).finish();
+    this.lastFrame = encodeFrame(
+      { version: this.version, deviceId: this.id, token: this.token, reqNum: this.reqNum },
+      payload,
+    );
+    return this.lastFrame;
+  }
+
+  /** Sends a new request and adopts the token of its answer. */
+  async send(request: IRequest): Promise<Answer> {
+    return this.exchange(this.frame(request));
+  }
+
+  /** Resends the last frame unchanged, as after a lost answer. */
+  async resend(): Promise<Answer> {
+    if (!this.lastFrame) throw new Error('nothing to resend');
+    return this.exchange(this.lastFrame);
+  }
+
+  private async exchange(frame: Buffer): Promise<Answer> {
+    const bytes = await this.transport(frame);
+    const answer = decodeAnswer(bytes);
+    if (answer.header.deviceId === this.id) this.token = answer.header.token;
+    return answer;
+  }
+}
+
+export function decodeAnswer(bytes: Buffer): Answer {
+  return { header: readHeader(bytes), response: Response.decode(bytes.subarray(18)), bytes };
+}

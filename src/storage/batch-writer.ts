@@ -1,0 +1,149 @@
+// Group commit. Callers hand in rows and wait; rows that arrive while an insert is running, or
+// within `maxDelayMs` of the first waiting row, share the next insert (one per table). Every
+// caller is resolved only after the insert carrying its row has returned, and rejected when it
+// failed: an acknowledged document is always committed. Pending rows are bounded, so an
+// unavailable store turns into fast refusals instead of unbounded memory.
+
+export type InsertRows = (table: string, rows: Record<string, unknown>[]) => Promise<void>;
+
+export interface BatchWriterOptions {
+  maxRows: number;
+  maxDelayMs: number;
+  /** Rows allowed to wait; beyond it `write` refuses at once. */
+  maxPending: number;
+  /** A commit not finished by then fails its waiters (the insert itself may still land). */
+  commitTimeoutMs: number;
+}
+
+export interface FlushStats {
+  rows: number;
+  tables: number;
+  ms: number;
+  ok: boolean;
+}
+
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+interface Waiter {
+  table: string;
+  row: Record<string, unknown>;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+export class BatchWriter {
+  private queue: Waiter[] = [];
+  private flushing = false;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly insert: InsertRows,
+    private readonly opts: BatchWriterOptions,
+    private readonly onFlush: (stats: FlushStats) => void = () => {},
+  ) {}
+
+  get pendingRows(): number {
+    return this.queue.length;
+  }
+
+  write(table: string, row: Record<string, unknown>): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError('writer is closed'));
+    if (this.queue.length >= this.opts.maxPending) {
+      return Promise.reject(
+        new StoreUnavailableError(`${this.queue.length} rows already wait for the store`),
+      );
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ table, row, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Resolves once every row handed in so far has been committed or failed. */
+  async drain(): Promise<void> {
+    if (!this.flushing && this.queue.length === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    await this.drain();
+    this.closed = true;
+  }
+
+  private schedule(): void {
+    if (this.flushing || this.timer) return;
+    if (this.queue.length >= this.opts.maxRows || this.opts.maxDelayMs === 0) {
+      void this.flushLoop();
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.flushLoop();
+    }, this.opts.maxDelayMs);
+  }
+
+  private async flushLoop(): Promise<void> {
+    if (this.flushing) return;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.flushing = true;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.opts.maxRows);
+      await this.commit(batch);
+    }
+    this.flushing = false;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private async commit(batch: Waiter[]): Promise<void> {
+    const started = performance.now();
+    const byTable = new Map<string, Record<string, unknown>[]>();
+    for (const w of batch) {
+      let rows = byTable.get(w.table);
+      if (!rows) byTable.set(w.table, (rows = []));
+      rows.push(w.row);
+    }
+    let timeout: NodeJS.Timeout | undefined;
+    try {
+      const inserts = (async () => {
+        for (const [table, rows] of byTable) await this.insert(table, rows);
+      })();
+      const expired = new Promise<never>((_, reject) => {
+        timeout = setTimeout(
+          () => reject(new StoreUnavailableError(`commit took over ${this.opts.commitTimeoutMs} ms`)),
+          this.opts.commitTimeoutMs,
+        );
+      });
+      await Promise.race([inserts, expired]);
+      for (const w of batch) w.resolve();
+      this.onFlush({ rows: batch.length, tables: byTable.size, ms: performance.now() - started, ok: true });
+    } catch (cause) {
+      const error =
+        cause instanceof StoreUnavailableError
+          ? cause
+          : new StoreUnavailableError(`commit failed: ${(cause as Error).message}`, { cause });
+      for (const w of batch) w.reject(error);
+      this.onFlush({ rows: batch.length, tables: byTable.size, ms: performance.now() - started, ok: false });
+    } finally {
+      clearTimeout(timeout);
+    }
+  }
+}
+
+/** The insert function for a ClickHouse client: JSONEachRow, one statement per call. */
+export function clickhouseInsert(ch: {
+  insert(params: { table: string; values: unknown[]; format: 'JSONEachRow' }): Promise<unknown>;
+}): InsertRows {
+  return async (table, rows) => {
+    await ch.insert({ table, values: rows, format: 'JSONEachRow' });
+  };
+}

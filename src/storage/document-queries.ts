@@ -1,0 +1,126 @@
+// Reads of stored documents that the command rules need: one shift's documents, running
+// totals before a shift, the last closed shift and the last document of a device.
+import type { ClickHouseClient } from './clickhouse.js';
+import type { DocumentFigures, DocType } from './document-rows.js';
+import { zeroTotals, type RunningTotals } from '../ingest/zx-report.js';
+
+const FIGURES = `doc_seq, doc_type, operation, is_offline, total, taken, change, discount, markup,
+  items.type, items.section, items.sum, payments.type, payments.sum,
+  taxes.type, taxes.percent, taxes.sum, taxes.turnover, placement, cancelled_seq`;
+
+export interface LastDocument {
+  doc_seq: number;
+  doc_type: DocType;
+  req_num: number;
+  token_in: number;
+  token_out: number;
+  state: string;
+  response: string;
+}
+
+export interface ClosedShift {
+  shift_number: number;
+  doc_seq: number;
+  device_report: string;
+  server_report: string;
+}
+
+// JSONEachRow quotes 64-bit integers; every money column here is Int64.
+const num = (v: unknown): number => Number(v);
+const nums = (v: unknown): number[] => (v as unknown[]).map(Number);
+
+export class DocumentQueries {
+  constructor(private readonly ch: ClickHouseClient) {}
+
+  private async rows<T>(query: string, params: Record<string, unknown>): Promise<T[]> {
+    const rs = await this.ch.query({ query, query_params: params, format: 'JSONEachRow' });
+    return rs.json<T>();
+  }
+
+  async shiftDocuments(kkmId: number, shift: number): Promise<DocumentFigures[]> {
+    const raw = await this.rows<Record<string, unknown>>(
+      `SELECT ${FIGURES} FROM documents FINAL
+       WHERE kkm_id = {kkm:UInt32} AND shift_number = {shift:UInt32} AND doc_type != 'close_shift'
+       ORDER BY doc_seq`,
+      { kkm: kkmId, shift },
+    );
+    return raw.map((r) => ({
+      doc_seq: num(r.doc_seq),
+      doc_type: r.doc_type as DocType,
+      operation: num(r.operation),
+      is_offline: num(r.is_offline),
+      total: num(r.total),
+      taken: num(r.taken),
+      change: num(r.change),
+      discount: num(r.discount),
+      markup: num(r.markup),
+      'items.type': nums(r['items.type']),
+      'items.section': r['items.section'] as string[],
+      'items.sum': nums(r['items.sum']),
+      'payments.type': nums(r['payments.type']),
+      'payments.sum': nums(r['payments.sum']),
+      'taxes.type': nums(r['taxes.type']),
+      'taxes.percent': nums(r['taxes.percent']),
+      'taxes.sum': nums(r['taxes.sum']),
+      'taxes.turnover': nums(r['taxes.turnover']),
+      placement: num(r.placement),
+      cancelled_seq: num(r.cancelled_seq),
+    }));
+  }
+
+  /** Counters since registration up to (not including) the given shift. */
+  async totalsBefore(kkmId: number, shift: number): Promise<RunningTotals> {
+    const totals = zeroTotals();
+    const rows = await this.rows<{ doc_type: DocType; k: number; n: string; s: string; annulled: string }>(
+      `WITH cancelled AS (
+         SELECT cancelled_seq FROM documents FINAL
+         WHERE kkm_id = {kkm:UInt32} AND doc_type = 'cancel_ticket' AND shift_number < {shift:UInt32})
+       SELECT doc_type, if(doc_type = 'ticket', operation, placement) AS k,
+         countIf(doc_seq NOT IN cancelled) AS n, sumIf(total, doc_seq NOT IN cancelled) AS s,
+         countIf(doc_seq IN cancelled) AS annulled
+       FROM documents FINAL
+       WHERE kkm_id = {kkm:UInt32} AND shift_number < {shift:UInt32}
+         AND doc_type IN ('ticket', 'money_placement')
+       GROUP BY doc_type, k`,
+      { kkm: kkmId, shift },
+    );
+    for (const r of rows) {
+      const k = num(r.k);
+      if (r.doc_type === 'ticket') {
+        totals.ticketCount[k] = num(r.n);
+        totals.ticketSum[k] = num(r.s);
+        totals.annulledCount += num(r.annulled);
+      } else {
+        totals.placementCount[k] = num(r.n);
+      }
+    }
+    return totals;
+  }
+
+  async lastClosedShift(kkmId: number): Promise<ClosedShift | null> {
+    const [row] = await this.rows<ClosedShift>(
+      `SELECT shift_number, doc_seq, device_report, server_report FROM documents FINAL
+       WHERE kkm_id = {kkm:UInt32} AND doc_type = 'close_shift'
+       ORDER BY doc_seq DESC LIMIT 1`,
+      { kkm: kkmId },
+    );
+    return row ? { ...row, shift_number: num(row.shift_number), doc_seq: num(row.doc_seq) } : null;
+  }
+
+  async lastDocument(kkmId: number): Promise<LastDocument | null> {
+    const [row] = await this.rows<LastDocument>(
+      `SELECT doc_seq, doc_type, req_num, token_in, token_out, state, response
+       FROM documents FINAL WHERE kkm_id = {kkm:UInt32}
+       ORDER BY doc_seq DESC LIMIT 1`,
+      { kkm: kkmId },
+    );
+    if (!row) return null;
+    return {
+      ...row,
+      doc_seq: num(row.doc_seq),
+      req_num: num(row.req_num),
+      token_in: num(row.token_in),
+      token_out: num(row.token_out),
+    };
+  }
+}

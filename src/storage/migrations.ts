@@ -1,0 +1,212 @@
+// Versioned schema migrations, applied in order at start. Each version runs once; its
+// statements are idempotent (IF NOT EXISTS) so a start interrupted mid-migration heals itself.
+// Engines make a repeated insert harmless: every table is a ReplacingMergeTree keyed by its
+// natural identity, and reads that must see one copy use FINAL.
+import type { ClickHouseClient } from './clickhouse.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  statements: string[];
+}
+
+/** Money columns are Int64 tiyn; device times are the device's wall clock as received. */
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'registry',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS orgs (
+        org_id UInt32,
+        bin String,
+        title String,
+        address String,
+        okved String,
+        created_at DateTime64(3, 'UTC'),
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version) ORDER BY org_id`,
+      `CREATE TABLE IF NOT EXISTS points (
+        point_id UInt32,
+        org_id UInt32,
+        title String,
+        address String,
+        created_at DateTime64(3, 'UTC'),
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version) ORDER BY point_id`,
+      `CREATE TABLE IF NOT EXISTS kkms (
+        kkm_id UInt32,
+        org_id UInt32,
+        point_id UInt32,
+        serial_number String,
+        model String,
+        fns_kkm_id String,
+        status Enum8('active' = 1, 'blocked' = 2, 'deregistered' = 3),
+        token UInt32,
+        token_epoch UInt32,
+        created_at DateTime64(3, 'UTC'),
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version) ORDER BY kkm_id`,
+      `CREATE TABLE IF NOT EXISTS users (
+        user_id UInt32,
+        org_id UInt32,
+        login String,
+        password_hash String,
+        name String,
+        email String,
+        role Enum8('owner' = 1, 'user' = 2),
+        point_ids Array(UInt32),
+        group_ids Array(UInt32),
+        permissions Array(String),
+        deleted UInt8,
+        created_at DateTime64(3, 'UTC'),
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version) ORDER BY user_id`,
+      `CREATE TABLE IF NOT EXISTS cashiers (
+        org_id UInt32,
+        login String,
+        code UInt32,
+        name String,
+        password_hash String,
+        roles Array(UInt8),
+        deleted UInt8,
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version) ORDER BY (org_id, login)`,
+      `CREATE TABLE IF NOT EXISTS nomenclature (
+        org_id UInt32,
+        nomenclature_version UInt32,
+        created_at DateTime64(3, 'UTC'),
+        elements String
+      ) ENGINE = ReplacingMergeTree ORDER BY (org_id, nomenclature_version)`,
+      `CREATE TABLE IF NOT EXISTS settings (
+        name String,
+        value String,
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version) ORDER BY name`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'documents',
+    statements: [
+      // Every fiscal document a device sent, one wide row each: a receipt with its items,
+      // payments and taxes, a shift closure with both Z reports, a money placement or a
+      // cancellation. (kkm_id, doc_seq) is the idempotency key: a retried document computes the
+      // same row. The state columns hold the device state after the document, so the hot
+      // state can be rebuilt from the last row when Redis has lost it.
+      `CREATE TABLE IF NOT EXISTS documents (
+        kkm_id UInt32,
+        doc_seq UInt32,
+        doc_type Enum8('ticket' = 1, 'close_shift' = 2, 'money_placement' = 3, 'cancel_ticket' = 4),
+        org_id UInt32,
+        point_id UInt32,
+        shift_number UInt32,
+        device_time DateTime('UTC'),
+        received_at DateTime64(3, 'UTC'),
+        is_offline UInt8,
+        offline_number UInt32,
+        printed_number UInt64,
+        req_num UInt16,
+        token_in UInt32,
+        token_out UInt32,
+        operator_code UInt32,
+        operator_name String,
+        ticket_number String,
+        operation UInt8,
+        total Int64,
+        taken Int64,
+        change Int64,
+        discount Int64,
+        markup Int64,
+        items Nested (
+          type UInt8,
+          name String,
+          section String,
+          quantity UInt32,
+          price Int64,
+          sum Int64,
+          code UInt64,
+          barcode String,
+          unit String,
+          tax_percent UInt32,
+          tax_sum Int64
+        ),
+        payments Nested (type UInt8, sum Int64),
+        taxes Nested (type UInt32, percent UInt32, sum Int64, turnover Int64),
+        customer_iin String,
+        customer_email String,
+        customer_phone String,
+        placement UInt8,
+        cancelled_seq UInt32,
+        device_report String,
+        server_report String,
+        state String,
+        raw_request String,
+        response String,
+        INDEX device_time_idx device_time TYPE minmax GRANULARITY 4
+      ) ENGINE = ReplacingMergeTree
+      PARTITION BY toYYYYMM(device_time)
+      ORDER BY (kkm_id, doc_seq)`,
+      `CREATE TABLE IF NOT EXISTS device_events (
+        kkm_id UInt32,
+        received_at DateTime64(3, 'UTC'),
+        kind LowCardinality(String),
+        detail String
+      ) ENGINE = ReplacingMergeTree
+      PARTITION BY toYYYYMM(received_at)
+      ORDER BY (kkm_id, received_at, kind)`,
+      // Derived shapes of the one wide row, for readers that want them.
+      `CREATE VIEW IF NOT EXISTS tickets AS
+        SELECT * EXCEPT (device_report, server_report) FROM documents FINAL
+        WHERE doc_type = 'ticket'`,
+      `CREATE VIEW IF NOT EXISTS ticket_items AS
+        SELECT kkm_id, doc_seq, shift_number, device_time, operation, item_index,
+          items.type AS type, items.name AS name, items.section AS section,
+          items.quantity AS quantity, items.price AS price, items.sum AS sum,
+          items.tax_percent AS tax_percent, items.tax_sum AS tax_sum
+        FROM documents FINAL
+        ARRAY JOIN items, arrayEnumerate(items.type) AS item_index
+        WHERE doc_type = 'ticket'`,
+      `CREATE VIEW IF NOT EXISTS ticket_payments AS
+        SELECT kkm_id, doc_seq, shift_number, device_time, operation,
+          payments.type AS type, payments.sum AS sum
+        FROM documents FINAL ARRAY JOIN payments WHERE doc_type = 'ticket'`,
+      `CREATE VIEW IF NOT EXISTS ticket_taxes AS
+        SELECT kkm_id, doc_seq, shift_number, device_time, operation,
+          taxes.type AS type, taxes.percent AS percent, taxes.sum AS sum, taxes.turnover AS turnover
+        FROM documents FINAL ARRAY JOIN taxes WHERE doc_type = 'ticket'`,
+      `CREATE VIEW IF NOT EXISTS shifts AS
+        SELECT kkm_id, org_id, point_id, shift_number, doc_seq, device_time AS closed_at,
+          received_at, is_offline, operator_code, device_report, server_report
+        FROM documents FINAL WHERE doc_type = 'close_shift'`,
+      `CREATE VIEW IF NOT EXISTS money_placements AS
+        SELECT kkm_id, org_id, doc_seq, shift_number, device_time, received_at, is_offline,
+          placement, total AS sum, operator_code
+        FROM documents FINAL WHERE doc_type = 'money_placement'`,
+    ],
+  },
+];
+
+export async function migrate(ch: ClickHouseClient): Promise<number[]> {
+  await ch.command({
+    query: `CREATE TABLE IF NOT EXISTS schema_migrations (
+      version UInt32, name String, applied_at DateTime64(3, 'UTC')
+    ) ENGINE = ReplacingMergeTree ORDER BY version`,
+  });
+  const rs = await ch.query({
+    query: 'SELECT version FROM schema_migrations FINAL',
+    format: 'JSONEachRow',
+  });
+  const done = new Set((await rs.json<{ version: number }>()).map((r) => Number(r.version)));
+  const applied: number[] = [];
+  for (const m of migrations) {
+    if (done.has(m.version)) continue;
+    for (const query of m.statements) await ch.command({ query });
+    await ch.insert({
+      table: 'schema_migrations',
+      values: [{ version: m.version, name: m.name, applied_at: Date.now() }],
+      format: 'JSONEachRow',
+    });
+    applied.push(m.version);
+  }
+  return applied;
+}

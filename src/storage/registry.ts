@@ -1,0 +1,784 @@
+// The registry: organizations, points of sale, KKMs, the org owner's cabinet user, KKM cashiers
+// and nomenclature. ClickHouse is the only copy (ReplacingMergeTree(version) tables: an update
+// is a new row with a higher version, reads use FINAL). Redis only coordinates: it hands out
+// sequential ids (re-seeded from ClickHouse before every allocation, so a flushed Redis never
+// reuses an id) and holds short locks that serialize read-modify-write updates across
+// processes. Tokens and passwords are never logged; passwords are stored as scrypt hashes.
+import { randomBytes, randomInt } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { ClickHouseClient } from './clickhouse.js';
+import { hashPassword } from './passwords.js';
+
+export type KkmStatus = 'active' | 'blocked' | 'deregistered';
+export const KKM_STATUSES: readonly KkmStatus[] = ['active', 'blocked', 'deregistered'];
+
+/** Everything the cabinet offers; the org owner gets all of it. */
+export const OWNER_PERMISSIONS = [
+  'transactions',
+  'reports',
+  'analytics',
+  'exports',
+  'users',
+  'organization',
+] as const;
+
+/** Protocol UserRoleEnum: 1 paymaster, 2 chief paymaster, 3 administrator. */
+export const CASHIER_ROLES = [1, 2, 3] as const;
+
+export const MAX_UINT32 = 0xffff_ffff;
+const BIN_RE = /^[0-9]{12}$/;
+
+// ---- errors ---------------------------------------------------------------------------------
+
+export class RegistryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export type RegistryEntity = 'org' | 'point' | 'kkm';
+
+/** The org, point or KKM an operation refers to does not exist. */
+export class NotFoundError extends RegistryError {
+  constructor(
+    readonly entity: RegistryEntity,
+    readonly id: number,
+  ) {
+    super(`${entity} ${id} not found`);
+  }
+}
+
+export type ConflictReason =
+  'duplicate_bin' | 'login_taken' | 'cashier_code_taken' | 'kkm_deregistered';
+
+/** The operation contradicts stored state (duplicate BIN, a change to a deregistered KKM, …). */
+export class ConflictError extends RegistryError {
+  constructor(
+    readonly reason: ConflictReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Input the registry refuses (the admin API validates first; this guards other callers). */
+export class InvalidInputError extends RegistryError {
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`${field} ${problem}`);
+  }
+}
+
+/** Another process holds the lock for this record longer than we are willing to wait. */
+export class RegistryBusyError extends RegistryError {}
+
+// ---- records --------------------------------------------------------------------------------
+
+export interface OrgRecord {
+  orgId: number;
+  bin: string;
+  title: string;
+  address: string;
+  okved: string;
+  createdAt: Date;
+}
+
+export interface PointRecord {
+  pointId: number;
+  orgId: number;
+  title: string;
+  address: string;
+  createdAt: Date;
+}
+
+export interface KkmRecord {
+  kkmId: number;
+  orgId: number;
+  pointId: number;
+  serialNumber: string;
+  model: string;
+  fnsKkmId: string;
+  status: KkmStatus;
+  token: number;
+  tokenEpoch: number;
+  createdAt: Date;
+}
+
+export interface CashierRecord {
+  code: number;
+  name: string;
+  passwordHash: string;
+  roles: number[];
+}
+
+export interface CreateOrgInput {
+  bin: string;
+  title: string;
+  address: string;
+  okved: string;
+  /** The owner's cabinet password (the caller enforces the password policy). */
+  password: string;
+}
+
+export interface CreatePointInput {
+  title: string;
+  address: string;
+}
+
+export interface CreateKkmInput {
+  serialNumber: string;
+  model: string;
+  fnsKkmId: string;
+}
+
+export interface CashierInput {
+  code: number;
+  name: string;
+  login: string;
+  password: string;
+  roles: number[];
+}
+
+/** NomenclatureResponse.Tax; tax_percent in thousandths of a percent. */
+export interface NomenclatureTax {
+  taxation_type: number;
+  tax_type: number;
+  tax_percent: number;
+}
+
+/** NomenclatureResponse.Item with money as integer tiyn instead of {bills, coins}. */
+export interface NomenclatureItem {
+  article?: string;
+  barcode?: string;
+  description?: string;
+  purchase_price: number;
+  sell_price: number;
+  discount_percent?: number;
+  discount_sum?: number;
+  markup_percent?: number;
+  markup_sum?: number;
+  taxes?: NomenclatureTax[];
+  measure_count?: number;
+  measure_title?: string;
+  measure_fractional?: boolean;
+  measure_unit_code?: string;
+}
+
+/** NomenclatureResponse.Element: type 0 = GROUP, 1 = ITEM (item required for ITEM). */
+export interface NomenclatureElement {
+  type: 0 | 1;
+  title: string;
+  id: number;
+  parent_group_id?: number;
+  item?: NomenclatureItem;
+}
+
+export interface Nomenclature {
+  version: number;
+  createdAt: Date;
+  elements: NomenclatureElement[];
+}
+
+/** ServiceResponse.RegInfo with the protocol's field names. */
+export interface RegInfo {
+  kkm: {
+    serial_number: string;
+    fns_kkm_id: string;
+    kkm_id: string;
+    point_of_payment_number?: string;
+  };
+  pos: { title: string; address: string };
+  org: { title: string; address: string; inn: string; okved: string };
+}
+
+// ---- helpers --------------------------------------------------------------------------------
+
+let lastVersion = 0;
+
+/**
+ * A row version above every version this process handed out before and above `after`
+ * (the stored row's version, so an update wins even if another host's clock ran ahead).
+ */
+export function nextVersion(after = 0): number {
+  const v = Math.max(Date.now() * 1000, lastVersion + 1, after + 1);
+  lastVersion = v;
+  return v;
+}
+
+/** A random token for the frame header: uint32, never 0. */
+export function randomToken(unlike?: number): number {
+  for (;;) {
+    const token = randomInt(1, MAX_UINT32 + 1);
+    if (token !== unlike) return token;
+  }
+}
+
+/** DateTime64(3) text in UTC, as ClickHouse parses it in every format and engine. */
+function chTime(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function isId(x: unknown): x is number {
+  return Number.isInteger(x) && (x as number) >= 1 && (x as number) <= MAX_UINT32;
+}
+
+function requireId(entity: RegistryEntity, id: number): void {
+  if (!isId(id)) throw new InvalidInputError(`${entity}Id`, 'must be an integer from 1 to 2^32-1');
+}
+
+function requireText(field: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new InvalidInputError(field, 'must be a non-empty string');
+  }
+  return value;
+}
+
+/** Seed the counter up to the floor from ClickHouse if Redis lost or lags it, then INCR. */
+const SEQ_NEXT = `
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+local floor = tonumber(ARGV[1])
+if cur == nil or cur < floor then redis.call('SET', KEYS[1], ARGV[1]) end
+return redis.call('INCR', KEYS[1])`;
+
+const LOCK_RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+const LOCK_TTL_MS = 15_000;
+const LOCK_WAIT_MS = 5_000;
+
+type SeqKind = 'org' | 'point' | 'kkm' | 'user';
+const SEQ_SOURCE: Record<SeqKind, { table: string; column: string }> = {
+  org: { table: 'orgs', column: 'org_id' },
+  point: { table: 'points', column: 'point_id' },
+  kkm: { table: 'kkms', column: 'kkm_id' },
+  user: { table: 'users', column: 'user_id' },
+};
+
+interface KkmRow {
+  kkm_id: number | string;
+  org_id: number | string;
+  point_id: number | string;
+  serial_number: string;
+  model: string;
+  fns_kkm_id: string;
+  status: KkmStatus;
+  token: number | string;
+  token_epoch: number | string;
+  created_ms: number | string;
+  version: number | string;
+}
+
+const KKM_COLUMNS = `kkm_id, org_id, point_id, serial_number, model, fns_kkm_id, status, token,
+  token_epoch, toUnixTimestamp64Milli(created_at) AS created_ms, version`;
+
+function kkmFromRow(r: KkmRow): KkmRecord {
+  return {
+    kkmId: Number(r.kkm_id),
+    orgId: Number(r.org_id),
+    pointId: Number(r.point_id),
+    serialNumber: r.serial_number,
+    model: r.model,
+    fnsKkmId: r.fns_kkm_id,
+    status: r.status,
+    token: Number(r.token),
+    tokenEpoch: Number(r.token_epoch),
+    createdAt: new Date(Number(r.created_ms)),
+  };
+}
+
+// ---- the registry ---------------------------------------------------------------------------
+
+export class Registry {
+  constructor(
+    private readonly ch: ClickHouseClient,
+    private readonly redis: Redis,
+    private readonly keyPrefix: string,
+  ) {}
+
+  // -- organizations
+
+  /**
+   * Registers an organization and its owner cabinet user (login = BIN, role owner, every
+   * permission). A BIN already registered → ConflictError('duplicate_bin').
+   */
+  async createOrg(input: CreateOrgInput): Promise<{ orgId: number; bin: string }> {
+    const bin = input.bin;
+    if (typeof bin !== 'string' || !BIN_RE.test(bin)) {
+      throw new InvalidInputError('bin', 'must be exactly 12 digits');
+    }
+    const title = requireText('title', input.title);
+    const address = requireText('address', input.address);
+    const okved = requireText('okved', input.okved);
+    const passwordHash = await hashPassword(requireText('password', input.password));
+    // Whoever creates something whose login is X holds login:X, so BIN and login checks hold.
+    return this.withLock(`login:${bin}`, async () => {
+      if (await this.findOrgByBin(bin)) {
+        throw new ConflictError('duplicate_bin', `an organization with BIN ${bin} already exists`);
+      }
+      const user = await this.findUserByLogin(bin);
+      let userId: number;
+      if (user) {
+        // An owner row without its org is what an interrupted createOrg leaves: reuse it.
+        if (user.role !== 'owner' || (await this.getOrg(user.orgId))) {
+          throw new ConflictError('login_taken', `the login ${bin} is already taken`);
+        }
+        userId = user.userId;
+      } else {
+        userId = await this.allocate('user');
+      }
+      const orgId = await this.allocate('org');
+      const now = chTime(Date.now());
+      // The user first: a crash between the two inserts leaves no org without its owner.
+      await this.insert('users', {
+        user_id: userId,
+        org_id: orgId,
+        login: bin,
+        password_hash: passwordHash,
+        name: title,
+        email: '',
+        role: 'owner',
+        point_ids: [],
+        group_ids: [],
+        permissions: [...OWNER_PERMISSIONS],
+        deleted: 0,
+        created_at: now,
+        version: nextVersion(user?.version),
+      });
+      await this.insert('orgs', {
+        org_id: orgId,
+        bin,
+        title,
+        address,
+        okved,
+        created_at: now,
+        version: nextVersion(),
+      });
+      return { orgId, bin };
+    });
+  }
+
+  async getOrg(orgId: number): Promise<OrgRecord | null> {
+    if (!isId(orgId)) return null;
+    return this.oneOrg('org_id = {id:UInt32}', { id: orgId });
+  }
+
+  async findOrgByBin(bin: string): Promise<OrgRecord | null> {
+    return this.oneOrg('bin = {bin:String}', { bin });
+  }
+
+  // -- points of sale
+
+  async createPoint(orgId: number, input: CreatePointInput): Promise<{ pointId: number }> {
+    requireId('org', orgId);
+    const title = requireText('title', input.title);
+    const address = requireText('address', input.address);
+    if (!(await this.getOrg(orgId))) throw new NotFoundError('org', orgId);
+    const pointId = await this.allocate('point');
+    await this.insert('points', {
+      point_id: pointId,
+      org_id: orgId,
+      title,
+      address,
+      created_at: chTime(Date.now()),
+      version: nextVersion(),
+    });
+    return { pointId };
+  }
+
+  async getPoint(pointId: number): Promise<PointRecord | null> {
+    if (!isId(pointId)) return null;
+    const rows = await this.rows<{
+      point_id: number | string;
+      org_id: number | string;
+      title: string;
+      address: string;
+      created_ms: number | string;
+    }>(
+      `SELECT point_id, org_id, title, address, toUnixTimestamp64Milli(created_at) AS created_ms
+       FROM points FINAL WHERE point_id = {id:UInt32} LIMIT 1`,
+      { id: pointId },
+    );
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      pointId: Number(r.point_id),
+      orgId: Number(r.org_id),
+      title: r.title,
+      address: r.address,
+      createdAt: new Date(Number(r.created_ms)),
+    };
+  }
+
+  // -- KKMs
+
+  /** Registers a KKM at a point: status active, a fresh random token, token epoch 1. */
+  async createKkm(pointId: number, input: CreateKkmInput): Promise<{ kkmId: number }> {
+    requireId('point', pointId);
+    const serialNumber = requireText('serialNumber', input.serialNumber);
+    const model = requireText('model', input.model);
+    const fnsKkmId = requireText('fnsKkmId', input.fnsKkmId);
+    const point = await this.getPoint(pointId);
+    if (!point) throw new NotFoundError('point', pointId);
+    const kkmId = await this.allocate('kkm');
+    await this.insert('kkms', {
+      kkm_id: kkmId,
+      org_id: point.orgId,
+      point_id: pointId,
+      serial_number: serialNumber,
+      model,
+      fns_kkm_id: fnsKkmId,
+      status: 'active',
+      token: randomToken(),
+      token_epoch: 1,
+      created_at: chTime(Date.now()),
+      version: nextVersion(),
+    });
+    return { kkmId };
+  }
+
+  async getKkm(kkmId: number): Promise<KkmRecord | null> {
+    const row = await this.kkmRow(kkmId);
+    return row ? kkmFromRow(row) : null;
+  }
+
+  async listKkms(orgId: number): Promise<KkmRecord[]> {
+    if (!isId(orgId)) return [];
+    const rows = await this.rows<KkmRow>(
+      `SELECT ${KKM_COLUMNS} FROM kkms FINAL WHERE org_id = {id:UInt32} ORDER BY kkm_id`,
+      { id: orgId },
+    );
+    return rows.map(kkmFromRow);
+  }
+
+  /**
+   * A new random token and token_epoch + 1; the previous token stops working once the ingest
+   * core drops its cached device state. A deregistered KKM → ConflictError.
+   */
+  async issueToken(kkmId: number): Promise<{ token: number; tokenEpoch: number }> {
+    requireId('kkm', kkmId);
+    return this.withLock(`kkm:${kkmId}`, async () => {
+      const row = await this.kkmRow(kkmId);
+      if (!row) throw new NotFoundError('kkm', kkmId);
+      if (row.status === 'deregistered') {
+        throw new ConflictError('kkm_deregistered', `kkm ${kkmId} is deregistered`);
+      }
+      const token = randomToken(Number(row.token));
+      const tokenEpoch = Number(row.token_epoch) + 1;
+      await this.writeKkm(row, { token, token_epoch: tokenEpoch });
+      await this.event(kkmId, 'token_issued', { tokenEpoch });
+      return { token, tokenEpoch };
+    });
+  }
+
+  /**
+   * Moves a KKM to `status`. Setting the current status again changes nothing; deregistered
+   * is final (any other status for a deregistered KKM → ConflictError).
+   */
+  async setStatus(kkmId: number, status: KkmStatus): Promise<KkmRecord> {
+    requireId('kkm', kkmId);
+    if (!KKM_STATUSES.includes(status)) {
+      throw new InvalidInputError('status', `must be one of ${KKM_STATUSES.join(', ')}`);
+    }
+    return this.withLock(`kkm:${kkmId}`, async () => {
+      const row = await this.kkmRow(kkmId);
+      if (!row) throw new NotFoundError('kkm', kkmId);
+      if (row.status === status) return kkmFromRow(row);
+      if (row.status === 'deregistered') {
+        throw new ConflictError(
+          'kkm_deregistered',
+          `kkm ${kkmId} is deregistered; deregistration is final`,
+        );
+      }
+      const updated = await this.writeKkm(row, { status });
+      await this.event(kkmId, 'status_changed', { from: row.status, to: status });
+      return kkmFromRow(updated);
+    });
+  }
+
+  /** Registration info of a KKM in ServiceResponse.reg_info shape, or null if unknown. */
+  async getRegInfo(kkmId: number): Promise<RegInfo | null> {
+    const kkm = await this.getKkm(kkmId);
+    if (!kkm) return null;
+    const [point, org] = await Promise.all([this.getPoint(kkm.pointId), this.getOrg(kkm.orgId)]);
+    if (!point || !org) return null;
+    return {
+      kkm: {
+        serial_number: kkm.serialNumber,
+        fns_kkm_id: kkm.fnsKkmId,
+        kkm_id: String(kkm.kkmId),
+        point_of_payment_number: String(kkm.pointId),
+      },
+      pos: { title: point.title, address: point.address },
+      org: { title: org.title, address: org.address, inn: org.bin, okved: org.okved },
+    };
+  }
+
+  // -- cashiers
+
+  /**
+   * Creates or replaces the cashier with this login in the org. Another cashier of the org
+   * with the same code → ConflictError('cashier_code_taken').
+   */
+  async upsertCashier(
+    orgId: number,
+    input: CashierInput,
+  ): Promise<{ code: number; login: string }> {
+    requireId('org', orgId);
+    const login = requireText('login', input.login);
+    const name = requireText('name', input.name);
+    if (!Number.isInteger(input.code) || input.code < 0 || input.code > MAX_UINT32) {
+      throw new InvalidInputError('code', 'must be an integer from 0 to 2^32-1');
+    }
+    const roles = input.roles;
+    if (
+      !Array.isArray(roles) ||
+      roles.length === 0 ||
+      !roles.every((r) => (CASHIER_ROLES as readonly number[]).includes(r))
+    ) {
+      throw new InvalidInputError('roles', 'must be a non-empty list of 1, 2 or 3');
+    }
+    const passwordHash = await hashPassword(requireText('password', input.password));
+    if (!(await this.getOrg(orgId))) throw new NotFoundError('org', orgId);
+    return this.withLock(`cashiers:${orgId}`, async () => {
+      const clash = await this.rows<{ login: string }>(
+        `SELECT login FROM cashiers FINAL
+         WHERE org_id = {org:UInt32} AND code = {code:UInt32} AND login != {login:String}
+           AND deleted = 0 LIMIT 1`,
+        { org: orgId, code: input.code, login },
+      );
+      if (clash[0]) {
+        throw new ConflictError(
+          'cashier_code_taken',
+          `cashier code ${input.code} already belongs to another cashier of org ${orgId}`,
+        );
+      }
+      const prev = await this.rows<{ version: number | string }>(
+        `SELECT version FROM cashiers FINAL WHERE org_id = {org:UInt32} AND login = {login:String}`,
+        { org: orgId, login },
+      );
+      await this.insert('cashiers', {
+        org_id: orgId,
+        login,
+        code: input.code,
+        name,
+        password_hash: passwordHash,
+        roles: [...new Set(roles)].sort((a, b) => a - b),
+        deleted: 0,
+        version: nextVersion(prev[0] ? Number(prev[0].version) : 0),
+      });
+      return { code: input.code, login };
+    });
+  }
+
+  async findCashier(orgId: number, login: string): Promise<CashierRecord | null> {
+    if (!isId(orgId)) return null;
+    const rows = await this.rows<{
+      code: number | string;
+      name: string;
+      password_hash: string;
+      roles: (number | string)[];
+    }>(
+      `SELECT code, name, password_hash, roles FROM cashiers FINAL
+       WHERE org_id = {org:UInt32} AND login = {login:String} AND deleted = 0 LIMIT 1`,
+      { org: orgId, login },
+    );
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      code: Number(r.code),
+      name: r.name,
+      passwordHash: r.password_hash,
+      roles: r.roles.map(Number),
+    };
+  }
+
+  // -- nomenclature
+
+  /** Stores a new nomenclature version of the org (previous + 1) and returns its number. */
+  async putNomenclature(
+    orgId: number,
+    elements: NomenclatureElement[],
+  ): Promise<{ version: number }> {
+    requireId('org', orgId);
+    if (!Array.isArray(elements)) throw new InvalidInputError('elements', 'must be an array');
+    if (!(await this.getOrg(orgId))) throw new NotFoundError('org', orgId);
+    const version = await this.nextSeq(`nomenclature:${orgId}`, async () => {
+      const rows = await this.rows<{ m: number | string }>(
+        'SELECT max(nomenclature_version) AS m FROM nomenclature WHERE org_id = {org:UInt32}',
+        { org: orgId },
+      );
+      return Number(rows[0]?.m ?? 0);
+    });
+    await this.insert('nomenclature', {
+      org_id: orgId,
+      nomenclature_version: version,
+      created_at: chTime(Date.now()),
+      elements: JSON.stringify(elements),
+    });
+    return { version };
+  }
+
+  async latestNomenclature(orgId: number): Promise<Nomenclature | null> {
+    if (!isId(orgId)) return null;
+    const rows = await this.rows<{
+      nomenclature_version: number | string;
+      created_ms: number | string;
+      elements: string;
+    }>(
+      `SELECT nomenclature_version, toUnixTimestamp64Milli(created_at) AS created_ms, elements
+       FROM nomenclature FINAL WHERE org_id = {org:UInt32}
+       ORDER BY nomenclature_version DESC LIMIT 1`,
+      { org: orgId },
+    );
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      version: Number(r.nomenclature_version),
+      createdAt: new Date(Number(r.created_ms)),
+      elements: JSON.parse(r.elements) as NomenclatureElement[],
+    };
+  }
+
+  // -- internals
+
+  private async oneOrg(where: string, params: Record<string, unknown>): Promise<OrgRecord | null> {
+    const rows = await this.rows<{
+      org_id: number | string;
+      bin: string;
+      title: string;
+      address: string;
+      okved: string;
+      created_ms: number | string;
+    }>(
+      `SELECT org_id, bin, title, address, okved, toUnixTimestamp64Milli(created_at) AS created_ms
+       FROM orgs FINAL WHERE ${where} ORDER BY org_id LIMIT 1`,
+      params,
+    );
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      orgId: Number(r.org_id),
+      bin: r.bin,
+      title: r.title,
+      address: r.address,
+      okved: r.okved,
+      createdAt: new Date(Number(r.created_ms)),
+    };
+  }
+
+  private async findUserByLogin(
+    login: string,
+  ): Promise<{ userId: number; orgId: number; role: string; version: number } | null> {
+    const rows = await this.rows<{
+      user_id: number | string;
+      org_id: number | string;
+      role: string;
+      version: number | string;
+    }>(
+      `SELECT user_id, org_id, role, version FROM users FINAL
+       WHERE login = {login:String} AND deleted = 0 ORDER BY user_id LIMIT 1`,
+      { login },
+    );
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      userId: Number(r.user_id),
+      orgId: Number(r.org_id),
+      role: r.role,
+      version: Number(r.version),
+    };
+  }
+
+  private async kkmRow(kkmId: number): Promise<KkmRow | null> {
+    if (!isId(kkmId)) return null;
+    const rows = await this.rows<KkmRow>(
+      `SELECT ${KKM_COLUMNS} FROM kkms FINAL WHERE kkm_id = {id:UInt32} LIMIT 1`,
+      { id: kkmId },
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Writes a new version of a KKM row with `changes` applied; returns the row written. */
+  private async writeKkm(
+    row: KkmRow,
+    changes: Partial<Pick<KkmRow, 'status' | 'token' | 'token_epoch'>>,
+  ): Promise<KkmRow> {
+    const next: KkmRow = { ...row, ...changes, version: nextVersion(Number(row.version)) };
+    await this.insert('kkms', {
+      kkm_id: Number(next.kkm_id),
+      org_id: Number(next.org_id),
+      point_id: Number(next.point_id),
+      serial_number: next.serial_number,
+      model: next.model,
+      fns_kkm_id: next.fns_kkm_id,
+      status: next.status,
+      token: Number(next.token),
+      token_epoch: Number(next.token_epoch),
+      created_at: chTime(Number(next.created_ms)),
+      version: next.version,
+    });
+    return next;
+  }
+
+  /** An audit row in device_events (never the token itself). */
+  private async event(kkmId: number, kind: string, detail: Record<string, unknown>) {
+    await this.insert('device_events', {
+      kkm_id: kkmId,
+      received_at: chTime(Date.now()),
+      kind,
+      detail: JSON.stringify({ source: 'admin', ...detail }),
+    });
+  }
+
+  /** The next id of a kind: Redis INCR, never at or below the largest id in ClickHouse. */
+  private async allocate(kind: SeqKind): Promise<number> {
+    const { table, column } = SEQ_SOURCE[kind];
+    return this.nextSeq(kind, async () => {
+      const rows = await this.rows<{ m: number | string }>(
+        `SELECT max(${column}) AS m FROM ${table}`,
+      );
+      return Number(rows[0]?.m ?? 0);
+    });
+  }
+
+  private async nextSeq(name: string, floor: () => Promise<number>): Promise<number> {
+    const min = await floor();
+    const key = `${this.keyPrefix}seq:${name}`;
+    const value = Number(await this.redis.eval(SEQ_NEXT, 1, key, String(min)));
+    if (!Number.isInteger(value) || value < 1 || value > MAX_UINT32) {
+      throw new RegistryError(`sequence ${name} is exhausted or broken (${value})`);
+    }
+    return value;
+  }
+
+  /** Runs `fn` holding a Redis lock, so read-modify-write updates do not interleave. */
+  private async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const key = `${this.keyPrefix}lock:${name}`;
+    const owner = randomBytes(12).toString('hex');
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    while ((await this.redis.set(key, owner, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') {
+      if (Date.now() > deadline) throw new RegistryBusyError(`${name} is busy; try again`);
+      await sleep(20);
+    }
+    try {
+      return await fn();
+    } finally {
+      await this.redis.eval(LOCK_RELEASE, 1, key, owner).catch(() => undefined);
+    }
+  }
+
+  private async rows<T>(query: string, params: Record<string, unknown> = {}): Promise<T[]> {
+    const rs = await this.ch.query({ query, query_params: params, format: 'JSONEachRow' });
+    return rs.json<T>();
+  }
+
+  private async insert(table: string, row: Record<string, unknown>): Promise<void> {
+    await this.ch.insert({ table, values: [row], format: 'JSONEachRow' });
+  }
+}
