@@ -16,7 +16,12 @@ try {
 const log = createLogger(config);
 const server = await startServer(config, log);
 log.info(
-  { tcpPort: server.tcp?.port, httpPort: server.httpPort, roles: [...config.roles], dataDir: config.dataDir },
+  {
+    tcpPort: server.tcp?.port,
+    httpPort: server.httpPort,
+    roles: [...config.roles],
+    dataDir: config.dataDir,
+  },
   'OFD server started',
 );
 

@@ -46,7 +46,10 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
   });
 }
 
-export async function startServer(config: Config, log = createLogger(config)): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  log = createLogger(config),
+): Promise<RunningServer> {
   const ch = openClickHouse({ url: config.clickhouseUrl, dataDir: config.dataDir });
   const applied = await migrate(ch);
   if (applied.length) log.info({ applied }, 'schema migrations applied');

@@ -11,12 +11,24 @@ import { Command, ResultCode } from '../protocol/schema.js';
 import type { BatchWriter } from '../storage/batch-writer.js';
 import type { DocumentQueries } from '../storage/document-queries.js';
 import type { DocType } from '../storage/document-rows.js';
-import { freshState, nextToken, storedPart, type DeviceState, type KkmStatus } from './device-state.js';
+import {
+  freshState,
+  nextToken,
+  storedPart,
+  type DeviceState,
+  type KkmStatus,
+} from './device-state.js';
 import type { StateStore } from './state-store.js';
+import { crashPoint } from './faults.js';
 import { cancelTicketCommand } from './commands/cancel-ticket.js';
 import { moneyPlacementCommand } from './commands/money-placement.js';
 import { closeShiftCommand, reportCommand } from './commands/reports.js';
-import { authCommand, infoCommand, nomenclatureCommand, systemCommand } from './commands/service.js';
+import {
+  authCommand,
+  infoCommand,
+  nomenclatureCommand,
+  systemCommand,
+} from './commands/service.js';
 import { ticketCommand } from './commands/ticket.js';
 import type { CommandContext, Outcome, RegistryReader } from './commands/types.js';
 
@@ -108,7 +120,12 @@ export class CommandCore {
       if (!decoded.ok) {
         command = decoded.command;
         this.o.log.warn(
-          { kkmId: header.deviceId, reqNum: header.reqNum, code: decoded.code, reason: decoded.reason },
+          {
+            kkmId: header.deviceId,
+            reqNum: header.reqNum,
+            code: decoded.code,
+            reason: decoded.reason,
+          },
           'request refused',
         );
         return answer(decoded.command, decoded.code, decoded.reason);
@@ -122,7 +139,11 @@ export class CommandCore {
         { err: error, kkmId: header.deviceId, reqNum: header.reqNum, command },
         error instanceof Unavailable ? 'dependency unavailable' : 'request failed',
       );
-      return answer(command, ResultCode.RESULT_TYPE_SERVICE_TEMPORARILY_UNAVAILABLE, 'service temporarily unavailable');
+      return answer(
+        command,
+        ResultCode.RESULT_TYPE_SERVICE_TEMPORARILY_UNAVAILABLE,
+        'service temporarily unavailable',
+      );
     } finally {
       this.o.onAnswer?.(command, code, performance.now() - started);
     }
@@ -148,7 +169,10 @@ export class CommandCore {
       throw new Unavailable('redis', { cause: error });
     }
     if (claim.kind === 'busy') {
-      return plain(ResultCode.RESULT_TYPE_SERVICE_TEMPORARILY_UNAVAILABLE, 'device busy with another request');
+      return plain(
+        ResultCode.RESULT_TYPE_SERVICE_TEMPORARILY_UNAVAILABLE,
+        'device busy with another request',
+      );
     }
     let state = claim.state;
     let released = false;
@@ -175,13 +199,19 @@ export class CommandCore {
       if (header.reqNum === state.lastReqNum && header.token === state.lastReqToken) {
         await release(state);
         if (command !== state.lastCommand) {
-          return plain(ResultCode.RESULT_TYPE_INVALID_RETRY_REQUEST, 'same REQNUM and TOKEN, another command');
+          return plain(
+            ResultCode.RESULT_TYPE_INVALID_RETRY_REQUEST,
+            'same REQNUM and TOKEN, another command',
+          );
         }
         return { code: ResultCode.RESULT_TYPE_OK, answer: Buffer.from(state.lastAnswer, 'base64') };
       }
       if (header.reqNum === state.lastReqNum && !state.lastFromHistory) {
         await release(state);
-        return plain(ResultCode.RESULT_TYPE_INVALID_REQUEST_NUMBER, 'same REQNUM as the last request, another TOKEN');
+        return plain(
+          ResultCode.RESULT_TYPE_INVALID_REQUEST_NUMBER,
+          'same REQNUM as the last request, another TOKEN',
+        );
       }
       if (header.token !== state.token) {
         await release(state);
@@ -212,16 +242,19 @@ export class CommandCore {
         throw new Unavailable('command', { cause: error });
       }
 
-      const next: DeviceState =
-        outcome.kind === 'answer' ? { ...outcome.state } : { ...state };
+      const next: DeviceState = outcome.kind === 'answer' ? { ...outcome.state } : { ...state };
       if (!KEEP_CANCELLABLE.has(command) || outcome.kind === 'reject') {
         next.cancellableSeq = 0;
         next.cancellableCash = 0;
       }
       const document = outcome.kind === 'answer' ? outcome.document : undefined;
-      next.token = document ? nextToken(this.o.tokenSecret, kkmId, state.token, next.seq) : state.token;
+      next.token = document
+        ? nextToken(this.o.tokenSecret, kkmId, state.token, next.seq)
+        : state.token;
       const response =
-        outcome.kind === 'answer' ? outcome.response : resultResponse(command, outcome.code, outcome.text);
+        outcome.kind === 'answer'
+          ? outcome.response
+          : resultResponse(command, outcome.code, outcome.text);
       const resultCode = response.result.result_code;
       const answerFrame = encodeResponse(header, next.token, response);
       next.lastReqNum = header.reqNum;
@@ -230,7 +263,10 @@ export class CommandCore {
       next.lastAnswer = answerFrame.toString('base64');
       next.lastFromHistory = false;
       if (outcome.kind === 'reject') {
-        this.o.log.info({ kkmId, reqNum: header.reqNum, code: outcome.code, reason: outcome.text }, 'request rejected');
+        this.o.log.info(
+          { kkmId, reqNum: header.reqNum, code: outcome.code, reason: outcome.text },
+          'request rejected',
+        );
       }
 
       const events = outcome.kind === 'answer' ? (outcome.events ?? []) : [];
@@ -239,6 +275,7 @@ export class CommandCore {
         document.response = next.lastAnswer;
         document.state = JSON.stringify(storedPart(next));
       }
+      if (document) crashPoint('before-commit');
       try {
         await Promise.all([
           document ? this.o.writer.write('documents', document) : null,
@@ -249,7 +286,9 @@ export class CommandCore {
         await this.o.states.markUncertain(kkmId, claim.claim).catch(() => {});
         throw new Unavailable('commit', { cause: error });
       }
+      if (document) crashPoint('after-commit');
       await release(next);
+      if (document) crashPoint('after-release');
       if (document) {
         this.o.onDocument?.({
           kkmId,

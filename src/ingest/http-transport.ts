@@ -17,26 +17,22 @@ export async function kkmHttpTransport(app: FastifyInstance, opts: KkmHttpOption
     (_req, body, done) => done(null, body),
   );
 
-  app.post(
-    '/kkm',
-    { bodyLimit: opts.maxFrameBytes },
-    async (req, reply) => {
-      if (!Buffer.isBuffer(req.body)) {
-        return reply.code(415).send({
-          error: 'Unsupported Media Type',
-          message: 'send the frame as application/octet-stream',
-        });
-      }
-      const frame = parseFrame(req.body, opts.maxFrameBytes);
-      if (frame instanceof FrameError) {
-        req.log.warn({ code: frame.code, reason: frame.message }, 'not a protocol frame');
-        opts.onFrameError?.(frame);
-        return reply.code(400).send({ error: 'Bad Request', message: frame.message });
-      }
-      const answer = await opts.handle(frame);
-      return reply.type('application/octet-stream').send(answer);
-    },
-  );
+  app.post('/kkm', { bodyLimit: opts.maxFrameBytes }, async (req, reply) => {
+    if (!Buffer.isBuffer(req.body)) {
+      return reply.code(415).send({
+        error: 'Unsupported Media Type',
+        message: 'send the frame as application/octet-stream',
+      });
+    }
+    const frame = parseFrame(req.body, opts.maxFrameBytes);
+    if (frame instanceof FrameError) {
+      req.log.warn({ code: frame.code, reason: frame.message }, 'not a protocol frame');
+      opts.onFrameError?.(frame);
+      return reply.code(400).send({ error: 'Bad Request', message: frame.message });
+    }
+    const answer = await opts.handle(frame);
+    return reply.type('application/octet-stream').send(answer);
+  });
 
   await app.register(websocket, { options: { maxPayload: opts.maxFrameBytes } });
   app.get('/kkm/ws', { websocket: true }, (socket, req) => {

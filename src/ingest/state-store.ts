@@ -36,8 +36,7 @@ return 1
 `;
 
 export type Claim =
-  | { kind: 'busy' }
-  | { kind: 'held'; claim: string; state: DeviceState | null; rebuild: boolean };
+  { kind: 'busy' } | { kind: 'held'; claim: string; state: DeviceState | null; rebuild: boolean };
 
 type ScriptRedis = Redis & {
   ofdClaim(key: string, leaseMs: number, owner: string): Promise<string[]>;

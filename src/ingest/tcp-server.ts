@@ -92,14 +92,18 @@ export async function startTcpServer(opts: TcpServerOptions): Promise<TcpServer>
       opts.log.debug({ remote: socket.remoteAddress }, 'idle connection closed');
       socket.destroy();
     });
-    socket.on('error', (err) => opts.log.debug({ err, remote: socket.remoteAddress }, 'socket error'));
+    socket.on('error', (err) =>
+      opts.log.debug({ err, remote: socket.remoteAddress }, 'socket error'),
+    );
     socket.on('close', () => {
       sockets.delete(socket);
       opts.onConnectionsChanged?.(sockets.size);
     });
   });
   server.maxConnections = opts.maxConnections;
-  server.on('drop', (info) => opts.log.warn({ remote: info?.remoteAddress }, 'connection limit reached'));
+  server.on('drop', (info) =>
+    opts.log.warn({ remote: info?.remoteAddress }, 'connection limit reached'),
+  );
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

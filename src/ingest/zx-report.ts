@@ -73,7 +73,10 @@ export function buildReport(
   const paySum = OPERATIONS.map(() => zeros(5));
   const payCount = OPERATIONS.map(() => zeros(5));
   const sections = new Map<string, { count: number[]; sum: number[] }>();
-  const taxes = new Map<string, { type: number; percent: number; turnover: number[]; sum: number[] }>();
+  const taxes = new Map<
+    string,
+    { type: number; percent: number; turnover: number[]; sum: number[] }
+  >();
   let cash = 0;
 
   for (const d of tickets) {
@@ -140,8 +143,7 @@ export function buildReport(
       count: counts[operation]!,
       sum: money(sums[operation]!),
     }));
-  const revenue =
-    total[SELL]! - total[SELL_RETURN]! - (total[BUY]! - total[BUY_RETURN]!);
+  const revenue = total[SELL]! - total[SELL_RETURN]! - (total[BUY]! - total[BUY_RETURN]!);
 
   const report: IZXReport = {
     date_time: meta.dateTime,
@@ -219,8 +221,7 @@ export function totalsAfter(before: RunningTotals, report: IZXReport): RunningTo
     placementCount: PLACEMENTS.map(
       (op) => report.money_placements?.[op]?.operations_total_count ?? before.placementCount[op]!,
     ),
-    annulledCount:
-      report.annulled_tickets?.annulled_tickets_total_count ?? before.annulledCount,
+    annulledCount: report.annulled_tickets?.annulled_tickets_total_count ?? before.annulledCount,
   };
 }
 
@@ -257,9 +258,10 @@ export function compareReports(device: IZXReport, server: IZXReport): ReportDiff
     check(`money_placements[${op}].operations_sum`, m(d?.operations_sum), m(s?.operations_sum));
   }
   check('cash_sum', m(device.cash_sum), m(server.cash_sum));
-  check('revenue', [m(device.revenue?.sum), !!device.revenue?.is_negative], [
-    m(server.revenue?.sum),
-    !!server.revenue?.is_negative,
-  ]);
+  check(
+    'revenue',
+    [m(device.revenue?.sum), !!device.revenue?.is_negative],
+    [m(server.revenue?.sum), !!server.revenue?.is_negative],
+  );
   return diffs;
 }

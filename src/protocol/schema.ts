@@ -39,7 +39,8 @@ export const ResultCode = enumValues<typeof kkm.proto.ResultTypeEnum>('ResultTyp
 export const Operation = enumValues<typeof kkm.proto.OperationTypeEnum>('OperationTypeEnum');
 export const PaymentType = enumValues<typeof kkm.proto.PaymentTypeEnum>('PaymentTypeEnum');
 export const ReportType = enumValues<typeof kkm.proto.ReportTypeEnum>('ReportTypeEnum');
-export const MoneyPlacementType = enumValues<typeof kkm.proto.MoneyPlacementEnum>('MoneyPlacementEnum');
+export const MoneyPlacementType =
+  enumValues<typeof kkm.proto.MoneyPlacementEnum>('MoneyPlacementEnum');
 export const ItemType = enumValues<typeof kkm.proto.TicketRequest.Item.ItemTypeEnum>(
   'TicketRequest.Item.ItemTypeEnum',
 );

@@ -119,20 +119,31 @@ export class BatchWriter {
       })();
       const expired = new Promise<never>((_, reject) => {
         timeout = setTimeout(
-          () => reject(new StoreUnavailableError(`commit took over ${this.opts.commitTimeoutMs} ms`)),
+          () =>
+            reject(new StoreUnavailableError(`commit took over ${this.opts.commitTimeoutMs} ms`)),
           this.opts.commitTimeoutMs,
         );
       });
       await Promise.race([inserts, expired]);
       for (const w of batch) w.resolve();
-      this.onFlush({ rows: batch.length, tables: byTable.size, ms: performance.now() - started, ok: true });
+      this.onFlush({
+        rows: batch.length,
+        tables: byTable.size,
+        ms: performance.now() - started,
+        ok: true,
+      });
     } catch (cause) {
       const error =
         cause instanceof StoreUnavailableError
           ? cause
           : new StoreUnavailableError(`commit failed: ${(cause as Error).message}`, { cause });
       for (const w of batch) w.reject(error);
-      this.onFlush({ rows: batch.length, tables: byTable.size, ms: performance.now() - started, ok: false });
+      this.onFlush({
+        rows: batch.length,
+        tables: byTable.size,
+        ms: performance.now() - started,
+        ok: false,
+      });
     } finally {
       clearTimeout(timeout);
     }

@@ -71,7 +71,13 @@ export class DocumentQueries {
   /** Counters since registration up to (not including) the given shift. */
   async totalsBefore(kkmId: number, shift: number): Promise<RunningTotals> {
     const totals = zeroTotals();
-    const rows = await this.rows<{ doc_type: DocType; k: number; n: string; s: string; annulled: string }>(
+    const rows = await this.rows<{
+      doc_type: DocType;
+      k: number;
+      n: string;
+      s: string;
+      annulled: string;
+    }>(
       `WITH cancelled AS (
          SELECT cancelled_seq FROM documents FINAL
          WHERE kkm_id = {kkm:UInt32} AND doc_type = 'cancel_ticket' AND shift_number < {shift:UInt32})

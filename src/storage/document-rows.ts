@@ -71,10 +71,7 @@ const optionalTiyn = (m: Parameters<typeof toTiyn>[0], field: string): number =>
   m ? tiyn(m, field) : 0;
 
 /** Ticket columns: items, payments and taxes as parallel arrays (Nested), money in tiyn. */
-export function ticketFigures(t: ITicketRequest): Record<string, unknown> & {
-  total: number;
-  cashIn: number;
-} {
+export function ticketFigures(t: ITicketRequest): Record<string, unknown> & { total: number } {
   const items = t.items ?? [];
   const cols = {
     type: [] as number[],
@@ -120,7 +117,8 @@ export function ticketFigures(t: ITicketRequest): Record<string, unknown> & {
             : type === ItemType.ITEM_TYPE_STORNO_DISCOUNT
               ? item.storno_discount
               : null;
-    if (!goods && !modifier) throw new InvalidDocumentError(`${where} has no body for type ${type}`);
+    if (!goods && !modifier)
+      throw new InvalidDocumentError(`${where} has no body for type ${type}`);
     const lineTaxes = (goods ?? modifier)!.taxes ?? [];
     const sum = tiyn((goods ?? modifier)!.sum, `${where}.sum`);
     const firstTax = lineTaxes[0];
@@ -157,7 +155,6 @@ export function ticketFigures(t: ITicketRequest): Record<string, unknown> & {
   const paymentSums = payments.map((p, i) => tiyn(p.sum, `payments[${i}].sum`));
   const taken = optionalTiyn(amounts.taken, 'amounts.taken');
   const change = optionalTiyn(amounts.change, 'amounts.change');
-  const cashPaid = paymentSums.reduce((acc, s, i) => (paymentTypes[i] === 0 ? acc + s : acc), 0);
   const taxList = [...taxes.values()];
   return {
     total,
@@ -165,8 +162,6 @@ export function ticketFigures(t: ITicketRequest): Record<string, unknown> & {
     change,
     discount,
     markup,
-    // Cash that entered the drawer: taken minus change, or the cash payment when not given.
-    cashIn: amounts.taken ? taken - change : cashPaid,
     'items.type': cols.type,
     'items.name': cols.name,
     'items.section': cols.section,

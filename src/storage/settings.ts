@@ -20,7 +20,11 @@ export async function sharedSetting(
   if (existing !== undefined) return existing;
   // version 1 for every first write: concurrent creators collapse to one row either way, and
   // all of them re-read the survivor below.
-  await ch.insert({ table: 'settings', values: [{ name, value: make(), version: 1 }], format: 'JSONEachRow' });
+  await ch.insert({
+    table: 'settings',
+    values: [{ name, value: make(), version: 1 }],
+    format: 'JSONEachRow',
+  });
   await ch.command({ query: 'OPTIMIZE TABLE settings FINAL' });
   return (await read())!;
 }

@@ -5,7 +5,6 @@ import { Command, ResultCode } from '../../protocol/schema.js';
 import { documentRow } from './document.js';
 import { reject, type CommandContext, type Outcome } from './types.js';
 
-
 export async function cancelTicketCommand(ctx: CommandContext): Promise<Outcome> {
   const state = ctx.state;
   if (!state.cancellableSeq) {

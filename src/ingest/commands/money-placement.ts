@@ -19,7 +19,12 @@ export async function moneyPlacementCommand(ctx: CommandContext): Promise<Outcom
     return incorrect('unknown money placement operation');
   }
   const offline = !!mp.is_offline;
-  const facts = { frShift: mp.fr_shift_number, printed: mp.printed_document_number, deviceTime, offline };
+  const facts = {
+    frShift: mp.fr_shift_number,
+    printed: mp.printed_document_number,
+    deviceTime,
+    offline,
+  };
   const violation = shiftViolation(ctx.state, facts, ctx.shiftMaxHours);
   if (violation) return reject(violation.code, violation.text);
   const next = withShiftOpen(ctx.state, facts);

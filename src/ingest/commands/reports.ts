@@ -1,6 +1,13 @@
 // Server-side X and Z reports (section 3.8) and the shift closure that produces a Z report.
 import { fromWallClock, wallClock, wallClockAt } from '../../protocol/datetime.js';
-import { Command, ReportType, ResultCode, proto, type IDateTime, type IZXReport } from '../../protocol/schema.js';
+import {
+  Command,
+  ReportType,
+  ResultCode,
+  proto,
+  type IDateTime,
+  type IZXReport,
+} from '../../protocol/schema.js';
 import type { DocumentQueries } from '../../storage/document-queries.js';
 import type { DeviceState } from '../device-state.js';
 import { buildReport, compareReports, zeroTotals } from '../zx-report.js';
@@ -46,10 +53,14 @@ export async function reportCommand(ctx: CommandContext): Promise<Outcome> {
     type === ReportType.REPORT_X && ctx.state.shiftOpen
       ? await currentXReport(ctx.queries, ctx.state, at)
       : type === ReportType.REPORT_X
-        ? buildReport([], await ctx.queries.totalsBefore(ctx.state.kkmId, ctx.state.shiftNumber + 1), {
-            shiftNumber: ctx.state.shiftNumber,
-            dateTime: at,
-          })
+        ? buildReport(
+            [],
+            await ctx.queries.totalsBefore(ctx.state.kkmId, ctx.state.shiftNumber + 1),
+            {
+              shiftNumber: ctx.state.shiftNumber,
+              dateTime: at,
+            },
+          )
         : await lastZReport(ctx.queries, ctx.state.kkmId, at);
   return {
     kind: 'answer',
@@ -65,7 +76,11 @@ export async function reportCommand(ctx: CommandContext): Promise<Outcome> {
 /** A report as plain JSON (what the documents table keeps for both Z reports). */
 export const reportJson = (r: IZXReport): string =>
   JSON.stringify(
-    proto.ZXReport.toObject(proto.ZXReport.fromObject(r), { longs: Number, enums: Number, defaults: true }),
+    proto.ZXReport.toObject(proto.ZXReport.fromObject(r), {
+      longs: Number,
+      enums: Number,
+      defaults: true,
+    }),
   );
 
 export async function closeShiftCommand(ctx: CommandContext): Promise<Outcome> {
@@ -82,7 +97,9 @@ export async function closeShiftCommand(ctx: CommandContext): Promise<Outcome> {
   );
   if (violation) return reject(violation.code, violation.text);
   const state = ctx.state;
-  const shiftNumber = state.shiftOpen ? state.shiftNumber : (cs.fr_shift_number ?? state.shiftNumber + 1);
+  const shiftNumber = state.shiftOpen
+    ? state.shiftNumber
+    : cs.fr_shift_number || state.shiftNumber + 1;
   const openedAt = state.shiftOpen ? state.shiftOpenedAt : deviceTime;
   const [docs, before] = await Promise.all([
     state.shiftOpen ? ctx.queries.shiftDocuments(state.kkmId, shiftNumber) : Promise.resolve([]),

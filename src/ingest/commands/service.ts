@@ -18,7 +18,10 @@ const OK = { result_code: ResultCode.RESULT_TYPE_OK };
 const nowDateTime = (ms: number) => fromWallClock(wallClockAt(ms));
 
 /** Device events worth keeping from the service part of any request. */
-export function serviceEvents(ctx: CommandContext, service: IServiceRequest | null | undefined): EventRow[] {
+export function serviceEvents(
+  ctx: CommandContext,
+  service: IServiceRequest | null | undefined,
+): EventRow[] {
   if (!service) return [];
   const events: EventRow[] = [];
   const add = (kind: string, detail: unknown) =>
@@ -55,7 +58,11 @@ export async function systemCommand(ctx: CommandContext): Promise<Outcome> {
     kind: 'answer',
     state: ctx.state,
     events: serviceEvents(ctx, service),
-    response: { command: Command.COMMAND_SYSTEM, result: OK, service: await serviceAnswer(ctx, service) },
+    response: {
+      command: Command.COMMAND_SYSTEM,
+      result: OK,
+      service: await serviceAnswer(ctx, service),
+    },
   };
 }
 
@@ -114,8 +121,12 @@ export async function nomenclatureCommand(ctx: CommandContext): Promise<Outcome>
               ...e.item,
               purchase_price: fromTiyn(e.item.purchase_price ?? 0),
               sell_price: fromTiyn(e.item.sell_price ?? 0),
-              ...(typeof e.item.discount_sum === 'number' ? { discount_sum: fromTiyn(e.item.discount_sum) } : {}),
-              ...(typeof e.item.markup_sum === 'number' ? { markup_sum: fromTiyn(e.item.markup_sum) } : {}),
+              ...(typeof e.item.discount_sum === 'number'
+                ? { discount_sum: fromTiyn(e.item.discount_sum) }
+                : {}),
+              ...(typeof e.item.markup_sum === 'number'
+                ? { markup_sum: fromTiyn(e.item.markup_sum) }
+                : {}),
             },
           })),
         };

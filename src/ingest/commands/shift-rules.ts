@@ -2,10 +2,12 @@
 import { ResultCode } from '../../protocol/schema.js';
 import type { DeviceState } from '../device-state.js';
 
+// Absent optional numbers decode as 0, and neither a shift nor a printed document is ever
+// numbered 0, so 0 means "not sent".
 export interface ShiftFacts {
-  /** fr_shift_number when the device sent it. */
+  /** fr_shift_number, 0 when not sent. */
   frShift: number | null | undefined;
-  /** printed_document_number when the device sent it. */
+  /** printed_document_number, 0 when not sent. */
   printed: number | null | undefined;
   deviceTime: string;
   offline: boolean;
@@ -20,18 +22,24 @@ export function shiftViolation(
   facts: ShiftFacts,
   maxHours: number,
 ): { code: number; text: string } | null {
-  const incorrect = (text: string) => ({ code: ResultCode.RESULT_TYPE_INCORRECT_REQUEST_DATA, text });
-  if (facts.printed !== null && facts.printed !== undefined) {
-    if (!Number.isSafeInteger(facts.printed)) return incorrect('printed_document_number is too large');
+  const incorrect = (text: string) => ({
+    code: ResultCode.RESULT_TYPE_INCORRECT_REQUEST_DATA,
+    text,
+  });
+  if (facts.printed) {
+    if (!Number.isSafeInteger(facts.printed))
+      return incorrect('printed_document_number is too large');
     if (facts.printed <= state.lastPrinted) {
       return incorrect(
         `printed_document_number ${facts.printed} does not grow (last ${state.lastPrinted})`,
       );
     }
   }
-  if (facts.frShift !== null && facts.frShift !== undefined) {
+  if (facts.frShift) {
     if (state.shiftOpen && facts.frShift !== state.shiftNumber) {
-      return incorrect(`fr_shift_number ${facts.frShift} is not the open shift ${state.shiftNumber}`);
+      return incorrect(
+        `fr_shift_number ${facts.frShift} is not the open shift ${state.shiftNumber}`,
+      );
     }
     if (!state.shiftOpen && facts.frShift <= state.shiftNumber) {
       return incorrect(`fr_shift_number ${facts.frShift} is not after shift ${state.shiftNumber}`);
@@ -54,7 +62,7 @@ export function withShiftOpen(state: DeviceState, facts: ShiftFacts): DeviceStat
   const next = { ...state };
   if (!state.shiftOpen) {
     next.shiftOpen = true;
-    next.shiftNumber = facts.frShift ?? state.shiftNumber + 1;
+    next.shiftNumber = facts.frShift || state.shiftNumber + 1;
     next.shiftOpenedAt = facts.deviceTime;
     next.cash = 0;
   }

@@ -51,7 +51,6 @@ export async function ticketCommand(ctx: CommandContext): Promise<Outcome> {
   const next = withShiftOpen(ctx.state, facts);
   next.seq += 1;
   const number = ticketNumber(next.kkmId, next.seq);
-  const { cashIn: _cashIn, ...columns } = figures;
   const cashDelta = ticketCashDelta({
     operation: ticket.operation,
     taken: figures.taken as number,
@@ -74,7 +73,7 @@ export async function ticketCommand(ctx: CommandContext): Promise<Outcome> {
     customer_iin: ext?.customer_iin_or_bin ?? '',
     customer_email: ext?.customer_email ?? '',
     customer_phone: ext?.customer_phone ?? '',
-    ...columns,
+    ...figures,
   });
   const url = receiptUrl(ctx.receiptUrl, number, next.kkmId, figures.total, deviceTime);
   return {

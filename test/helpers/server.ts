@@ -1,0 +1,119 @@
+// Starts a real server for a test file: embedded ClickHouse in a fresh temp DATA_DIR, the
+// machine's Redis under a key prefix of its own (removed afterwards), ports chosen by the OS.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import { loadConfig, type Config } from '../../src/config.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+import { KkmDevice, TcpLink, type Transport } from '../../src/sim/kkm-client.js';
+
+export interface TestServer extends RunningServer {
+  admin(method: string, url: string, body?: unknown): Promise<{ status: number; json: any }>;
+  registerKkm(opts?: { bin?: string; orgId?: number }): Promise<RegisteredKkm>;
+  tcpDevice(kkm: RegisteredKkm): KkmDevice;
+  stop(): Promise<void>;
+}
+
+export interface RegisteredKkm {
+  kkmId: number;
+  token: number;
+  orgId: number;
+  pointId: number;
+  bin: string;
+}
+
+let binCounter = 0;
+export const uniqueBin = () =>
+  `${String(Date.now() % 1e6).padStart(6, '0')}${String(process.pid % 1000).padStart(3, '0')}${String(++binCounter % 1000).padStart(3, '0')}`;
+
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ofd-test-'));
+  const prefix = `ofdtest:${randomBytes(4).toString('hex')}:`;
+  const config: Config = loadConfig(
+    {
+      DATA_DIR: dataDir,
+      OFD_TCP_PORT: '0',
+      OFD_HTTP_PORT: '0',
+      OFD_HOST: '127.0.0.1',
+      OFD_REDIS_PREFIX: prefix,
+      OFD_ADMIN_TOKEN: 'test-admin-token-0123456789',
+      OFD_DEVICE_LEASE_MS: '300',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      ...env,
+    },
+    [],
+  );
+  const server = await startServer(config, pino({ level: config.logLevel }));
+  const base = `http://127.0.0.1:${server.httpPort}`;
+  const links: TcpLink[] = [];
+
+  const admin: TestServer['admin'] = async (method, url, body) => {
+    const res = await fetch(base + url, {
+      method,
+      headers: {
+        authorization: `Bearer ${config.adminToken}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, json: text ? JSON.parse(text) : null };
+  };
+
+  const registerKkm: TestServer['registerKkm'] = async (opts = {}) => {
+    let orgId = opts.orgId;
+    const bin = opts.bin ?? uniqueBin();
+    if (!orgId) {
+      const org = await admin('POST', '/api/v1/admin/orgs', {
+        bin,
+        title: 'ТОО Test',
+        address: 'Almaty',
+        okved: '47111',
+        password: 'Secret-pass1!',
+      });
+      if (org.status !== 201) throw new Error(`org: ${JSON.stringify(org.json)}`);
+      orgId = org.json.id as number;
+    }
+    const point = await admin('POST', `/api/v1/admin/orgs/${orgId}/points`, {
+      title: 'Shop 1',
+      address: 'Abay 1',
+    });
+    const kkm = await admin('POST', `/api/v1/admin/points/${point.json.id}/kkms`, {
+      serialNumber: `SN${Date.now()}`,
+      model: 'Test KKM',
+      fnsKkmId: `FNS${Date.now()}`,
+    });
+    if (kkm.status !== 201) throw new Error(`kkm: ${JSON.stringify(kkm.json)}`);
+    const token = await admin('POST', `/api/v1/admin/kkms/${kkm.json.id}/token`);
+    return { kkmId: kkm.json.id, token: token.json.token, orgId, pointId: point.json.id, bin };
+  };
+
+  const tcpDevice = (kkm: RegisteredKkm) => {
+    const link = new TcpLink(server.tcp!.port);
+    links.push(link);
+    return new KkmDevice(kkm.kkmId, kkm.token, link.send);
+  };
+
+  return Object.assign(server, {
+    admin,
+    registerKkm,
+    tcpDevice,
+    async stop() {
+      links.forEach((l) => l.close());
+      const keys: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, batch] = await server.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        cursor = next;
+        keys.push(...batch);
+      } while (cursor !== '0');
+      if (keys.length) await server.redis.del(...keys);
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  });
+}
+
+export type { Transport };
