@@ -81,7 +81,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     clickhouseUrl,
     adminToken,
     batchMaxRows: int('OFD_BATCH_MAX_ROWS', 1000, 1, 100_000),
-    batchMaxDelayMs: int('OFD_BATCH_MAX_DELAY_MS', 2, 0, 1000),
+    batchMaxDelayMs: int('OFD_BATCH_MAX_DELAY_MS', 1, 0, 1000),
     maxFrameBytes: int('OFD_MAX_FRAME_BYTES', 1024 * 1024, 64, 64 * 1024 * 1024),
     maxConnections: int('OFD_MAX_CONNECTIONS', 100_000, 1, 1_000_000),
     idleTimeoutMs: int('OFD_IDLE_TIMEOUT_MS', 120_000, 100, 86_400_000),
