@@ -6,7 +6,10 @@ import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
 import { resolveAdminToken } from './api/admin-token.js';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import adminRoutes from './api/admin.js';
+import { cabinetApi } from './api/cabinet/index.js';
 import { CommandCore } from './ingest/command-core.js';
 import { kkmHttpTransport } from './ingest/http-transport.js';
 import { StateStore } from './ingest/state-store.js';
@@ -94,8 +97,20 @@ export async function startServer(
     loggerInstance: log.child({ part: 'http' }),
     bodyLimit: 10 * 1024 * 1024,
   }) as unknown as FastifyInstance;
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'OFD ingest server API', version: '1' },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/v1/docs' });
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   if (config.roles.has('api')) {
+    await app.register(cabinetApi, { ch, redis, registry, redisPrefix: config.redisPrefix });
     await app.register(adminRoutes, {
       registry,
       adminToken,
@@ -105,6 +120,7 @@ export async function startServer(
   if (config.roles.has('ingest')) {
     await app.register(kkmHttpTransport, { handle, maxFrameBytes: config.maxFrameBytes });
   }
+  await app.ready();
   await app.listen({ port: config.httpPort, host: config.host });
   const httpPort = (app.server.address() as { port: number }).port;
 

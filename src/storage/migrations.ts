@@ -184,6 +184,38 @@ export const migrations: Migration[] = [
         FROM documents FINAL WHERE doc_type = 'money_placement'`,
     ],
   },
+  {
+    version: 3,
+    name: 'cabinet',
+    statements: [
+      // Groups grant points of sale and permissions to their members (users.group_ids).
+      `CREATE TABLE IF NOT EXISTS groups (
+        group_id UInt32,
+        org_id UInt32,
+        name String,
+        point_ids Array(UInt32),
+        permissions Array(String),
+        deleted UInt8,
+        created_at DateTime64(3, 'UTC'),
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version) ORDER BY group_id`,
+      // Per-organization notifications (KKM offline, shift timeouts, findings, blocks…).
+      // dedup_key makes raising the same notification twice harmless.
+      `CREATE TABLE IF NOT EXISTS notifications (
+        org_id UInt32,
+        notification_id String,
+        created_at DateTime64(3, 'UTC'),
+        kind LowCardinality(String),
+        kkm_id UInt32,
+        point_id UInt32,
+        title String,
+        detail String,
+        read_at Nullable(DateTime64(3, 'UTC')),
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version)
+      ORDER BY (org_id, notification_id)`,
+    ],
+  },
 ];
 
 export async function migrate(ch: ClickHouseClient): Promise<number[]> {

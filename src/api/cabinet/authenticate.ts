@@ -1,0 +1,48 @@
+// The cabinet's bearer authentication: resolves `Authorization: Bearer <session token>` to the
+// caller (organization, role, permissions, points) or answers 401. `requirePermission` guards a
+// module (transactions, reports, …) with 403.
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { Caller, Permission, Scope } from './scope.js';
+import type { Sessions } from './sessions.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller: Caller;
+    sessionToken: string;
+  }
+}
+
+export function bearerToken(req: FastifyRequest): string | null {
+  const header = req.headers.authorization;
+  if (!header || !header.startsWith('Bearer ')) return null;
+  const token = header.slice(7).trim();
+  return token.length ? token : null;
+}
+
+export function authenticate(sessions: Sessions, scope: Scope): preHandlerAsyncHookHandler {
+  return async function (req: FastifyRequest, reply: FastifyReply) {
+    const token = bearerToken(req);
+    const session = token ? await sessions.get(token) : null;
+    const caller = session ? await scope.caller(session.userId, session.orgId) : null;
+    if (!token || !caller) {
+      return reply
+        .code(401)
+        .send({
+          error: 'Unauthorized',
+          message: 'log in: a valid bearer session token is required',
+        });
+    }
+    req.caller = caller;
+    req.sessionToken = token;
+  };
+}
+
+export function requirePermission(permission: Permission): preHandlerAsyncHookHandler {
+  return async function (req: FastifyRequest, reply: FastifyReply) {
+    if (!req.caller.permissions.has(permission)) {
+      return reply
+        .code(403)
+        .send({ error: 'Forbidden', message: `this account has no "${permission}" permission` });
+    }
+  };
+}

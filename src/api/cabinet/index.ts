@@ -1,0 +1,38 @@
+// The taxpayer cabinet API under /api/v1: login is public, everything else runs as an
+// authenticated caller and sees only its organization (and, for sub-users, its points).
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { ClickHouseClient } from '../../storage/clickhouse.js';
+import type { Registry } from '../../storage/registry.js';
+import { authenticate } from './authenticate.js';
+import { Scope } from './scope.js';
+import { Sessions } from './sessions.js';
+
+export interface CabinetOptions {
+  ch: ClickHouseClient;
+  redis: Redis;
+  registry: Registry;
+  redisPrefix: string;
+}
+
+/** Plugins of the cabinet; each registers its routes (public ones before the auth hook). */
+export interface CabinetContext extends CabinetOptions {
+  scope: Scope;
+  sessions: Sessions;
+}
+
+export async function cabinetApi(app: FastifyInstance, opts: CabinetOptions): Promise<void> {
+  const ctx: CabinetContext = {
+    ...opts,
+    scope: new Scope(opts.ch),
+    sessions: new Sessions(opts.redis, opts.redisPrefix),
+  };
+  app.decorateRequest('caller', null as never);
+  app.decorateRequest('sessionToken', '');
+  // Public routes (login) register here, before the hook below.
+  await app.register(async (secured) => {
+    secured.addHook('preHandler', authenticate(ctx.sessions, ctx.scope));
+    // Authenticated route plugins register here.
+    void secured;
+  });
+}
