@@ -9,7 +9,10 @@ import { resolveAdminToken } from './api/admin-token.js';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import adminRoutes from './api/admin.js';
+import websocket from '@fastify/websocket';
 import { cabinetApi } from './api/cabinet/index.js';
+import { LiveFeed } from './api/live-feed.js';
+import { Metrics } from './api/metrics.js';
 import { CommandCore } from './ingest/command-core.js';
 import { kkmHttpTransport } from './ingest/http-transport.js';
 import { StateStore } from './ingest/state-store.js';
@@ -65,6 +68,8 @@ export async function startServer(
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
 
   const registry = new Registry(ch, redis, config.redisPrefix);
+  const metrics = new Metrics();
+  const feed = new LiveFeed(redis, config.redisPrefix, log.child({ part: 'live' }));
   const states = new StateStore(redis, config.redisPrefix, config.deviceLeaseMs);
   const writer = new BatchWriter(
     clickhouseInsert(ch),
@@ -75,6 +80,7 @@ export async function startServer(
       commitTimeoutMs: 4000,
     },
     (stats) => {
+      metrics.flush(stats);
       if (!stats.ok) log.error(stats, 'group commit failed');
     },
   );
@@ -89,6 +95,19 @@ export async function startServer(
     shiftMaxHours: config.shiftMaxHours,
     verifyPassword,
     log: log.child({ part: 'ingest' }),
+    onAnswer: (command, code, ms) => metrics.answer(command, code, ms),
+    onDocument: (doc) =>
+      feed.publish({
+        type: doc.docType === 'ticket' ? 'receipt' : 'document',
+        orgId: doc.orgId,
+        pointId: doc.pointId,
+        kkmId: doc.kkmId,
+        docType: doc.docType,
+        shiftNumber: doc.shiftNumber,
+        ticketNumber: doc.ticketNumber,
+        total: doc.total,
+        at: new Date().toISOString(),
+      }),
   });
   const handle = (frame: Parameters<CommandCore['handle']>[0]) => core.handle(frame);
 
@@ -107,18 +126,52 @@ export async function startServer(
     },
   });
   await app.register(swaggerUi, { routePrefix: '/api/v1/docs' });
+  await app.register(websocket, { options: { maxPayload: config.maxFrameBytes } });
+  metrics.register(app, () => writer.pendingRows);
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    const checks = await Promise.allSettled([
+      redis.ping(),
+      ch.ping().then((r) => {
+        if (!r.success) throw r.error;
+      }),
+    ]);
+    const [redisOk, clickhouseOk] = checks.map((c) => c.status === 'fulfilled');
+    return reply
+      .code(redisOk && clickhouseOk ? 200 : 503)
+      .send({
+        redis: redisOk ? 'ok' : 'unreachable',
+        clickhouse: clickhouseOk ? 'ok' : 'unreachable',
+      });
+  });
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   if (config.roles.has('api')) {
-    await app.register(cabinetApi, { ch, redis, registry, redisPrefix: config.redisPrefix });
+    await app.register(cabinetApi, { ch, redis, registry, redisPrefix: config.redisPrefix, feed });
     await app.register(adminRoutes, {
       registry,
       adminToken,
-      onKkmChanged: (kkmId: number) => states.invalidate(kkmId),
+      onKkmChanged: async (kkmId: number) => {
+        await states.invalidate(kkmId);
+        const kkm = await registry.getKkm(kkmId);
+        if (kkm) {
+          feed.publish({
+            type: 'kkm_status',
+            orgId: kkm.orgId,
+            pointId: kkm.pointId,
+            kkmId,
+            status: kkm.status,
+            at: new Date().toISOString(),
+          });
+        }
+      },
     });
   }
   if (config.roles.has('ingest')) {
-    await app.register(kkmHttpTransport, { handle, maxFrameBytes: config.maxFrameBytes });
+    await app.register(kkmHttpTransport, {
+      handle,
+      maxFrameBytes: config.maxFrameBytes,
+      onFrameError: (e) => metrics.frameErrors.inc({ code: e.code }),
+    });
   }
   await app.ready();
   await app.listen({ port: config.httpPort, host: config.host });
@@ -133,6 +186,8 @@ export async function startServer(
         maxFrameBytes: config.maxFrameBytes,
         handle,
         log: log.child({ part: 'tcp' }),
+        onConnectionsChanged: (open) => metrics.connections.set(open),
+        onFrameError: (e) => metrics.frameErrors.inc({ code: e.code }),
       })
     : null;
 
@@ -155,6 +210,7 @@ export async function startServer(
       closed = true;
       await tcp?.close();
       await app.close();
+      await feed.close();
       await writer.close();
       redis.disconnect();
       await ch.close();

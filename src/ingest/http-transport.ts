@@ -1,7 +1,7 @@
 // The same protocol over HTTP (POST /kkm, one frame per request body) and WebSocket (/kkm/ws,
-// one binary message per frame), through the shared command core.
+// one binary message per frame), through the shared command core. @fastify/websocket is
+// registered by the server (its maxPayload is the frame limit).
 import type { FastifyInstance } from 'fastify';
-import websocket from '@fastify/websocket';
 import { FrameError, parseFrame, type Frame } from '../protocol/framer.js';
 
 export interface KkmHttpOptions {
@@ -34,7 +34,6 @@ export async function kkmHttpTransport(app: FastifyInstance, opts: KkmHttpOption
     return reply.type('application/octet-stream').send(answer);
   });
 
-  await app.register(websocket, { options: { maxPayload: opts.maxFrameBytes } });
   app.get('/kkm/ws', { websocket: true }, (socket, req) => {
     let chain = Promise.resolve();
     socket.on('message', (data: Buffer, isBinary: boolean) => {

@@ -24,3 +24,18 @@ t.test('a KKM session over TCP', async (t) => {
     Buffer.from(tk.response.ticket!.qr_code!).toString(),
   );
 });
+
+t.test('health, readiness, metrics and the OpenAPI document', async (t) => {
+  const base = `http://127.0.0.1:${server.httpPort}`;
+  t.equal((await fetch(`${base}/healthz`)).status, 200);
+  const ready = await fetch(`${base}/readyz`);
+  t.equal(ready.status, 200);
+  t.same(await ready.json(), { redis: 'ok', clickhouse: 'ok' });
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  t.match(metrics, /ofd_ingest_answers_total\{command="ticket",result="0"\} 1/);
+  t.match(metrics, /ofd_commit_batch_rows_count/);
+  t.match(metrics, /ofd_tcp_connections/);
+  const doc = (await (await fetch(`${base}/api/v1/openapi.json`)).json()) as { paths: object };
+  t.ok(Object.keys(doc.paths).includes('/api/v1/admin/orgs'), 'admin routes documented');
+  t.equal((await fetch(`${base}/api/v1/docs`)).status < 400, true, 'docs page served');
+});

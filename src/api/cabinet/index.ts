@@ -4,7 +4,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { ClickHouseClient } from '../../storage/clickhouse.js';
 import type { Registry } from '../../storage/registry.js';
+import type { LiveFeed } from '../live-feed.js';
 import { authenticate } from './authenticate.js';
+import { liveRoutes } from './live-routes.js';
 import { Scope } from './scope.js';
 import { Sessions } from './sessions.js';
 
@@ -13,6 +15,7 @@ export interface CabinetOptions {
   redis: Redis;
   registry: Registry;
   redisPrefix: string;
+  feed: LiveFeed;
 }
 
 /** Plugins of the cabinet; each registers its routes (public ones before the auth hook). */
@@ -29,6 +32,8 @@ export async function cabinetApi(app: FastifyInstance, opts: CabinetOptions): Pr
   };
   app.decorateRequest('caller', null as never);
   app.decorateRequest('sessionToken', '');
+  // The live feed authenticates itself (a WebSocket may carry the token as ?token=).
+  await app.register(liveRoutes, { ctx, feed: opts.feed });
   // Public routes (login) register here, before the hook below.
   await app.register(async (secured) => {
     secured.addHook('preHandler', authenticate(ctx.sessions, ctx.scope));

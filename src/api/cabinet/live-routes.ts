@@ -1,0 +1,45 @@
+// GET /api/v1/live (WebSocket): receipts and KKM status changes within the caller's scope,
+// pushed as they are acknowledged. Browsers cannot set headers on a WebSocket, so the session
+// token may also come as ?token=.
+import type { FastifyInstance } from 'fastify';
+import type { LiveFeed } from '../live-feed.js';
+import type { CabinetContext } from './index.js';
+
+export async function liveRoutes(
+  app: FastifyInstance,
+  opts: { ctx: CabinetContext; feed: LiveFeed },
+): Promise<void> {
+  const { ctx, feed } = opts;
+  app.get(
+    '/api/v1/live',
+    {
+      websocket: true,
+      schema: {
+        summary: 'Live feed of receipts and KKM status changes (WebSocket)',
+        tags: ['cabinet'],
+        querystring: {
+          type: 'object',
+          properties: { token: { type: 'string', maxLength: 200 } },
+        },
+      },
+    },
+    async (socket, req) => {
+      const header = req.headers.authorization;
+      const token =
+        (header?.startsWith('Bearer ') ? header.slice(7) : undefined) ??
+        (req.query as { token?: string }).token;
+      const session = token ? await ctx.sessions.get(token) : null;
+      const caller = session ? await ctx.scope.caller(session.userId, session.orgId) : null;
+      if (!caller || !caller.permissions.has('transactions')) {
+        socket.close(4401, 'unauthorized');
+        return;
+      }
+      const unsubscribe = await feed.subscribe(caller.orgId, (event) => {
+        if (caller.pointIds !== 'all' && !caller.pointIds.has(event.pointId)) return;
+        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(event));
+      });
+      socket.on('close', unsubscribe);
+      socket.send(JSON.stringify({ type: 'hello', orgId: caller.orgId }));
+    },
+  );
+}

@@ -1,0 +1,111 @@
+// Prometheus metrics of the whole process, served at /metrics: ingest answers by command and
+// result code, answer latency, group-commit batch sizes and flush times, open KKM connections,
+// rows waiting for a commit, and HTTP latency per route.
+import type { FastifyInstance } from 'fastify';
+import client from 'prom-client';
+import type { FlushStats } from '../storage/batch-writer.js';
+
+const COMMANDS: Record<number, string> = {
+  0: 'system',
+  1: 'ticket',
+  2: 'close_shift',
+  3: 'report',
+  4: 'nomenclature',
+  5: 'info',
+  6: 'money_placement',
+  7: 'cancel_ticket',
+  8: 'auth',
+};
+
+export class Metrics {
+  readonly registry = new client.Registry();
+  private readonly answers = new client.Counter({
+    name: 'ofd_ingest_answers_total',
+    help: 'KKM requests answered, by command and result code',
+    labelNames: ['command', 'result'] as const,
+    registers: [this.registry],
+  });
+  private readonly answerSeconds = new client.Histogram({
+    name: 'ofd_ingest_answer_seconds',
+    help: 'Time from a whole request frame to its answer',
+    labelNames: ['command'] as const,
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  private readonly batchRows = new client.Histogram({
+    name: 'ofd_commit_batch_rows',
+    help: 'Rows carried by one group commit',
+    buckets: [1, 5, 10, 50, 100, 250, 500, 1000, 2500, 5000],
+    registers: [this.registry],
+  });
+  private readonly flushSeconds = new client.Histogram({
+    name: 'ofd_commit_flush_seconds',
+    help: 'Duration of one group commit',
+    labelNames: ['ok'] as const,
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 4],
+    registers: [this.registry],
+  });
+  readonly connections = new client.Gauge({
+    name: 'ofd_tcp_connections',
+    help: 'Open KKM TCP connections',
+    registers: [this.registry],
+  });
+  readonly pendingRows = new client.Gauge({
+    name: 'ofd_commit_pending_rows',
+    help: 'Rows waiting for a group commit',
+    registers: [this.registry],
+  });
+  readonly frameErrors = new client.Counter({
+    name: 'ofd_ingest_frame_errors_total',
+    help: 'Byte streams that were not protocol frames, by kind',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  private readonly httpSeconds = new client.Histogram({
+    name: 'ofd_http_request_seconds',
+    help: 'HTTP request latency by route',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  /** Queue depths, filled by the workers. */
+  readonly queueDepth = new client.Gauge({
+    name: 'ofd_queue_jobs',
+    help: 'Jobs in a queue by state',
+    labelNames: ['queue', 'state'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'ofd_process_' });
+  }
+
+  answer(command: number, result: number, ms: number): void {
+    const name = COMMANDS[command] ?? 'unknown';
+    this.answers.inc({ command: name, result: String(result) });
+    this.answerSeconds.observe({ command: name }, ms / 1000);
+  }
+
+  flush(stats: FlushStats): void {
+    this.batchRows.observe(stats.rows);
+    this.flushSeconds.observe({ ok: String(stats.ok) }, stats.ms / 1000);
+  }
+
+  /** Records HTTP latency per route and serves GET /metrics. */
+  register(app: FastifyInstance, pendingRows: () => number): void {
+    app.addHook('onResponse', async (req, reply) => {
+      this.httpSeconds.observe(
+        {
+          method: req.method,
+          route: req.routeOptions.url ?? 'unmatched',
+          status: String(reply.statusCode),
+        },
+        reply.elapsedTime / 1000,
+      );
+    });
+    app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+      this.pendingRows.set(pendingRows());
+      return reply.type(this.registry.contentType).send(await this.registry.metrics());
+    });
+  }
+}
