@@ -2,7 +2,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'data/', '.tap/', 'src/protocol/generated/'] },
+  {
+    ignores: ['node_modules/', 'dist/', 'data/', '.tap/', 'src/protocol/generated/', 'bench/out/'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,27 +1,34 @@
-// Protocol codec throughput: our static protobufjs module (src/protocol/schema.ts) against
-// protobufjs reflection loading proto/*.proto at runtime, on the messages the server handles.
+// Protocol codec throughput: protobufjs reflection, which is what the server uses (the types
+// src/protocol/schema.ts builds from the kkm.json descriptor), against protobufjs static code
+// generated from the same proto/*.proto, the alternative measured against it, on the messages the
+// server handles.
 //
 //   npx tsx bench/protocol.ts        BENCH_SECONDS (default 1) per timed run,
 //                                    BENCH_WARMUP (default 20000) iterations per case
 //
-// The parent process builds the documents and checks once that both implementations decode to
-// equal objects and encode to identical bytes. Each timed run then happens in a child process of
-// its own that runs one implementation only, so neither shapes the JIT feedback of the code that
-// measures the other; runs alternate static/reflection (S R R S S R). A child warms every case
-// up, then runs each for BENCH_SECONDS; the table shows the median of the REPEATS runs.
+// At start the parent generates the static module into bench/out/ (gitignored) with pbjs, the
+// flags the static code would be built with (--keep-case --force-number --no-delimited), and
+// imports it dynamically. It then builds the documents and checks once that both implementations
+// decode to equal objects and encode to identical bytes. Each timed run happens in a child
+// process of its own that runs one implementation only, so neither shapes the JIT feedback of the
+// code that measures the other; runs alternate reflection/static (R S S R R S). A child warms
+// every case up, then runs each for BENCH_SECONDS; the table shows the median of the REPEATS runs.
 //
 // The framed path runs our codec (FrameDecoder, decodeRequest, encodeResponse) unchanged. Since
-// codec.ts calls Request.decode and Response.encode of the static module, the reflection child
-// points those two methods at the reflected types before anything runs.
-import { fork } from 'node:child_process';
+// codec.ts calls Request.decode and Response.encode of the reflected types, the static child
+// points those two methods at the static types before anything runs; the reflection child runs
+// the codec untouched.
+import { fork, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
-import protobuf from 'protobufjs';
+import type { IConversionOptions, Type, Writer } from 'protobufjs/light.js';
 import { decodeRequest, encodeResponse } from '../src/protocol/codec.js';
 import { FrameDecoder, type Frame, type FrameError } from '../src/protocol/framer.js';
+import type { kkm } from '../src/protocol/generated/kkm.js';
 import { CURRENT_VERSION, encodeFrame, type FrameHeader } from '../src/protocol/header.js';
 import { fromTiyn } from '../src/protocol/money.js';
 import {
@@ -46,15 +53,17 @@ import {
 } from '../src/sim/documents.js';
 
 const SELF = fileURLToPath(import.meta.url);
-const PROTO_DIR = fileURLToPath(new URL('../proto/', import.meta.url));
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+/** The generated static module, relative to ROOT (bench/out/ is gitignored). */
+const STATIC_MODULE = 'bench/out/kkm-static.js';
 const REPEATS = 3;
 const SECONDS = positiveNumber('BENCH_SECONDS', 1);
 const WARMUP = Math.round(positiveNumber('BENCH_WARMUP', 20_000));
 /** Timed loops check the clock once per batch of about this many seconds. */
 const BATCH_SECONDS = 0.005;
 
-type Impl = 'static' | 'reflection';
-const IMPLS: readonly Impl[] = ['static', 'reflection'];
+type Impl = 'reflection' | 'static';
+const IMPLS: readonly Impl[] = ['reflection', 'static'];
 
 function positiveNumber(name: string, fallback: number): number {
   const text = process.env[name];
@@ -67,11 +76,11 @@ function positiveNumber(name: string, fallback: number): number {
 // ---------------------------------------------------------------------------------------------
 // The two implementations
 
-/** What both a static message class and a reflected protobuf.Type offer. */
+/** What both a reflected protobuf.Type and a static message class offer. */
 interface MessageCodec {
   decode(bytes: Uint8Array): object;
-  encode(message: object): protobuf.Writer;
-  toObject(message: object, options: protobuf.IConversionOptions): Record<string, unknown>;
+  encode(message: object): Writer;
+  toObject(message: object, options: IConversionOptions): Record<string, unknown>;
 }
 interface Codecs {
   Request: MessageCodec;
@@ -80,28 +89,56 @@ interface Codecs {
   RequestClass: abstract new (...args: never[]) => object;
 }
 
-function staticCodecs(): Codecs {
-  return { Request: proto.Request, Response: proto.Response, RequestClass: proto.Request };
-}
+/** The types codec.ts decodes and encodes through: reflection, built by schema.ts. */
+const reflected = proto as unknown as { Request: Type; Response: Type };
 
 function reflectionCodecs(): Codecs {
-  // The same configuration as src/protocol/numbers.ts: uint64 decodes to a JS number.
-  protobuf.util.Long = null as never;
-  protobuf.configure();
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => PROTO_DIR + target.replace(/^.*\//, '');
-  root.loadSync('message.proto', { keepCase: true });
-  const request = root.lookupType('kkm.proto.Request');
-  const response = root.lookupType('kkm.proto.Response');
-  return { Request: request, Response: response, RequestClass: request.ctor };
+  const { Request, Response } = reflected;
+  return { Request, Response, RequestClass: Request.ctor };
+}
+
+/** Generates the static module into bench/out/; throws if pbjs fails. */
+function generateStatic(): void {
+  const protos = readdirSync(`${ROOT}proto`)
+    .filter((name) => name.endsWith('.proto'))
+    .sort()
+    .map((name) => `proto/${name}`);
+  if (protos.length === 0) throw new Error(`no .proto files in ${ROOT}proto`);
+  mkdirSync(`${ROOT}bench/out`, { recursive: true });
+  const args = [
+    'pbjs',
+    ...['-t', 'static-module', '-w', 'es6', '--keep-case', '--force-number', '--no-delimited'],
+    ...['--no-comments', '-o', STATIC_MODULE, ...protos],
+  ];
+  const result = spawnSync('npx', args, { cwd: ROOT, stdio: 'inherit' });
+  if (result.error || result.status !== 0) {
+    const why = result.error?.message ?? `exit ${result.status ?? result.signal}`;
+    throw new Error(`generating the static module failed: npx ${args.join(' ')}: ${why}`);
+  }
+}
+
+async function staticCodecs(): Promise<Codecs> {
+  // A computed specifier: the module exists only once generateStatic() has run.
+  const url = pathToFileURL(ROOT + STATIC_MODULE).href;
+  const generated = (await import(url)) as { kkm: typeof kkm };
+  const { Request, Response } = generated.kkm.proto;
+  if (typeof Request?.decode !== 'function' || typeof Response?.encode !== 'function') {
+    throw new Error(`${STATIC_MODULE} has no kkm.proto.Request/Response`);
+  }
+  return { Request, Response, RequestClass: Request };
 }
 
 /** Makes codec.ts (decodeRequest, encodeResponse) decode and encode through `codecs`. */
 function routeCodecThrough(codecs: Codecs): () => void {
-  if (codecs.Request === proto.Request) return () => {}; // static: codec.ts uses it already
-  const used = proto as unknown as {
+  const { Request, Response } = reflected;
+  if (codecs.Request === Request) return () => {}; // reflection: codec.ts uses it already
+  // Type#setup, which the first decode/encode/toObject/... of a reflected type runs, replaces
+  // decode and encode with generated functions: run it now so that it cannot undo the swap.
+  Request.setup();
+  Response.setup();
+  const used = reflected as unknown as {
     Request: { decode: (bytes: Uint8Array) => object };
-    Response: { encode: (message: object) => protobuf.Writer };
+    Response: { encode: (message: object) => Writer };
   };
   const { decode } = used.Request;
   const { encode } = used.Response;
@@ -330,7 +367,7 @@ function wire(codecs: Codecs, docs: Documents) {
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.compare(a, b) === 0;
 
-function verify(docs: Documents, s: Codecs, r: Codecs): string {
+function verify(docs: Documents, r: Codecs, s: Codecs): string {
   const fail = (what: string): never => {
     throw new Error(`verification failed: ${what}`);
   };
@@ -348,17 +385,17 @@ function verify(docs: Documents, s: Codecs, r: Codecs): string {
     ['ticket answer Response', 'Response', docs.ticketAnswer],
   ] as const;
   for (const [label, type, value] of messages) {
-    const bytes = s[type].encode(value).finish();
-    if (!sameBytes(bytes, r[type].encode(value).finish())) fail(`${label}: encodings differ`);
-    const fromStatic = s[type].decode(bytes);
+    const bytes = r[type].encode(value).finish();
+    if (!sameBytes(bytes, s[type].encode(value).finish())) fail(`${label}: encodings differ`);
     const fromReflection = r[type].decode(bytes);
+    const fromStatic = s[type].decode(bytes);
     for (const options of conversions) {
-      const a = s[type].toObject(fromStatic, options);
-      const b = r[type].toObject(fromReflection, options);
+      const a = r[type].toObject(fromReflection, options);
+      const b = s[type].toObject(fromStatic, options);
       if (!isDeepStrictEqual(a, b)) fail(`${label}: decoded objects differ`);
     }
-    for (const decoded of [fromStatic, fromReflection]) {
-      for (const codecs of [s, r]) {
+    for (const decoded of [fromReflection, fromStatic]) {
+      for (const codecs of [r, s]) {
         if (!sameBytes(codecs[type].encode(decoded).finish(), bytes)) {
           fail(`${label}: re-encoding a decoded message changes the bytes`);
         }
@@ -367,9 +404,9 @@ function verify(docs: Documents, s: Codecs, r: Codecs): string {
   }
 
   // uint64 past 2^32 must decode to the same JS number in both (Long disabled).
-  const zBytes = s.Response.encode(docs.zResponse).finish();
+  const zBytes = r.Response.encode(docs.zResponse).finish();
   const expected = docs.zResponse.report?.zx_report?.non_nullable_sums?.[2]?.sum?.bills;
-  for (const codecs of [s, r]) {
+  for (const codecs of [r, s]) {
     const decoded = codecs.Response.decode(zBytes) as IResponse;
     const bills = decoded.report?.zx_report?.non_nullable_sums?.[2]?.sum?.bills;
     if (typeof bills !== 'number' || bills !== expected || bills < 2 ** 32) {
@@ -378,7 +415,7 @@ function verify(docs: Documents, s: Codecs, r: Codecs): string {
   }
 
   // The framed path through codec.ts, once per implementation.
-  const framed = [s, r].map((codecs) => {
+  const framed = [r, s].map((codecs) => {
     const restore = routeCodecThrough(codecs);
     try {
       const { ticketFrame, answerFrame, digest } = wire(codecs, docs);
@@ -397,11 +434,11 @@ function verify(docs: Documents, s: Codecs, r: Codecs): string {
       restore();
     }
   });
-  const [fs, fr] = framed as [(typeof framed)[0], (typeof framed)[0]];
-  if (!isDeepStrictEqual(fs.object, fr.object)) fail('decodeRequest results differ');
-  if (!sameBytes(fs.answerFrame, fr.answerFrame)) fail('encodeResponse frames differ');
-  if (fs.digest !== fr.digest) fail('wire inputs differ');
-  return fs.digest;
+  const [fr, fs] = framed as [(typeof framed)[0], (typeof framed)[0]];
+  if (!isDeepStrictEqual(fr.object, fs.object)) fail('decodeRequest results differ');
+  if (!sameBytes(fr.answerFrame, fs.answerFrame)) fail('encodeResponse frames differ');
+  if (fr.digest !== fs.digest) fail('wire inputs differ');
+  return fr.digest;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -440,6 +477,16 @@ function cases(codecs: Codecs, docs: Documents): { digest: string; cases: Case[]
   const onError = (error: FrameError): void => {
     throw error;
   };
+  new FrameDecoder().push(
+    ticketFrame,
+    (frame) => {
+      const decoded = decodeRequest(frame);
+      if (!decoded.ok || !(decoded.request instanceof codecs.RequestClass)) {
+        throw new Error('codec.ts does not decode through the implementation measured');
+      }
+    },
+    onError,
+  );
   const list: Case[] = [
     {
       name: 'ticket Request (10 items) decode',
@@ -510,9 +557,10 @@ function timeCases(list: Case[]): CaseResult[] {
   });
 }
 
-function child(impl: Impl): void {
-  const codecs = impl === 'static' ? staticCodecs() : reflectionCodecs();
-  if (impl === 'reflection') routeCodecThrough(codecs);
+async function child(impl: Impl): Promise<void> {
+  // Only the static child loads the static module; the reflection child runs the codec untouched.
+  const codecs = impl === 'static' ? await staticCodecs() : reflectionCodecs();
+  if (impl === 'static') routeCodecThrough(codecs);
   const { digest, cases: list } = cases(codecs, documents());
   const results = timeCases(list);
   if (sink === undefined) throw new Error('sink was never written');
@@ -543,9 +591,10 @@ const median = (values: number[]) => {
 const fmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
 async function main(): Promise<void> {
+  process.stderr.write(`generating ${STATIC_MODULE}\n`);
+  generateStatic();
   const docs = documents();
-  const staticSide = staticCodecs();
-  const digest = verify(docs, staticSide, reflectionCodecs());
+  const digest = verify(docs, reflectionCodecs(), await staticCodecs());
   const { version } = createRequire(import.meta.url)('protobufjs/package.json') as {
     version: string;
   };
@@ -570,17 +619,17 @@ async function main(): Promise<void> {
   const rates = (impl: Impl, i: number) =>
     runs.filter((run) => run.impl === impl).map((run) => run.results[i]!.opsPerSecond);
   const rows = runs[0]!.results.map((c, i) => {
-    const staticOps = median(rates('static', i));
     const reflectionOps = median(rates('reflection', i));
+    const staticOps = median(rates('static', i));
     return [
       c.name,
       String(c.bytes),
-      fmt.format(staticOps),
       fmt.format(reflectionOps),
-      `${(staticOps / reflectionOps).toFixed(2)}x`,
+      fmt.format(staticOps),
+      `${(reflectionOps / staticOps).toFixed(2)}x`,
     ];
   });
-  const head = ['case', 'bytes', 'static ops/s', 'reflection ops/s', 'static/reflection'];
+  const head = ['case', 'bytes', 'reflection ops/s', 'static ops/s', 'reflection/static'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>
     cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)));
@@ -596,15 +645,15 @@ async function main(): Promise<void> {
       rates(impl, i)
         .map((v) => fmt.format(v))
         .join(' / ');
-    console.log(`  ${c.name}: static ${list('static')}; reflection ${list('reflection')}`);
+    console.log(`  ${c.name}: reflection ${list('reflection')}; static ${list('static')}`);
   });
 }
 
 const childIndex = process.argv.indexOf('--child');
 if (childIndex >= 0) {
   const impl = process.argv[childIndex + 1];
-  if (impl !== 'static' && impl !== 'reflection') throw new Error(`unknown implementation ${impl}`);
-  child(impl);
+  if (impl !== 'reflection' && impl !== 'static') throw new Error(`unknown implementation ${impl}`);
+  await child(impl);
 } else {
   await main();
 }

@@ -8,7 +8,7 @@ import type { Config } from './config.js';
 import { resolveAdminToken } from './api/admin-token.js';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import adminRoutes from './api/admin.js';
+import adminRoutes, { type KkmChange } from './api/admin.js';
 import websocket from '@fastify/websocket';
 import { cabinetApi } from './api/cabinet/index.js';
 import { LiveFeed } from './api/live-feed.js';
@@ -21,9 +21,17 @@ import { BatchWriter, clickhouseInsert } from './storage/batch-writer.js';
 import { openClickHouse, type ClickHouseClient } from './storage/clickhouse.js';
 import { DocumentQueries } from './storage/document-queries.js';
 import { migrate } from './storage/migrations.js';
+import { Notifications } from './storage/notifications.js';
 import { verifyPassword } from './storage/passwords.js';
 import { Registry } from './storage/registry.js';
 import { tokenSecret } from './storage/settings.js';
+
+const KKM_CHANGE_TITLES: Record<KkmChange, string> = {
+  token_issued: 'KKM {kkm}: a new token was issued',
+  blocked: 'KKM {kkm} was blocked',
+  active: 'KKM {kkm} was unblocked',
+  deregistered: 'KKM {kkm} was deregistered',
+};
 
 export interface RunningServer {
   config: Config;
@@ -69,6 +77,7 @@ export async function startServer(
 
   const registry = new Registry(ch, redis, config.redisPrefix);
   const metrics = new Metrics();
+  const notifications = new Notifications(ch);
   const feed = new LiveFeed(redis, config.redisPrefix, log.child({ part: 'live' }));
   const states = new StateStore(redis, config.redisPrefix, config.deviceLeaseMs);
   const writer = new BatchWriter(
@@ -136,12 +145,10 @@ export async function startServer(
       }),
     ]);
     const [redisOk, clickhouseOk] = checks.map((c) => c.status === 'fulfilled');
-    return reply
-      .code(redisOk && clickhouseOk ? 200 : 503)
-      .send({
-        redis: redisOk ? 'ok' : 'unreachable',
-        clickhouse: clickhouseOk ? 'ok' : 'unreachable',
-      });
+    return reply.code(redisOk && clickhouseOk ? 200 : 503).send({
+      redis: redisOk ? 'ok' : 'unreachable',
+      clickhouse: clickhouseOk ? 'ok' : 'unreachable',
+    });
   });
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
@@ -150,10 +157,22 @@ export async function startServer(
     await app.register(adminRoutes, {
       registry,
       adminToken,
-      onKkmChanged: async (kkmId: number) => {
+      onKkmChanged: async (kkmId, change) => {
         await states.invalidate(kkmId);
         const kkm = await registry.getKkm(kkmId);
         if (kkm) {
+          const at = new Date();
+          await notifications.raise([
+            {
+              orgId: kkm.orgId,
+              kind: `kkm_${change}`,
+              subject: `${kkmId}:${at.toISOString()}`,
+              kkmId,
+              pointId: kkm.pointId,
+              title: KKM_CHANGE_TITLES[change].replace('{kkm}', kkm.serialNumber || String(kkmId)),
+              createdAt: at,
+            },
+          ]);
           feed.publish({
             type: 'kkm_status',
             orgId: kkm.orgId,

@@ -31,8 +31,11 @@ export interface AdminApiOptions {
   registry: Registry;
   adminToken: string;
   /** Called after a KKM's token or status changed, so ingest drops its cached device state. */
-  onKkmChanged: (kkmId: number) => Promise<void>;
+  onKkmChanged: (kkmId: number, change: KkmChange) => Promise<void>;
 }
+
+/** What happened to a KKM: a token was issued, or its status became this. */
+export type KkmChange = 'token_issued' | KkmStatus;
 
 export const ADMIN_PREFIX = '/api/v1/admin';
 const NOMENCLATURE_MAX_ELEMENTS = 100_000;
@@ -312,9 +315,13 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
   });
 
   /** Tell ingest to drop its cached state; the change is stored either way. */
-  async function kkmChanged(request: FastifyRequest, kkmId: number): Promise<void> {
+  async function kkmChanged(
+    request: FastifyRequest,
+    kkmId: number,
+    change: KkmChange,
+  ): Promise<void> {
     try {
-      await onKkmChanged(kkmId);
+      await onKkmChanged(kkmId, change);
     } catch (err) {
       request.log.error({ err, kkmId }, 'admin API: could not refresh the ingest device state');
       throw new HttpError(
@@ -391,7 +398,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
       const { kkmId } = request.params;
       const { token, tokenEpoch } = await registry.issueToken(kkmId);
       request.log.info({ action: 'kkm.token', kkmId, tokenEpoch }, 'admin: KKM token issued');
-      await kkmChanged(request, kkmId);
+      await kkmChanged(request, kkmId, 'token_issued');
       return { token };
     },
   );
@@ -405,7 +412,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
         const { kkmId } = request.params;
         const kkm = await registry.setStatus(kkmId, status);
         request.log.info({ action: `kkm.${status}`, kkmId }, `admin: KKM ${status}`);
-        await kkmChanged(request, kkmId);
+        await kkmChanged(request, kkmId, status);
         return { id: kkm.kkmId, status: kkm.status };
       },
     });

@@ -7,6 +7,7 @@ import type { Registry } from '../../storage/registry.js';
 import type { LiveFeed } from '../live-feed.js';
 import { authenticate } from './authenticate.js';
 import { liveRoutes } from './live-routes.js';
+import { notificationsRoutes } from './notifications-routes.js';
 import { Scope } from './scope.js';
 import { Sessions } from './sessions.js';
 
@@ -38,6 +39,7 @@ export async function cabinetApi(app: FastifyInstance, opts: CabinetOptions): Pr
   await app.register(async (secured) => {
     secured.addHook('preHandler', authenticate(ctx.sessions, ctx.scope));
     // Authenticated route plugins register here.
+    await secured.register(notificationsRoutes, { ctx });
     void secured;
   });
 }
