@@ -1,5 +1,6 @@
 // Configuration from the environment, validated once at start. Every setting has a default
 // so `npm start` on a fresh clone runs with no configuration at all.
+import { loadJobsConfig, type JobsConfig } from './workers/config.js';
 export interface Config {
   tcpPort: number;
   httpPort: number;
@@ -13,6 +14,8 @@ export interface Config {
   /** Group commit: the most rows one insert carries, and how long a row may wait for company. */
   batchMaxRows: number;
   batchMaxDelayMs: number;
+  /** Where group commits go: ClickHouse, or nowhere (`noop`, benchmark baseline only). */
+  store: 'clickhouse' | 'noop';
   maxFrameBytes: number;
   maxConnections: number;
   idleTimeoutMs: number;
@@ -22,8 +25,12 @@ export interface Config {
   shiftMaxHours: number;
   /** Base of the receipt-check URL printed as the QR code. */
   receiptUrl: string;
+  /** A KKM heard from (document or device event) within this many seconds counts as online. */
+  kkmOnlineWindowSeconds: number;
   logLevel: string;
   roles: Set<Role>;
+  /** Background jobs: reconciliation, exports, monitors. */
+  jobs: JobsConfig;
 }
 
 export type Role = 'ingest' | 'api' | 'worker';
@@ -82,15 +89,21 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     adminToken,
     batchMaxRows: int('OFD_BATCH_MAX_ROWS', 1000, 1, 100_000),
     batchMaxDelayMs: int('OFD_BATCH_MAX_DELAY_MS', 1, 0, 1000),
+    store: env.OFD_STORE === 'noop' ? 'noop' : 'clickhouse',
     maxFrameBytes: int('OFD_MAX_FRAME_BYTES', 1024 * 1024, 64, 64 * 1024 * 1024),
     maxConnections: int('OFD_MAX_CONNECTIONS', 100_000, 1, 1_000_000),
     idleTimeoutMs: int('OFD_IDLE_TIMEOUT_MS', 120_000, 100, 86_400_000),
     deviceLeaseMs: int('OFD_DEVICE_LEASE_MS', 5_000, 50, 600_000),
     shiftMaxHours: int('OFD_SHIFT_MAX_HOURS', 24, 1, 240),
     receiptUrl: str('OFD_RECEIPT_URL', 'http://localhost:8080/receipt'),
+    kkmOnlineWindowSeconds: int('OFD_KKM_ONLINE_WINDOW_S', 600, 1, 86_400),
     logLevel: str('LOG_LEVEL', 'info'),
     roles,
+    jobs: loadJobsConfig(env, problems),
   };
+  if (env.OFD_STORE && !['clickhouse', 'noop'].includes(env.OFD_STORE)) {
+    problems.push(`OFD_STORE=${env.OFD_STORE}: expected clickhouse or noop`);
+  }
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

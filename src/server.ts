@@ -17,7 +17,7 @@ import { CommandCore } from './ingest/command-core.js';
 import { kkmHttpTransport } from './ingest/http-transport.js';
 import { StateStore } from './ingest/state-store.js';
 import { startTcpServer, type TcpServer } from './ingest/tcp-server.js';
-import { BatchWriter, clickhouseInsert } from './storage/batch-writer.js';
+import { BatchWriter, clickhouseInsert, type InsertRows } from './storage/batch-writer.js';
 import { openClickHouse, type ClickHouseClient } from './storage/clickhouse.js';
 import { DocumentQueries } from './storage/document-queries.js';
 import { migrate } from './storage/migrations.js';
@@ -25,6 +25,10 @@ import { Notifications } from './storage/notifications.js';
 import { verifyPassword } from './storage/passwords.js';
 import { Registry } from './storage/registry.js';
 import { tokenSecret } from './storage/settings.js';
+import { adminJobsRoutes } from './api/admin-jobs.js';
+import { startWorkers, type Workers } from './workers/index.js';
+import { PresenceTracker } from './workers/monitors.js';
+import { JobQueues } from './workers/queues.js';
 
 const KKM_CHANGE_TITLES: Record<KkmChange, string> = {
   token_issued: 'KKM {kkm}: a new token was issued',
@@ -46,6 +50,10 @@ export interface RunningServer {
   tcp: TcpServer | null;
   httpPort: number;
   adminToken: string;
+  /** Producer side of the job queues (every role). */
+  jobs: JobQueues;
+  /** The job workers, when the 'worker' role is on. */
+  workers: Workers | null;
   close(): Promise<void>;
 }
 
@@ -80,8 +88,11 @@ export async function startServer(
   const notifications = new Notifications(ch);
   const feed = new LiveFeed(redis, config.redisPrefix, log.child({ part: 'live' }));
   const states = new StateStore(redis, config.redisPrefix, config.deviceLeaseMs);
+  // OFD_STORE=noop (benchmark baseline only): documents and device events are decoded, checked
+  // and answered, but their group commits go nowhere.
+  const insertRows: InsertRows = config.store === 'noop' ? async () => {} : clickhouseInsert(ch);
   const writer = new BatchWriter(
-    clickhouseInsert(ch),
+    insertRows,
     {
       maxRows: config.batchMaxRows,
       maxDelayMs: config.batchMaxDelayMs,
@@ -94,6 +105,12 @@ export async function startServer(
     },
   );
   const queries = new DocumentQueries(ch);
+  const jobs = new JobQueues(redis, config.redisPrefix, config.jobs, log.child({ part: 'jobs' }));
+  const presence = new PresenceTracker(
+    redis,
+    config.redisPrefix,
+    Math.min(5000, Math.floor(config.jobs.kkmOfflineMs / 4)),
+  );
   const core = new CommandCore({
     registry,
     states,
@@ -104,8 +121,13 @@ export async function startServer(
     shiftMaxHours: config.shiftMaxHours,
     verifyPassword,
     log: log.child({ part: 'ingest' }),
-    onAnswer: (command, code, ms) => metrics.answer(command, code, ms),
-    onDocument: (doc) =>
+    onAnswer: (command, code, ms, kkmId) => {
+      metrics.answer(command, code, ms);
+      // Heard from a known device (not an unknown id, a wrong token or garbage).
+      if (code !== 1 && code !== 2 && code !== 3) presence.touch(kkmId);
+    },
+    onDocument: (doc) => {
+      if (doc.isOffline) jobs.offlineUpload(doc.kkmId);
       feed.publish({
         type: doc.docType === 'ticket' ? 'receipt' : 'document',
         orgId: doc.orgId,
@@ -116,7 +138,8 @@ export async function startServer(
         ticketNumber: doc.ticketNumber,
         total: doc.total,
         at: new Date().toISOString(),
-      }),
+      });
+    },
   });
   const handle = (frame: Parameters<CommandCore['handle']>[0]) => core.handle(frame);
 
@@ -152,8 +175,17 @@ export async function startServer(
   });
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.decorate('jobQueues', jobs);
   if (config.roles.has('api')) {
-    await app.register(cabinetApi, { ch, redis, registry, redisPrefix: config.redisPrefix, feed });
+    await app.register(adminJobsRoutes, { queues: jobs, adminToken });
+    await app.register(cabinetApi, {
+      ch,
+      redis,
+      registry,
+      redisPrefix: config.redisPrefix,
+      feed,
+      kkmOnlineWindowMs: config.kkmOnlineWindowSeconds * 1000,
+    });
     await app.register(adminRoutes, {
       registry,
       adminToken,
@@ -210,6 +242,20 @@ export async function startServer(
       })
     : null;
 
+  const workers = config.roles.has('worker')
+    ? await startWorkers({
+        config,
+        log: log.child({ part: 'workers' }),
+        ch,
+        redis,
+        registry,
+        notifications,
+        feed,
+        metrics,
+        jobs,
+      })
+    : null;
+
   let closed = false;
   return {
     config,
@@ -224,6 +270,8 @@ export async function startServer(
     tcp,
     httpPort,
     adminToken,
+    jobs,
+    workers,
     async close() {
       if (closed) return;
       closed = true;
@@ -231,6 +279,9 @@ export async function startServer(
       await app.close();
       await feed.close();
       await writer.close();
+      // Running jobs finish; queued ones stay in Redis for the next start.
+      await workers?.close();
+      await jobs.close();
       redis.disconnect();
       await ch.close();
     },

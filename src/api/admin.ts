@@ -80,6 +80,11 @@ const kkmBody = object(['serialNumber', 'model', 'fnsKkmId'], {
   fnsKkmId: text(64),
 });
 
+const BULK_KKMS_MAX = 10_000;
+const bulkKkmBody = object(['kkms'], {
+  kkms: { type: 'array', minItems: 1, maxItems: BULK_KKMS_MAX, items: kkmBody },
+});
+
 const cashierBody = object(['code', 'name', 'login', 'password', 'roles'], {
   code: idSchema,
   name: text(200),
@@ -383,6 +388,37 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
         'admin: KKM registered',
       );
       return reply.code(201).send({ id: kkmId });
+    },
+  );
+
+  // Many KKMs at one point in one go, each with its first token (roll-outs, the fleet bench).
+  app.post<{ Params: { pointId: number }; Body: { kkms: KkmBody[] } }>(
+    `${ADMIN_PREFIX}/points/:pointId/kkms/bulk`,
+    {
+      bodyLimit: BULK_KKMS_MAX * 1024,
+      schema: {
+        params: params('pointId'),
+        body: bulkKkmBody,
+        response: {
+          201: object([], {
+            kkms: {
+              type: 'array',
+              items: object([], { id: idSchema, token: { type: 'integer' } }),
+            },
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { pointId } = request.params;
+      const created = await registry.createKkms(pointId, request.body.kkms);
+      request.log.info(
+        { action: 'kkm.create_bulk', pointId, count: created.length },
+        'admin: KKMs registered with their tokens',
+      );
+      return reply
+        .code(201)
+        .send({ kkms: created.map(({ kkmId, token }) => ({ id: kkmId, token })) });
     },
   );
 

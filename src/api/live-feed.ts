@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
 export interface LiveEvent {
-  type: 'receipt' | 'kkm_status' | 'document';
+  type: 'receipt' | 'kkm_status' | 'document' | 'notification';
   orgId: number;
   pointId: number;
   kkmId: number;

@@ -75,6 +75,14 @@ export class Metrics {
     labelNames: ['queue', 'state'] as const,
     registers: [this.registry],
   });
+  /** Background job durations, observed by the workers. */
+  readonly jobSeconds = new client.Histogram({
+    name: 'ofd_job_seconds',
+    help: 'Duration of a background job run, by queue, job name and outcome',
+    labelNames: ['queue', 'name', 'status'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
 
   constructor() {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'ofd_process_' });

@@ -55,6 +55,8 @@ export interface AcknowledgedDocument {
   shiftNumber: number;
   ticketNumber?: string;
   total?: number;
+  /** Made offline (is_offline, or an offline ticket number): reconciliation looks at it. */
+  isOffline?: boolean;
 }
 
 export interface CoreOptions {
@@ -68,7 +70,7 @@ export interface CoreOptions {
   verifyPassword: (plain: string, hash: string) => Promise<boolean>;
   log: Logger;
   /** Called after each answer, for metrics. */
-  onAnswer?: (command: number, resultCode: number, ms: number) => void;
+  onAnswer?: (command: number, resultCode: number, ms: number, kkmId: number) => void;
   /** Called after a fiscal document was committed (live feed, notifications). */
   onDocument?: (doc: AcknowledgedDocument) => void;
 }
@@ -145,7 +147,7 @@ export class CommandCore {
         'service temporarily unavailable',
       );
     } finally {
-      this.o.onAnswer?.(command, code, performance.now() - started);
+      this.o.onAnswer?.(command, code, performance.now() - started, header.deviceId);
     }
   }
 
@@ -220,6 +222,11 @@ export class CommandCore {
       if (state.status !== 'active') {
         await release(state);
         return plain(ResultCode.RESULT_TYPE_BLOCKED, `KKM is ${state.status}`);
+      }
+      // State rebuilt from the last document: requests answered since then (a REPORT, say)
+      // left no trace, so its ticket stays cancellable only if this request directly follows.
+      if (state.lastFromHistory && header.reqNum !== ((state.lastReqNum + 1) & 0xffff)) {
+        state = { ...state, cancellableSeq: 0, cancellableCash: 0 };
       }
 
       const ctx: CommandContext = {
@@ -299,6 +306,7 @@ export class CommandCore {
           shiftNumber: document.shift_number,
           ticketNumber: document.ticket_number as string | undefined,
           total: document.total as number | undefined,
+          isOffline: document.is_offline === 1 || document.offline_number > 0,
         });
       }
       return { code: resultCode, answer: answerFrame };

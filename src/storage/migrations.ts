@@ -216,6 +216,39 @@ export const migrations: Migration[] = [
       ORDER BY (org_id, notification_id)`,
     ],
   },
+  {
+    version: 4,
+    name: 'reconciliation',
+    statements: [
+      // What reconciling a KKM's offline uploads found, one row per finding. The key is the
+      // finding's identity (KKM, shift, kind, subject), so reconciling the same documents again
+      // stores nothing new; the documents themselves stay exactly as sent.
+      `CREATE TABLE IF NOT EXISTS reconciliation_findings (
+        kkm_id UInt32,
+        shift_number UInt32,
+        kind LowCardinality(String),
+        subject String,
+        org_id UInt32,
+        point_id UInt32,
+        doc_seq UInt32,
+        severity LowCardinality(String),
+        message String,
+        detail String,
+        job_id String,
+        found_at DateTime64(3, 'UTC')
+      ) ENGINE = ReplacingMergeTree
+      ORDER BY (kkm_id, shift_number, kind, subject)`,
+      // How far each KKM has been reconciled: documents up to last_doc_seq and offline-period
+      // events received up to last_event_at. The row with the highest version wins.
+      `CREATE TABLE IF NOT EXISTS reconciliation_progress (
+        kkm_id UInt32,
+        last_doc_seq UInt32,
+        last_event_at DateTime64(3, 'UTC'),
+        reconciled_at DateTime64(3, 'UTC'),
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version) ORDER BY kkm_id`,
+    ],
+  },
 ];
 
 export async function migrate(ch: ClickHouseClient): Promise<number[]> {

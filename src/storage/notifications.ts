@@ -60,7 +60,8 @@ export class Notifications {
   async list(orgId: number, days: number, pointIds: number[] | 'all'): Promise<Notification[]> {
     const rs = await this.ch.query({
       query: `SELECT notification_id, kind, kkm_id, point_id, title, detail,
-          toString(created_at) AS created_at, if(isNull(read_at), '', toString(read_at)) AS read_at
+          toString(created_at) AS created_text,
+          if(isNull(read_at), '', toString(read_at)) AS read_text
         FROM notifications FINAL
         WHERE org_id = {org:UInt32} AND created_at >= now64(3) - toIntervalDay({days:UInt32})
           ${pointIds === 'all' ? '' : 'AND (point_id = 0 OR has({points:Array(UInt32)}, point_id))'}
@@ -76,8 +77,8 @@ export class Notifications {
       pointId: Number(r.point_id),
       title: String(r.title),
       detail: JSON.parse(String(r.detail)) as Record<string, unknown>,
-      createdAt: `${String(r.created_at).replace(' ', 'T')}Z`,
-      readAt: r.read_at ? `${String(r.read_at).replace(' ', 'T')}Z` : null,
+      createdAt: `${String(r.created_text).replace(' ', 'T')}Z`,
+      readAt: r.read_text ? `${String(r.read_text).replace(' ', 'T')}Z` : null,
     }));
   }
 

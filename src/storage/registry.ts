@@ -238,12 +238,15 @@ function requireText(field: string, value: unknown): string {
   return value;
 }
 
-/** Seed the counter up to the floor from ClickHouse if Redis lost or lags it, then INCR. */
+/**
+ * Seed the counter up to the floor from ClickHouse if Redis lost or lags it, then INCR (by
+ * ARGV[2] when given: a range of ids ending at the returned value).
+ */
 const SEQ_NEXT = `
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 local floor = tonumber(ARGV[1])
 if cur == nil or cur < floor then redis.call('SET', KEYS[1], ARGV[1]) end
-return redis.call('INCR', KEYS[1])`;
+return redis.call('INCRBY', KEYS[1], tonumber(ARGV[2] or '1'))`;
 
 const LOCK_RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -440,6 +443,53 @@ export class Registry {
       version: nextVersion(),
     });
     return { kkmId };
+  }
+
+  /**
+   * Registers many KKMs at one point in one insert (fleet roll-outs, benchmarks), each active
+   * with a fresh random token at token epoch 1, and returns their ids and tokens.
+   */
+  async createKkms(
+    pointId: number,
+    inputs: CreateKkmInput[],
+  ): Promise<{ kkmId: number; token: number }[]> {
+    requireId('point', pointId);
+    const checked = inputs.map((input, i) => ({
+      serialNumber: requireText(`kkms/${i}/serialNumber`, input.serialNumber),
+      model: requireText(`kkms/${i}/model`, input.model),
+      fnsKkmId: requireText(`kkms/${i}/fnsKkmId`, input.fnsKkmId),
+    }));
+    if (checked.length === 0) return [];
+    const point = await this.getPoint(pointId);
+    if (!point) throw new NotFoundError('point', pointId);
+    const last = await this.allocate('kkm', checked.length);
+    const first = last - checked.length + 1;
+    const now = chTime(Date.now());
+    const rows = checked.map((input, i) => ({
+      kkm_id: first + i,
+      org_id: point.orgId,
+      point_id: pointId,
+      serial_number: input.serialNumber,
+      model: input.model,
+      fns_kkm_id: input.fnsKkmId,
+      status: 'active',
+      token: randomToken(),
+      token_epoch: 1,
+      created_at: now,
+      version: nextVersion(),
+    }));
+    await this.ch.insert({ table: 'kkms', values: rows, format: 'JSONEachRow' });
+    await this.ch.insert({
+      table: 'device_events',
+      values: rows.map((r) => ({
+        kkm_id: r.kkm_id,
+        received_at: now,
+        kind: 'token_issued',
+        detail: JSON.stringify({ source: 'admin', tokenEpoch: 1, bulk: true }),
+      })),
+      format: 'JSONEachRow',
+    });
+    return rows.map((r) => ({ kkmId: r.kkm_id, token: r.token }));
   }
 
   async getKkm(kkmId: number): Promise<KkmRecord | null> {
@@ -737,20 +787,29 @@ export class Registry {
   }
 
   /** The next id of a kind: Redis INCR, never at or below the largest id in ClickHouse. */
-  private async allocate(kind: SeqKind): Promise<number> {
+  private async allocate(kind: SeqKind, count = 1): Promise<number> {
     const { table, column } = SEQ_SOURCE[kind];
-    return this.nextSeq(kind, async () => {
-      const rows = await this.rows<{ m: number | string }>(
-        `SELECT max(${column}) AS m FROM ${table}`,
-      );
-      return Number(rows[0]?.m ?? 0);
-    });
+    return this.nextSeq(
+      kind,
+      async () => {
+        const rows = await this.rows<{ m: number | string }>(
+          `SELECT max(${column}) AS m FROM ${table}`,
+        );
+        return Number(rows[0]?.m ?? 0);
+      },
+      count,
+    );
   }
 
-  private async nextSeq(name: string, floor: () => Promise<number>): Promise<number> {
+  /** The next value of a sequence, or with `count` the last of `count` consecutive values. */
+  private async nextSeq(
+    name: string,
+    floor: () => Promise<number>,
+    count = 1,
+  ): Promise<number> {
     const min = await floor();
     const key = `${this.keyPrefix}seq:${name}`;
-    const value = Number(await this.redis.eval(SEQ_NEXT, 1, key, String(min)));
+    const value = Number(await this.redis.eval(SEQ_NEXT, 1, key, String(min), String(count)));
     if (!Number.isInteger(value) || value < 1 || value > MAX_UINT32) {
       throw new RegistryError(`sequence ${name} is exhausted or broken (${value})`);
     }

@@ -25,12 +25,10 @@ export function authenticate(sessions: Sessions, scope: Scope): preHandlerAsyncH
     const session = token ? await sessions.get(token) : null;
     const caller = session ? await scope.caller(session.userId, session.orgId) : null;
     if (!token || !caller) {
-      return reply
-        .code(401)
-        .send({
-          error: 'Unauthorized',
-          message: 'log in: a valid bearer session token is required',
-        });
+      return reply.code(401).send({
+        error: 'Unauthorized',
+        message: 'log in: a valid bearer session token is required',
+      });
     }
     req.caller = caller;
     req.sessionToken = token;

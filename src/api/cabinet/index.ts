@@ -5,11 +5,20 @@ import type { Redis } from 'ioredis';
 import type { ClickHouseClient } from '../../storage/clickhouse.js';
 import type { Registry } from '../../storage/registry.js';
 import type { LiveFeed } from '../live-feed.js';
+import { authPublicRoutes, authSecuredRoutes } from './auth-routes.js';
 import { authenticate } from './authenticate.js';
+import { groupsRoutes } from './groups-routes.js';
+import { analyticsRoutes } from './analytics-routes.js';
+import { kkmsRoutes } from './kkms-routes.js';
 import { liveRoutes } from './live-routes.js';
 import { notificationsRoutes } from './notifications-routes.js';
+import { reconciliationRoutes } from './reconciliation-routes.js';
+import { exportRoutes } from './export-routes.js';
+import { reportsRoutes } from './reports-routes.js';
 import { Scope } from './scope.js';
 import { Sessions } from './sessions.js';
+import { ticketsRoutes } from './tickets-routes.js';
+import { usersRoutes } from './users-routes.js';
 
 export interface CabinetOptions {
   ch: ClickHouseClient;
@@ -17,6 +26,8 @@ export interface CabinetOptions {
   registry: Registry;
   redisPrefix: string;
   feed: LiveFeed;
+  /** A KKM heard from within this window counts as online (default 10 minutes). */
+  kkmOnlineWindowMs?: number;
 }
 
 /** Plugins of the cabinet; each registers its routes (public ones before the auth hook). */
@@ -36,10 +47,20 @@ export async function cabinetApi(app: FastifyInstance, opts: CabinetOptions): Pr
   // The live feed authenticates itself (a WebSocket may carry the token as ?token=).
   await app.register(liveRoutes, { ctx, feed: opts.feed });
   // Public routes (login) register here, before the hook below.
+  await app.register(authPublicRoutes, { ctx });
   await app.register(async (secured) => {
     secured.addHook('preHandler', authenticate(ctx.sessions, ctx.scope));
     // Authenticated route plugins register here.
+    await secured.register(authSecuredRoutes, { ctx });
+    await secured.register(usersRoutes, { ctx });
+    await secured.register(groupsRoutes, { ctx });
     await secured.register(notificationsRoutes, { ctx });
+    await secured.register(reconciliationRoutes, { ctx });
+    await secured.register(exportRoutes, { ctx });
+    await secured.register(kkmsRoutes, { ctx });
+    await secured.register(ticketsRoutes, { ctx });
+    await secured.register(reportsRoutes, { ctx });
+    await secured.register(analyticsRoutes, { ctx });
     void secured;
   });
 }

@@ -1,6 +1,6 @@
 // COMMAND_SYSTEM, COMMAND_INFO, COMMAND_NOMENCLATURE and COMMAND_AUTH: the commands that store
 // no fiscal document and never change the token.
-import { fromWallClock, wallClock, wallClockAt } from '../../protocol/datetime.js';
+import { fromWallClock, wallClockAt } from '../../protocol/datetime.js';
 import {
   Command,
   ReportType,
@@ -12,36 +12,11 @@ import {
 } from '../../protocol/schema.js';
 import { fromTiyn } from '../../protocol/money.js';
 import { currentXReport, lastZReport } from './reports.js';
-import type { CommandContext, EventRow, Outcome } from './types.js';
+import { serviceEvents } from './service-events.js';
+import type { CommandContext, Outcome } from './types.js';
 
 const OK = { result_code: ResultCode.RESULT_TYPE_OK };
 const nowDateTime = (ms: number) => fromWallClock(wallClockAt(ms));
-
-/** Device events worth keeping from the service part of any request. */
-export function serviceEvents(
-  ctx: CommandContext,
-  service: IServiceRequest | null | undefined,
-): EventRow[] {
-  if (!service) return [];
-  const events: EventRow[] = [];
-  const add = (kind: string, detail: unknown) =>
-    events.push({
-      kkm_id: ctx.state.kkmId,
-      received_at: ctx.receivedAt,
-      kind,
-      detail: JSON.stringify(detail),
-    });
-  if (service.offline_period) {
-    add('offline_period', {
-      begin: wallClock(service.offline_period.begin_time),
-      end: wallClock(service.offline_period.end_time),
-    });
-  }
-  if (service.comm_quality) add('comm_quality', service.comm_quality);
-  if (service.software_information) add('software_information', service.software_information);
-  if (service.reg_info) add('reg_info', service.reg_info);
-  return events;
-}
 
 async function serviceAnswer(ctx: CommandContext, service: IServiceRequest | null | undefined) {
   const out: IServiceResponse = {};
@@ -133,6 +108,7 @@ export async function nomenclatureCommand(ctx: CommandContext): Promise<Outcome>
   return {
     kind: 'answer',
     state: ctx.state,
+    events: serviceEvents(ctx, ctx.request.service),
     response: { command: Command.COMMAND_NOMENCLATURE, result: OK, nomenclature },
   };
 }
@@ -144,6 +120,7 @@ export async function authCommand(ctx: CommandContext): Promise<Outcome> {
   return {
     kind: 'answer',
     state: ctx.state,
+    events: serviceEvents(ctx, ctx.request.service),
     response: {
       command: Command.COMMAND_AUTH,
       result: OK,

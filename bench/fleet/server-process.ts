@@ -1,0 +1,216 @@
+// The server under test as a child process (`node --import tsx src/main.ts`), so the simulator
+// can sample its CPU and RSS from /proc and run it with benchmark-only settings (OFD_STORE=noop,
+// OFD_BATCH_MAX_ROWS=1, --cpu-prof). Each server gets a temporary DATA_DIR, free ports, its own
+// Redis key prefix (removed when it stops) and an admin token.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+
+export interface ServerOptions {
+  store?: 'clickhouse' | 'noop';
+  /** Extra environment (e.g. OFD_BATCH_MAX_ROWS). */
+  env?: Record<string, string>;
+  /** Write a V8 CPU profile of the server into this directory when it stops. */
+  cpuProfDir?: string;
+  logLevel?: string;
+}
+
+export interface ProcessSample {
+  /** CPU seconds (user + system) used since the process started. */
+  cpuSeconds: number;
+  rssBytes: number;
+}
+
+export interface ServerProcess {
+  pid: number;
+  tcpPort: number;
+  httpPort: number;
+  adminToken: string;
+  dataDir: string;
+  redisPrefix: string;
+  redisUrl: string;
+  store: 'clickhouse' | 'noop';
+  sample(): ProcessSample;
+  /** Open file descriptors of the server process. */
+  openFds(): number;
+  /** The server's RLIMIT_NOFILE (soft). */
+  fdLimit(): number;
+  /** Last lines the server printed (for error reports). */
+  tail(): string;
+  /** SIGTERM, wait for the exit, drop the Redis keys; keeps DATA_DIR when `keepData`. */
+  stop(opts?: { keepData?: boolean }): Promise<void>;
+}
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU and RSS of a process from /proc (Linux), like pidusage without the dependency. */
+export function sampleProcess(pid: number): ProcessSample {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may contain spaces) start at field 3 (state).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return { cpuSeconds: (utime + stime) / CLK_TCK, rssBytes: rssKb * 1024 };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolvePort(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function spawnServer(opts: ServerOptions = {}): Promise<ServerProcess> {
+  const store = opts.store ?? 'clickhouse';
+  const dataDir = mkdtempSync(join(tmpdir(), 'ofd-fleet-'));
+  const redisPrefix = `ofdbench:${randomBytes(4).toString('hex')}:`;
+  const adminToken = `bench-${randomBytes(16).toString('hex')}`;
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const [tcpPort, httpPort] = [await freePort(), await freePort()];
+  const args = ['--import', 'tsx'];
+  if (opts.cpuProfDir) args.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`);
+  args.push(join(ROOT, 'src', 'main.ts'));
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      REDIS_URL: redisUrl,
+      OFD_TCP_PORT: String(tcpPort),
+      OFD_HTTP_PORT: String(httpPort),
+      OFD_HOST: '127.0.0.1',
+      OFD_REDIS_PREFIX: redisPrefix,
+      OFD_ADMIN_TOKEN: adminToken,
+      OFD_STORE: store,
+      LOG_LEVEL: opts.logLevel ?? 'warn',
+      ...opts.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const keep = (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) {
+      if (!line) continue;
+      lines.push(line.length > 500 ? `${line.slice(0, 500)}…` : line);
+      if (lines.length > 40) lines.shift();
+    }
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  let exited = false;
+  const exit = new Promise<number | null>((r) =>
+    child.once('exit', (code) => {
+      exited = true;
+      r(code);
+    }),
+  );
+  const pid = child.pid!;
+
+  // Ready when /healthz answers and the TCP port accepts.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited) throw new Error(`server exited while starting:\n${lines.join('\n')}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`server did not start in 60 s:\n${lines.join('\n')}`);
+    }
+    try {
+      const res = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
+      if (res.ok && (await tcpAccepts(tcpPort))) break;
+    } catch {
+      // not up yet
+    }
+    await sleep(100);
+  }
+
+  return {
+    pid,
+    tcpPort,
+    httpPort,
+    adminToken,
+    dataDir,
+    redisPrefix,
+    redisUrl,
+    store,
+    sample: () => sampleProcess(pid),
+    openFds: () => readdirSync(`/proc/${pid}/fd`).length,
+    fdLimit: () => {
+      const limits = readFileSync(`/proc/${pid}/limits`, 'utf8');
+      return Number(/Max open files\s+(\d+)/.exec(limits)?.[1] ?? 1024);
+    },
+    tail: () => lines.join('\n'),
+    async stop(stopOpts = {}) {
+      if (!exited) {
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        await exit;
+        clearTimeout(killer);
+      }
+      await dropKeys(redisUrl, redisPrefix);
+      if (!stopOpts.keepData) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function tcpAccepts(port: number): Promise<boolean> {
+  return new Promise((r) => {
+    const s = net.connect({ port, host: '127.0.0.1' });
+    s.once('connect', () => {
+      s.destroy();
+      r(true);
+    });
+    s.once('error', () => r(false));
+  });
+}
+
+async function dropKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } catch {
+    // best effort
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** CPU seconds the Redis server has used (INFO cpu), to show its share of the machine. */
+export async function redisCpuSeconds(url: string): Promise<number | null> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const info = await redis.info('cpu');
+    const get = (k: string) => Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+    return get('used_cpu_sys') + get('used_cpu_user');
+  } catch {
+    return null;
+  } finally {
+    redis.disconnect();
+  }
+}

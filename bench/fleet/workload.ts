@@ -1,0 +1,159 @@
+// What the simulated registers send: receipts of 1-20 lines (VAT and tax-free), paid in cash,
+// by card, by mobile or split, with occasional returns; cash deposits and withdrawals; shift
+// closures with the register's own Z report. Receipt payloads are encoded once into a pool so
+// the simulator spends its CPU on the wire, not on protobuf; the frame header (device, token,
+// REQNUM) is written per request.
+import { buildReport, type ReportMeta, type RunningTotals } from '../../src/ingest/zx-report.js';
+import {
+  Command,
+  Operation,
+  PaymentType,
+  ReportType,
+  Request,
+  type IDateTime,
+  type IRequest,
+  type IZXReport,
+} from '../../src/protocol/schema.js';
+import { dateTime, requests, ticket, type Random } from '../../src/sim/documents.js';
+import { ticketFigures, type DocumentFigures } from '../../src/storage/document-rows.js';
+
+export interface TicketTemplate {
+  /** The encoded Request (COMMAND_TICKET). */
+  payload: Uint8Array;
+  /** The figures the register keeps for its own Z report (doc_seq filled in when acknowledged). */
+  figures: Omit<DocumentFigures, 'doc_seq'>;
+}
+
+const PAYMENT_MIX: { share: number; types: number[] }[] = [
+  { share: 0.5, types: [PaymentType.PAYMENT_CASH] },
+  { share: 0.35, types: [PaymentType.PAYMENT_CARD] },
+  { share: 0.1, types: [PaymentType.PAYMENT_MOBILE] },
+  { share: 0.05, types: [PaymentType.PAYMENT_CASH, PaymentType.PAYMENT_CARD] },
+];
+/** Share of receipts that are returns (SELL_RETURN). */
+export const RETURN_SHARE = 0.03;
+
+function pickPayments(random: Random): number[] {
+  let r = random();
+  for (const m of PAYMENT_MIX) {
+    if ((r -= m.share) < 0) return m.types;
+  }
+  return [PaymentType.PAYMENT_CASH];
+}
+
+export function figuresOf(
+  t: ReturnType<typeof ticket>,
+  isOffline: boolean,
+): Omit<DocumentFigures, 'doc_seq'> {
+  const f = ticketFigures(t);
+  return {
+    doc_type: 'ticket',
+    operation: t.operation,
+    is_offline: isOffline ? 1 : 0,
+    total: f.total,
+    taken: f.taken as number,
+    change: f.change as number,
+    discount: f.discount as number,
+    markup: f.markup as number,
+    'items.type': f['items.type'] as number[],
+    'items.section': f['items.section'] as string[],
+    'items.sum': f['items.sum'] as number[],
+    'payments.type': f['payments.type'] as number[],
+    'payments.sum': f['payments.sum'] as number[],
+    'taxes.type': f['taxes.type'] as number[],
+    'taxes.percent': f['taxes.percent'] as number[],
+    'taxes.sum': f['taxes.sum'] as number[],
+    'taxes.turnover': f['taxes.turnover'] as number[],
+    placement: 0,
+    cancelled_seq: 0,
+  };
+}
+
+function randomTicket(random: Random, at: Date, offlineNumber?: number) {
+  return ticket(random, {
+    operation: random() < RETURN_SHARE ? Operation.OPERATION_SELL_RETURN : Operation.OPERATION_SELL,
+    payments: pickPayments(random),
+    at,
+    ...(offlineNumber !== undefined ? { offlineNumber } : {}),
+  });
+}
+
+/** A pool of encoded receipts the registers pick from. */
+export function ticketPool(random: Random, size = 1024, at = new Date()): TicketTemplate[] {
+  return Array.from({ length: size }, () => {
+    const t = randomTicket(random, at);
+    return {
+      payload: Request.encode(requests.ticket(t)).finish(),
+      figures: figuresOf(t, false),
+    };
+  });
+}
+
+/** An offline receipt, encoded on demand (each carries the register's offline number). */
+export function offlineTicket(
+  random: Random,
+  at: Date,
+  offlineNumber: number,
+  offlinePeriod?: { begin: Date; end: Date },
+): TicketTemplate {
+  const t = randomTicket(random, at, offlineNumber);
+  const request: IRequest = requests.ticket(t);
+  if (offlinePeriod) {
+    request.service = {
+      offline_period: {
+        begin_time: dateTime(offlinePeriod.begin),
+        end_time: dateTime(offlinePeriod.end),
+      },
+    };
+  }
+  return { payload: Request.encode(request).finish(), figures: figuresOf(t, true) };
+}
+
+export function placementPayload(deposit: boolean, tiyn: number, at: Date): Uint8Array {
+  return Request.encode(requests.moneyPlacement(deposit, tiyn, at)).finish();
+}
+
+export function placementFigures(deposit: boolean, tiyn: number): Omit<DocumentFigures, 'doc_seq'> {
+  return {
+    doc_type: 'money_placement',
+    operation: 0,
+    is_offline: 0,
+    total: tiyn,
+    taken: 0,
+    change: 0,
+    discount: 0,
+    markup: 0,
+    'items.type': [],
+    'items.section': [],
+    'items.sum': [],
+    'payments.type': [],
+    'payments.sum': [],
+    'taxes.type': [],
+    'taxes.percent': [],
+    'taxes.sum': [],
+    'taxes.turnover': [],
+    placement: deposit ? 0 : 1,
+    cancelled_seq: 0,
+  };
+}
+
+/** CLOSE_SHIFT with the register's own Z report of the shift. */
+export function closeShiftPayload(
+  docs: DocumentFigures[],
+  before: RunningTotals,
+  meta: ReportMeta,
+  at: Date,
+): { payload: Uint8Array; report: IZXReport } {
+  const report = buildReport(docs, before, meta);
+  return { payload: Request.encode(requests.closeShift(report, at)).finish(), report };
+}
+
+export const infoPayload = (): Uint8Array => Request.encode(requests.info()).finish();
+
+export function lastZPayload(at: Date): Uint8Array {
+  const when: IDateTime = dateTime(at);
+  return Request.encode({
+    command: Command.COMMAND_REPORT,
+    report: { report: ReportType.REPORT_Z, date_time: when },
+  }).finish();
+}

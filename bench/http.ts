@@ -1,0 +1,409 @@
+// The cabinet read API under load: a server started in this process (embedded ClickHouse in a
+// temporary DATA_DIR, the local Redis under a key prefix of its own) holding a month of
+// receipts of 20 KKMs, then autocannon against the receipts-by-shift, one-receipt, analytics
+// and KKM-list routes with an owner session. Prints requests/s and latency per route.
+//
+// Loading takes the fast path: the rows ingest would store (same row builder, ticketFigures,
+// the same answer frame with its QR code, the same Z reports with buildReport) are inserted in
+// large batches; a few of the last shifts are then closed through TCP like a real KKM.
+//
+//   npm run bench:http        BENCH_KKMS (20) BENCH_DAYS (30) BENCH_TICKETS_PER_DAY (170)
+//                             BENCH_SECONDS (10) per route, BENCH_CONNECTIONS (10),
+//                             BENCH_KEEP_DATA=1 keeps the DATA_DIR for inspection
+import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+// @ts-expect-error -- autocannon ships no type declarations; the part used is typed below
+import autocannonModule from 'autocannon';
+import pino from 'pino';
+import { Sessions } from '../src/api/cabinet/sessions.js';
+import { loadConfig } from '../src/config.js';
+import { reportJson } from '../src/ingest/commands/reports.js';
+import { receiptUrl } from '../src/ingest/commands/ticket.js';
+import { storedPart, ticketNumber, type DeviceState } from '../src/ingest/device-state.js';
+import { buildReport, ticketCashDelta, totalsAfter, zeroTotals } from '../src/ingest/zx-report.js';
+import { encodeResponse } from '../src/protocol/codec.js';
+import { fromWallClock, wallClockAt } from '../src/protocol/datetime.js';
+import { encodeFrame } from '../src/protocol/header.js';
+import {
+  Command,
+  Operation,
+  PaymentType,
+  ReportType,
+  Request,
+  ResultCode,
+} from '../src/protocol/schema.js';
+import { startServer } from '../src/server.js';
+import { KkmDevice, TcpLink } from '../src/sim/kkm-client.js';
+import { emptyReport, requests, seededRandom, ticket } from '../src/sim/documents.js';
+import { ticketFigures, type DocumentFigures } from '../src/storage/document-rows.js';
+
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; average: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+interface AutocannonRequest {
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+}
+type Autocannon = (opts: {
+  url: string;
+  connections: number;
+  duration: number;
+  headers: Record<string, string>;
+  requests: { setupRequest: (req: AutocannonRequest) => AutocannonRequest }[];
+}) => Promise<AutocannonResult>;
+const autocannon = autocannonModule as Autocannon;
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const KKMS = env('BENCH_KKMS', 20);
+const DAYS = env('BENCH_DAYS', 30);
+const PER_DAY = env('BENCH_TICKETS_PER_DAY', 170);
+const SECONDS = env('BENCH_SECONDS', 10);
+const CONNECTIONS = env('BENCH_CONNECTIONS', 10);
+const CLOSE_VIA_TCP = Math.min(3, KKMS);
+const BATCH_ROWS = 10_000;
+
+const dataDir = mkdtempSync(join(tmpdir(), 'ofd-bench-http-'));
+const prefix = `ofdbench:${randomBytes(4).toString('hex')}:`;
+const config = loadConfig(
+  {
+    DATA_DIR: dataDir,
+    OFD_TCP_PORT: '0',
+    OFD_HTTP_PORT: '0',
+    OFD_HOST: '127.0.0.1',
+    OFD_REDIS_PREFIX: prefix,
+    OFD_ADMIN_TOKEN: randomBytes(16).toString('hex'),
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  },
+  [],
+);
+const server = await startServer(config, pino({ level: config.logLevel }));
+
+async function cleanup() {
+  await server.close();
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(config.redisUrl);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+  redis.disconnect();
+  if (process.env.BENCH_KEEP_DATA) console.log(`DATA_DIR kept: ${dataDir}`);
+  else rmSync(dataDir, { recursive: true, force: true });
+}
+
+try {
+  // ---- registry: one organization, 4 points of sale, KKMS cash registers ------------------
+  const bin = String(100_000_000_000 + (Date.now() % 899_999_999_999)).slice(0, 12);
+  const { orgId } = await server.registry.createOrg({
+    bin,
+    title: 'ТОО Bench',
+    address: 'Almaty',
+    okved: '47111',
+    password: 'Bench-pass1!',
+  });
+  const points: number[] = [];
+  for (let p = 0; p < 4; p++) {
+    points.push(
+      (await server.registry.createPoint(orgId, { title: `Shop ${p + 1}`, address: 'Abay' }))
+        .pointId,
+    );
+  }
+  const kkms: { kkmId: number; pointId: number; token: number }[] = [];
+  for (let k = 0; k < KKMS; k++) {
+    const pointId = points[k % points.length]!;
+    const { kkmId } = await server.registry.createKkm(pointId, {
+      serialNumber: `BENCH${k}`,
+      model: 'Bench KKM',
+      fnsKkmId: `FNS${k}`,
+    });
+    const { token } = await server.registry.issueToken(kkmId);
+    kkms.push({ kkmId, pointId, token });
+  }
+
+  // ---- a month of receipts, one shift a day (the last one left open) -----------------------
+  const random = seededRandom(2026);
+  const today = new Date();
+  const firstDay = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate()) -
+    (DAYS - 1) * 86_400_000;
+  const dayText = (d: number) => new Date(firstDay + d * 86_400_000).toISOString().slice(0, 10);
+  const numbers = new Map<number, string[]>();
+  let pending: Record<string, unknown>[] = [];
+  let tickets = 0;
+  const started = performance.now();
+  const flush = async () => {
+    if (!pending.length) return;
+    await server.ch.insert({ table: 'documents', values: pending, format: 'JSONEachRow' });
+    pending = [];
+  };
+  const paymentMix = [
+    [PaymentType.PAYMENT_CASH],
+    [PaymentType.PAYMENT_CASH],
+    [PaymentType.PAYMENT_CARD],
+    [PaymentType.PAYMENT_CARD],
+    [PaymentType.PAYMENT_MOBILE],
+    [PaymentType.PAYMENT_CASH, PaymentType.PAYMENT_CARD],
+  ];
+
+  for (const kkm of kkms) {
+    const list: string[] = [];
+    numbers.set(kkm.kkmId, list);
+    let seq = 0;
+    let before = zeroTotals();
+    const state = (s: Partial<DeviceState>) =>
+      JSON.stringify(
+        storedPart({
+          seq,
+          tokenEpoch: 0, // older than the registry's: a KKM that connects uses its issued token
+          shiftNumber: 0,
+          shiftOpen: false,
+          shiftOpenedAt: '',
+          lastPrinted: 0,
+          cash: 0,
+          cancellableSeq: 0,
+          cancellableCash: 0,
+          ...s,
+        } as DeviceState),
+      );
+    for (let day = 0; day < DAYS; day++) {
+      const shift = day + 1;
+      const dayStart = firstDay + day * 86_400_000 + 8 * 3_600_000;
+      const step = Math.floor((14 * 3_600_000) / PER_DAY);
+      const docs: DocumentFigures[] = [];
+      let cash = 0;
+      let openedAt = '';
+      for (let i = 0; i < PER_DAY; i++) {
+        const at = dayStart + i * step + Math.floor(random() * step * 0.8);
+        const deviceTime = wallClockAt(at);
+        if (!openedAt) openedAt = deviceTime;
+        const operation =
+          random() < 0.03 ? Operation.OPERATION_SELL_RETURN : Operation.OPERATION_SELL;
+        const request = ticket(random, {
+          at: new Date(at),
+          operation,
+          payments: paymentMix[Math.floor(random() * paymentMix.length)],
+        });
+        const figures = ticketFigures(request) as ReturnType<typeof ticketFigures> &
+          Omit<DocumentFigures, 'doc_seq' | 'doc_type' | 'operation' | 'is_offline'>;
+        seq += 1;
+        const number = ticketNumber(kkm.kkmId, seq);
+        list.push(number);
+        const reqNum = seq & 0xffff;
+        const rawRequest = encodeFrame(
+          { version: 202, deviceId: kkm.kkmId, token: kkm.token, reqNum },
+          Request.encode(requests.ticket(request)).finish(),
+        );
+        const answer = encodeResponse({ version: 202, deviceId: kkm.kkmId, reqNum }, kkm.token, {
+          command: Command.COMMAND_TICKET,
+          result: { result_code: ResultCode.RESULT_TYPE_OK },
+          ticket: {
+            ticket_number: number,
+            qr_code: Buffer.from(
+              receiptUrl(config.receiptUrl, number, kkm.kkmId, figures.total, deviceTime),
+            ),
+          },
+        });
+        const delta = ticketCashDelta({ ...figures, operation });
+        cash += delta;
+        docs.push({
+          ...figures,
+          doc_seq: seq,
+          doc_type: 'ticket',
+          operation,
+          is_offline: 0,
+          placement: 0,
+          cancelled_seq: 0,
+        });
+        pending.push({
+          kkm_id: kkm.kkmId,
+          doc_seq: seq,
+          doc_type: 'ticket',
+          org_id: orgId,
+          point_id: kkm.pointId,
+          shift_number: shift,
+          device_time: deviceTime,
+          received_at: wallClockAt(at + 1500) + '.000',
+          is_offline: 0,
+          offline_number: 0,
+          printed_number: 0,
+          req_num: reqNum,
+          token_in: 0,
+          token_out: kkm.token,
+          operator_code: 1,
+          operator_name: 'Cashier',
+          ticket_number: number,
+          operation,
+          customer_iin: '',
+          customer_email: '',
+          customer_phone: '',
+          state: state({
+            shiftNumber: shift,
+            shiftOpen: true,
+            shiftOpenedAt: openedAt,
+            cash,
+            cancellableSeq: seq,
+            cancellableCash: delta,
+          }),
+          raw_request: rawRequest.toString('base64'),
+          response: answer.toString('base64'),
+          ...figures,
+        });
+        tickets++;
+        if (pending.length >= BATCH_ROWS) await flush();
+      }
+      if (day === DAYS - 1) break; // today's shift stays open
+      const closeAt = wallClockAt(dayStart + 14.5 * 3_600_000);
+      const report = buildReport(docs, before, {
+        shiftNumber: shift,
+        dateTime: fromWallClock(closeAt),
+        openedAt: fromWallClock(openedAt),
+        closedAt: fromWallClock(closeAt),
+      });
+      before = totalsAfter(before, report);
+      seq += 1;
+      const json = reportJson(report);
+      pending.push({
+        kkm_id: kkm.kkmId,
+        doc_seq: seq,
+        doc_type: 'close_shift',
+        org_id: orgId,
+        point_id: kkm.pointId,
+        shift_number: shift,
+        device_time: closeAt,
+        received_at: `${closeAt}.500`,
+        req_num: seq & 0xffff,
+        token_out: kkm.token,
+        operator_code: 1,
+        device_report: json,
+        server_report: json,
+        state: state({ shiftNumber: shift }),
+      });
+    }
+  }
+  await flush();
+  const loadSeconds = (performance.now() - started) / 1000;
+
+  // ---- a few of today's shifts closed by the KKM itself, over TCP -------------------------
+  for (const kkm of kkms.slice(0, CLOSE_VIA_TCP)) {
+    const link = new TcpLink(server.tcp!.port);
+    const dev = new KkmDevice(kkm.kkmId, kkm.token, link.send);
+    const at = new Date(firstDay + (DAYS - 1) * 86_400_000 + 22.75 * 3_600_000);
+    const x = await dev.send(
+      requests.report(ReportType.REPORT_X, emptyReport(DAYS, at), at),
+    );
+    const close = await dev.send(requests.closeShift(x.response.report!.zx_report!, at));
+    link.close();
+    if (close.response.result.result_code !== ResultCode.RESULT_TYPE_OK) {
+      throw new Error(`close over TCP: ${close.response.result.result_text}`);
+    }
+  }
+
+  const rs = await server.ch.query({
+    query: `SELECT doc_type, count() AS n FROM documents FINAL GROUP BY doc_type ORDER BY doc_type`,
+    format: 'JSONEachRow',
+  });
+  const counts = await rs.json<{ doc_type: string; n: string }>();
+  console.log(
+    `loaded ${tickets} receipts of ${KKMS} KKMs over ${DAYS} days in ${loadSeconds.toFixed(1)} s ` +
+      `(${Math.round(tickets / loadSeconds)}/s); stored: ` +
+      counts.map((c) => `${c.doc_type} ${c.n}`).join(', '),
+  );
+
+  // ---- an owner session and the routes --------------------------------------------------
+  const us = await server.ch.query({
+    query: `SELECT user_id FROM users FINAL WHERE login = {bin:String}`,
+    query_params: { bin },
+    format: 'JSONEachRow',
+  });
+  const [owner] = await us.json<{ user_id: number }>();
+  const { token } = await new Sessions(server.redis, config.redisPrefix).create(
+    Number(owner!.user_id),
+    orgId,
+  );
+  const base = `http://127.0.0.1:${server.httpPort}`;
+  const pick = <T>(list: T[]): T => list[Math.floor(Math.random() * list.length)]!;
+  const ids = kkms.map((k) => k.kkmId);
+  const routes: { name: string; path: () => string }[] = [
+    {
+      name: 'GET /kkms/:id/tickets?shift=N&limit=50',
+      path: () =>
+        `/api/v1/kkms/${pick(ids)}/tickets?shift=${1 + Math.floor(Math.random() * DAYS)}&limit=50`,
+    },
+    {
+      name: 'GET /kkms/:id/tickets/:number',
+      path: () => {
+        const id = pick(ids);
+        return `/api/v1/kkms/${id}/tickets/${pick(numbers.get(id)!)}`;
+      },
+    },
+    {
+      name: `GET /analytics/summary (1 KKM, ${Math.min(DAYS, 31)} days)`,
+      path: () =>
+        `/api/v1/analytics/summary?kkmIds=${pick(ids)}&from=${dayText(Math.max(0, DAYS - 31))}` +
+        `&to=${dayText(DAYS - 1)}`,
+    },
+    {
+      name: `GET /analytics/summary (${Math.min(KKMS, 20)} KKMs, 7 days)`,
+      path: () => {
+        const start = Math.floor(Math.random() * Math.max(1, DAYS - 6));
+        return (
+          `/api/v1/analytics/summary?kkmIds=${ids.slice(0, 20).join(',')}` +
+          `&from=${dayText(start)}&to=${dayText(Math.min(DAYS - 1, start + 6))}`
+        );
+      },
+    },
+    { name: `GET /kkms (${KKMS} KKMs)`, path: () => '/api/v1/kkms' },
+  ];
+
+  // Every route answers 200 with data before it is measured.
+  for (const r of routes) {
+    const res = await fetch(base + r.path(), { headers: { authorization: `Bearer ${token}` } });
+    const body = await res.text();
+    if (res.status !== 200) throw new Error(`${r.name}: ${res.status} ${body}`);
+  }
+
+  const results: { name: string; r: AutocannonResult }[] = [];
+  for (const route of routes) {
+    const r = await autocannon({
+      url: base,
+      connections: CONNECTIONS,
+      duration: SECONDS,
+      headers: { authorization: `Bearer ${token}` },
+      requests: [{ setupRequest: (req) => ({ ...req, method: 'GET', path: route.path() }) }],
+    });
+    results.push({ name: route.name, r });
+    console.log(`${route.name}: ${Math.round(r.requests.average)} req/s`);
+  }
+
+  const rows = results.map(({ name, r }) => [
+    name,
+    String(Math.round(r.requests.average)),
+    r.latency.p50.toFixed(1),
+    r.latency.p99.toFixed(1),
+    String(r.requests.total),
+    String(r.non2xx + r.errors + r.timeouts),
+  ]);
+  const header = ['route', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'non-2xx/errors'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  console.log(
+    `\n${tickets} receipts, ${KKMS} KKMs, ${DAYS} days; ${CONNECTIONS} connections, ` +
+      `${SECONDS} s per route; server and autocannon in one process`,
+  );
+  console.log(line(header));
+  console.log(`|${widths.map((w, i) => (i === 0 ? '-' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':')).join('|')}|`);
+  for (const row of rows) console.log(line(row));
+  // Let requests autocannon abandoned at the deadline finish before the engine closes.
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+} finally {
+  await cleanup();
+}

@@ -1,0 +1,14 @@
+import { spawnServer } from '../fleet/server-process.js';
+import { AdminClient } from '../fleet/register.js';
+const s = await spawnServer({});
+const admin = new AdminClient(`http://127.0.0.1:${s.httpPort}`, s.adminToken);
+const org = await admin.call<{id:number}>('POST', '/api/v1/admin/orgs', { bin: '912345678901', title: 'x', address: 'y', okved: '1', password: 'Fleet-bench-pass1!' });
+const p = await admin.call<{id:number}>('POST', `/api/v1/admin/orgs/${org.id}/points`, { title: 'a', address: 'b' });
+let t = performance.now(); let c0 = s.sample().cpuSeconds;
+const ids: number[] = [];
+for (let i = 0; i < 50; i++) ids.push((await admin.call<{id:number}>('POST', `/api/v1/admin/points/${p.id}/kkms`, { serialNumber: `S${i}`, model: 'm', fnsKkmId: `F${i}` })).id);
+console.log('create: ms/op', (performance.now() - t) / 50, 'cpu ms/op', (s.sample().cpuSeconds - c0) * 1000 / 50);
+t = performance.now(); c0 = s.sample().cpuSeconds;
+for (const id of ids) await admin.call('POST', `/api/v1/admin/kkms/${id}/token`);
+console.log('token: ms/op', (performance.now() - t) / 50, 'cpu ms/op', (s.sample().cpuSeconds - c0) * 1000 / 50);
+await s.stop();

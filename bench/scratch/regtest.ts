@@ -1,0 +1,10 @@
+import { spawnServer } from '../fleet/server-process.js';
+import { AdminClient, registerFleet } from '../fleet/register.js';
+const s = await spawnServer({});
+console.log('started', s.pid, s.sample());
+const t0 = Date.now();
+const admin = new AdminClient(`http://127.0.0.1:${s.httpPort}`, s.adminToken);
+const n = Number(process.argv[2] ?? 200);
+const devs = await registerFleet(admin, n, (d) => { if (d % 100 === 0) console.log(d, Date.now() - t0); }, Number(process.argv[3] ?? 32));
+console.log('registered', devs.length, Date.now() - t0, 'ms', s.sample());
+await s.stop();

@@ -1,0 +1,139 @@
+// Operator view of the background jobs (admin bearer, like the rest of /api/v1/admin):
+// GET /api/v1/admin/jobs/failed lists jobs that used up their retries, and
+// POST /api/v1/admin/jobs/:id/retry runs one of them again.
+import { STATUS_CODES } from 'node:http';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Job } from 'bullmq';
+import { QUEUE_NAMES, type JobQueues } from '../workers/queues.js';
+import { ADMIN_PREFIX } from './admin.js';
+import { checkBearer } from './admin-token.js';
+
+export interface AdminJobsOptions {
+  queues: JobQueues;
+  adminToken: string;
+}
+
+function sendError(reply: FastifyReply, statusCode: number, message: string) {
+  return reply.code(statusCode).send({ error: STATUS_CODES[statusCode] ?? 'Error', message });
+}
+
+const jobView = {
+  type: 'object',
+  properties: {
+    queue: { type: 'string' },
+    id: { type: 'string' },
+    name: { type: 'string' },
+    data: { type: 'object', additionalProperties: true },
+    failedReason: { type: 'string' },
+    attemptsMade: { type: 'integer' },
+    createdAt: { type: 'string' },
+    finishedAt: { type: ['string', 'null'] },
+  },
+} as const;
+
+const view = (job: Job) => ({
+  queue: job.queueName,
+  id: job.id,
+  name: job.name,
+  data: job.data as Record<string, unknown>,
+  failedReason: job.failedReason,
+  attemptsMade: job.attemptsMade,
+  createdAt: new Date(job.timestamp).toISOString(),
+  finishedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
+});
+
+export async function adminJobsRoutes(app: FastifyInstance, opts: AdminJobsOptions) {
+  const { queues, adminToken } = opts;
+  if (!adminToken) throw new Error('admin job routes need an admin token');
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (checkBearer(request.headers.authorization, adminToken)) return;
+    request.log.warn({ url: request.url }, 'admin API: refused a request without a valid token');
+    reply.header('www-authenticate', 'Bearer');
+    sendError(
+      reply,
+      401,
+      request.headers.authorization
+        ? 'invalid admin token'
+        : 'send the admin token as "Authorization: Bearer <token>"',
+    );
+    return reply;
+  });
+
+  const queueProp = { type: 'string', enum: QUEUE_NAMES } as const;
+
+  app.get<{ Querystring: { queue?: string; limit?: number } }>(
+    `${ADMIN_PREFIX}/jobs/failed`,
+    {
+      schema: {
+        summary: 'Jobs that failed after all their attempts, newest first',
+        tags: ['admin'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            queue: queueProp,
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              counts: { type: 'object', additionalProperties: { type: 'integer' } },
+              items: { type: 'array', items: jobView },
+            },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const limit = req.query.limit ?? 100;
+      const counts: Record<string, number> = {};
+      const items: ReturnType<typeof view>[] = [];
+      for (const q of queues.all()) {
+        if (req.query.queue && q.name !== req.query.queue) continue;
+        counts[q.name] = await q.getFailedCount();
+        const jobs = (await q.getFailed(0, limit - 1)) as Job[];
+        items.push(...jobs.filter(Boolean).map(view));
+      }
+      items.sort((a, b) => (b.finishedAt ?? '').localeCompare(a.finishedAt ?? ''));
+      return { counts, items: items.slice(0, limit) };
+    },
+  );
+
+  app.post<{ Params: { id: string }; Querystring: { queue?: string } }>(
+    `${ADMIN_PREFIX}/jobs/:id/retry`,
+    {
+      schema: {
+        summary: 'Run a failed job again (its attempts start over)',
+        tags: ['admin'],
+        params: {
+          type: 'object',
+          required: ['id'],
+          properties: { id: { type: 'string', minLength: 1, maxLength: 200 } },
+        },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { queue: queueProp },
+        },
+        response: { 200: jobView },
+      },
+    },
+    async (req, reply) => {
+      const job = await queues.findJob(req.params.id, req.query.queue);
+      if (!job) return sendError(reply, 404, `job ${req.params.id} not found`);
+      const state = await job.getState();
+      if (state !== 'failed') {
+        return sendError(reply, 409, `job ${req.params.id} is ${state}, not failed`);
+      }
+      await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+      req.log.info(
+        { action: 'job.retry', queue: job.queueName, jobId: job.id },
+        'admin: job retried',
+      );
+      return view(job);
+    },
+  );
+}

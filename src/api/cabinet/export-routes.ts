@@ -1,0 +1,240 @@
+// Downloads of receipts and reports as archives (cabinet manual §9.2, §10.2), built by a
+// background job: POST /api/v1/exports queues it (202 {jobId}), GET /api/v1/exports/:jobId
+// tells its state and progress (0–100), GET /api/v1/exports/:jobId/file streams the zip once it
+// is done. An export is seen only by callers of its organization who see its KKM.
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Job } from 'bullmq';
+import { exportPeriod } from '../../workers/exports.js';
+import { loadJobsConfig } from '../../workers/config.js';
+import {
+  JobQueues,
+  type ExportFormat,
+  type ExportJobData,
+  type ExportKind,
+  type ExportResult,
+} from '../../workers/queues.js';
+import { requirePermission } from './authenticate.js';
+import type { CabinetContext } from './index.js';
+import {
+  HttpError,
+  errorResponses,
+  idSchema,
+  readConventions,
+  requireKkm,
+} from './read-support.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The job queues of this process (set by server.ts). */
+    jobQueues?: JobQueues;
+  }
+}
+
+interface ExportBody {
+  kkmId: number;
+  kind: ExportKind;
+  format?: ExportFormat;
+  shift?: number;
+  from?: string;
+  to?: string;
+}
+
+const JOB_ID = '^exp-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
+const jobParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['jobId'],
+  properties: { jobId: { type: 'string', pattern: JOB_ID } },
+} as const;
+
+const statusSchema = {
+  type: 'object',
+  properties: {
+    jobId: { type: 'string' },
+    state: {
+      type: 'string',
+      description: 'waiting, delayed, active, completed, failed (or prioritized, unknown)',
+    },
+    progress: { type: 'integer', minimum: 0, maximum: 100 },
+    kkmId: { type: 'integer' },
+    kind: { type: 'string' },
+    format: { type: 'string' },
+    createdAt: { type: 'string' },
+    rows: { type: 'integer', description: 'documents exported (when completed)' },
+    bytes: { type: 'integer', description: 'size of the archive (when completed)' },
+    expiresAt: { type: 'string', description: 'the file is deleted after this (UTC)' },
+    error: { type: 'string', description: 'why it failed (when failed)' },
+  },
+} as const;
+
+export async function exportRoutes(
+  app: FastifyInstance,
+  opts: { ctx: CabinetContext },
+): Promise<void> {
+  const { ctx } = opts;
+  let queues = app.jobQueues;
+  if (!queues) {
+    // Registered without server.ts (a bare cabinet): queues of our own on the cabinet's Redis.
+    const own = new JobQueues(ctx.redis, ctx.redisPrefix, loadJobsConfig({}, []), app.log as never);
+    app.addHook('onClose', () => own.close());
+    queues = own;
+  }
+  const exportsQueue = queues.exports;
+  readConventions(app);
+  const guard = requirePermission('exports');
+
+  /** The caller's export job, or 404 (unknown, another org's, or a KKM out of scope). */
+  async function ownJob(
+    req: FastifyRequest,
+    jobId: string,
+  ): Promise<Job<ExportJobData, ExportResult>> {
+    const job = (await exportsQueue.getJob(jobId)) as Job<ExportJobData, ExportResult> | undefined;
+    if (!job || job.data.orgId !== req.caller.orgId) {
+      throw new HttpError(404, `export ${jobId} not found`);
+    }
+    if (!(await ctx.scope.seesKkm(req.caller, job.data.kkmId))) {
+      throw new HttpError(404, `export ${jobId} not found`);
+    }
+    return job;
+  }
+
+  app.post<{ Body: ExportBody }>(
+    '/api/v1/exports',
+    {
+      preHandler: guard,
+      schema: {
+        summary: "Queue an archive of a KKM's receipts or Z reports (by shift or by period)",
+        tags: ['exports'],
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['kkmId', 'kind'],
+          properties: {
+            kkmId: idSchema,
+            kind: { type: 'string', enum: ['tickets', 'reports'] },
+            format: { type: 'string', enum: ['csv', 'json'], default: 'csv' },
+            shift: { type: 'integer', minimum: 1, maximum: 0xffff_ffff },
+            from: {
+              type: 'string',
+              maxLength: 19,
+              description: 'device wall clock YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss], inclusive',
+            },
+            to: {
+              type: 'string',
+              maxLength: 19,
+              description:
+                'device wall clock; a date-time is exclusive, a bare date includes that day',
+            },
+          },
+        },
+        response: {
+          202: { type: 'object', properties: { jobId: { type: 'string' } } },
+          ...errorResponses,
+        },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      const hasPeriod = b.from !== undefined || b.to !== undefined;
+      if (b.shift !== undefined && hasPeriod) {
+        throw new HttpError(400, 'body: give either shift or from and to, not both');
+      }
+      const data: ExportJobData = {
+        orgId: req.caller.orgId,
+        userId: req.caller.userId,
+        kkmId: b.kkmId,
+        kind: b.kind,
+        format: b.format ?? 'csv',
+      };
+      if (b.shift !== undefined) {
+        data.shift = b.shift;
+      } else {
+        if (b.from === undefined || b.to === undefined) {
+          throw new HttpError(400, 'body: give shift, or from and to');
+        }
+        const period = exportPeriod(b.from, b.to);
+        if ('error' in period) throw new HttpError(400, period.error);
+        data.from = period.from;
+        data.to = period.to;
+      }
+      await requireKkm(ctx, req, b.kkmId);
+      const job = await exportsQueue.add('export', data, { jobId: `exp-${randomUUID()}` });
+      req.log.info({ jobId: job.id, kkmId: b.kkmId, kind: b.kind }, 'export queued');
+      return reply.code(202).send({ jobId: job.id });
+    },
+  );
+
+  app.get<{ Params: { jobId: string } }>(
+    '/api/v1/exports/:jobId',
+    {
+      preHandler: guard,
+      schema: {
+        summary: 'State and progress of an export',
+        tags: ['exports'],
+        params: jobParams,
+        response: { 200: statusSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      let job = await ownJob(req, req.params.jobId);
+      const state = await job.getState();
+      if (state === 'completed' && !job.returnvalue) {
+        // Finished between reading the job and its state: read it again for the result.
+        job = (await exportsQueue.getJob(job.id!)) ?? job;
+      }
+      const progress = typeof job.progress === 'number' ? job.progress : 0;
+      const result = state === 'completed' ? job.returnvalue : null;
+      return {
+        jobId: job.id,
+        state,
+        progress: state === 'completed' ? 100 : Math.max(0, Math.min(100, Math.floor(progress))),
+        kkmId: job.data.kkmId,
+        kind: job.data.kind,
+        format: job.data.format,
+        createdAt: new Date(job.timestamp).toISOString(),
+        ...(result ? { rows: result.rows, bytes: result.bytes, expiresAt: result.expiresAt } : {}),
+        ...(state === 'failed' ? { error: job.failedReason } : {}),
+      };
+    },
+  );
+
+  app.get<{ Params: { jobId: string } }>(
+    '/api/v1/exports/:jobId/file',
+    {
+      preHandler: guard,
+      schema: {
+        summary: 'The archive of a finished export (application/zip)',
+        tags: ['exports'],
+        params: jobParams,
+        response: {
+          200: { description: 'the zip archive', type: 'string', format: 'binary' },
+          ...errorResponses,
+          409: { ...errorResponses[400], description: 'Not finished yet' },
+          410: { ...errorResponses[400], description: 'The file has expired' },
+        },
+      },
+    },
+    async (req, reply) => {
+      let job = await ownJob(req, req.params.jobId);
+      const state = await job.getState();
+      if (state === 'completed' && !job.returnvalue) {
+        job = (await exportsQueue.getJob(job.id!)) ?? job;
+      }
+      if (state !== 'completed' || !job.returnvalue) {
+        throw new HttpError(409, `export ${job.id} is ${state}, not completed`);
+      }
+      const { file } = job.returnvalue;
+      const info = await stat(file).catch(() => null);
+      if (!info) throw new HttpError(410, `the file of export ${job.id} has expired`);
+      const name = `${job.data.kind}-kkm${job.data.kkmId}-${job.id}.zip`;
+      return reply
+        .type('application/zip')
+        .header('content-disposition', `attachment; filename="${name}"`)
+        .header('content-length', info.size)
+        .send(createReadStream(file));
+    },
+  );
+}

@@ -1,0 +1,192 @@
+// Cabinet user groups (cabinet manual §14): a group grants points of sale and modules to its
+// members. Managed by the owner or a user with the "users" permission, within its own access.
+// Another organization's group is answered like a missing one (404, nothing else).
+import type { FastifyInstance } from 'fastify';
+import { CabinetUsers, type GroupView } from '../../storage/cabinet-users.js';
+import { requirePermission } from './authenticate.js';
+import type { CabinetContext } from './index.js';
+import {
+  errorResponses,
+  idList,
+  idParams,
+  permissionsSchema,
+  sendError,
+  useIdentityErrors,
+} from './identity-http.js';
+
+const groupFields = {
+  name: { type: 'string', minLength: 1, maxLength: 200 },
+  pointIds: idList('Points of sale the members see'),
+  permissions: permissionsSchema,
+  memberIds: idList('Users of the group (replaces the membership when given)'),
+} as const;
+
+const newGroupBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'pointIds', 'permissions'],
+  properties: groupFields,
+} as const;
+
+const groupPatchBody = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  description: 'Fields left out keep their values',
+  properties: groupFields,
+} as const;
+
+const groupViewSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    name: { type: 'string' },
+    pointIds: { type: 'array', items: { type: 'integer' } },
+    permissions: { type: 'array', items: { type: 'string' } },
+    memberIds: { type: 'array', items: { type: 'integer' } },
+    createdAt: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+function groupJson(g: GroupView) {
+  return {
+    id: g.groupId,
+    name: g.name,
+    pointIds: g.pointIds,
+    permissions: g.permissions,
+    memberIds: g.memberIds,
+    createdAt: g.createdAt.toISOString(),
+  };
+}
+
+interface NewGroupBody {
+  name: string;
+  pointIds: number[];
+  permissions: string[];
+  memberIds?: number[];
+}
+
+export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetContext }) {
+  const { ctx } = opts;
+  useIdentityErrors(app);
+  const users = new CabinetUsers(ctx.ch, ctx.redis, ctx.redisPrefix);
+  const preHandler = requirePermission('users');
+  const tags = ['groups'];
+
+  app.post<{ Body: NewGroupBody }>(
+    '/api/v1/groups',
+    {
+      preHandler,
+      schema: {
+        tags,
+        summary: 'Create a group granting points of sale and modules to its members',
+        body: newGroupBody,
+        response: { 201: groupViewSchema, ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (req, reply) => {
+      const group = await users.createGroup(req.caller, req.body);
+      req.log.info(
+        {
+          action: 'group.create',
+          orgId: req.caller.orgId,
+          by: req.caller.userId,
+          id: group.groupId,
+        },
+        'cabinet: group created',
+      );
+      return reply.code(201).send(groupJson(group));
+    },
+  );
+
+  app.get(
+    '/api/v1/groups',
+    {
+      preHandler,
+      schema: {
+        tags,
+        summary: "The organization's groups",
+        response: {
+          200: { type: 'object', properties: { items: { type: 'array', items: groupViewSchema } } },
+          ...errorResponses(401, 403),
+        },
+      },
+    },
+    async (req) => ({ items: (await users.listGroups(req.caller.orgId)).map(groupJson) }),
+  );
+
+  app.get<{ Params: { id: number } }>(
+    '/api/v1/groups/:id',
+    {
+      preHandler,
+      schema: {
+        tags,
+        summary: 'One group with its members',
+        params: idParams,
+        response: { 200: groupViewSchema, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      const group = await users.getGroup(req.caller.orgId, req.params.id);
+      if (!group) return sendError(reply, 404, `group ${req.params.id} not found`);
+      return groupJson(group);
+    },
+  );
+
+  app.put<{ Params: { id: number }; Body: Partial<NewGroupBody> }>(
+    '/api/v1/groups/:id',
+    {
+      preHandler,
+      schema: {
+        tags,
+        summary: "Change a group's name, grants or members",
+        params: idParams,
+        body: groupPatchBody,
+        response: { 200: groupViewSchema, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (req) => {
+      const group = await users.updateGroup(req.caller, req.params.id, req.body);
+      req.log.info(
+        {
+          action: 'group.update',
+          orgId: req.caller.orgId,
+          by: req.caller.userId,
+          id: group.groupId,
+          fields: Object.keys(req.body),
+        },
+        'cabinet: group changed',
+      );
+      return groupJson(group);
+    },
+  );
+
+  app.delete<{ Params: { id: number } }>(
+    '/api/v1/groups/:id',
+    {
+      preHandler,
+      schema: {
+        tags,
+        summary: 'Delete a group; its members lose what it granted',
+        params: idParams,
+        response: {
+          204: { type: 'null', description: 'Deleted' },
+          ...errorResponses(400, 401, 403, 404),
+        },
+      },
+    },
+    async (req, reply) => {
+      await users.deleteGroup(req.caller, req.params.id);
+      req.log.info(
+        {
+          action: 'group.delete',
+          orgId: req.caller.orgId,
+          by: req.caller.userId,
+          id: req.params.id,
+        },
+        'cabinet: group deleted',
+      );
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,104 @@
+// GET /api/v1/kkms (cabinet manual §3, §9): the caller's KKMs with their state — online when a
+// document or a device event arrived within the online window, otherwise offline since the
+// last contact; blocked and deregistered KKMs show that instead — the last contact and the
+// open shift (the shift of the last receipt or money placement not closed yet).
+import type { FastifyInstance } from 'fastify';
+import { CabinetQueries } from '../../storage/cabinet-queries.js';
+import type { CabinetContext } from './index.js';
+import { errorResponses, isoWall, readConventions } from './read-support.js';
+
+export const DEFAULT_ONLINE_WINDOW_MS = 10 * 60_000;
+
+const kkmView = {
+  type: 'object',
+  required: ['id', 'pointId', 'status', 'lastSeenAt', 'openShift'],
+  properties: {
+    id: { type: 'integer' },
+    pointId: { type: 'integer' },
+    pointTitle: { type: 'string' },
+    serialNumber: { type: 'string' },
+    model: { type: 'string' },
+    fnsKkmId: { type: 'string' },
+    registeredAt: { type: 'string', description: 'UTC' },
+    status: {
+      type: 'string',
+      enum: ['online', 'offline', 'blocked', 'deregistered'],
+      description:
+        'blocked/deregistered from the registry; otherwise online when heard from within the ' +
+        'online window (OFD_KKM_ONLINE_WINDOW_S, default 600 s)',
+    },
+    lastSeenAt: {
+      type: ['string', 'null'],
+      description: 'UTC receive time of the last document or device event; null: never',
+    },
+    offlineSince: {
+      type: ['string', 'null'],
+      description: 'When offline: the last contact (null when never heard from)',
+    },
+    lastShiftNumber: { type: 'integer' },
+    openShift: {
+      type: ['object', 'null'],
+      properties: {
+        number: { type: 'integer' },
+        openedAt: { type: 'string', description: 'device wall clock, no time zone' },
+      },
+    },
+  },
+} as const;
+
+export async function kkmsRoutes(
+  app: FastifyInstance,
+  opts: { ctx: CabinetContext },
+): Promise<void> {
+  readConventions(app);
+  const { ctx } = opts;
+  const queries = new CabinetQueries(ctx.ch);
+  const windowMs = ctx.kkmOnlineWindowMs ?? DEFAULT_ONLINE_WINDOW_MS;
+
+  app.get(
+    '/api/v1/kkms',
+    {
+      schema: {
+        summary: 'KKMs in scope with online/offline/blocked state, last contact and open shift',
+        tags: ['kkms'],
+        response: {
+          200: {
+            type: 'object',
+            properties: { items: { type: 'array', items: kkmView } },
+          },
+          401: errorResponses[401],
+        },
+      },
+    },
+    async (req) => {
+      const ids = await ctx.scope.kkmIds(req.caller);
+      const [kkms, activity] = await Promise.all([queries.kkms(ids), queries.activity(ids)]);
+      const now = Date.now();
+      return {
+        items: kkms.map((k) => {
+          const a = activity.get(k.kkmId);
+          const seen = Math.max(a?.lastDocumentAt ?? 0, a?.lastEventAt ?? 0) || null;
+          const online = seen !== null && now - seen <= windowMs;
+          const status = k.status !== 'active' ? k.status : online ? 'online' : 'offline';
+          const lastSeenAt = seen === null ? null : new Date(seen).toISOString();
+          return {
+            id: k.kkmId,
+            pointId: k.pointId,
+            pointTitle: k.pointTitle,
+            serialNumber: k.serialNumber,
+            model: k.model,
+            fnsKkmId: k.fnsKkmId,
+            registeredAt: new Date(k.createdAt).toISOString(),
+            status,
+            lastSeenAt,
+            ...(status === 'offline' ? { offlineSince: lastSeenAt } : {}),
+            lastShiftNumber: a?.lastShiftNumber ?? 0,
+            openShift: a?.openShift
+              ? { number: a.openShift.number, openedAt: isoWall(a.openShift.openedAt) }
+              : null,
+          };
+        }),
+      };
+    },
+  );
+}

@@ -1,0 +1,260 @@
+// What the cabinet's read routes (KKMs, tickets, reports, analytics) share: strict validation of
+// params and query strings (coerced to the types their schemas ask for, unknown names refused),
+// errors as JSON {error, message}, the one 404 for a KKM that does not exist or is out of the
+// caller's scope, device wall-clock periods, opaque keyset cursors and the protocol's names.
+import { STATUS_CODES } from 'node:http';
+import { Ajv } from 'ajv';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { formatSchemaErrors } from '../admin.js';
+import type { CabinetContext } from './index.js';
+
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (message: string) => new HttpError(400, message);
+
+export function sendError(reply: FastifyReply, statusCode: number, message: string) {
+  return reply.code(statusCode).send({ error: STATUS_CODES[statusCode] ?? 'Error', message });
+}
+
+/** Validation, schema error messages and the error handler of one read-route plugin. */
+export function readConventions(app: FastifyInstance): void {
+  const ajv = new Ajv({
+    allErrors: false,
+    useDefaults: true,
+    removeAdditional: false,
+    coerceTypes: 'array',
+  });
+  app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
+  app.setSchemaErrorFormatter(formatSchemaErrors);
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err.validation) return sendError(reply, 400, err.message);
+    if (err instanceof HttpError) return sendError(reply, err.statusCode, err.message);
+    const status = err.statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      return sendError(reply, status, err.message);
+    }
+    request.log.error({ err, url: request.url }, 'cabinet read failed');
+    return sendError(reply, 500, 'internal error; see the server log');
+  });
+}
+
+/** Where a KKM is registered: its organization and point of sale. */
+interface KkmOwner {
+  orgId: number;
+  pointId: number;
+  until: number;
+}
+
+// A KKM's organization and point are written once at registration (the registry has no move),
+// so a short-lived per-process cache saves a query on every read; the TTL bounds how long a
+// future re-registration to another point could be seen late. Misses are never cached.
+const OWNER_TTL_MS = 10_000;
+const OWNER_CACHE_MAX = 100_000;
+const ownerCaches = new WeakMap<object, Map<number, KkmOwner>>();
+
+async function kkmOwner(ctx: CabinetContext, kkmId: number): Promise<KkmOwner | null> {
+  let cache = ownerCaches.get(ctx.ch);
+  if (!cache) ownerCaches.set(ctx.ch, (cache = new Map()));
+  const hit = cache.get(kkmId);
+  const now = Date.now();
+  if (hit && hit.until > now) return hit;
+  const rs = await ctx.ch.query({
+    query: `SELECT org_id, point_id FROM kkms FINAL WHERE kkm_id = {kkm:UInt32}`,
+    query_params: { kkm: kkmId },
+    format: 'JSONEachRow',
+  });
+  const [row] = await rs.json<{ org_id: number; point_id: number }>();
+  if (!row) return null;
+  if (cache.size >= OWNER_CACHE_MAX) cache.clear();
+  const owner = {
+    orgId: Number(row.org_id),
+    pointId: Number(row.point_id),
+    until: now + OWNER_TTL_MS,
+  };
+  cache.set(kkmId, owner);
+  return owner;
+}
+
+/**
+ * 404 for a KKM that does not exist, belongs to another org or to a point not granted — the
+ * same answer for all three, so nobody learns which KKM ids exist elsewhere. (Scope.seesKkm's
+ * rule, with the KKM's registration cached.)
+ */
+export async function requireKkm(ctx: CabinetContext, req: FastifyRequest, kkmId: number) {
+  const owner = await kkmOwner(ctx, kkmId);
+  const caller = req.caller;
+  const sees =
+    owner !== null &&
+    owner.orgId === caller.orgId &&
+    (caller.pointIds === 'all' || caller.pointIds.has(owner.pointId));
+  if (!sees) throw new HttpError(404, `kkm ${kkmId} not found`);
+}
+
+// ---- schemas --------------------------------------------------------------------------------
+
+export const MAX_UINT32 = 0xffff_ffff;
+export const idSchema = { type: 'integer', minimum: 1, maximum: MAX_UINT32 } as const;
+
+export const errorSchema = {
+  type: 'object',
+  properties: { error: { type: 'string' }, message: { type: 'string' } },
+} as const;
+
+/** The error answers every read route may give, for the OpenAPI document. */
+export const errorResponses = {
+  400: { description: 'Invalid input', ...errorSchema },
+  401: { description: 'No valid session', ...errorSchema },
+  403: { description: 'The account lacks the permission', ...errorSchema },
+  404: { description: 'No such KKM in the caller scope', ...errorSchema },
+} as const;
+
+export const kkmParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kkmId'],
+  properties: { kkmId: idSchema },
+} as const;
+
+const WALL_CLOCK = '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?$';
+
+export const periodProperties = {
+  from: {
+    type: 'string',
+    pattern: WALL_CLOCK,
+    description:
+      'Start of the period, device wall clock without a time zone: YYYY-MM-DD or ' +
+      'YYYY-MM-DDThh:mm[:ss] (inclusive)',
+  },
+  to: {
+    type: 'string',
+    pattern: WALL_CLOCK,
+    description:
+      'End of the period, device wall clock: a date-time is exclusive, a bare date YYYY-MM-DD ' +
+      'includes that whole day',
+  },
+} as const;
+
+export const cursorProperties = {
+  limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+  cursor: {
+    type: 'string',
+    maxLength: 200,
+    description: 'nextCursor of the previous page (opaque)',
+  },
+} as const;
+
+// ---- device wall-clock periods --------------------------------------------------------------
+
+export interface Period {
+  /** 'YYYY-MM-DD hh:mm:ss', inclusive. */
+  from: string;
+  /** 'YYYY-MM-DD hh:mm:ss', exclusive. */
+  to: string;
+  /** Length of [from, to) in ms. */
+  ms: number;
+}
+
+const DAY_MS = 86_400_000;
+const asUtc = (text: string) => Date.parse(text.replace(' ', 'T') + 'Z');
+const wallText = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+
+/** A wall-clock text as ms on a UTC scale (for arithmetic only), or NaN for an impossible one. */
+function parseWall(text: string, field: string): { ms: number; dateOnly: boolean } {
+  const dateOnly = text.length === 10;
+  const normal = dateOnly
+    ? `${text} 00:00:00`
+    : `${text.replace('T', ' ')}${text.length === 16 ? ':00' : ''}`;
+  const ms = asUtc(normal);
+  // Date.parse accepts 2024-02-31 as March 2; the round trip refuses it.
+  if (Number.isNaN(ms) || wallText(ms) !== normal) {
+    throw badRequest(`querystring/${field} is not a valid date and time`);
+  }
+  return { ms, dateOnly };
+}
+
+/** [from, to) of a query, or a 400 naming what is wrong. */
+export function parsePeriod(from: string, to: string): Period {
+  const f = parseWall(from, 'from');
+  const t = parseWall(to, 'to');
+  const end = t.dateOnly ? t.ms + DAY_MS : t.ms;
+  if (end <= f.ms) throw badRequest('querystring/to must be after from');
+  return { from: wallText(f.ms), to: wallText(end), ms: end - f.ms };
+}
+
+/** 'YYYY-MM-DD hh:mm:ss' (device wall clock) as ISO 8601 without a zone. */
+export const isoWall = (text: string) => text.replace(' ', 'T');
+
+/** Shift, or period, or neither (when `optional`); both → 400. */
+export function documentFilter(
+  q: { shift?: number; from?: string; to?: string },
+  optional = false,
+): { shift: number } | { from: string; to: string; ms: number } | Record<string, never> {
+  const hasPeriod = q.from !== undefined || q.to !== undefined;
+  if (q.shift !== undefined && hasPeriod) {
+    throw badRequest('querystring: give either shift or from and to, not both');
+  }
+  if (q.shift !== undefined) return { shift: q.shift };
+  if (hasPeriod) {
+    if (q.from === undefined) throw badRequest('querystring/from is required with to');
+    if (q.to === undefined) throw badRequest('querystring/to is required with from');
+    return parsePeriod(q.from, q.to);
+  }
+  if (optional) return {};
+  throw badRequest('querystring: give shift, or from and to');
+}
+
+// ---- cursors --------------------------------------------------------------------------------
+
+/** An opaque cursor: the KKM and the doc_seq of the last item returned. */
+export function encodeCursor(kkmId: number, docSeq: number): string {
+  return Buffer.from(JSON.stringify({ k: kkmId, s: docSeq })).toString('base64url');
+}
+
+/** The doc_seq a cursor points after (0 for no cursor); a foreign or broken cursor → 400. */
+export function decodeCursor(cursor: string | undefined, kkmId: number): number {
+  if (cursor === undefined) return 0;
+  try {
+    const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as {
+      k?: unknown;
+      s?: unknown;
+    };
+    if (
+      c.k === kkmId &&
+      typeof c.s === 'number' &&
+      Number.isInteger(c.s) &&
+      c.s >= 0 &&
+      c.s <= MAX_UINT32
+    ) {
+      return c.s;
+    }
+  } catch {
+    // falls through to the 400 below
+  }
+  throw badRequest('querystring/cursor is not a cursor of this KKM listing');
+}
+
+// ---- protocol names -------------------------------------------------------------------------
+
+export const OPERATION_NAMES = ['buy', 'buy_return', 'sell', 'sell_return'] as const;
+export const PAYMENT_NAMES = ['cash', 'card', 'credit', 'tare', 'mobile'] as const;
+const ITEM_NAMES = [
+  '',
+  'commodity',
+  'storno_commodity',
+  'markup',
+  'storno_markup',
+  'discount',
+  'storno_discount',
+] as const;
+
+const named = (names: readonly string[], n: number) => names[n] || `unknown_${n}`;
+export const operationName = (n: number) => named(OPERATION_NAMES, n);
+export const paymentName = (n: number) => named(PAYMENT_NAMES, n);
+export const itemTypeName = (n: number) => named(ITEM_NAMES, n);

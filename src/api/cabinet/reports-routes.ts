@@ -1,0 +1,236 @@
+// Reports (cabinet manual §10). type=z: the Z reports of closed shifts, by shift or by the
+// device time of the closure, each with the device's figures, ours and whether they agree
+// (the figures compareReports checks). type=x: the X report of the open shift as of now,
+// computed from its stored documents exactly as the KKM's own COMMAND_REPORT would get it.
+// Reports are the protocol's ZXReport message as JSON (field names as in report.proto), with
+// every Money turned into integer tiyn.
+import type { FastifyInstance } from 'fastify';
+import { reportJson } from '../../ingest/commands/reports.js';
+import { buildReport, compareReports } from '../../ingest/zx-report.js';
+import { fromWallClock, wallClockAt } from '../../protocol/datetime.js';
+import { toTiyn } from '../../protocol/money.js';
+import type { IZXReport } from '../../protocol/schema.js';
+import { CabinetQueries, type ClosedShiftRow } from '../../storage/cabinet-queries.js';
+import { DocumentQueries } from '../../storage/document-queries.js';
+import type { CabinetContext } from './index.js';
+import { requirePermission } from './authenticate.js';
+import {
+  badRequest,
+  cursorProperties,
+  decodeCursor,
+  documentFilter,
+  encodeCursor,
+  errorResponses,
+  idSchema,
+  isoWall,
+  kkmParams,
+  periodProperties,
+  readConventions,
+  requireKkm,
+} from './read-support.js';
+
+const isMoney = (v: object): v is { bills: unknown; coins: unknown } => {
+  const keys = Object.keys(v);
+  return keys.length === 2 && 'bills' in v && 'coins' in v;
+};
+
+/** A report (or any JSON) with every {bills, coins} replaced by integer tiyn. */
+export function moneyToTiyn(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(moneyToTiyn);
+  if (value && typeof value === 'object') {
+    if (isMoney(value)) {
+      return toTiyn({ bills: Number(value.bills), coins: Number(value.coins) }) ?? 0;
+    }
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, moneyToTiyn(v)]));
+  }
+  return value;
+}
+
+/** A stored DateTime message as device wall-clock ISO text, or null. */
+function reportTime(dt: unknown): string | null {
+  const d = dt as { date?: Record<string, number>; time?: Record<string, number> } | undefined;
+  if (!d?.date?.year) return null;
+  const p = (n: number | undefined) => String(n ?? 0).padStart(2, '0');
+  return (
+    `${d.date.year}-${p(d.date.month)}-${p(d.date.day)}` +
+    `T${p(d.time?.hour)}:${p(d.time?.minute)}:${p(d.time?.second)}`
+  );
+}
+
+const parseReport = (json: string): IZXReport | null => {
+  if (!json) return null;
+  try {
+    return JSON.parse(json) as IZXReport;
+  } catch {
+    return null;
+  }
+};
+
+const anyJson = {} as const;
+const reportSchema = {
+  type: ['object', 'null'],
+  additionalProperties: true,
+  description: 'ZXReport as JSON (report.proto field names), money in integer tiyn',
+} as const;
+
+const reportItem = {
+  type: 'object',
+  properties: {
+    shiftNumber: { type: 'integer' },
+    openedAt: { type: ['string', 'null'], description: 'device wall clock' },
+    closedAt: { type: ['string', 'null'], description: 'device wall clock; null for X' },
+    receivedAt: { type: ['string', 'null'], description: 'UTC; null for X' },
+    offline: { type: 'boolean' },
+    device: { ...reportSchema, description: "The KKM's own Z report (null for X)" },
+    server: { ...reportSchema, description: 'The report the OFD computed' },
+    match: {
+      type: ['boolean', 'null'],
+      description: 'whether the device and server figures agree (null for X)',
+    },
+    differences: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { field: { type: 'string' }, device: anyJson, server: anyJson },
+      },
+    },
+  },
+} as const;
+
+interface ReportsQuery {
+  type: 'x' | 'z';
+  shift?: number;
+  from?: string;
+  to?: string;
+  limit: number;
+  cursor?: string;
+}
+
+const parseValue = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+};
+
+function zItem(row: ClosedShiftRow) {
+  const device = parseReport(row.deviceReport);
+  const server = parseReport(row.serverReport);
+  const differences = device && server ? compareReports(device, server) : [];
+  return {
+    shiftNumber: row.shiftNumber,
+    openedAt: reportTime(server?.open_shift_time),
+    closedAt: isoWall(row.closedAt),
+    receivedAt: new Date(row.receivedAt).toISOString(),
+    offline: row.offline,
+    device: device ? moneyToTiyn(device) : null,
+    server: server ? moneyToTiyn(server) : null,
+    match: device && server ? differences.length === 0 : null,
+    differences: differences.map((d) => ({
+      field: d.field,
+      device: parseValue(d.device),
+      server: parseValue(d.server),
+    })),
+  };
+}
+
+export async function reportsRoutes(
+  app: FastifyInstance,
+  opts: { ctx: CabinetContext },
+): Promise<void> {
+  readConventions(app);
+  const { ctx } = opts;
+  const queries = new CabinetQueries(ctx.ch);
+  const documents = new DocumentQueries(ctx.ch);
+  app.addHook('preHandler', requirePermission('reports'));
+
+  app.get<{ Params: { kkmId: number }; Querystring: ReportsQuery }>(
+    '/api/v1/kkms/:kkmId/reports',
+    {
+      schema: {
+        summary: 'Z reports by shift or period (device vs server), or the current X report',
+        description:
+          'type=z with `shift`, or `from` and `to` (device time of the closure), paged like ' +
+          'the receipts. type=x takes no other parameter and gives the X report of the open ' +
+          'shift as of now (no items when no shift is open).',
+        tags: ['reports'],
+        params: kkmParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['type'],
+          properties: {
+            type: { type: 'string', enum: ['x', 'z'] },
+            shift: { ...idSchema, description: 'shift number (type=z)' },
+            ...periodProperties,
+            ...cursorProperties,
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              type: { type: 'string' },
+              items: { type: 'array', items: reportItem },
+              nextCursor: { type: ['string', 'null'] },
+              hasMore: { type: 'boolean' },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const { kkmId } = req.params;
+      const q = req.query;
+      if (q.type === 'x') {
+        if (q.shift !== undefined || q.from !== undefined || q.to !== undefined || q.cursor) {
+          throw badRequest('querystring: type=x takes no shift, period or cursor');
+        }
+        await requireKkm(ctx, req, kkmId);
+        const open = (await queries.activity([kkmId])).get(kkmId)?.openShift;
+        if (!open) return { type: 'x', items: [], nextCursor: null, hasMore: false };
+        const [docs, before] = await Promise.all([
+          documents.shiftDocuments(kkmId, open.number),
+          documents.totalsBefore(kkmId, open.number),
+        ]);
+        // "Now" on the server's clock, as ingest dates an X report the KKM asked for undated.
+        const report = buildReport(docs, before, {
+          shiftNumber: open.number,
+          dateTime: fromWallClock(wallClockAt(Date.now())),
+          openedAt: fromWallClock(open.openedAt),
+        });
+        return {
+          type: 'x',
+          items: [
+            {
+              shiftNumber: open.number,
+              openedAt: isoWall(open.openedAt),
+              closedAt: null,
+              receivedAt: null,
+              offline: false,
+              device: null,
+              server: moneyToTiyn(JSON.parse(reportJson(report))),
+              match: null,
+              differences: [],
+            },
+          ],
+          nextCursor: null,
+          hasMore: false,
+        };
+      }
+      const filter = documentFilter(q);
+      const after = decodeCursor(q.cursor, kkmId);
+      await requireKkm(ctx, req, kkmId);
+      const { items, more } = await queries.closedShifts(kkmId, filter, after, q.limit);
+      const last = items[items.length - 1];
+      return {
+        type: 'z',
+        items: items.map(zItem),
+        nextCursor: last ? encodeCursor(kkmId, last.docSeq) : null,
+        hasMore: more,
+      };
+    },
+  );
+}

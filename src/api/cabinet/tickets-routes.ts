@@ -1,0 +1,256 @@
+// Transactions (cabinet manual §9): a KKM's receipts by shift or by device-time period, paged
+// by an opaque keyset cursor on doc_seq, and one whole receipt with the QR URL the device was
+// answered. Receipts made offline carry `offline: true` (the cabinet's "A" mark); receipts a
+// cancel_ticket annulled carry `annulled: true`. Money is integer tiyn.
+import type { FastifyInstance } from 'fastify';
+import { ticketNumber as fiscalNumber } from '../../ingest/device-state.js';
+import { Response } from '../../protocol/schema.js';
+import { CabinetQueries, type TicketSummary } from '../../storage/cabinet-queries.js';
+import type { CabinetContext } from './index.js';
+import { requirePermission } from './authenticate.js';
+import {
+  HttpError,
+  cursorProperties,
+  decodeCursor,
+  documentFilter,
+  encodeCursor,
+  errorResponses,
+  idSchema,
+  isoWall,
+  itemTypeName,
+  operationName,
+  paymentName,
+  periodProperties,
+  readConventions,
+  requireKkm,
+} from './read-support.js';
+
+const HEADER_BYTES = 18;
+
+const payment = {
+  type: 'object',
+  properties: { type: { type: 'string' }, sum: { type: 'integer' } },
+} as const;
+
+const common = {
+  ticketNumber: { type: 'string' },
+  dateTime: { type: 'string', description: 'device wall clock, no time zone' },
+  receivedAt: { type: 'string', description: 'UTC' },
+  shiftNumber: { type: 'integer' },
+  operation: { type: 'string', enum: ['buy', 'buy_return', 'sell', 'sell_return'] },
+  total: { type: 'integer', description: 'tiyn' },
+  payments: { type: 'array', items: payment },
+  offline: { type: 'boolean', description: 'made in offline mode (marked "A")' },
+  offlineNumber: { type: 'integer', description: 'the offline receipt number (0: online)' },
+  annulled: { type: 'boolean', description: 'annulled by a cancel_ticket' },
+} as const;
+
+const ticketItem = { type: 'object', properties: common } as const;
+
+const receipt = {
+  type: 'object',
+  properties: {
+    kkmId: { type: 'integer' },
+    ...common,
+    printedNumber: { type: 'integer' },
+    cashier: {
+      type: 'object',
+      properties: { code: { type: 'integer' }, name: { type: 'string' } },
+    },
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          type: { type: 'string' },
+          name: { type: 'string' },
+          section: { type: 'string' },
+          quantity: { type: 'integer', description: 'thousandths (1000 = 1)' },
+          price: { type: 'integer' },
+          sum: { type: 'integer' },
+          code: { type: 'integer' },
+          barcode: { type: 'string' },
+          unit: { type: 'string' },
+          taxPercent: { type: 'integer', description: 'thousandths of a percent' },
+          taxSum: { type: 'integer' },
+        },
+      },
+    },
+    taxes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          type: { type: 'integer' },
+          percent: { type: 'integer', description: 'thousandths of a percent' },
+          sum: { type: 'integer' },
+          turnover: { type: 'integer' },
+        },
+      },
+    },
+    amounts: {
+      type: 'object',
+      properties: {
+        total: { type: 'integer' },
+        taken: { type: 'integer' },
+        change: { type: 'integer' },
+        discount: { type: 'integer' },
+        markup: { type: 'integer' },
+      },
+    },
+    customer: {
+      type: 'object',
+      properties: {
+        iinOrBin: { type: 'string' },
+        email: { type: 'string' },
+        phone: { type: 'string' },
+      },
+    },
+    qrUrl: { type: ['string', 'null'], description: 'the QR code answered to the device' },
+  },
+} as const;
+
+interface ListQuery {
+  shift?: number;
+  from?: string;
+  to?: string;
+  limit: number;
+  cursor?: string;
+}
+
+const summaryJson = (t: TicketSummary) => ({
+  ticketNumber: t.ticketNumber,
+  dateTime: isoWall(t.deviceTime),
+  receivedAt: new Date(t.receivedAt).toISOString(),
+  shiftNumber: t.shiftNumber,
+  operation: operationName(t.operation),
+  total: t.total,
+  payments: t.payments.map((p) => ({ type: paymentName(p.type), sum: p.sum })),
+  offline: t.offline,
+  offlineNumber: t.offlineNumber,
+  annulled: t.annulled,
+});
+
+/** The QR text of a stored answer frame (header + protobuf Response), or null. */
+export function qrUrl(responseBase64: string): string | null {
+  if (!responseBase64) return null;
+  try {
+    const frame = Buffer.from(responseBase64, 'base64');
+    const qr = Response.decode(frame.subarray(HEADER_BYTES)).ticket?.qr_code;
+    return qr && qr.length ? Buffer.from(qr).toString('utf8') : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function ticketsRoutes(
+  app: FastifyInstance,
+  opts: { ctx: CabinetContext },
+): Promise<void> {
+  readConventions(app);
+  const { ctx } = opts;
+  const queries = new CabinetQueries(ctx.ch);
+  app.addHook('preHandler', requirePermission('transactions'));
+
+  app.get<{ Params: { kkmId: number }; Querystring: ListQuery }>(
+    '/api/v1/kkms/:kkmId/tickets',
+    {
+      schema: {
+        summary: 'Receipts of a KKM by shift or by device-time period, paged',
+        description:
+          'Give `shift`, or `from` and `to`. Items come in the order the KKM made them ' +
+          '(doc_seq). `nextCursor` points after the last item of this page and is null only ' +
+          'when the page is empty, so a client may keep polling with it for receipts that ' +
+          'arrive later; `hasMore` tells whether more receipts already exist after the page.',
+        tags: ['transactions'],
+        params: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['kkmId'],
+          properties: { kkmId: idSchema },
+        },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            shift: { ...idSchema, description: 'shift number' },
+            ...periodProperties,
+            ...cursorProperties,
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              items: { type: 'array', items: ticketItem },
+              nextCursor: { type: ['string', 'null'] },
+              hasMore: { type: 'boolean' },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const { kkmId } = req.params;
+      const filter = documentFilter(req.query);
+      const after = decodeCursor(req.query.cursor, kkmId);
+      await requireKkm(ctx, req, kkmId);
+      const { items, more } = await queries.tickets(kkmId, filter, after, req.query.limit);
+      const last = items[items.length - 1];
+      return {
+        items: items.map(summaryJson),
+        nextCursor: last ? encodeCursor(kkmId, last.docSeq) : null,
+        hasMore: more,
+      };
+    },
+  );
+
+  app.get<{ Params: { kkmId: number; ticketNumber: string } }>(
+    '/api/v1/kkms/:kkmId/tickets/:ticketNumber',
+    {
+      schema: {
+        summary: 'One whole receipt by its fiscal number',
+        tags: ['transactions'],
+        params: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['kkmId', 'ticketNumber'],
+          properties: {
+            kkmId: idSchema,
+            ticketNumber: { type: 'string', pattern: '^[0-9]{1,32}$' },
+          },
+        },
+        response: { 200: receipt, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const { kkmId, ticketNumber } = req.params;
+      await requireKkm(ctx, req, kkmId);
+      // Our fiscal numbers are the KKM id and its 10-digit document number: that finds the row
+      // by primary key. Any other number is still looked up by value.
+      const digits = ticketNumber.slice(String(kkmId).length);
+      const seq = /^[0-9]{10}$/.test(digits) ? Number(digits) : undefined;
+      const exact = seq !== undefined && fiscalNumber(kkmId, seq) === ticketNumber;
+      const t = await queries.ticket(kkmId, ticketNumber, exact ? seq : undefined);
+      if (!t) throw new HttpError(404, `ticket ${ticketNumber} of kkm ${kkmId} not found`);
+      return {
+        kkmId,
+        ...summaryJson(t),
+        printedNumber: t.printedNumber,
+        cashier: { code: t.operatorCode, name: t.operatorName },
+        items: t.items.map((i) => ({ ...i, type: itemTypeName(i.type) })),
+        taxes: t.taxes,
+        amounts: {
+          total: t.total,
+          taken: t.taken,
+          change: t.change,
+          discount: t.discount,
+          markup: t.markup,
+        },
+        customer: { iinOrBin: t.customerIin, email: t.customerEmail, phone: t.customerPhone },
+        qrUrl: qrUrl(t.response),
+      };
+    },
+  );
+}

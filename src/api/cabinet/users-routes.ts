@@ -1,0 +1,231 @@
+// Cabinet users (cabinet manual §13): the owner, or a user with the "users" permission, creates
+// sub-users and grants them points of sale and modules, directly or through groups. A sub-user
+// manager only grants what it has itself and only manages users within its own access. Another
+// organization's user is answered like a missing one (404, nothing else). Password hashes are
+// never shown; passwords follow the cabinet password policy.
+import type { FastifyInstance } from 'fastify';
+import { CabinetUsers, type UserView } from '../../storage/cabinet-users.js';
+import { checkPasswordPolicy } from '../password-policy.js';
+import { requirePermission } from './authenticate.js';
+import type { CabinetContext } from './index.js';
+import {
+  errorResponses,
+  idList,
+  idParams,
+  permissionsSchema,
+  sendError,
+  useIdentityErrors,
+} from './identity-http.js';
+
+const passwordSchema = {
+  type: 'string',
+  maxLength: 128,
+  description: 'At least 8 characters with a-z, A-Z and one of @ ? * = + ! /',
+} as const;
+
+const userFields = {
+  password: passwordSchema,
+  name: { type: 'string', minLength: 1, maxLength: 200 },
+  email: { type: 'string', minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$' },
+  pointIds: idList('Points of sale granted directly'),
+  permissions: permissionsSchema,
+  groupIds: idList('Groups the user belongs to'),
+} as const;
+
+const newUserBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['login', 'password', 'name', 'email', 'pointIds', 'permissions'],
+  properties: {
+    login: {
+      type: 'string',
+      minLength: 3,
+      maxLength: 64,
+      pattern: '^[\\p{L}\\p{N}._@+-]+$',
+      description: 'Unique in the whole system; letters, digits and . _ @ + -',
+    },
+    ...userFields,
+  },
+} as const;
+
+const userPatchBody = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  description: 'Fields left out keep their values',
+  properties: userFields,
+} as const;
+
+export const userViewSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    login: { type: 'string' },
+    name: { type: 'string' },
+    email: { type: 'string' },
+    role: { type: 'string', enum: ['owner', 'user'] },
+    pointIds: { type: 'array', items: { type: 'integer' } },
+    groupIds: { type: 'array', items: { type: 'integer' } },
+    permissions: { type: 'array', items: { type: 'string' } },
+    effectivePointIds: {
+      type: 'array',
+      items: { type: 'integer' },
+      description: 'Direct and group grants; every point of the organization for the owner',
+    },
+    effectivePermissions: { type: 'array', items: { type: 'string' } },
+    createdAt: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+export function userJson(u: UserView) {
+  return {
+    id: u.userId,
+    login: u.login,
+    name: u.name,
+    email: u.email,
+    role: u.role,
+    pointIds: u.pointIds,
+    groupIds: u.groupIds,
+    permissions: u.permissions,
+    effectivePointIds: u.effectivePointIds,
+    effectivePermissions: u.effectivePermissions,
+    createdAt: u.createdAt.toISOString(),
+  };
+}
+
+interface NewUserBody {
+  login: string;
+  password: string;
+  name: string;
+  email: string;
+  pointIds: number[];
+  permissions: string[];
+  groupIds?: number[];
+}
+type UserPatchBody = Partial<Omit<NewUserBody, 'login'>>;
+
+export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetContext }) {
+  const { ctx } = opts;
+  useIdentityErrors(app);
+  const users = new CabinetUsers(ctx.ch, ctx.redis, ctx.redisPrefix);
+  const preHandler = requirePermission('users');
+  const tags = ['users'];
+
+  app.post<{ Body: NewUserBody }>(
+    '/api/v1/users',
+    {
+      preHandler,
+      schema: {
+        tags,
+        summary: 'Create a user with access to chosen points of sale and modules',
+        body: newUserBody,
+        response: { 201: userViewSchema, ...errorResponses(400, 401, 403, 409) },
+      },
+    },
+    async (req, reply) => {
+      const policy = checkPasswordPolicy(req.body.password, 'body/password');
+      if (policy) return sendError(reply, 400, policy);
+      const user = await users.createUser(req.caller, req.body);
+      req.log.info(
+        { action: 'user.create', orgId: req.caller.orgId, by: req.caller.userId, id: user.userId },
+        'cabinet: user created',
+      );
+      return reply.code(201).send(userJson(user));
+    },
+  );
+
+  app.get(
+    '/api/v1/users',
+    {
+      preHandler,
+      schema: {
+        tags,
+        summary: "The organization's users",
+        response: {
+          200: { type: 'object', properties: { items: { type: 'array', items: userViewSchema } } },
+          ...errorResponses(401, 403),
+        },
+      },
+    },
+    async (req) => ({ items: (await users.listUsers(req.caller.orgId)).map(userJson) }),
+  );
+
+  app.get<{ Params: { id: number } }>(
+    '/api/v1/users/:id',
+    {
+      preHandler,
+      schema: {
+        tags,
+        summary: 'One user with its direct and effective access',
+        params: idParams,
+        response: { 200: userViewSchema, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      const user = await users.getUser(req.caller.orgId, req.params.id);
+      if (!user) return sendError(reply, 404, `user ${req.params.id} not found`);
+      return userJson(user);
+    },
+  );
+
+  app.put<{ Params: { id: number }; Body: UserPatchBody }>(
+    '/api/v1/users/:id',
+    {
+      preHandler,
+      schema: {
+        tags,
+        summary: "Change a user's name, e-mail, password or access",
+        params: idParams,
+        body: userPatchBody,
+        response: { 200: userViewSchema, ...errorResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (req, reply) => {
+      if (req.body.password !== undefined) {
+        const policy = checkPasswordPolicy(req.body.password, 'body/password');
+        if (policy) return sendError(reply, 400, policy);
+      }
+      const user = await users.updateUser(req.caller, req.params.id, req.body);
+      req.log.info(
+        {
+          action: 'user.update',
+          orgId: req.caller.orgId,
+          by: req.caller.userId,
+          id: user.userId,
+          fields: Object.keys(req.body),
+        },
+        'cabinet: user changed',
+      );
+      return userJson(user);
+    },
+  );
+
+  app.delete<{ Params: { id: number } }>(
+    '/api/v1/users/:id',
+    {
+      preHandler,
+      schema: {
+        tags,
+        summary: 'Delete a user; its sessions stop working (the owner cannot be deleted)',
+        params: idParams,
+        response: {
+          204: { type: 'null', description: 'Deleted' },
+          ...errorResponses(400, 401, 403, 404, 409),
+        },
+      },
+    },
+    async (req, reply) => {
+      await users.deleteUser(req.caller, req.params.id);
+      req.log.info(
+        {
+          action: 'user.delete',
+          orgId: req.caller.orgId,
+          by: req.caller.userId,
+          id: req.params.id,
+        },
+        'cabinet: user deleted',
+      );
+      return reply.code(204).send();
+    },
+  );
+}

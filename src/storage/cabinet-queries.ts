@@ -1,0 +1,429 @@
+// The cabinet's reads of the documents table: KKM activity (last contact, open shift), receipts
+// by shift or device-time period with keyset pagination on doc_seq, one whole receipt, Z reports
+// by shift or period, and the analytics summary. Every function takes KKM ids the caller was
+// already allowed to see; scoping is the routes' business.
+//
+// Device times are the device's wall clock stored as UTC-less DateTime('UTC') text
+// ('YYYY-MM-DD hh:mm:ss'), so periods are compared as the same text, never converted.
+// Reads that count or list rows use FINAL (one logical copy of a retried document); reads that
+// only take max()/argMax() skip it, since copies of one document are identical.
+import type { ClickHouseClient } from './clickhouse.js';
+
+// JSONEachRow quotes 64-bit integers; every money column is Int64.
+const num = (v: unknown): number => Number(v);
+const nums = (v: unknown): number[] => ((v as unknown[]) ?? []).map(Number);
+
+/**
+ * Whether a receipt (doc_seq) was annulled: a cancel_ticket names it. A cancellation is always
+ * stored after the receipt it annuls, so only documents after {after} are read.
+ */
+const ANNULLED = `doc_seq IN (SELECT cancelled_seq FROM documents
+  WHERE kkm_id = {kkm:UInt32} AND doc_type = 'cancel_ticket' AND doc_seq > {after:UInt32})`;
+
+/** The documents that belong to a shift and open it (a shift opens with its first one). */
+const SHIFT_DOCS = `doc_type IN ('ticket', 'money_placement')`;
+
+export interface KkmRegistryRow {
+  kkmId: number;
+  pointId: number;
+  pointTitle: string;
+  serialNumber: string;
+  model: string;
+  fnsKkmId: string;
+  status: 'active' | 'blocked' | 'deregistered';
+  createdAt: number;
+}
+
+export interface KkmActivity {
+  kkmId: number;
+  /** received_at (UTC ms) of the last document, or null when none was stored. */
+  lastDocumentAt: number | null;
+  /** received_at (UTC ms) of the last event the device itself caused (not an admin's). */
+  lastEventAt: number | null;
+  /** The shift of the last ticket or money placement when no close_shift came after it. */
+  openShift: { number: number; openedAt: string } | null;
+  /** The last shift number seen in any document (0: none). */
+  lastShiftNumber: number;
+}
+
+export interface TicketSummary {
+  docSeq: number;
+  ticketNumber: string;
+  deviceTime: string;
+  receivedAt: number;
+  shiftNumber: number;
+  operation: number;
+  total: number;
+  payments: { type: number; sum: number }[];
+  offline: boolean;
+  offlineNumber: number;
+  annulled: boolean;
+}
+
+export interface TicketDetail extends TicketSummary {
+  kkmId: number;
+  printedNumber: number;
+  operatorCode: number;
+  operatorName: string;
+  taken: number;
+  change: number;
+  discount: number;
+  markup: number;
+  items: {
+    type: number;
+    name: string;
+    section: string;
+    quantity: number;
+    price: number;
+    sum: number;
+    code: number;
+    barcode: string;
+    unit: string;
+    taxPercent: number;
+    taxSum: number;
+  }[];
+  taxes: { type: number; percent: number; sum: number; turnover: number }[];
+  customerIin: string;
+  customerEmail: string;
+  customerPhone: string;
+  /** The answer frame sent to the device, base64 (header + protobuf Response). */
+  response: string;
+}
+
+export interface ClosedShiftRow {
+  docSeq: number;
+  shiftNumber: number;
+  closedAt: string;
+  receivedAt: number;
+  offline: boolean;
+  operatorCode: number;
+  deviceReport: string;
+  serverReport: string;
+}
+
+/** Receipts of a shift, or of a device-time period [from, to). */
+export type DocumentFilter =
+  | { shift: number }
+  | { from: string; to: string }
+  | Record<string, never>;
+
+/** One group of the analytics summary: a KKM's receipts of one operation on one device day. */
+export interface SummaryRow {
+  kkmId: number;
+  day: string;
+  operation: number;
+  receipts: number;
+  sum: number;
+  payments: { type: number; count: number; sum: number }[];
+  taxes: { type: number; percent: number; count: number; sum: number; turnover: number }[];
+}
+
+function filterSql(f: DocumentFilter, column: string): string {
+  if ('shift' in f) return ' AND shift_number = {shift:UInt32}';
+  if ('from' in f) {
+    return ` AND ${column} >= {from:DateTime('UTC')} AND ${column} < {to:DateTime('UTC')}`;
+  }
+  return '';
+}
+
+export class CabinetQueries {
+  constructor(private readonly ch: ClickHouseClient) {}
+
+  private async rows<T>(query: string, params: Record<string, unknown>): Promise<T[]> {
+    const rs = await this.ch.query({ query, query_params: params, format: 'JSONEachRow' });
+    return rs.json<T>();
+  }
+
+  /** Registry rows of these KKMs with their point's title, by kkm_id. */
+  async kkms(kkmIds: number[]): Promise<KkmRegistryRow[]> {
+    if (!kkmIds.length) return [];
+    const raw = await this.rows<Record<string, unknown>>(
+      `SELECT k.kkm_id AS kkm_id, k.point_id AS point_id, p.title AS point_title,
+         k.serial_number AS serial_number, k.model AS model, k.fns_kkm_id AS fns_kkm_id,
+         k.status AS status, toUnixTimestamp64Milli(k.created_at) AS created_ms
+       FROM (SELECT * FROM kkms FINAL WHERE kkm_id IN {ids:Array(UInt32)}) AS k
+       LEFT JOIN (SELECT point_id, title FROM points FINAL) AS p ON p.point_id = k.point_id
+       ORDER BY kkm_id`,
+      { ids: kkmIds },
+    );
+    return raw.map((r) => ({
+      kkmId: num(r.kkm_id),
+      pointId: num(r.point_id),
+      pointTitle: String(r.point_title ?? ''),
+      serialNumber: String(r.serial_number),
+      model: String(r.model),
+      fnsKkmId: String(r.fns_kkm_id),
+      status: r.status as KkmRegistryRow['status'],
+      createdAt: num(r.created_ms),
+    }));
+  }
+
+  /** Last contact and open shift of each KKM (KKMs without documents or events are absent). */
+  async activity(kkmIds: number[]): Promise<Map<number, KkmActivity>> {
+    const out = new Map<number, KkmActivity>();
+    if (!kkmIds.length) return out;
+    const ids = { ids: kkmIds };
+    const [docs, events] = await Promise.all([
+      this.rows<Record<string, unknown>>(
+        `SELECT kkm_id,
+           toUnixTimestamp64Milli(max(received_at)) AS last_doc_ms,
+           max(shift_number) AS last_shift,
+           maxIf(doc_seq, ${SHIFT_DOCS}) AS work_seq,
+           argMaxIf(shift_number, doc_seq, ${SHIFT_DOCS}) AS work_shift,
+           maxIf(doc_seq, doc_type = 'close_shift') AS close_seq
+         FROM documents WHERE kkm_id IN {ids:Array(UInt32)} GROUP BY kkm_id`,
+        ids,
+      ),
+      this.rows<{ kkm_id: number; last_ms: string }>(
+        `SELECT kkm_id, toUnixTimestamp64Milli(max(received_at)) AS last_ms
+         FROM device_events
+         WHERE kkm_id IN {ids:Array(UInt32)} AND JSONExtractString(detail, 'source') != 'admin'
+         GROUP BY kkm_id`,
+        ids,
+      ),
+    ]);
+    const open = new Map<number, number>();
+    for (const r of docs) {
+      const kkmId = num(r.kkm_id);
+      const workSeq = num(r.work_seq);
+      if (workSeq > 0 && workSeq > num(r.close_seq)) open.set(kkmId, num(r.work_shift));
+      out.set(kkmId, {
+        kkmId,
+        lastDocumentAt: num(r.last_doc_ms),
+        lastEventAt: null,
+        openShift: null,
+        lastShiftNumber: num(r.last_shift),
+      });
+    }
+    for (const r of events) {
+      const kkmId = num(r.kkm_id);
+      const a = out.get(kkmId) ?? {
+        kkmId,
+        lastDocumentAt: null,
+        lastEventAt: null,
+        openShift: null,
+        lastShiftNumber: 0,
+      };
+      a.lastEventAt = num(r.last_ms);
+      out.set(kkmId, a);
+    }
+    if (open.size) {
+      // The shift opened with its first document (ingest's shiftOpenedAt is that device time).
+      const opened = await this.rows<{ kkm_id: number; opened_at: string }>(
+        `SELECT kkm_id, toString(argMin(device_time, doc_seq)) AS opened_at FROM documents
+         WHERE kkm_id IN {ids:Array(UInt32)} AND ${SHIFT_DOCS}
+           AND has(arrayZip({ids:Array(UInt32)}, {shifts:Array(UInt32)}), (kkm_id, shift_number))
+         GROUP BY kkm_id`,
+        { ids: [...open.keys()], shifts: [...open.values()] },
+      );
+      for (const r of opened) {
+        const kkmId = num(r.kkm_id);
+        out.get(kkmId)!.openShift = { number: open.get(kkmId)!, openedAt: r.opened_at };
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Up to `limit` receipts after doc_seq `after`, in doc_seq order, and whether more exist.
+   * doc_seq is the device's document counter: a document is committed before the device may
+   * send the next one, so a page boundary never moves and arrivals only ever come after it.
+   */
+  async tickets(
+    kkmId: number,
+    filter: DocumentFilter,
+    after: number,
+    limit: number,
+  ): Promise<{ items: TicketSummary[]; more: boolean }> {
+    const raw = await this.rows<Record<string, unknown>>(
+      `SELECT doc_seq, ticket_number, toString(device_time) AS wall_time,
+         toUnixTimestamp64Milli(received_at) AS received_ms, shift_number, operation, total,
+         payments.type, payments.sum, is_offline, offline_number, ${ANNULLED} AS annulled
+       FROM documents FINAL
+       WHERE kkm_id = {kkm:UInt32} AND doc_type = 'ticket' AND doc_seq > {after:UInt32}
+         ${filterSql(filter, 'device_time')}
+       ORDER BY doc_seq LIMIT {limit:UInt32}`,
+      { kkm: kkmId, after, limit: limit + 1, ...filter },
+    );
+    const more = raw.length > limit;
+    const page = raw.slice(0, limit);
+    return {
+      more,
+      items: page.map((r) => {
+        const types = nums(r['payments.type']);
+        const sums = nums(r['payments.sum']);
+        return {
+          docSeq: num(r.doc_seq),
+          ticketNumber: String(r.ticket_number),
+          deviceTime: String(r.wall_time),
+          receivedAt: num(r.received_ms),
+          shiftNumber: num(r.shift_number),
+          operation: num(r.operation),
+          total: num(r.total),
+          payments: types.map((type, i) => ({ type, sum: sums[i]! })),
+          offline: num(r.is_offline) === 1,
+          offlineNumber: num(r.offline_number),
+          annulled: num(r.annulled) === 1,
+        };
+      }),
+    };
+  }
+
+  /** One whole receipt by its fiscal number, or null. */
+  async ticket(kkmId: number, ticketNumber: string, docSeq?: number): Promise<TicketDetail | null> {
+    const [r] = await this.rows<Record<string, unknown>>(
+      `SELECT doc_seq, ticket_number, toString(device_time) AS wall_time,
+         toUnixTimestamp64Milli(received_at) AS received_ms, shift_number, operation,
+         is_offline, offline_number, printed_number, operator_code, operator_name,
+         total, taken, change, discount, markup,
+         items.type, items.name, items.section, items.quantity, items.price, items.sum,
+         items.code, items.barcode, items.unit, items.tax_percent, items.tax_sum,
+         payments.type, payments.sum, taxes.type, taxes.percent, taxes.sum, taxes.turnover,
+         customer_iin, customer_email, customer_phone, response,
+         ${ANNULLED.replace('{after:UInt32}', '{seq:UInt32}')} AS annulled
+       FROM documents FINAL
+       WHERE kkm_id = {kkm:UInt32} AND doc_type = 'ticket' AND ticket_number = {number:String}
+         ${docSeq === undefined ? '' : 'AND doc_seq = {seq:UInt32}'}
+       LIMIT 1`,
+      { kkm: kkmId, number: ticketNumber, seq: docSeq ?? 0 },
+    );
+    if (!r) return null;
+    const seq = num(r.doc_seq);
+    const col = (name: string) => nums(r[name]);
+    const str = (name: string) => (r[name] as string[]) ?? [];
+    const itemTypes = col('items.type');
+    const payTypes = col('payments.type');
+    const taxTypes = col('taxes.type');
+    return {
+      kkmId,
+      docSeq: seq,
+      ticketNumber: String(r.ticket_number),
+      deviceTime: String(r.wall_time),
+      receivedAt: num(r.received_ms),
+      shiftNumber: num(r.shift_number),
+      operation: num(r.operation),
+      total: num(r.total),
+      taken: num(r.taken),
+      change: num(r.change),
+      discount: num(r.discount),
+      markup: num(r.markup),
+      offline: num(r.is_offline) === 1,
+      offlineNumber: num(r.offline_number),
+      printedNumber: num(r.printed_number),
+      operatorCode: num(r.operator_code),
+      operatorName: String(r.operator_name),
+      annulled: num(r.annulled) === 1,
+      items: itemTypes.map((type, i) => ({
+        type,
+        name: str('items.name')[i] ?? '',
+        section: str('items.section')[i] ?? '',
+        quantity: col('items.quantity')[i] ?? 0,
+        price: col('items.price')[i] ?? 0,
+        sum: col('items.sum')[i] ?? 0,
+        code: col('items.code')[i] ?? 0,
+        barcode: str('items.barcode')[i] ?? '',
+        unit: str('items.unit')[i] ?? '',
+        taxPercent: col('items.tax_percent')[i] ?? 0,
+        taxSum: col('items.tax_sum')[i] ?? 0,
+      })),
+      payments: payTypes.map((type, i) => ({ type, sum: col('payments.sum')[i] ?? 0 })),
+      taxes: taxTypes.map((type, i) => ({
+        type,
+        percent: col('taxes.percent')[i] ?? 0,
+        sum: col('taxes.sum')[i] ?? 0,
+        turnover: col('taxes.turnover')[i] ?? 0,
+      })),
+      customerIin: String(r.customer_iin),
+      customerEmail: String(r.customer_email),
+      customerPhone: String(r.customer_phone),
+      response: String(r.response),
+    };
+  }
+
+  /** Closed shifts (with both Z reports) after doc_seq `after`, by shift or close time. */
+  async closedShifts(
+    kkmId: number,
+    filter: DocumentFilter,
+    after: number,
+    limit: number,
+  ): Promise<{ items: ClosedShiftRow[]; more: boolean }> {
+    const raw = await this.rows<Record<string, unknown>>(
+      `SELECT doc_seq, shift_number, toString(device_time) AS closed_at,
+         toUnixTimestamp64Milli(received_at) AS received_ms, is_offline, operator_code,
+         device_report, server_report
+       FROM documents FINAL
+       WHERE kkm_id = {kkm:UInt32} AND doc_type = 'close_shift' AND doc_seq > {after:UInt32}
+         ${filterSql(filter, 'device_time')}
+       ORDER BY doc_seq LIMIT {limit:UInt32}`,
+      { kkm: kkmId, after, limit: limit + 1, ...filter },
+    );
+    return {
+      more: raw.length > limit,
+      items: raw.slice(0, limit).map((r) => ({
+        docSeq: num(r.doc_seq),
+        shiftNumber: num(r.shift_number),
+        closedAt: String(r.closed_at),
+        receivedAt: num(r.received_ms),
+        offline: num(r.is_offline) === 1,
+        operatorCode: num(r.operator_code),
+        deviceReport: String(r.device_report),
+        serverReport: String(r.server_report),
+      })),
+    };
+  }
+
+  /**
+   * Receipts of these KKMs in the device-time period [from, to) grouped by KKM, device day and
+   * operation, with payments by type and taxes by (type, percent). Annulled receipts are left
+   * out, as the Z report leaves them out. A cancellation is received after the receipt it
+   * annuls and stamped with the server's clock, so it is never dated more than a time-zone
+   * offset (< 1 day) before that receipt's device time: that bounds the cancellations read.
+   */
+  async summary(kkmIds: number[], from: string, to: string): Promise<SummaryRow[]> {
+    const raw = await this.rows<Record<string, unknown>>(
+      `SELECT kkm_id, toString(toDate(device_time)) AS day, operation,
+         count() AS receipts, sum(total) AS total_sum,
+         sumMap(payments.type, arrayMap(x -> toUInt64(1), payments.type), payments.sum) AS pay,
+         sumMap(arrayMap((t, p) -> (t, p), taxes.type, taxes.percent),
+           arrayMap(x -> toUInt64(1), taxes.type), taxes.sum, taxes.turnover) AS tax
+       FROM documents FINAL
+       WHERE kkm_id IN {ids:Array(UInt32)} AND doc_type = 'ticket'
+         AND device_time >= {from:DateTime('UTC')} AND device_time < {to:DateTime('UTC')}
+         AND (kkm_id, doc_seq) NOT IN (
+           SELECT kkm_id, cancelled_seq FROM documents
+           WHERE kkm_id IN {ids:Array(UInt32)} AND doc_type = 'cancel_ticket'
+             AND device_time >= {from:DateTime('UTC')} - INTERVAL 1 DAY)
+       GROUP BY kkm_id, day, operation
+       ORDER BY kkm_id, day, operation`,
+      { ids: kkmIds, from, to },
+    );
+    return raw.map((r) => {
+      const [payTypes, payCounts, paySums] = r.pay as [unknown[], unknown[], unknown[]];
+      const [taxKeys, taxCounts, taxSums, taxTurnovers] = r.tax as [
+        [unknown, unknown][],
+        unknown[],
+        unknown[],
+        unknown[],
+      ];
+      return {
+        kkmId: num(r.kkm_id),
+        day: String(r.day),
+        operation: num(r.operation),
+        receipts: num(r.receipts),
+        sum: num(r.total_sum),
+        payments: payTypes.map((type, i) => ({
+          type: num(type),
+          count: num(payCounts[i]),
+          sum: num(paySums[i]),
+        })),
+        taxes: taxKeys.map(([type, percent], i) => ({
+          type: num(type),
+          percent: num(percent),
+          count: num(taxCounts[i]),
+          sum: num(taxSums[i]),
+          turnover: num(taxTurnovers[i]),
+        })),
+      };
+    });
+  }
+}

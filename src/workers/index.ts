@@ -1,0 +1,221 @@
+// The 'worker' role: BullMQ workers for reconciliation, exports and maintenance (the sweep of
+// unreconciled uploads, export file cleanup, KKM presence and open-shift monitors), the
+// schedulers of the periodic tasks, and the queue metrics. close() stops taking jobs and waits
+// for the running ones to finish; waiting and delayed jobs stay in Redis for the next start.
+import { DelayedError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { LiveFeed } from '../api/live-feed.js';
+import type { Metrics } from '../api/metrics.js';
+import type { Config } from '../config.js';
+import type { ClickHouseClient } from '../storage/clickhouse.js';
+import type { Notifications } from '../storage/notifications.js';
+import type { Registry } from '../storage/registry.js';
+import { cleanupExports, runExport } from './exports.js';
+import { Monitors } from './monitors.js';
+import { Notifier } from './notifier.js';
+import {
+  bullPrefix,
+  QUEUES,
+  type ExportJobData,
+  type ExportResult,
+  type JobQueues,
+  type MaintenanceJobData,
+  type MaintenanceTask,
+  type ReconcileJobData,
+} from './queues.js';
+import { LockedError, Reconciler } from './reconciliation.js';
+
+export interface WorkerDeps {
+  config: Config;
+  log: Logger;
+  ch: ClickHouseClient;
+  redis: Redis;
+  registry: Registry;
+  notifications: Notifications;
+  feed: LiveFeed;
+  metrics: Metrics;
+  jobs: JobQueues;
+}
+
+export interface Workers {
+  reconciler: Reconciler;
+  monitors: Monitors;
+  /** The periodic tasks, callable directly (what their scheduled jobs run). */
+  tasks: {
+    sweep(settleMs?: number): Promise<{ queued: number }>;
+    cleanup(): Promise<{ removed: number }>;
+    presence(): Promise<{ offline: number; back: number }>;
+    shifts(): Promise<{ warned: number; expired: number }>;
+  };
+  /** Refreshes the queue depth gauge now. */
+  refreshDepths(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed'] as const;
+
+export async function startWorkers(d: WorkerDeps): Promise<Workers> {
+  const { config, log, jobs } = d;
+  const cfg = config.jobs;
+  const notifier = new Notifier(d.notifications, d.feed);
+  const reconciler = new Reconciler({
+    ch: d.ch,
+    redis: d.redis,
+    redisPrefix: config.redisPrefix,
+    registry: d.registry,
+    notifier,
+    offlineMaxHours: cfg.offlineMaxHours,
+  });
+  const monitors = new Monitors({
+    ch: d.ch,
+    redis: d.redis,
+    prefix: config.redisPrefix,
+    registry: d.registry,
+    notifier,
+    log,
+    offlineAfterMs: cfg.kkmOfflineMs,
+    shiftWarnHours: cfg.shiftWarnHours,
+    shiftMaxHours: config.shiftMaxHours,
+  });
+
+  const tasks: Workers['tasks'] = {
+    async sweep(settleMs = cfg.reconcileBurstMs + cfg.reconcileDelayMs) {
+      const due = await reconciler.unreconciled(cfg.reconcileSweepDays, settleMs);
+      for (const k of due) {
+        await jobs.reconciliation.add(
+          'reconcile',
+          { kkmId: k.kkmId, reason: 'sweep' },
+          { jobId: `recon-${k.kkmId}-sweep-${k.maxSeq}-${k.lastEventMs}` },
+        );
+      }
+      if (due.length) log.info({ kkms: due.length }, 'sweep queued unreconciled offline uploads');
+      return { queued: due.length };
+    },
+    async cleanup() {
+      return { removed: await cleanupExports(config.dataDir, cfg.exportTtlMs) };
+    },
+    presence: () => monitors.presence(),
+    shifts: () => monitors.shifts(),
+  };
+
+  // Workers make their own connections (blocking reads need maxRetriesPerRequest: null).
+  const connection: ConnectionOptions = { url: config.redisUrl, maxRetriesPerRequest: null };
+  const prefix = bullPrefix(config.redisPrefix);
+
+  const reconcileWorker = new Worker<ReconcileJobData>(
+    QUEUES.reconciliation,
+    async (job, token) => {
+      try {
+        return await reconciler.run(job.data.kkmId, {
+          fromSeq: job.data.fromSeq,
+          jobId: job.id,
+        });
+      } catch (error) {
+        if (error instanceof LockedError) {
+          // Another job is reconciling this KKM: come back shortly (not a failed attempt).
+          await job.moveToDelayed(Date.now() + 2000, token);
+          throw new DelayedError();
+        }
+        throw error;
+      }
+    },
+    { connection, prefix, concurrency: 4 },
+  );
+  const exportWorker = new Worker<ExportJobData, ExportResult>(
+    QUEUES.exports,
+    (job) =>
+      runExport(
+        {
+          ch: d.ch,
+          dataDir: config.dataDir,
+          pageRows: cfg.exportPageRows,
+          ttlMs: cfg.exportTtlMs,
+        },
+        job,
+      ),
+    { connection, prefix, concurrency: 2 },
+  );
+  const TASKS: Record<MaintenanceTask, (job: Job<MaintenanceJobData>) => Promise<unknown>> = {
+    'reconcile-sweep': (job) => tasks.sweep(job.data.settleMs),
+    'export-cleanup': () => tasks.cleanup(),
+    'kkm-presence': () => tasks.presence(),
+    'shift-monitor': () => tasks.shifts(),
+  };
+  const maintenanceWorker = new Worker<MaintenanceJobData>(
+    QUEUES.maintenance,
+    (job) => TASKS[job.data.task](job),
+    { connection, prefix, concurrency: 1 },
+  );
+  const workers = [reconcileWorker, exportWorker, maintenanceWorker] as Worker[];
+
+  for (const w of workers) {
+    w.on('error', (err) => log.warn({ err: err.message, queue: w.name }, 'worker error'));
+    w.on('completed', (job) => {
+      if (job.processedOn && job.finishedOn) {
+        d.metrics.jobSeconds.observe(
+          { queue: w.name, name: job.name, status: 'completed' },
+          (job.finishedOn - job.processedOn) / 1000,
+        );
+      }
+    });
+    w.on('failed', (job, err) => {
+      if (!job) return;
+      if (job.processedOn) {
+        d.metrics.jobSeconds.observe(
+          { queue: w.name, name: job.name, status: 'failed' },
+          ((job.finishedOn ?? Date.now()) - job.processedOn) / 1000,
+        );
+      }
+      log.warn(
+        { queue: w.name, jobId: job.id, attempts: job.attemptsMade, err: err.message },
+        'job failed',
+      );
+    });
+  }
+
+  // The periodic tasks (idempotent: every worker process upserts the same schedulers).
+  const every = {
+    'reconcile-sweep': cfg.reconcileSweepMs,
+    'export-cleanup': Math.max(1000, Math.min(600_000, Math.floor(cfg.exportTtlMs / 2))),
+    'kkm-presence': cfg.monitorIntervalMs,
+    'shift-monitor': cfg.monitorIntervalMs,
+  } satisfies Record<MaintenanceTask, number>;
+  for (const [task, ms] of Object.entries(every) as [MaintenanceTask, number][]) {
+    await jobs.maintenance.upsertJobScheduler(
+      task,
+      { every: ms },
+      { name: task, data: { task }, opts: { removeOnComplete: { count: 20 } } },
+    );
+  }
+
+  const refreshDepths = async () => {
+    for (const q of jobs.all()) {
+      const counts = await q.getJobCounts(...JOB_STATES);
+      for (const state of JOB_STATES) {
+        d.metrics.queueDepth.set({ queue: q.name, state }, counts[state] ?? 0);
+      }
+    }
+  };
+  const depthTimer = setInterval(() => {
+    refreshDepths().catch((err: unknown) => log.warn({ err }, 'queue depths not read'));
+  }, 10_000);
+  depthTimer.unref();
+  await refreshDepths().catch(() => {});
+
+  let closed: Promise<void> | null = null;
+  return {
+    reconciler,
+    monitors,
+    tasks,
+    refreshDepths,
+    close() {
+      closed ??= (async () => {
+        clearInterval(depthTimer);
+        // Each waits for its running jobs; nothing else is taken meanwhile.
+        await Promise.all(workers.map((w) => w.close()));
+      })();
+      return closed;
+    },
+  };
+}
