@@ -57,6 +57,17 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+function redisReady(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('redis not ready')), timeoutMs);
+    redis.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
   return pino({
     level: config.logLevel,
@@ -75,13 +86,16 @@ export async function startServer(
   const ch = openClickHouse({ url: config.clickhouseUrl, dataDir: config.dataDir });
   const applied = await migrate(ch);
   if (applied.length) log.info({ applied }, 'schema migrations applied');
+  // Without an offline queue a command fails at once while Redis is down, so registers get 254
+  // straight away instead of after a reconnect attempt.
   const redis = new Redis(config.redisUrl, {
     maxRetriesPerRequest: 1,
     commandTimeout: 2000,
     enableAutoPipelining: true,
-    lazyConnect: false,
+    enableOfflineQueue: false,
   });
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
+  await redisReady(redis, 5000).catch(() => log.error('redis unreachable at start; answering 254'));
 
   const registry = new Registry(ch, redis, config.redisPrefix);
   const metrics = new Metrics();

@@ -20,6 +20,7 @@ import {
 } from './device-state.js';
 import type { StateStore } from './state-store.js';
 import { crashPoint } from './faults.js';
+import { serviceEvents } from './commands/service-events.js';
 import { cancelTicketCommand } from './commands/cancel-ticket.js';
 import { moneyPlacementCommand } from './commands/money-placement.js';
 import { closeShiftCommand, reportCommand } from './commands/reports.js';
@@ -276,7 +277,10 @@ export class CommandCore {
         );
       }
 
-      const events = outcome.kind === 'answer' ? (outcome.events ?? []) : [];
+      const events =
+        outcome.kind === 'answer'
+          ? serviceEvents(ctx, request.service, command === Command.COMMAND_SYSTEM)
+          : [];
       if (document) {
         document.token_out = next.token;
         document.response = next.lastAnswer;

@@ -25,7 +25,11 @@ const STARTUP_LIMIT_MS = 15_000;
 const ANSWER_LIMIT_MS = 5_000;
 
 /** Starts a server with every role in a child process; resolves with how long start-up took. */
-function startAllRolesInChild(): Promise<{ startedMs: number | null; output: string }> {
+function startAllRolesInChild(): Promise<{
+  startedMs: number | null;
+  hung: boolean;
+  output: string;
+}> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ofd-redis-down-'));
   const url = (path: string) => new URL(path, import.meta.url).href;
   const code = `
@@ -39,7 +43,7 @@ function startAllRolesInChild(): Promise<{ startedMs: number | null; output: str
       OFD_ROLES: 'ingest,api,worker', LOG_LEVEL: 'silent',
     }, []);
     const server = await startServer(config, pino({ level: 'silent' }));
-    process.stdout.write('STARTED\n');
+    process.stdout.write('STARTED\\n');
     await Promise.race([server.close(), new Promise((r) => setTimeout(r, 5000))]);
     process.exit(0);
   `;
@@ -47,12 +51,21 @@ function startAllRolesInChild(): Promise<{ startedMs: number | null; output: str
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', '--input-type=module', '--eval', code],
-    { cwd: new URL('../..', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: new URL('../..', import.meta.url).pathname,
+      // Not tap's loaders: the child runs the sources through tsx alone.
+      env: { ...process.env, NODE_OPTIONS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   let output = '';
   return new Promise((resolve) => {
     let startedMs: number | null = null;
-    const timer = setTimeout(() => child.kill('SIGKILL'), STARTUP_LIMIT_MS);
+    let hung = false;
+    const timer = setTimeout(() => {
+      hung = true;
+      child.kill('SIGKILL');
+    }, STARTUP_LIMIT_MS);
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       if (startedMs === null && output.includes('STARTED')) startedMs = Date.now() - started;
@@ -61,7 +74,7 @@ function startAllRolesInChild(): Promise<{ startedMs: number | null; output: str
     child.on('close', () => {
       clearTimeout(timer);
       rmSync(dataDir, { recursive: true, force: true });
-      resolve({ startedMs, output });
+      resolve({ startedMs, hung: hung && startedMs === null, output });
     });
   });
 }
@@ -105,15 +118,14 @@ t.test('start-up does not hang (ingest and API roles)', async (t) => {
 });
 
 t.test('start-up does not hang (every role, in a child process)', async (t) => {
-  const { startedMs, output } = await allRoles;
+  const { startedMs, hung, output } = await allRoles;
+  t.notOk(startedMs === null && !hung, `the child did not crash: ${output.slice(-300)}`);
   // Known: the worker role waits for Redis at start-up (BullMQ job schedulers), reported to the
   // team; marked todo so the outcome shows in every run without failing the ingest tests.
   t.ok(
     startedMs !== null,
-    startedMs === null
-      ? `no start within ${STARTUP_LIMIT_MS} ms${output ? `: ${output.slice(-300)}` : ''}`
-      : `started in ${startedMs} ms`,
-    { todo: startedMs === null ? 'the worker role waits for Redis at start-up' : false },
+    startedMs === null ? `no start within ${STARTUP_LIMIT_MS} ms` : `started in ${startedMs} ms`,
+    { todo: hung ? 'the worker role waits for Redis at start-up' : false },
   );
 });
 

@@ -3,7 +3,6 @@
 import { wallClockAt } from '../../protocol/datetime.js';
 import { Command, ResultCode } from '../../protocol/schema.js';
 import { documentRow } from './document.js';
-import { serviceEvents } from './service-events.js';
 import { reject, type CommandContext, type Outcome } from './types.js';
 
 export async function cancelTicketCommand(ctx: CommandContext): Promise<Outcome> {
@@ -26,7 +25,6 @@ export async function cancelTicketCommand(ctx: CommandContext): Promise<Outcome>
     kind: 'answer',
     state: next,
     document,
-    events: serviceEvents(ctx, ctx.request.service),
     response: {
       command: Command.COMMAND_CANCEL_TICKET,
       result: { result_code: ResultCode.RESULT_TYPE_OK },

@@ -4,7 +4,6 @@ import { wallClock } from '../../protocol/datetime.js';
 import { toTiyn } from '../../protocol/money.js';
 import { Command, MoneyPlacementType, ResultCode } from '../../protocol/schema.js';
 import { documentRow } from './document.js';
-import { serviceEvents } from './service-events.js';
 import { shiftViolation, withShiftOpen } from './shift-rules.js';
 import { reject, type CommandContext, type Outcome } from './types.js';
 
@@ -49,7 +48,6 @@ export async function moneyPlacementCommand(ctx: CommandContext): Promise<Outcom
     kind: 'answer',
     state: next,
     document,
-    events: serviceEvents(ctx, ctx.request.service),
     response: {
       command: Command.COMMAND_MONEY_PLACEMENT,
       result: { result_code: ResultCode.RESULT_TYPE_OK },

@@ -12,7 +12,6 @@ import type { DocumentQueries } from '../../storage/document-queries.js';
 import type { DeviceState } from '../device-state.js';
 import { buildReport, compareReports, zeroTotals } from '../zx-report.js';
 import { documentRow } from './document.js';
-import { serviceEvents } from './service-events.js';
 import { shiftViolation } from './shift-rules.js';
 import { reject, type CommandContext, type Outcome } from './types.js';
 
@@ -66,7 +65,6 @@ export async function reportCommand(ctx: CommandContext): Promise<Outcome> {
   return {
     kind: 'answer',
     state: ctx.state,
-    events: serviceEvents(ctx, ctx.request.service),
     response: {
       command: Command.COMMAND_REPORT,
       result: { result_code: ResultCode.RESULT_TYPE_OK },
@@ -138,7 +136,6 @@ export async function closeShiftCommand(ctx: CommandContext): Promise<Outcome> {
     kind: 'answer',
     state: next,
     document,
-    events: serviceEvents(ctx, ctx.request.service),
     response: {
       command: Command.COMMAND_CLOSE_SHIFT,
       result: { result_code: ResultCode.RESULT_TYPE_OK },

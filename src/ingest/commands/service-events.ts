@@ -1,6 +1,8 @@
 // The service part (section 3.10) may come with any request, not only COMMAND_SYSTEM: a device
 // uploading after an outage sends offline_period with its first document, and reg_info comes
-// with every fiscal request. Every command keeps what it carries as device events.
+// with every fiscal request. The offline period is kept whatever the command (reconciliation
+// needs it); the rest — communication quality, software, registration data — is kept from
+// COMMAND_SYSTEM only, so receipts do not each write a copy of the register's reg_info.
 import { wallClock } from '../../protocol/datetime.js';
 import type { IServiceRequest } from '../../protocol/schema.js';
 import type { CommandContext, EventRow } from './types.js';
@@ -9,6 +11,7 @@ import type { CommandContext, EventRow } from './types.js';
 export function serviceEvents(
   ctx: CommandContext,
   service: IServiceRequest | null | undefined,
+  everything: boolean,
 ): EventRow[] {
   if (!service) return [];
   const events: EventRow[] = [];
@@ -25,6 +28,7 @@ export function serviceEvents(
       end: wallClock(service.offline_period.end_time),
     });
   }
+  if (!everything) return events;
   if (service.comm_quality) add('comm_quality', service.comm_quality);
   if (service.software_information) add('software_information', service.software_information);
   if (service.reg_info) add('reg_info', service.reg_info);

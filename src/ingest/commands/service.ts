@@ -12,7 +12,6 @@ import {
 } from '../../protocol/schema.js';
 import { fromTiyn } from '../../protocol/money.js';
 import { currentXReport, lastZReport } from './reports.js';
-import { serviceEvents } from './service-events.js';
 import type { CommandContext, Outcome } from './types.js';
 
 const OK = { result_code: ResultCode.RESULT_TYPE_OK };
@@ -32,7 +31,6 @@ export async function systemCommand(ctx: CommandContext): Promise<Outcome> {
   return {
     kind: 'answer',
     state: ctx.state,
-    events: serviceEvents(ctx, service),
     response: {
       command: Command.COMMAND_SYSTEM,
       result: OK,
@@ -60,7 +58,6 @@ export async function infoCommand(ctx: CommandContext): Promise<Outcome> {
   return {
     kind: 'answer',
     state,
-    events: serviceEvents(ctx, ctx.request.service),
     response: {
       command: Command.COMMAND_INFO,
       result: OK,
@@ -108,7 +105,6 @@ export async function nomenclatureCommand(ctx: CommandContext): Promise<Outcome>
   return {
     kind: 'answer',
     state: ctx.state,
-    events: serviceEvents(ctx, ctx.request.service),
     response: { command: Command.COMMAND_NOMENCLATURE, result: OK, nomenclature },
   };
 }
@@ -120,7 +116,6 @@ export async function authCommand(ctx: CommandContext): Promise<Outcome> {
   return {
     kind: 'answer',
     state: ctx.state,
-    events: serviceEvents(ctx, ctx.request.service),
     response: {
       command: Command.COMMAND_AUTH,
       result: OK,

@@ -6,7 +6,6 @@ import { InvalidDocumentError, ticketFigures } from '../../storage/document-rows
 import { ticketNumber } from '../device-state.js';
 import { ticketCashDelta } from '../zx-report.js';
 import { documentRow } from './document.js';
-import { serviceEvents } from './service-events.js';
 import { shiftViolation, withShiftOpen } from './shift-rules.js';
 import { reject, type CommandContext, type Outcome } from './types.js';
 
@@ -81,7 +80,6 @@ export async function ticketCommand(ctx: CommandContext): Promise<Outcome> {
     kind: 'answer',
     state: next,
     document,
-    events: serviceEvents(ctx, ctx.request.service),
     response: {
       command: Command.COMMAND_TICKET,
       result: { result_code: ResultCode.RESULT_TYPE_OK },

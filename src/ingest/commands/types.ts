@@ -62,7 +62,6 @@ export type Outcome =
       state: DeviceState;
       /** A fiscal document to commit before answering; its presence rotates the token. */
       document?: DocumentRow;
-      events?: EventRow[];
     }
   | { kind: 'reject'; code: number; text: string };
 
