@@ -45,7 +45,13 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     },
     [],
   );
-  const server = await startServer(config, pino({ level: config.logLevel }));
+  let server: RunningServer;
+  try {
+    server = await startServer(config, pino({ level: config.logLevel }));
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true }); // a failed start leaves no temp dir
+    throw error;
+  }
   const base = `http://127.0.0.1:${server.httpPort}`;
   const links: TcpLink[] = [];
 

@@ -41,9 +41,15 @@ const startMs: number[] = [];
 
 t.teardown(async () => {
   for (const link of links) link.close();
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
+  await Promise.all(
+    [...children]
+      .filter((child) => child.exitCode === null && child.signalCode === null)
+      .map((child) => {
+        const gone = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        return gone;
+      }),
+  );
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   for (const prefix of prefixes) {
     let cursor = '0';
@@ -87,8 +93,14 @@ interface Child {
 
 /** `node --import tsx src/main.ts` on the deployment; resolves once its TCP port answers. */
 async function startChild(d: Deployment, crashAt?: string): Promise<Child> {
+  // As `npm start` would run: without tap's loaders (NODE_OPTIONS) and TAP_* settings.
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => k !== 'NODE_OPTIONS' && !/^(TAP|_TAPJS)/.test(k) && !k.startsWith('OFD_'),
+    ),
+  );
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...inherited,
     DATA_DIR: d.dataDir,
     OFD_HOST: '127.0.0.1',
     OFD_TCP_PORT: String(d.tcpPort),
@@ -98,7 +110,6 @@ async function startChild(d: Deployment, crashAt?: string): Promise<Child> {
     OFD_DEVICE_LEASE_MS: '300',
     LOG_LEVEL: 'warn',
   };
-  delete env.OFD_CRASH_AT;
   if (crashAt) env.OFD_CRASH_AT = crashAt;
   const began = performance.now();
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
