@@ -132,7 +132,8 @@ try {
   // ---- a month of receipts, one shift a day (the last one left open) -----------------------
   const random = seededRandom(2026);
   const today = new Date();
-  const firstDay = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate()) -
+  const firstDay =
+    Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate()) -
     (DAYS - 1) * 86_400_000;
   const dayText = (d: number) => new Date(firstDay + d * 86_400_000).toISOString().slice(0, 10);
   const numbers = new Map<number, string[]>();
@@ -296,9 +297,7 @@ try {
     const link = new TcpLink(server.tcp!.port);
     const dev = new KkmDevice(kkm.kkmId, kkm.token, link.send);
     const at = new Date(firstDay + (DAYS - 1) * 86_400_000 + 22.75 * 3_600_000);
-    const x = await dev.send(
-      requests.report(ReportType.REPORT_X, emptyReport(DAYS, at), at),
-    );
+    const x = await dev.send(requests.report(ReportType.REPORT_X, emptyReport(DAYS, at), at));
     const close = await dev.send(requests.closeShift(x.response.report!.zx_report!, at));
     link.close();
     if (close.response.result.result_code !== ResultCode.RESULT_TYPE_OK) {
@@ -400,7 +399,9 @@ try {
       `${SECONDS} s per route; server and autocannon in one process`,
   );
   console.log(line(header));
-  console.log(`|${widths.map((w, i) => (i === 0 ? '-' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':')).join('|')}|`);
+  console.log(
+    `|${widths.map((w, i) => (i === 0 ? '-' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':')).join('|')}|`,
+  );
   for (const row of rows) console.log(line(row));
   // Let requests autocannon abandoned at the deadline finish before the engine closes.
   await new Promise((resolve) => setTimeout(resolve, 5000));

@@ -5,8 +5,10 @@
 //
 // Device times are the device's wall clock stored as UTC-less DateTime('UTC') text
 // ('YYYY-MM-DD hh:mm:ss'), so periods are compared as the same text, never converted.
-// Reads that count or list rows use FINAL (one logical copy of a retried document); reads that
-// only take max()/argMax() skip it, since copies of one document are identical.
+// Reads that count, sum or list rows use FINAL (one logical copy of a retried document); reads
+// of max(doc_seq), of the last document's state or of a set of cancelled receipts skip it,
+// since every copy of a document (a retry recomputes the same row) gives the same answer.
+import type { StoredState } from '../ingest/device-state.js';
 import type { ClickHouseClient } from './clickhouse.js';
 
 // JSONEachRow quotes 64-bit integers; every money column is Int64.
@@ -20,10 +22,7 @@ const nums = (v: unknown): number[] => ((v as unknown[]) ?? []).map(Number);
 const ANNULLED = `doc_seq IN (SELECT cancelled_seq FROM documents
   WHERE kkm_id = {kkm:UInt32} AND doc_type = 'cancel_ticket' AND doc_seq > {after:UInt32})`;
 
-/** The documents that belong to a shift and open it (a shift opens with its first one). */
-const SHIFT_DOCS = `doc_type IN ('ticket', 'money_placement')`;
-
-export interface KkmRegistryRow {
+export interface KkmOverview {
   kkmId: number;
   pointId: number;
   pointTitle: string;
@@ -31,18 +30,15 @@ export interface KkmRegistryRow {
   model: string;
   fnsKkmId: string;
   status: 'active' | 'blocked' | 'deregistered';
+  /** Registration time, UTC ms. */
   createdAt: number;
-}
-
-export interface KkmActivity {
-  kkmId: number;
   /** received_at (UTC ms) of the last document, or null when none was stored. */
   lastDocumentAt: number | null;
   /** received_at (UTC ms) of the last event the device itself caused (not an admin's). */
   lastEventAt: number | null;
-  /** The shift of the last ticket or money placement when no close_shift came after it. */
+  /** The shift a ticket or money placement opened and no close_shift closed yet. */
   openShift: { number: number; openedAt: string } | null;
-  /** The last shift number seen in any document (0: none). */
+  /** The open shift, or the last closed one (0: none yet). */
   lastShiftNumber: number;
 }
 
@@ -103,9 +99,7 @@ export interface ClosedShiftRow {
 
 /** Receipts of a shift, or of a device-time period [from, to). */
 export type DocumentFilter =
-  | { shift: number }
-  | { from: string; to: string }
-  | Record<string, never>;
+  { shift: number } | { from: string; to: string } | Record<string, never>;
 
 /** One group of the analytics summary: a KKM's receipts of one operation on one device day. */
 export interface SummaryRow {
@@ -134,94 +128,78 @@ export class CabinetQueries {
     return rs.json<T>();
   }
 
-  /** Registry rows of these KKMs with their point's title, by kkm_id. */
-  async kkms(kkmIds: number[]): Promise<KkmRegistryRow[]> {
+  /**
+   * Registry row, last contact and open shift of each KKM, by kkm_id. The open shift comes from
+   * the state stored with the KKM's last document (what ingest rebuilds a device from): a
+   * ticket or money placement opens a shift, only a close_shift closes it. Reading it costs
+   * the primary-key columns (for max(doc_seq)) and one row per KKM, not a scan of its history.
+   */
+  async overview(kkmIds: number[]): Promise<KkmOverview[]> {
     if (!kkmIds.length) return [];
+    const ids = { ids: kkmIds };
     const raw = await this.rows<Record<string, unknown>>(
       `SELECT k.kkm_id AS kkm_id, k.point_id AS point_id, p.title AS point_title,
          k.serial_number AS serial_number, k.model AS model, k.fns_kkm_id AS fns_kkm_id,
-         k.status AS status, toUnixTimestamp64Milli(k.created_at) AS created_ms
+         k.status AS status, toUnixTimestamp64Milli(k.created_at) AS created_ms,
+         m.last_seq AS last_seq, e.last_ms AS last_event_ms
        FROM (SELECT * FROM kkms FINAL WHERE kkm_id IN {ids:Array(UInt32)}) AS k
        LEFT JOIN (SELECT point_id, title FROM points FINAL) AS p ON p.point_id = k.point_id
-       ORDER BY kkm_id`,
-      { ids: kkmIds },
-    );
-    return raw.map((r) => ({
-      kkmId: num(r.kkm_id),
-      pointId: num(r.point_id),
-      pointTitle: String(r.point_title ?? ''),
-      serialNumber: String(r.serial_number),
-      model: String(r.model),
-      fnsKkmId: String(r.fns_kkm_id),
-      status: r.status as KkmRegistryRow['status'],
-      createdAt: num(r.created_ms),
-    }));
-  }
-
-  /** Last contact and open shift of each KKM (KKMs without documents or events are absent). */
-  async activity(kkmIds: number[]): Promise<Map<number, KkmActivity>> {
-    const out = new Map<number, KkmActivity>();
-    if (!kkmIds.length) return out;
-    const ids = { ids: kkmIds };
-    const [docs, events] = await Promise.all([
-      this.rows<Record<string, unknown>>(
-        `SELECT kkm_id,
-           toUnixTimestamp64Milli(max(received_at)) AS last_doc_ms,
-           max(shift_number) AS last_shift,
-           maxIf(doc_seq, ${SHIFT_DOCS}) AS work_seq,
-           argMaxIf(shift_number, doc_seq, ${SHIFT_DOCS}) AS work_shift,
-           maxIf(doc_seq, doc_type = 'close_shift') AS close_seq
-         FROM documents WHERE kkm_id IN {ids:Array(UInt32)} GROUP BY kkm_id`,
-        ids,
-      ),
-      this.rows<{ kkm_id: number; last_ms: string }>(
-        `SELECT kkm_id, toUnixTimestamp64Milli(max(received_at)) AS last_ms
-         FROM device_events
+       LEFT JOIN (
+         SELECT kkm_id, max(doc_seq) AS last_seq FROM documents
+         WHERE kkm_id IN {ids:Array(UInt32)} GROUP BY kkm_id) AS m ON m.kkm_id = k.kkm_id
+       LEFT JOIN (
+         SELECT kkm_id, toUnixTimestamp64Milli(max(received_at)) AS last_ms FROM device_events
          WHERE kkm_id IN {ids:Array(UInt32)} AND JSONExtractString(detail, 'source') != 'admin'
-         GROUP BY kkm_id`,
-        ids,
-      ),
-    ]);
-    const open = new Map<number, number>();
-    for (const r of docs) {
-      const kkmId = num(r.kkm_id);
-      const workSeq = num(r.work_seq);
-      if (workSeq > 0 && workSeq > num(r.close_seq)) open.set(kkmId, num(r.work_shift));
-      out.set(kkmId, {
-        kkmId,
-        lastDocumentAt: num(r.last_doc_ms),
-        lastEventAt: null,
-        openShift: null,
-        lastShiftNumber: num(r.last_shift),
-      });
-    }
-    for (const r of events) {
-      const kkmId = num(r.kkm_id);
-      const a = out.get(kkmId) ?? {
-        kkmId,
-        lastDocumentAt: null,
-        lastEventAt: null,
-        openShift: null,
-        lastShiftNumber: 0,
-      };
-      a.lastEventAt = num(r.last_ms);
-      out.set(kkmId, a);
-    }
-    if (open.size) {
-      // The shift opened with its first document (ingest's shiftOpenedAt is that device time).
-      const opened = await this.rows<{ kkm_id: number; opened_at: string }>(
-        `SELECT kkm_id, toString(argMin(device_time, doc_seq)) AS opened_at FROM documents
-         WHERE kkm_id IN {ids:Array(UInt32)} AND ${SHIFT_DOCS}
-           AND has(arrayZip({ids:Array(UInt32)}, {shifts:Array(UInt32)}), (kkm_id, shift_number))
-         GROUP BY kkm_id`,
-        { ids: [...open.keys()], shifts: [...open.values()] },
+         GROUP BY kkm_id) AS e ON e.kkm_id = k.kkm_id
+       ORDER BY kkm_id`,
+      ids,
+    );
+    const withDocs = raw.filter((r) => num(r.last_seq) > 0);
+    const last = new Map<number, { receivedAt: number; state: Partial<StoredState> }>();
+    if (withDocs.length) {
+      const lastIds = withDocs.map((r) => num(r.kkm_id));
+      const seqs = withDocs.map((r) => num(r.last_seq));
+      const docs = await this.rows<{ kkm_id: number; received_ms: string; state: string }>(
+        `SELECT kkm_id, toUnixTimestamp64Milli(received_at) AS received_ms, state
+         FROM documents
+         WHERE kkm_id IN {ids:Array(UInt32)} AND doc_seq IN {seqs:Array(UInt32)}
+           AND has(arrayZip({ids:Array(UInt32)}, {seqs:Array(UInt32)}), (kkm_id, doc_seq))
+         LIMIT 1 BY kkm_id`,
+        { ids: lastIds, seqs },
       );
-      for (const r of opened) {
-        const kkmId = num(r.kkm_id);
-        out.get(kkmId)!.openShift = { number: open.get(kkmId)!, openedAt: r.opened_at };
+      for (const d of docs) {
+        let state: Partial<StoredState> = {};
+        try {
+          state = JSON.parse(d.state) as Partial<StoredState>;
+        } catch {
+          // a row without state reads as "no shift open"
+        }
+        last.set(num(d.kkm_id), { receivedAt: num(d.received_ms), state });
       }
     }
-    return out;
+    return raw.map((r) => {
+      const kkmId = num(r.kkm_id);
+      const doc = last.get(kkmId);
+      const st = doc?.state ?? {};
+      const eventAt = num(r.last_event_ms);
+      return {
+        kkmId,
+        pointId: num(r.point_id),
+        pointTitle: String(r.point_title ?? ''),
+        serialNumber: String(r.serial_number),
+        model: String(r.model),
+        fnsKkmId: String(r.fns_kkm_id),
+        status: r.status as KkmOverview['status'],
+        createdAt: num(r.created_ms),
+        lastDocumentAt: doc ? doc.receivedAt : null,
+        lastEventAt: eventAt > 0 ? eventAt : null,
+        openShift:
+          st.shiftOpen && st.shiftNumber
+            ? { number: st.shiftNumber, openedAt: st.shiftOpenedAt ?? '' }
+            : null,
+        lastShiftNumber: st.shiftNumber ?? 0,
+      };
+    });
   }
 
   /**

@@ -82,7 +82,10 @@ t.test('pages never repeat or skip a receipt while receipts keep arriving', asyn
   ).map((r) => r.n);
   t.equal(stored.length, TICKETS, 'every receipt stored');
   for (const [name, r] of Object.entries({ byShift, byPeriod, bigPages })) {
-    t.ok(r.pagesWhileSending > 3, `${name}: read ${r.pagesWhileSending} pages while receipts arrived`);
+    t.ok(
+      r.pagesWhileSending > 3,
+      `${name}: read ${r.pagesWhileSending} pages while receipts arrived`,
+    );
     t.equal(new Set(r.seen).size, r.seen.length, `${name}: no receipt repeated`);
     t.same(r.seen, stored, `${name}: exactly the stored receipts, in order`);
   }

@@ -604,7 +604,8 @@ t.test('scope: other points and other organizations get 404 and no data', async 
     t.same(Object.keys(res.json).sort(), ['error', 'message'], 'nothing but the error');
     t.notMatch(JSON.stringify(res.json), /ticket_operations|items|total/);
   };
-  for (const url of urls(a2, a2Sent[0]!.number)) await notFound(url, subA, 'point B for a sub-user');
+  for (const url of urls(a2, a2Sent[0]!.number))
+    await notFound(url, subA, 'point B for a sub-user');
   for (const url of urls(a1, t0.number)) await notFound(url, ownerB, 'org A for org B');
   for (const url of urls({ kkmId: 999_999 }, '1')) await notFound(url, ownerA, 'unknown KKM');
   const mixed = await get(
@@ -637,10 +638,7 @@ t.test('permissions: transactions, reports, analytics', async (t) => {
   const onlyReports = await subUserToken(server, a1.orgId, [a1.pointId], ['reports']);
   t.equal((await get(server, tk(a1, 'shift=1'), onlyReports)).status, 403);
   t.equal((await get(server, `${tk(a1)}/${t0.number}`, onlyReports)).status, 403);
-  t.equal(
-    (await get(server, `/api/v1/kkms/${a1.kkmId}/reports?type=x`, onlyReports)).status,
-    200,
-  );
+  t.equal((await get(server, `/api/v1/kkms/${a1.kkmId}/reports?type=x`, onlyReports)).status, 200);
   t.equal((await get(server, '/api/v1/kkms', onlyReports)).status, 200, 'the list needs none');
   t.equal((await get(server, tk(a1, 'shift=1'), 'not-a-session')).status, 401);
 });

@@ -3,7 +3,7 @@
 // reading zip archives.
 import yauzl from 'yauzl';
 import { Sessions } from '../../src/api/cabinet/sessions.js';
-import type { RegisteredKkm, TestServer } from '../helpers/server.js';
+import type { RegisteredKkm, TestServer } from './server.js';
 
 export async function rowsOf<T = Record<string, unknown>>(
   server: TestServer,

@@ -8,7 +8,6 @@ import { CabinetQueries, type SummaryRow } from '../../storage/cabinet-queries.j
 import type { CabinetContext } from './index.js';
 import { requirePermission } from './authenticate.js';
 import {
-  HttpError,
   MAX_UINT32,
   OPERATION_NAMES,
   badRequest,
@@ -19,6 +18,7 @@ import {
   paymentName,
   periodProperties,
   readConventions,
+  requireKkms,
 } from './read-support.js';
 
 export const ANALYTICS_LIMITS = { maxKkms: 20, oneKkmDays: 31, manyKkmsDays: 7 } as const;
@@ -274,9 +274,7 @@ export async function analyticsRoutes(
       const kkmIds = parseKkmIds(req.query.kkmIds);
       const period = parsePeriod(req.query.from, req.query.to);
       checkLimits(kkmIds.length, period.ms);
-      const visible = new Set(await ctx.scope.kkmIds(req.caller));
-      const hidden = kkmIds.filter((id) => !visible.has(id));
-      if (hidden.length) throw new HttpError(404, `kkm ${hidden.join(', ')} not found`);
+      await requireKkms(ctx, req, kkmIds);
 
       const rows = await queries.summary(kkmIds, period.from, period.to);
       const total = new Accumulator();

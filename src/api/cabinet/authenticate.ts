@@ -1,7 +1,12 @@
 // The cabinet's bearer authentication: resolves `Authorization: Bearer <session token>` to the
 // caller (organization, role, permissions, points) or answers 401. `requirePermission` guards a
 // module (transactions, reports, …) with 403.
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type {
+  FastifyReply,
+  FastifyRequest,
+  onRequestAsyncHookHandler,
+  preHandlerAsyncHookHandler,
+} from 'fastify';
 import type { Caller, Permission, Scope } from './scope.js';
 import type { Sessions } from './sessions.js';
 
@@ -19,7 +24,8 @@ export function bearerToken(req: FastifyRequest): string | null {
   return token.length ? token : null;
 }
 
-export function authenticate(sessions: Sessions, scope: Scope): preHandlerAsyncHookHandler {
+/** Runs on request, before the body and query are even validated: 401 comes first. */
+export function authenticate(sessions: Sessions, scope: Scope): onRequestAsyncHookHandler {
   return async function (req: FastifyRequest, reply: FastifyReply) {
     const token = bearerToken(req);
     const session = token ? await sessions.get(token) : null;

@@ -49,7 +49,7 @@ export async function cabinetApi(app: FastifyInstance, opts: CabinetOptions): Pr
   // Public routes (login) register here, before the hook below.
   await app.register(authPublicRoutes, { ctx });
   await app.register(async (secured) => {
-    secured.addHook('preHandler', authenticate(ctx.sessions, ctx.scope));
+    secured.addHook('onRequest', authenticate(ctx.sessions, ctx.scope));
     // Authenticated route plugins register here.
     await secured.register(authSecuredRoutes, { ctx });
     await secured.register(usersRoutes, { ctx });

@@ -71,13 +71,11 @@ export async function kkmsRoutes(
       },
     },
     async (req) => {
-      const ids = await ctx.scope.kkmIds(req.caller);
-      const [kkms, activity] = await Promise.all([queries.kkms(ids), queries.activity(ids)]);
+      const kkms = await queries.overview(await ctx.scope.kkmIds(req.caller));
       const now = Date.now();
       return {
         items: kkms.map((k) => {
-          const a = activity.get(k.kkmId);
-          const seen = Math.max(a?.lastDocumentAt ?? 0, a?.lastEventAt ?? 0) || null;
+          const seen = Math.max(k.lastDocumentAt ?? 0, k.lastEventAt ?? 0) || null;
           const online = seen !== null && now - seen <= windowMs;
           const status = k.status !== 'active' ? k.status : online ? 'online' : 'offline';
           const lastSeenAt = seen === null ? null : new Date(seen).toISOString();
@@ -92,9 +90,9 @@ export async function kkmsRoutes(
             status,
             lastSeenAt,
             ...(status === 'offline' ? { offlineSince: lastSeenAt } : {}),
-            lastShiftNumber: a?.lastShiftNumber ?? 0,
-            openShift: a?.openShift
-              ? { number: a.openShift.number, openedAt: isoWall(a.openShift.openedAt) }
+            lastShiftNumber: k.lastShiftNumber,
+            openShift: k.openShift
+              ? { number: k.openShift.number, openedAt: isoWall(k.openShift.openedAt) }
               : null,
           };
         }),

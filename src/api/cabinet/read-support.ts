@@ -59,43 +59,57 @@ const OWNER_TTL_MS = 10_000;
 const OWNER_CACHE_MAX = 100_000;
 const ownerCaches = new WeakMap<object, Map<number, KkmOwner>>();
 
-async function kkmOwner(ctx: CabinetContext, kkmId: number): Promise<KkmOwner | null> {
+async function kkmOwners(ctx: CabinetContext, kkmIds: number[]): Promise<Map<number, KkmOwner>> {
   let cache = ownerCaches.get(ctx.ch);
   if (!cache) ownerCaches.set(ctx.ch, (cache = new Map()));
-  const hit = cache.get(kkmId);
   const now = Date.now();
-  if (hit && hit.until > now) return hit;
+  const out = new Map<number, KkmOwner>();
+  const missing: number[] = [];
+  for (const id of kkmIds) {
+    const hit = cache.get(id);
+    if (hit && hit.until > now) out.set(id, hit);
+    else missing.push(id);
+  }
+  if (!missing.length) return out;
   const rs = await ctx.ch.query({
-    query: `SELECT org_id, point_id FROM kkms FINAL WHERE kkm_id = {kkm:UInt32}`,
-    query_params: { kkm: kkmId },
+    query: `SELECT kkm_id, org_id, point_id FROM kkms FINAL WHERE kkm_id IN {ids:Array(UInt32)}`,
+    query_params: { ids: missing },
     format: 'JSONEachRow',
   });
-  const [row] = await rs.json<{ org_id: number; point_id: number }>();
-  if (!row) return null;
   if (cache.size >= OWNER_CACHE_MAX) cache.clear();
-  const owner = {
-    orgId: Number(row.org_id),
-    pointId: Number(row.point_id),
-    until: now + OWNER_TTL_MS,
-  };
-  cache.set(kkmId, owner);
-  return owner;
+  for (const row of await rs.json<{ kkm_id: number; org_id: number; point_id: number }>()) {
+    const owner = {
+      orgId: Number(row.org_id),
+      pointId: Number(row.point_id),
+      until: now + OWNER_TTL_MS,
+    };
+    cache.set(Number(row.kkm_id), owner);
+    out.set(Number(row.kkm_id), owner);
+  }
+  return out;
 }
 
 /**
- * 404 for a KKM that does not exist, belongs to another org or to a point not granted — the
- * same answer for all three, so nobody learns which KKM ids exist elsewhere. (Scope.seesKkm's
- * rule, with the KKM's registration cached.)
+ * 404 unless the caller may see every one of these KKMs. A KKM that does not exist, belongs
+ * to another org or to a point not granted gets the same answer, so nobody learns which KKM
+ * ids exist elsewhere. (Scope.seesKkm's rule, with the KKMs' registration cached.)
  */
-export async function requireKkm(ctx: CabinetContext, req: FastifyRequest, kkmId: number) {
-  const owner = await kkmOwner(ctx, kkmId);
+export async function requireKkms(ctx: CabinetContext, req: FastifyRequest, kkmIds: number[]) {
+  const owners = await kkmOwners(ctx, kkmIds);
   const caller = req.caller;
-  const sees =
-    owner !== null &&
-    owner.orgId === caller.orgId &&
-    (caller.pointIds === 'all' || caller.pointIds.has(owner.pointId));
-  if (!sees) throw new HttpError(404, `kkm ${kkmId} not found`);
+  const hidden = kkmIds.filter((id) => {
+    const owner = owners.get(id);
+    return !(
+      owner &&
+      owner.orgId === caller.orgId &&
+      (caller.pointIds === 'all' || caller.pointIds.has(owner.pointId))
+    );
+  });
+  if (hidden.length) throw new HttpError(404, `kkm ${hidden.join(', ')} not found`);
 }
+
+export const requireKkm = (ctx: CabinetContext, req: FastifyRequest, kkmId: number) =>
+  requireKkms(ctx, req, [kkmId]);
 
 // ---- schemas --------------------------------------------------------------------------------
 

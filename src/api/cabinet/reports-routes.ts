@@ -189,7 +189,8 @@ export async function reportsRoutes(
           throw badRequest('querystring: type=x takes no shift, period or cursor');
         }
         await requireKkm(ctx, req, kkmId);
-        const open = (await queries.activity([kkmId])).get(kkmId)?.openShift;
+        const [kkm] = await queries.overview([kkmId]);
+        const open = kkm?.openShift;
         if (!open) return { type: 'x', items: [], nextCursor: null, hasMore: false };
         const [docs, before] = await Promise.all([
           documents.shiftDocuments(kkmId, open.number),
