@@ -39,7 +39,9 @@ export class LiveFeed {
   /** Adds a listener for one organization; returns the function that removes it. */
   async subscribe(orgId: number, listener: Listener): Promise<() => void> {
     if (!this.subscriber) {
-      this.subscriber = this.redis.duplicate();
+      // Its own connection, queueing the subscribe until it is connected (the shared client
+      // may refuse commands while not connected).
+      this.subscriber = this.redis.duplicate({ enableOfflineQueue: true });
       this.subscriber.on('error', (err) => this.log.warn({ err: err.message }, 'live subscriber'));
       this.subscriber.on('pmessage', (_pattern, _channel, message: string) => {
         let event: LiveEvent;

@@ -802,11 +802,7 @@ export class Registry {
   }
 
   /** The next value of a sequence, or with `count` the last of `count` consecutive values. */
-  private async nextSeq(
-    name: string,
-    floor: () => Promise<number>,
-    count = 1,
-  ): Promise<number> {
+  private async nextSeq(name: string, floor: () => Promise<number>, count = 1): Promise<number> {
     const min = await floor();
     const key = `${this.keyPrefix}seq:${name}`;
     const value = Number(await this.redis.eval(SEQ_NEXT, 1, key, String(min), String(count)));

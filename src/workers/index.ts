@@ -174,20 +174,35 @@ export async function startWorkers(d: WorkerDeps): Promise<Workers> {
     });
   }
 
-  // The periodic tasks (idempotent: every worker process upserts the same schedulers).
+  // The periodic tasks (idempotent: every worker process upserts the same schedulers). Set up
+  // in the background, retried until Redis answers: start-up never waits for Redis.
   const every = {
     'reconcile-sweep': cfg.reconcileSweepMs,
     'export-cleanup': Math.max(1000, Math.min(600_000, Math.floor(cfg.exportTtlMs / 2))),
     'kkm-presence': cfg.monitorIntervalMs,
     'shift-monitor': cfg.monitorIntervalMs,
   } satisfies Record<MaintenanceTask, number>;
-  for (const [task, ms] of Object.entries(every) as [MaintenanceTask, number][]) {
-    await jobs.maintenance.upsertJobScheduler(
-      task,
-      { every: ms },
-      { name: task, data: { task }, opts: { removeOnComplete: { count: 20 } } },
-    );
-  }
+  let stopping = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+  const schedule = async (attempt = 1): Promise<void> => {
+    try {
+      for (const [task, ms] of Object.entries(every) as [MaintenanceTask, number][]) {
+        await jobs.maintenance.upsertJobScheduler(
+          task,
+          { every: ms },
+          { name: task, data: { task }, opts: { removeOnComplete: { count: 20 } } },
+        );
+      }
+    } catch (err) {
+      if (stopping) return;
+      log.warn({ err, attempt }, 'job schedulers not set up yet; retrying');
+      await new Promise<void>((resolve) => {
+        retryTimer = setTimeout(resolve, Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5)));
+      });
+      if (!stopping) return schedule(attempt + 1);
+    }
+  };
+  void schedule();
 
   const refreshDepths = async () => {
     for (const q of jobs.all()) {
@@ -201,7 +216,6 @@ export async function startWorkers(d: WorkerDeps): Promise<Workers> {
     refreshDepths().catch((err: unknown) => log.warn({ err }, 'queue depths not read'));
   }, 10_000);
   depthTimer.unref();
-  await refreshDepths().catch(() => {});
 
   let closed: Promise<void> | null = null;
   return {
@@ -211,7 +225,9 @@ export async function startWorkers(d: WorkerDeps): Promise<Workers> {
     refreshDepths,
     close() {
       closed ??= (async () => {
+        stopping = true;
         clearInterval(depthTimer);
+        clearTimeout(retryTimer);
         // Each waits for its running jobs; nothing else is taken meanwhile.
         await Promise.all(workers.map((w) => w.close()));
       })();

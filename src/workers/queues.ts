@@ -158,7 +158,10 @@ export class JobQueues {
 
   /** Waits for enqueues in flight, then closes the queues (not the shared connection). */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.pending]);
-    await Promise.allSettled(this.all().map((q) => q.close()));
+    // Bounded: with Redis down an enqueue may never settle (the sweep covers what it loses).
+    const settle = (p: Promise<unknown>) =>
+      Promise.race([p, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+    await settle(Promise.allSettled([...this.pending]));
+    await settle(Promise.allSettled(this.all().map((q) => q.close())));
   }
 }

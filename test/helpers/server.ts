@@ -108,6 +108,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     tcpDevice,
     async stop() {
       links.forEach((l) => l.close());
+      // Workers first: their schedulers would write keys again after the clean-up below.
+      await server.workers?.close();
       const keys: string[] = [];
       let cursor = '0';
       do {

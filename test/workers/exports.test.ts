@@ -6,9 +6,17 @@ import { ReportType } from '../../src/protocol/schema.js';
 import { emptyReport, requests, seededRandom, ticket } from '../../src/sim/documents.js';
 import { cleanupExports } from '../../src/workers/exports.js';
 import { startTestServer } from '../helpers/server.js';
-import { api, ownerToken, parseCsv, rowsOf, unzip, userToken, waitFor } from './helpers.js';
+import {
+  api,
+  ownerToken,
+  parseCsv,
+  rowsOf,
+  unzip,
+  userToken,
+  waitFor,
+} from '../helpers/workers.js';
 
-const TICKETS = 240;
+const TICKETS = 200;
 
 const server = await startTestServer({
   OFD_EXPORT_PAGE_ROWS: '40',
@@ -260,4 +268,29 @@ t.test('failed jobs: listed and retried by the admin', async (t) => {
 
   const res = await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/admin/jobs/failed`);
   t.equal(res.status, 401, 'admin bearer needed');
+});
+
+t.test('closing the workers lets a running export finish and keeps queued jobs', async (t) => {
+  const body = { kkmId: kkm.kkmId, kind: 'tickets', shift: 1, format: 'json' };
+  const { json } = await call('POST', '/api/v1/exports', owner, body);
+  const running = await waitFor(
+    'the export to start',
+    async () => {
+      const state = await (await server.jobs.exports.getJob(json.jobId))?.getState();
+      return state === 'active' || state === 'completed' ? state : null;
+    },
+    30_000,
+    2,
+  );
+  t.comment(`state at close: ${running}`);
+  await server.workers!.close();
+  const job = await server.jobs.exports.getJob(json.jobId);
+  t.equal(await job!.getState(), 'completed', 'the running export finished before close returned');
+  t.equal(job!.returnvalue.rows, TICKETS);
+
+  const later = await call('POST', '/api/v1/exports', owner, body);
+  t.equal(later.status, 202, 'the API still queues exports');
+  await new Promise((r) => setTimeout(r, 300));
+  const waiting = await server.jobs.exports.getJob(later.json.jobId);
+  t.equal(await waiting!.getState(), 'waiting', 'kept in Redis for the next worker');
 });

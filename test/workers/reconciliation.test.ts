@@ -9,7 +9,7 @@ import { dateTime, emptyReport, requests, seededRandom, ticket } from '../../src
 import type { KkmDevice } from '../../src/sim/kkm-client.js';
 import { Notifications } from '../../src/storage/notifications.js';
 import { startTestServer, type RegisteredKkm } from '../helpers/server.js';
-import { api, ownerToken, rowsOf, userToken, waitFor } from './helpers.js';
+import { api, ownerToken, rowsOf, userToken, waitFor } from '../helpers/workers.js';
 
 const server = await startTestServer({
   // A burst is the uploads of one second; its job runs 1.5 s after that second ends.
