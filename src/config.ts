@@ -1,5 +1,6 @@
 // Configuration from the environment, validated once at start. Every setting has a default
 // so `npm start` on a fresh clone runs with no configuration at all.
+import { envInt, type Env } from './env-values.js';
 import { loadJobsConfig, type JobsConfig } from './workers/config.js';
 export interface Config {
   tcpPort: number;
@@ -18,7 +19,17 @@ export interface Config {
   store: 'clickhouse' | 'noop';
   maxFrameBytes: number;
   maxConnections: number;
+  /** TCP connections one remote address may hold at once (0: no limit). */
+  maxConnectionsPerAddress: number;
   idleTimeoutMs: number;
+  /** A TCP frame must be whole within this many ms of its first byte (slow senders). */
+  frameDeadlineMs: number;
+  /** Requests per second a device ID may make (token bucket of `deviceBurst`; 0: no limit). */
+  deviceRate: number;
+  deviceBurst: number;
+  /** Requests per second one remote address may make (bucket of `addressBurst`; 0: no limit). */
+  addressRate: number;
+  addressBurst: number;
   /** How long one device's request may hold its state before another may take it over. */
   deviceLeaseMs: number;
   /** Hours a shift may stay open before online documents get OPEN_SHIFT_TIMEOUT_EXPIRED. */
@@ -43,20 +54,9 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Record<string, string | undefined>;
-
 export function loadConfig(env: Env = process.env, argv: string[] = process.argv.slice(2)): Config {
   const problems: string[] = [];
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      problems.push(`${name}=${raw}: expected an integer from ${min} to ${max}`);
-      return fallback;
-    }
-    return n;
-  };
+  const int = envInt(env, problems);
   const str = (name: string, fallback: string): string => env[name] || fallback;
 
   const redisUrl = str('REDIS_URL', 'redis://127.0.0.1:6379');
@@ -78,6 +78,10 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     else problems.push(`role ${r}: expected one of ${ROLES.join(', ')} or all`);
   }
 
+  // Request rates: a burst of five seconds' worth unless set.
+  const deviceRate = int('OFD_DEVICE_RATE', 20, 0, 1_000_000);
+  const addressRate = int('OFD_ADDRESS_RATE', 2000, 0, 1_000_000);
+
   const config: Config = {
     tcpPort: int('OFD_TCP_PORT', 7777, 0, 65535),
     httpPort: int('OFD_HTTP_PORT', 8080, 0, 65535),
@@ -92,7 +96,13 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     store: env.OFD_STORE === 'noop' ? 'noop' : 'clickhouse',
     maxFrameBytes: int('OFD_MAX_FRAME_BYTES', 1024 * 1024, 64, 64 * 1024 * 1024),
     maxConnections: int('OFD_MAX_CONNECTIONS', 100_000, 1, 1_000_000),
+    maxConnectionsPerAddress: int('OFD_MAX_CONNECTIONS_PER_ADDRESS', 1000, 0, 1_000_000),
     idleTimeoutMs: int('OFD_IDLE_TIMEOUT_MS', 120_000, 100, 86_400_000),
+    frameDeadlineMs: int('OFD_FRAME_DEADLINE_MS', 10_000, 100, 3_600_000),
+    deviceRate,
+    deviceBurst: int('OFD_DEVICE_BURST', Math.max(1, deviceRate * 5), 1, 10_000_000),
+    addressRate,
+    addressBurst: int('OFD_ADDRESS_BURST', Math.max(1, addressRate * 5), 1, 10_000_000),
     deviceLeaseMs: int('OFD_DEVICE_LEASE_MS', 5_000, 50, 600_000),
     shiftMaxHours: int('OFD_SHIFT_MAX_HOURS', 24, 1, 240),
     receiptUrl: str('OFD_RECEIPT_URL', 'http://localhost:8080/receipt'),

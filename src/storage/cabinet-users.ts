@@ -5,9 +5,9 @@
 // hands out ids and holds locks. Ids and locks use the registry's keys (`seq:user`,
 // `lock:login:<login>`), so owners and sub-users share one id sequence and one login namespace.
 // Passwords arrive here already checked against the policy and are stored as scrypt hashes.
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { ClickHouseClient } from './clickhouse.js';
+import { Coordination } from './coordination.js';
 import { hashPassword } from './passwords.js';
 import { MAX_UINT32, OWNER_PERMISSIONS, nextVersion } from './registry.js';
 
@@ -181,21 +181,6 @@ interface OrgState {
   points: Set<number>;
 }
 
-/** Registry's sequence: seed from the ClickHouse floor if Redis lost or lags it, then INCR. */
-const SEQ_NEXT = `
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-local floor = tonumber(ARGV[1])
-if cur == nil or cur < floor then redis.call('SET', KEYS[1], ARGV[1]) end
-return redis.call('INCR', KEYS[1])`;
-
-const LOCK_RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
-
-const LOCK_TTL_MS = 15_000;
-const LOCK_WAIT_MS = 5_000;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ids = (xs: (number | string)[]) => xs.map(Number);
 const sorted = (xs: Iterable<number>) => [...new Set(xs)].sort((a, b) => a - b);
 const inOrder = (perms: Iterable<string>) => {
@@ -214,11 +199,15 @@ function isId(x: unknown): x is number {
 // ---- the store ------------------------------------------------------------------------------
 
 export class CabinetUsers {
+  private readonly coordination: Coordination;
+
   constructor(
     private readonly ch: ClickHouseClient,
     private readonly redis: Redis,
     private readonly keyPrefix: string,
-  ) {}
+  ) {
+    this.coordination = new Coordination(redis, keyPrefix);
+  }
 
   // -- login
 
@@ -543,34 +532,18 @@ export class CabinetUsers {
     });
   }
 
-  /** The next id: Redis INCR under the registry's key, never at or below ClickHouse's max. */
+  /** The next id: the registry's sequence, never at or below ClickHouse's max. */
   private async nextId(name: 'user' | 'group', table: string, column: string): Promise<number> {
     const rows = await this.rows<{ m: number | string }>(
       `SELECT max(${column}) AS m FROM ${table}`,
     );
     const floor = Number(rows[0]?.m ?? 0);
-    const key = `${this.keyPrefix}seq:${name}`;
-    const value = Number(await this.redis.eval(SEQ_NEXT, 1, key, String(floor)));
-    if (!Number.isInteger(value) || value < 1 || value > MAX_UINT32) {
-      throw new IdentityError(`sequence ${name} is exhausted or broken (${value})`);
-    }
-    return value;
+    return this.coordination.next(name, floor, 1, (m) => new IdentityError(m));
   }
 
   /** Runs `fn` holding a Redis lock (the registry's `lock:` keys). */
-  private async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const key = `${this.keyPrefix}lock:${name}`;
-    const owner = randomBytes(12).toString('hex');
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    while ((await this.redis.set(key, owner, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') {
-      if (Date.now() > deadline) throw new IdentityBusyError(`${name} is busy; try again`);
-      await sleep(20);
-    }
-    try {
-      return await fn();
-    } finally {
-      await this.redis.eval(LOCK_RELEASE, 1, key, owner).catch(() => undefined);
-    }
+  private withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.coordination.withLock(name, fn, (m) => new IdentityBusyError(m));
   }
 
   private async rows<T>(query: string, params: Record<string, unknown> = {}): Promise<T[]> {

@@ -4,9 +4,10 @@
 // sequential ids (re-seeded from ClickHouse before every allocation, so a flushed Redis never
 // reuses an id) and holds short locks that serialize read-modify-write updates across
 // processes. Tokens and passwords are never logged; passwords are stored as scrypt hashes.
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { ClickHouseClient } from './clickhouse.js';
+import { Coordination } from './coordination.js';
 import { hashPassword } from './passwords.js';
 
 export type KkmStatus = 'active' | 'blocked' | 'deregistered';
@@ -221,8 +222,6 @@ function chTime(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 function isId(x: unknown): x is number {
   return Number.isInteger(x) && (x as number) >= 1 && (x as number) <= MAX_UINT32;
 }
@@ -237,23 +236,6 @@ function requireText(field: string, value: unknown): string {
   }
   return value;
 }
-
-/**
- * Seed the counter up to the floor from ClickHouse if Redis lost or lags it, then INCR (by
- * ARGV[2] when given: a range of ids ending at the returned value).
- */
-const SEQ_NEXT = `
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-local floor = tonumber(ARGV[1])
-if cur == nil or cur < floor then redis.call('SET', KEYS[1], ARGV[1]) end
-return redis.call('INCRBY', KEYS[1], tonumber(ARGV[2] or '1'))`;
-
-const LOCK_RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
-
-const LOCK_TTL_MS = 15_000;
-const LOCK_WAIT_MS = 5_000;
 
 type SeqKind = 'org' | 'point' | 'kkm' | 'user';
 const SEQ_SOURCE: Record<SeqKind, { table: string; column: string }> = {
@@ -298,11 +280,15 @@ function kkmFromRow(r: KkmRow): KkmRecord {
 // ---- the registry ---------------------------------------------------------------------------
 
 export class Registry {
+  private readonly coordination: Coordination;
+
   constructor(
     private readonly ch: ClickHouseClient,
     private readonly redis: Redis,
     private readonly keyPrefix: string,
-  ) {}
+  ) {
+    this.coordination = new Coordination(redis, keyPrefix);
+  }
 
   // -- organizations
 
@@ -803,29 +789,12 @@ export class Registry {
 
   /** The next value of a sequence, or with `count` the last of `count` consecutive values. */
   private async nextSeq(name: string, floor: () => Promise<number>, count = 1): Promise<number> {
-    const min = await floor();
-    const key = `${this.keyPrefix}seq:${name}`;
-    const value = Number(await this.redis.eval(SEQ_NEXT, 1, key, String(min), String(count)));
-    if (!Number.isInteger(value) || value < 1 || value > MAX_UINT32) {
-      throw new RegistryError(`sequence ${name} is exhausted or broken (${value})`);
-    }
-    return value;
+    return this.coordination.next(name, await floor(), count, (m) => new RegistryError(m));
   }
 
   /** Runs `fn` holding a Redis lock, so read-modify-write updates do not interleave. */
-  private async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const key = `${this.keyPrefix}lock:${name}`;
-    const owner = randomBytes(12).toString('hex');
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    while ((await this.redis.set(key, owner, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') {
-      if (Date.now() > deadline) throw new RegistryBusyError(`${name} is busy; try again`);
-      await sleep(20);
-    }
-    try {
-      return await fn();
-    } finally {
-      await this.redis.eval(LOCK_RELEASE, 1, key, owner).catch(() => undefined);
-    }
+  private withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.coordination.withLock(name, fn, (m) => new RegistryBusyError(m));
   }
 
   private async rows<T>(query: string, params: Record<string, unknown> = {}): Promise<T[]> {

@@ -1,5 +1,6 @@
 // Settings of the background jobs (reconciliation, exports, monitors), read from the environment
 // with the rest of the configuration. Every one has a default.
+import { envInt, type Env } from '../env-values.js';
 export interface JobsConfig {
   /** Offline uploads of one KKM within one window of this length make one reconciliation job. */
   reconcileBurstMs: number;
@@ -26,19 +27,8 @@ export interface JobsConfig {
   jobBackoffMs: number;
 }
 
-type Env = Record<string, string | undefined>;
-
 export function loadJobsConfig(env: Env, problems: string[]): JobsConfig {
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      problems.push(`${name}=${raw}: expected an integer from ${min} to ${max}`);
-      return fallback;
-    }
-    return n;
-  };
+  const int = envInt(env, problems);
   const DAY_MS = 86_400_000;
   return {
     reconcileBurstMs: int('OFD_RECONCILE_BURST_MS', 60_000, 100, DAY_MS),

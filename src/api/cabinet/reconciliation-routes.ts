@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { reconciledUpTo, storedFindings } from '../../workers/reconciliation.js';
 import { requirePermission } from './authenticate.js';
 import type { CabinetContext } from './index.js';
-import { errorResponses, idSchema, readConventions, requireKkm } from './read-support.js';
+import { errorResponses, kkmParams, readConventions, requireKkm } from './read-support.js';
 
 const finding = {
   type: 'object',
@@ -47,12 +47,7 @@ export async function reconciliationRoutes(
       schema: {
         summary: 'Findings of the reconciliation of offline uploads',
         tags: ['transactions'],
-        params: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['kkmId'],
-          properties: { kkmId: idSchema },
-        },
+        params: kkmParams,
         querystring: {
           type: 'object',
           additionalProperties: false,

@@ -16,6 +16,7 @@ import {
   encodeCursor,
   errorResponses,
   idSchema,
+  kkmParams,
   isoWall,
   itemTypeName,
   operationName,
@@ -163,12 +164,7 @@ export async function ticketsRoutes(
           'when the page is empty, so a client may keep polling with it for receipts that ' +
           'arrive later; `hasMore` tells whether more receipts already exist after the page.',
         tags: ['transactions'],
-        params: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['kkmId'],
-          properties: { kkmId: idSchema },
-        },
+        params: kkmParams,
         querystring: {
           type: 'object',
           additionalProperties: false,

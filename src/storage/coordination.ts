@@ -1,0 +1,68 @@
+// Coordination between processes through Redis, with ClickHouse as the truth behind it:
+// sequences that never fall back below what is stored, and short locks for read-modify-write
+// updates of registry rows.
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+/** Seed the counter up to the floor if Redis lost or lags it, then INCRBY (default 1). */
+const SEQ_NEXT = `
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+local floor = tonumber(ARGV[1])
+if cur == nil or cur < floor then redis.call('SET', KEYS[1], ARGV[1]) end
+return redis.call('INCRBY', KEYS[1], tonumber(ARGV[2] or '1'))`;
+
+const LOCK_RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+const LOCK_TTL_MS = 15_000;
+const LOCK_WAIT_MS = 5_000;
+const MAX_UINT32 = 0xffff_ffff;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class Coordination {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keyPrefix: string,
+  ) {}
+
+  /**
+   * The next value of sequence `name` (or, with `count`, the last of `count` consecutive
+   * values), never at or below `floor` (the highest id ClickHouse holds). Throws `broken` when
+   * the sequence left the uint32 range.
+   */
+  async next(
+    name: string,
+    floor: number,
+    count: number,
+    broken: (message: string) => Error,
+  ): Promise<number> {
+    const key = `${this.keyPrefix}seq:${name}`;
+    const value = Number(await this.redis.eval(SEQ_NEXT, 1, key, String(floor), String(count)));
+    if (!Number.isInteger(value) || value < 1 || value > MAX_UINT32) {
+      throw broken(`sequence ${name} is exhausted or broken (${value})`);
+    }
+    return value;
+  }
+
+  /** Runs `fn` holding lock `name`; throws `busy` when it is not free within 5 s. */
+  async withLock<T>(
+    name: string,
+    fn: () => Promise<T>,
+    busy: (message: string) => Error,
+  ): Promise<T> {
+    const key = `${this.keyPrefix}lock:${name}`;
+    const owner = randomBytes(12).toString('hex');
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    while ((await this.redis.set(key, owner, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') {
+      if (Date.now() > deadline) throw busy(`${name} is busy; try again`);
+      await sleep(20);
+    }
+    try {
+      return await fn();
+    } finally {
+      await this.redis.eval(LOCK_RELEASE, 1, key, owner).catch(() => undefined);
+    }
+  }
+}
