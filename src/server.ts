@@ -1,7 +1,7 @@
 // Assembles the server from its parts for the configured roles and starts each for real:
 // ClickHouse (embedded chDB or a server), Redis, the group-commit writer, the command core,
 // the KKM TCP server and the Fastify HTTP server (admin API, KKM over HTTP/WebSocket).
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
@@ -15,6 +15,7 @@ import { LiveFeed } from './api/live-feed.js';
 import { Metrics } from './api/metrics.js';
 import { CommandCore } from './ingest/command-core.js';
 import { kkmHttpTransport } from './ingest/http-transport.js';
+import { RequestGuard } from './ingest/request-limits.js';
 import { StateStore } from './ingest/state-store.js';
 import { startTcpServer, type TcpServer } from './ingest/tcp-server.js';
 import { BatchWriter, clickhouseInsert, type InsertRows } from './storage/batch-writer.js';
@@ -68,16 +69,33 @@ function redisReady(redis: Redis, timeoutMs: number): Promise<void> {
   });
 }
 
-export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({
+export function createLogger(
+  config: Pick<Config, 'logLevel'>,
+  destination?: pino.DestinationStream,
+): Logger {
+  const options = {
     level: config.logLevel,
     // Device tokens and passwords never reach the log, wherever they appear.
     redact: {
       paths: ['*.password', '*.token', 'password', 'token', 'req.headers.authorization'],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
+
+/** Secrets a URL may carry in its query string (the live feed takes its session as ?token=). */
+const redactQuery = (url: string) =>
+  url.replace(/([?&](?:token|password)=)[^&#]*/gi, '$1[redacted]');
+
+/** Fastify's request log fields, with the query-string secrets masked. */
+const requestLogFields = (req: FastifyRequest) => ({
+  method: req.method,
+  url: redactQuery(req.url),
+  host: req.host,
+  remoteAddress: req.ip,
+  remotePort: req.socket?.remotePort,
+});
 
 export async function startServer(
   config: Config,
@@ -155,11 +173,21 @@ export async function startServer(
       });
     },
   });
-  const handle = (frame: Parameters<CommandCore['handle']>[0]) => core.handle(frame);
+  // Rate limits per device and per address, in front of the core for every transport.
+  const guard = new RequestGuard(config, log.child({ part: 'limits' }), (scope, command) => {
+    metrics.rateLimited.inc({ scope });
+    metrics.answer(command, 254, 0);
+  });
+  const handle = guard.guard((frame) => core.handle(frame));
+  const admitAddress = (address: string) => {
+    if (guard.admitAddress(address)) return true;
+    metrics.rateLimited.inc({ scope: 'address' });
+    return false;
+  };
 
   const adminToken = resolveAdminToken(config.adminToken, config.dataDir, log);
   const app = Fastify({
-    loggerInstance: log.child({ part: 'http' }),
+    loggerInstance: log.child({ part: 'http' }, { serializers: { req: requestLogFields } }),
     bodyLimit: 10 * 1024 * 1024,
   }) as unknown as FastifyInstance;
   await app.register(swagger, {
@@ -234,6 +262,7 @@ export async function startServer(
   if (config.roles.has('ingest')) {
     await app.register(kkmHttpTransport, {
       handle,
+      admitAddress,
       maxFrameBytes: config.maxFrameBytes,
       onFrameError: (e) => metrics.frameErrors.inc({ code: e.code }),
     });
@@ -247,12 +276,15 @@ export async function startServer(
         port: config.tcpPort,
         host: config.host,
         maxConnections: config.maxConnections,
+        maxConnectionsPerAddress: config.maxConnectionsPerAddress,
         idleTimeoutMs: config.idleTimeoutMs,
+        frameDeadlineMs: config.frameDeadlineMs,
         maxFrameBytes: config.maxFrameBytes,
         handle,
         log: log.child({ part: 'tcp' }),
         onConnectionsChanged: (open) => metrics.connections.set(open),
         onFrameError: (e) => metrics.frameErrors.inc({ code: e.code }),
+        onLimit: (reason) => metrics.limitClosed.inc({ reason }),
       })
     : null;
 
@@ -291,6 +323,7 @@ export async function startServer(
       closed = true;
       await tcp?.close();
       await app.close();
+      guard.close();
       await feed.close();
       await writer.close();
       // Running jobs finish; queued ones stay in Redis for the next start.

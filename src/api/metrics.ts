@@ -55,6 +55,21 @@ export class Metrics {
     help: 'Rows waiting for a group commit',
     registers: [this.registry],
   });
+  /** TCP connections a limit closed or refused: frame_deadline, idle_timeout, max_connections,
+   * address_connections. */
+  readonly limitClosed = new client.Counter({
+    name: 'ofd_tcp_limit_closed_total',
+    help: 'TCP connections closed or refused by a limit, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  /** KKM requests a rate limit refused (answered 254, or 429 over HTTP), by scope. */
+  readonly rateLimited = new client.Counter({
+    name: 'ofd_ingest_rate_limited_total',
+    help: 'KKM requests refused by a rate limit, by scope (device or address)',
+    labelNames: ['scope'] as const,
+    registers: [this.registry],
+  });
   readonly frameErrors = new client.Counter({
     name: 'ofd_ingest_frame_errors_total',
     help: 'Byte streams that were not protocol frames, by kind',

@@ -1,11 +1,15 @@
 // The same protocol over HTTP (POST /kkm, one frame per request body) and WebSocket (/kkm/ws,
 // one binary message per frame), through the shared command core. @fastify/websocket is
-// registered by the server (its maxPayload is the frame limit).
-import type { FastifyInstance } from 'fastify';
-import { FrameError, parseFrame, type Frame } from '../protocol/framer.js';
+// registered by the server (its maxPayload is the frame limit). An address over its request
+// rate gets 429 on POST /kkm (before the body is read) and 254 answers on the WebSocket.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { FrameError, parseFrame } from '../protocol/framer.js';
+import type { KkmHandler } from './request-limits.js';
 
 export interface KkmHttpOptions {
-  handle: (frame: Frame) => Promise<Buffer>;
+  handle: KkmHandler;
+  /** The per-address request rate for POST /kkm: false answers 429. */
+  admitAddress?: (address: string) => boolean;
   maxFrameBytes: number;
   onFrameError?: (error: FrameError) => void;
 }
@@ -17,7 +21,15 @@ export async function kkmHttpTransport(app: FastifyInstance, opts: KkmHttpOption
     (_req, body, done) => done(null, body),
   );
 
-  app.post('/kkm', { bodyLimit: opts.maxFrameBytes }, async (req, reply) => {
+  const admit = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!opts.admitAddress || opts.admitAddress(req.ip)) return;
+    reply.header('retry-after', '1');
+    return reply
+      .code(429)
+      .send({ error: 'Too Many Requests', message: 'too many requests from this address' });
+  };
+
+  app.post('/kkm', { bodyLimit: opts.maxFrameBytes, onRequest: admit }, async (req, reply) => {
     if (!Buffer.isBuffer(req.body)) {
       return reply.code(415).send({
         error: 'Unsupported Media Type',
@@ -30,11 +42,15 @@ export async function kkmHttpTransport(app: FastifyInstance, opts: KkmHttpOption
       opts.onFrameError?.(frame);
       return reply.code(400).send({ error: 'Bad Request', message: frame.message });
     }
-    const answer = await opts.handle(frame);
+    const answer = await opts.handle(frame, {
+      address: req.ip,
+      addressAdmitted: opts.admitAddress !== undefined,
+    });
     return reply.type('application/octet-stream').send(answer);
   });
 
   app.get('/kkm/ws', { websocket: true }, (socket, req) => {
+    const peer = { address: req.ip };
     let chain = Promise.resolve();
     socket.on('message', (data: Buffer, isBinary: boolean) => {
       const frame = isBinary ? parseFrame(Buffer.from(data), opts.maxFrameBytes) : null;
@@ -46,7 +62,7 @@ export async function kkmHttpTransport(app: FastifyInstance, opts: KkmHttpOption
       }
       // Answers go back in request order.
       chain = chain.then(async () => {
-        const answer = await opts.handle(frame);
+        const answer = await opts.handle(frame, peer);
         if (socket.readyState === socket.OPEN) socket.send(answer, { binary: true });
       });
     });

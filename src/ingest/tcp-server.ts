@@ -1,22 +1,34 @@
 // The KKM TCP transport: frames in, answers out, in order, one connection per device session
-// or per request. Limits: maximum connections, idle timeout, maximum frame size, and
+// or per request. Limits: maximum connections (in all and per remote address), idle timeout,
+// a deadline for each frame to arrive whole (slow senders), maximum frame size, and
 // backpressure (a peer that does not read its answers is not read from either).
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { FrameDecoder, type Frame, type FrameError } from '../protocol/framer.js';
+import type { KkmHandler } from './request-limits.js';
+
+/** Why a limit closed or refused a connection. */
+export type ConnectionLimit =
+  'frame_deadline' | 'idle_timeout' | 'max_connections' | 'address_connections';
 
 export interface TcpServerOptions {
   port: number;
   host: string;
   maxConnections: number;
+  /** Connections one remote address may hold at once (0 or unset: no limit). */
+  maxConnectionsPerAddress?: number;
   idleTimeoutMs: number;
+  /** A frame must be whole within this many ms of its first byte (0 or unset: no deadline). */
+  frameDeadlineMs?: number;
   maxFrameBytes: number;
   /** Frames read ahead of the one being answered before the socket stops being read. */
   maxPipelined?: number;
-  handle: (frame: Frame) => Promise<Buffer>;
+  handle: KkmHandler;
   log: Logger;
   onConnectionsChanged?: (open: number) => void;
   onFrameError?: (error: FrameError) => void;
+  /** A limit closed or refused a connection (metrics). */
+  onLimit?: (limit: ConnectionLimit) => void;
 }
 
 export interface TcpServer {
@@ -30,6 +42,12 @@ export async function startTcpServer(opts: TcpServerOptions): Promise<TcpServer>
   const sockets = new Set<net.Socket>();
   const inFlight = new Set<Promise<void>>();
   const maxPipelined = opts.maxPipelined ?? 8;
+  const perAddress = opts.maxConnectionsPerAddress ?? 0;
+  const frameDeadlineMs = opts.frameDeadlineMs ?? 0;
+  /** Open connections by remote address (with a per-address limit only). */
+  const byAddress = new Map<string, number>();
+  /** Addresses at their limit that were logged, so a flood makes one line per address. */
+  const atLimit = new Set<string>();
   let closing = false;
 
   const server = net.createServer({ noDelay: true, keepAlive: true }, (socket) => {
@@ -37,19 +55,61 @@ export async function startTcpServer(opts: TcpServerOptions): Promise<TcpServer>
       socket.destroy();
       return;
     }
+    const address = socket.remoteAddress ?? '';
+    if (perAddress > 0) {
+      const held = byAddress.get(address) ?? 0;
+      if (held >= perAddress) {
+        // Refused at once, before any per-connection work.
+        socket.destroy();
+        opts.onLimit?.('address_connections');
+        if (!atLimit.has(address)) {
+          atLimit.add(address);
+          opts.log.warn(
+            { remote: address, limit: perAddress },
+            'per-address connection limit reached; refusing new connections from it',
+          );
+        }
+        return;
+      }
+      byAddress.set(address, held + 1);
+    }
     sockets.add(socket);
     opts.onConnectionsChanged?.(sockets.size);
+    const peer = { address };
     const decoder = new FrameDecoder(opts.maxFrameBytes);
     const queue: Frame[] = [];
     let busy = false;
     socket.setTimeout(opts.idleTimeoutMs);
+
+    // Slow senders: the idle timeout is reset by every byte, so a frame trickled a byte at a
+    // time would hold the connection for ever. Each frame gets a deadline from its first byte.
+    let deadline: NodeJS.Timeout | null = null;
+    const stopDeadline = () => {
+      if (deadline) clearTimeout(deadline);
+      deadline = null;
+    };
+    const deadlinePassed = () => {
+      deadline = null;
+      if (socket.destroyed) return;
+      if (socket.isPaused()) {
+        // We stopped reading (backpressure): the rest may be waiting in the kernel.
+        deadline = setTimeout(deadlinePassed, frameDeadlineMs);
+        return;
+      }
+      opts.log.warn(
+        { remote: address, buffered: decoder.bufferedBytes, deadlineMs: frameDeadlineMs },
+        'frame not complete within its deadline; closing the connection',
+      );
+      opts.onLimit?.('frame_deadline');
+      socket.destroy();
+    };
 
     const pump = async (): Promise<void> => {
       if (busy) return;
       busy = true;
       while (queue.length > 0 && !socket.destroyed) {
         const frame = queue.shift()!;
-        const work = opts.handle(frame).then((answer) => {
+        const work = opts.handle(frame, peer).then((answer) => {
           if (socket.destroyed) return;
           if (!socket.write(answer)) {
             socket.pause();
@@ -73,9 +133,13 @@ export async function startTcpServer(opts: TcpServerOptions): Promise<TcpServer>
     };
 
     socket.on('data', (chunk: Buffer) => {
+      let completed = false;
       decoder.push(
         chunk,
-        (frame) => queue.push(frame),
+        (frame) => {
+          queue.push(frame);
+          completed = true;
+        },
         (error) => {
           opts.log.warn(
             { remote: socket.remoteAddress, code: error.code, reason: error.message },
@@ -85,25 +149,52 @@ export async function startTcpServer(opts: TcpServerOptions): Promise<TcpServer>
           socket.destroy();
         },
       );
+      if (frameDeadlineMs > 0) {
+        // A frame completed here means the bytes left over began a new one in this chunk.
+        if (completed || decoder.bufferedBytes === 0) stopDeadline();
+        if (decoder.bufferedBytes > 0 && !deadline && !socket.destroyed) {
+          deadline = setTimeout(deadlinePassed, frameDeadlineMs);
+        }
+      }
       if (queue.length >= maxPipelined) socket.pause();
       void pump();
     });
     socket.on('timeout', () => {
       opts.log.debug({ remote: socket.remoteAddress }, 'idle connection closed');
+      opts.onLimit?.('idle_timeout');
       socket.destroy();
     });
     socket.on('error', (err) =>
       opts.log.debug({ err, remote: socket.remoteAddress }, 'socket error'),
     );
     socket.on('close', () => {
+      stopDeadline();
       sockets.delete(socket);
       opts.onConnectionsChanged?.(sockets.size);
+      if (perAddress > 0) {
+        const held = (byAddress.get(address) ?? 1) - 1;
+        if (held > 0) byAddress.set(address, held);
+        else byAddress.delete(address);
+        if (held < perAddress) atLimit.delete(address);
+      }
     });
   });
   server.maxConnections = opts.maxConnections;
-  server.on('drop', (info) =>
-    opts.log.warn({ remote: info?.remoteAddress }, 'connection limit reached'),
-  );
+  // Node refuses connections past maxConnections itself; a flood logs a line every 5 s at most.
+  let dropped = 0;
+  let droppedLoggedAt = -Infinity;
+  server.on('drop', (info) => {
+    opts.onLimit?.('max_connections');
+    dropped++;
+    const now = performance.now();
+    if (now - droppedLoggedAt < 5000) return;
+    opts.log.warn(
+      { remote: info?.remoteAddress, refused: dropped, limit: opts.maxConnections },
+      'connection limit reached',
+    );
+    dropped = 0;
+    droppedLoggedAt = now;
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

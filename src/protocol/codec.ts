@@ -50,7 +50,7 @@ const lenientRequest = (() => {
 type Loose = Record<string, unknown> & { command?: number; ticket?: Record<string, unknown> };
 
 /** The raw value of Request.command (field 1), found without a schema; null when absent. */
-function peekCommand(payload: Uint8Array): number | null {
+export function peekCommand(payload: Uint8Array): number | null {
   try {
     const reader = protobuf.Reader.create(payload);
     let command: number | null = null;

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { KkmDevice, TcpLink, type Transport } from '../../src/sim/kkm-client.js';
@@ -28,7 +28,10 @@ let binCounter = 0;
 export const uniqueBin = () =>
   `${String(Date.now() % 1e6).padStart(6, '0')}${String(process.pid % 1000).padStart(3, '0')}${String(++binCounter % 1000).padStart(3, '0')}`;
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  opts: { log?: Logger } = {},
+): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ofd-test-'));
   const prefix = `ofdtest:${randomBytes(4).toString('hex')}:`;
   const config: Config = loadConfig(
@@ -40,6 +43,10 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       OFD_REDIS_PREFIX: prefix,
       OFD_ADMIN_TOKEN: 'test-admin-token-0123456789',
       OFD_DEVICE_LEASE_MS: '300',
+      // Tests drive devices far faster than a register would; the rate limits are off unless a
+      // test sets them (test/security/abuse.test.ts).
+      OFD_DEVICE_RATE: '0',
+      OFD_ADDRESS_RATE: '0',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       ...env,
     },
@@ -47,7 +54,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   );
   let server: RunningServer;
   try {
-    server = await startServer(config, pino({ level: config.logLevel }));
+    server = await startServer(config, opts.log ?? pino({ level: config.logLevel }));
   } catch (error) {
     rmSync(dataDir, { recursive: true, force: true }); // a failed start leaves no temp dir
     throw error;

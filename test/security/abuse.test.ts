@@ -1,0 +1,481 @@
+// Abuse limits against a real server: a slow sender is cut off at its frame deadline while a
+// well-behaved register keeps being answered; a connection flood from one address is refused
+// past the per-address (and the global) limit while established connections keep working; a
+// device hammering past its rate gets 254 for the excess, without reaching Redis, while another
+// device behind the same address is unaffected; an address over its rate gets 429 on HTTP and
+// 254 on TCP and WebSocket frames. Abusers use other loopback addresses (127.0.0.x) than the
+// well-behaved registers (127.0.0.1), as they would come from other hosts.
+import http from 'node:http';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import t, { type Test } from 'tap';
+// @ts-expect-error -- ws ships no type declarations and @types/ws is not installed
+import WebSocket from 'ws';
+import { FrameDecoder } from '../../src/protocol/framer.js';
+import { ResultCode } from '../../src/protocol/schema.js';
+import {
+  decodeAnswer,
+  httpTransport,
+  KkmDevice,
+  TcpLink,
+  type Answer,
+} from '../../src/sim/kkm-client.js';
+import { requests, seededRandom, ticket } from '../../src/sim/documents.js';
+import { TokenBuckets } from '../../src/ingest/request-limits.js';
+import { patchMethod } from '../helpers/kkm.js';
+import { startTestServer } from '../helpers/server.js';
+
+const FRAME_DEADLINE_MS = 1000;
+const PER_ADDRESS = 5;
+const MAX_CONNECTIONS = 30;
+const DEVICE_RATE = 10;
+const ADDRESS_RATE = 100;
+
+const server = await startTestServer({
+  OFD_FRAME_DEADLINE_MS: String(FRAME_DEADLINE_MS),
+  OFD_MAX_CONNECTIONS_PER_ADDRESS: String(PER_ADDRESS),
+  OFD_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
+  OFD_DEVICE_RATE: String(DEVICE_RATE),
+  OFD_DEVICE_BURST: String(DEVICE_RATE),
+  OFD_ADDRESS_RATE: String(ADDRESS_RATE),
+  OFD_ADDRESS_BURST: String(ADDRESS_RATE),
+});
+t.teardown(() => server.stop());
+
+const OK = ResultCode.RESULT_TYPE_OK;
+const UNAVAILABLE = ResultCode.RESULT_TYPE_SERVICE_TEMPORARILY_UNAVAILABLE;
+const code = (a: Answer) => a.response.result.result_code;
+const base = `http://127.0.0.1:${server.httpPort}`;
+
+/** A register on its own TCP connection from 127.0.0.1, closed when the test ends (the
+ * per-address limit counts well-behaved connections too). */
+async function tcpDevice(t: Test) {
+  const kkm = await server.registerKkm();
+  const link = new TcpLink(server.tcp!.port);
+  t.teardown(() => link.close());
+  return Object.assign(new KkmDevice(kkm.kkmId, kkm.token, link.send), { kkm });
+}
+
+async function metric(name: string, labels: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+/** A TCP connection from a chosen loopback address. */
+function connectFrom(localAddress: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ port: server.tcp!.port, host: '127.0.0.1', localAddress });
+    socket.once('connect', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** Resolves with how long the socket stayed open (ms), or null if still open after `ms`. */
+function closedWithin(socket: net.Socket, ms: number, from = performance.now()) {
+  return new Promise<number | null>((resolve) => {
+    if (socket.destroyed) return resolve(performance.now() - from);
+    const timer = setTimeout(() => resolve(null), ms);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve(performance.now() - from);
+    });
+    socket.on('error', () => {});
+  });
+}
+
+/** A register's transport over one TCP connection from `localAddress`, answers in order. */
+async function tcpFrom(localAddress: string) {
+  const socket = await connectFrom(localAddress);
+  const decoder = new FrameDecoder();
+  const waiting: ((b: Buffer) => void)[] = [];
+  socket.on('data', (chunk) =>
+    decoder.push(
+      chunk,
+      (f) => waiting.shift()?.(f.bytes),
+      () => socket.destroy(),
+    ),
+  );
+  socket.on('error', () => {});
+  return {
+    socket,
+    send: (frame: Buffer) =>
+      new Promise<Buffer>((resolve) => {
+        waiting.push(resolve);
+        socket.write(frame);
+      }),
+  };
+}
+
+/** A register asking INFO every `everyMs` until stopped; the slowest answer it got. */
+function wellBehaved(dev: KkmDevice, everyMs = 200) {
+  let stop = false;
+  const latencies: number[] = [];
+  const codes: number[] = [];
+  const done = (async () => {
+    while (!stop) {
+      const started = performance.now();
+      const a = await dev.send(requests.info());
+      latencies.push(performance.now() - started);
+      codes.push(code(a));
+      await sleep(everyMs);
+    }
+  })();
+  return {
+    async finish() {
+      stop = true;
+      await done;
+      return { latencies, codes, maxMs: Math.max(...latencies) };
+    },
+  };
+}
+
+t.test(
+  'a slow sender is cut off at its frame deadline; others are answered promptly',
+  async (t) => {
+    const goodDev = await tcpDevice(t);
+    const kkm = goodDev.kkm;
+    t.equal(code(await goodDev.send(requests.info())), OK, 'a register at work');
+    const good = wellBehaved(goodDev, 100);
+    const before = await metric('ofd_tcp_limit_closed_total', 'reason="frame_deadline"');
+
+    // One valid frame, a byte every 200 ms: the idle timeout never fires, the deadline must.
+    const slowDev = new KkmDevice(kkm.kkmId + 1_000_000, 1, async () => Buffer.alloc(0));
+    const frame = slowDev.frame(requests.info());
+    const slow = await connectFrom('127.0.0.2');
+    const received: Buffer[] = [];
+    slow.on('data', (c) => received.push(c));
+    const started = performance.now();
+    const closed = closedWithin(slow, 10_000, started);
+    let sent = 0;
+    while (!slow.destroyed && sent < frame.length) {
+      slow.write(frame.subarray(sent, sent + 1));
+      sent++;
+      await Promise.race([sleep(200), closed]);
+    }
+    const openMs = await closed;
+    const { latencies, codes, maxMs } = await good.finish();
+
+    t.ok(openMs !== null, 'the server closed the slow connection');
+    t.ok(openMs! >= FRAME_DEADLINE_MS - 50, `not before the deadline (${Math.round(openMs!)} ms)`);
+    t.ok(openMs! < FRAME_DEADLINE_MS + 1500, `soon after it (${Math.round(openMs!)} ms)`);
+    t.ok(sent < frame.length, `the frame never completed (${sent} of ${frame.length} bytes)`);
+    t.equal(Buffer.concat(received).length, 0, 'and it got no answer');
+    t.ok(latencies.length >= 4, `the good register kept asking (${latencies.length} answers)`);
+    t.ok(
+      codes.every((c) => c === OK),
+      'and every answer was OK',
+    );
+    t.ok(maxMs < 2000, `its slowest answer took ${Math.round(maxMs)} ms`);
+    t.equal(
+      await metric('ofd_tcp_limit_closed_total', 'reason="frame_deadline"'),
+      before + 1,
+      'counted',
+    );
+  },
+);
+
+t.test('frames arriving steadily are never cut off by the deadline', async (t) => {
+  // Each chunk ends one frame and begins the next, so bytes are always buffered, for twice the
+  // deadline: the deadline runs from each frame's first byte, not from the first frame's.
+  const kkm = await server.registerKkm();
+  const dev = new KkmDevice(kkm.kkmId, kkm.token, async () => Buffer.alloc(0));
+  const frames = Array.from({ length: 8 }, () => dev.frame(requests.info()));
+  const stream = Buffer.concat(frames);
+  const link = await connectFrom('127.0.0.1');
+  const decoder = new FrameDecoder();
+  const answers: Answer[] = [];
+  link.on('data', (c) =>
+    decoder.push(
+      c,
+      (f) => answers.push(decodeAnswer(f.bytes)),
+      () => {},
+    ),
+  );
+  const closed = closedWithin(link, 10_000);
+  const cut = Math.floor(frames[0]!.length / 2);
+  let at = 0;
+  const startedAt = performance.now();
+  while (at < stream.length) {
+    const next = Math.min(stream.length, at === 0 ? cut : at + frames[0]!.length);
+    link.write(stream.subarray(at, next));
+    at = next;
+    await sleep(300);
+  }
+  await sleep(200);
+  t.ok(performance.now() - startedAt > 2 * FRAME_DEADLINE_MS, 'streamed past the deadline');
+  t.equal(answers.length, frames.length, 'every frame answered');
+  t.ok(
+    answers.every((a) => code(a) === OK),
+    'all OK',
+  );
+  t.notOk(link.destroyed, 'the connection is still open');
+  link.destroy();
+  await closed;
+});
+
+t.test(
+  'a connection flood past the per-address limit is refused; established ones work',
+  async (t) => {
+    const dev = await tcpDevice(t);
+    t.equal(code(await dev.send(requests.info())), OK, 'established before the flood');
+    const before = await metric('ofd_tcp_limit_closed_total', 'reason="address_connections"');
+    const good = wellBehaved(dev, 50);
+
+    const FLOOD = 40;
+    const flood = await Promise.all(
+      Array.from({ length: FLOOD }, () => connectFrom('127.0.0.3').catch(() => null)),
+    );
+    const lifetimes = await Promise.all(flood.map((s) => (s ? closedWithin(s, 1500) : 0)));
+    const refused = lifetimes.filter((ms) => ms !== null);
+    const held = flood.filter((s, i) => s && lifetimes[i] === null) as net.Socket[];
+    t.equal(held.length, PER_ADDRESS, `the address holds ${PER_ADDRESS} connections`);
+    t.equal(refused.length, FLOOD - PER_ADDRESS, 'every other one was refused');
+    t.ok(
+      refused.every((ms) => ms! < 1000),
+      `quickly (slowest ${Math.round(Math.max(...refused.map(Number)))} ms)`,
+    );
+
+    // Another address is not affected, and the flooding one gets in again once it lets go.
+    const other = await tcpDevice(t);
+    t.equal(code(await other.send(requests.info())), OK, 'a new register from another address');
+    const { codes, maxMs } = await good.finish();
+    t.ok(
+      codes.every((c) => c === OK),
+      `the established register was answered throughout (${codes.length} answers)`,
+    );
+    t.ok(maxMs < 2000, `its slowest answer took ${Math.round(maxMs)} ms`);
+    t.equal(
+      await metric('ofd_tcp_limit_closed_total', 'reason="address_connections"'),
+      before + FLOOD - PER_ADDRESS,
+      'each refusal counted',
+    );
+    held.forEach((s) => s.destroy());
+    await sleep(100);
+    const again = await connectFrom('127.0.0.3');
+    t.equal(await closedWithin(again, 300), null, 'the address may connect again');
+    again.destroy();
+  },
+);
+
+t.test('past the global connection limit new connections are refused, not old ones', async (t) => {
+  const dev = await tcpDevice(t);
+  t.equal(code(await dev.send(requests.info())), OK);
+  const before = await metric('ofd_tcp_limit_closed_total', 'reason="max_connections"');
+  // PER_ADDRESS from each of 8 addresses: more than MAX_CONNECTIONS in all.
+  const attempts = await Promise.all(
+    Array.from({ length: 8 * PER_ADDRESS }, (_, i) =>
+      connectFrom(`127.0.0.${10 + (i % 8)}`).catch(() => null),
+    ),
+  );
+  const lifetimes = await Promise.all(attempts.map((s) => (s ? closedWithin(s, 1000) : 0)));
+  const held = attempts.filter((s, i) => s && lifetimes[i] === null) as net.Socket[];
+  t.ok(server.tcp!.connections <= MAX_CONNECTIONS, `at most ${MAX_CONNECTIONS} open`);
+  t.ok(held.length < attempts.length, `${attempts.length - held.length} refused`);
+  t.ok(
+    (await metric('ofd_tcp_limit_closed_total', 'reason="max_connections"')) > before,
+    'counted',
+  );
+  t.equal(code(await dev.send(requests.info())), OK, 'the established register still works');
+  held.forEach((s) => s.destroy());
+  await sleep(100);
+  const next = await tcpDevice(t);
+  t.equal(code(await next.send(requests.info())), OK, 'and new ones get in once there is room');
+});
+
+t.test(
+  'a device past its rate gets 254 without reaching Redis; others are unaffected',
+  async (t) => {
+    const hammerDev = await tcpDevice(t);
+    const hammer = hammerDev.kkm;
+    const calmDev = await tcpDevice(t); // the same address (127.0.0.1), another device
+    const claims = new Map<number, number>();
+    const claim = server.states.claim.bind(server.states);
+    const restore = patchMethod(server.states, 'claim', (kkmId: number) => {
+      claims.set(kkmId, (claims.get(kkmId) ?? 0) + 1);
+      return claim(kkmId);
+    });
+    t.teardown(restore);
+    const before = await metric('ofd_ingest_rate_limited_total', 'scope="device"');
+
+    const started = performance.now();
+    const hammering = (async () => {
+      const answers: Answer[] = [];
+      for (let i = 0; i < 40; i++) answers.push(await hammerDev.send(requests.info()));
+      return answers;
+    })();
+    const random = seededRandom(7);
+    const calmCodes: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      calmCodes.push(code(await calmDev.send(requests.ticket(ticket(random)))));
+    }
+    const answers = await hammering;
+    const elapsedS = (performance.now() - started) / 1000;
+
+    const ok = answers.filter((a) => code(a) === OK).length;
+    const limited = answers.filter((a) => code(a) === UNAVAILABLE);
+    t.equal(ok + limited.length, answers.length, 'every answer is OK or 254');
+    t.ok(ok >= DEVICE_RATE, `the burst was served (${ok} OK)`);
+    t.ok(ok <= DEVICE_RATE + Math.ceil(DEVICE_RATE * elapsedS) + 1, 'no more than the rate allows');
+    t.ok(limited.length >= 40 - ok && limited.length > 0, `${limited.length} answered 254`);
+    t.match(limited[0]!.response.result.result_text, /too many requests from this KKM/);
+    t.ok(
+      limited.every((a) => a.header.token === hammer.token),
+      'the token stays as it was',
+    );
+    t.equal(claims.get(hammer.kkmId), ok, 'only the admitted requests reached Redis');
+    t.same(calmCodes, [OK, OK, OK, OK], 'the other device was served');
+    t.equal(
+      await metric('ofd_ingest_rate_limited_total', 'scope="device"'),
+      before + limited.length,
+      'each refusal counted',
+    );
+
+    await sleep(1000 / DEVICE_RATE + 50);
+    t.equal(code(await hammerDev.send(requests.info())), OK, 'served again once it slows down');
+  },
+);
+
+/** POST /kkm from a chosen loopback address. */
+function postFrom(localAddress: string, frame: Buffer, agent: http.Agent) {
+  return new Promise<{ status: number; body: Buffer; retryAfter?: string }>((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: server.httpPort,
+        path: '/kkm',
+        method: 'POST',
+        localAddress,
+        agent,
+        headers: { 'content-type': 'application/octet-stream' },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            body: Buffer.concat(chunks),
+            retryAfter: res.headers['retry-after'] as string | undefined,
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(frame);
+  });
+}
+
+t.test('an address past its rate gets 429 over HTTP; other addresses are served', async (t) => {
+  const kkm = await server.registerKkm();
+  const dev = new KkmDevice(kkm.kkmId, kkm.token, async () => Buffer.alloc(0));
+  const frame = dev.frame(requests.info());
+  const agent = new http.Agent({
+    keepAlive: true,
+    maxSockets: 25,
+    localAddress: '127.0.0.4',
+  } as http.AgentOptions);
+  t.teardown(() => agent.destroy());
+  let claims = 0;
+  const claim = server.states.claim.bind(server.states);
+  const restore = patchMethod(server.states, 'claim', (kkmId: number) => {
+    claims++;
+    return claim(kkmId);
+  });
+  t.teardown(restore);
+
+  const other = await server.registerKkm();
+  const otherDev = new KkmDevice(other.kkmId, other.token, httpTransport(base));
+  let otherCode = -1;
+  let refusedMeanwhile = 0;
+  const started = performance.now();
+  const results: Awaited<ReturnType<typeof postFrom>>[] = [];
+  const BATCH = 25;
+  for (let sent = 0; sent < 3 * ADDRESS_RATE; sent += BATCH) {
+    const batch = await Promise.all(
+      Array.from({ length: BATCH }, () => postFrom('127.0.0.4', frame, agent)),
+    );
+    results.push(...batch);
+    if (sent === 2 * ADDRESS_RATE) {
+      // A register elsewhere, in the middle of the flood.
+      refusedMeanwhile = batch.filter((r) => r.status === 429).length;
+      otherCode = code(await otherDev.send(requests.info()));
+    }
+  }
+  const elapsedS = (performance.now() - started) / 1000;
+  const served = results.filter((r) => r.status === 200).length;
+  const tooMany = results.filter((r) => r.status === 429);
+  t.equal(served + tooMany.length, results.length, 'every answer is 200 or 429');
+  t.ok(served >= ADDRESS_RATE, `the burst was served (${served})`);
+  t.ok(served <= ADDRESS_RATE + Math.ceil(ADDRESS_RATE * elapsedS) + 1, 'no more than the rate');
+  t.ok(tooMany.length > 0, `${tooMany.length} answered 429`);
+  t.same(Object.keys(JSON.parse(tooMany[0]!.body.toString())).sort(), ['error', 'message']);
+  t.equal(tooMany[0]!.retryAfter, '1', 'with Retry-After');
+  t.ok(claims <= served, 'refused requests never reached Redis');
+  t.ok(refusedMeanwhile > 0, 'the flooding address was being refused…');
+  t.equal(otherCode, OK, '…while another address was served');
+});
+
+t.test('frames from an address past its rate get 254 over TCP and WebSocket', async (t) => {
+  const link = await tcpFrom('127.0.0.5');
+  t.teardown(() => link.socket.destroy());
+  // One device: past its own rate its frames are refused cheaply, and still count against
+  // the address, which runs out after ADDRESS_RATE frames.
+  const kkm = await server.registerKkm();
+  const dev = new KkmDevice(kkm.kkmId, kkm.token, link.send);
+  const frames = Array.from({ length: 3 * ADDRESS_RATE }, () => dev.frame(requests.info()));
+  const before = await metric('ofd_ingest_rate_limited_total', 'scope="address"');
+  const answers: Answer[] = [];
+  for (const f of frames) answers.push(decodeAnswer(await link.send(f)));
+  const text = (a: Answer) => a.response.result.result_text ?? '';
+  const byAddress = answers.filter((a) => /too many requests from here/.test(text(a)));
+  t.ok(byAddress.length > 0, `${byAddress.length} of ${answers.length} refused for the address`);
+  t.ok(
+    byAddress.every((a) => code(a) === UNAVAILABLE),
+    'answered 254',
+  );
+  t.ok(
+    answers.every((a) => code(a) === OK || code(a) === UNAVAILABLE),
+    'the others OK or over the device rate',
+  );
+
+  const ws = new WebSocket(`ws://127.0.0.1:${server.httpPort}/kkm/ws`, {
+    localAddress: '127.0.0.5',
+  });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  t.teardown(() => ws.close());
+  const wsAnswers: Answer[] = [];
+  const all = new Promise<void>((resolve) =>
+    ws.on('message', (data: Buffer) => {
+      wsAnswers.push(decodeAnswer(Buffer.from(data)));
+      if (wsAnswers.length === 50) resolve();
+    }),
+  );
+  for (const f of frames.slice(0, 50)) ws.send(f, { binary: true });
+  await all;
+  t.ok(
+    wsAnswers.some((a) => /too many requests from here/.test(text(a))),
+    'WebSocket frames too (the address is still over its rate)',
+  );
+  t.ok(
+    (await metric('ofd_ingest_rate_limited_total', 'scope="address"')) >= before + byAddress.length,
+    'counted',
+  );
+});
+
+t.test('token buckets: burst, refill, and a bounded map', async (t) => {
+  const buckets = new TokenBuckets<string>(10, 3, 100);
+  const taken = (now: number) => [1, 2, 3, 4].map(() => buckets.take('a', now) === null);
+  t.same(taken(0), [true, true, true, false], 'the burst, then refused');
+  t.not(buckets.take('a', 50), null, 'half a token is not one');
+  t.equal(buckets.take('a', 100), null, 'one token back after 1/rate s');
+  t.not(buckets.take('a', 100), null);
+  for (let i = 0; i < 1000; i++) buckets.take(`k${i}`, 200);
+  t.ok(buckets.size <= 100, `never more than maxKeys buckets (${buckets.size})`);
+  buckets.sweep(10_000);
+  t.equal(buckets.size, 0, 'refilled buckets are swept');
+  t.equal(buckets.take('a', 10_000), null, 'and a swept key starts full');
+});
