@@ -2,7 +2,6 @@
 // (wrong token, REQNUM, version or payload), reads of what the server stored, and the figures a
 // Z report must show for a list of receipts and money placements.
 import net from 'node:net';
-// @ts-expect-error -- ws ships no type declarations and @types/ws is not installed
 import WebSocket from 'ws';
 import protobuf from 'protobufjs/light.js';
 import { encodeFrame, HEADER_SIZE, readHeader } from '../../src/protocol/header.js';

@@ -9,7 +9,6 @@ import http from 'node:http';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
-// @ts-expect-error -- ws ships no type declarations and @types/ws is not installed
 import WebSocket from 'ws';
 import { FrameDecoder } from '../../src/protocol/framer.js';
 import { ResultCode } from '../../src/protocol/schema.js';

@@ -11,7 +11,6 @@ import * as crypto from 'node:crypto';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
-// @ts-expect-error -- ws ships no type declarations and @types/ws is not installed
 import WebSocket from 'ws';
 import { Sessions } from '../../src/api/cabinet/sessions.js';
 import { ResultCode } from '../../src/protocol/schema.js';
