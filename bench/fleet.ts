@@ -7,12 +7,16 @@
 //   npx tsx bench/fleet.ts [--devices=1000] [--mode=persistent|per-request] [--rate=N]
 //     [--duration=20] [--warmup=2] [--offline-fraction=0] [--loss-rate=0.002]
 //     [--server=spawn|http://host:port] [--tcp-port=7777] [--admin-token=…]
-//     [--store=clickhouse|noop] [--batch-max-rows=N] [--cpu-prof=DIR] [--no-verify] [--json=FILE]
+//     [--store=clickhouse|noop] [--batch-max-rows=N] [--cpu-prof=DIR] [--node-options=…]
+//     [--no-verify] [--json=FILE]
 //
 // --rate omitted = closed loop (each register sends its next request as soon as it is answered).
-// --server=spawn (default) starts `node --import tsx src/main.ts` with a temporary DATA_DIR and
-// its own Redis prefix, so its CPU and RSS can be sampled; a URL uses a running server (its
-// admin token from --admin-token or OFD_ADMIN_TOKEN, its KKM TCP port from --tcp-port).
+// --server=spawn (default) starts `node --max-semi-space-size=64 --import tsx src/main.ts` (the
+// flags of `npm start`) with a temporary DATA_DIR and its own Redis prefix, so its CPU and RSS
+// can be sampled; a URL uses a running server (its admin token from --admin-token or
+// OFD_ADMIN_TOKEN, its KKM TCP port from --tcp-port; run it with OFD_DEVICE_RATE=0,
+// OFD_ADDRESS_RATE=0 and OFD_MAX_CONNECTIONS_PER_ADDRESS=0, as a spawned one is, or its request
+// limits answer the fleet 254).
 import { writeFileSync } from 'node:fs';
 import { spawnServer, type ServerProcess } from './fleet/server-process.js';
 import { Fleet, type Mode, type Target } from './fleet/simulator.js';
@@ -60,6 +64,7 @@ let server: ServerProcess | null = null;
 let target: Target;
 if (serverArg === 'spawn') {
   const env: Record<string, string> = {};
+  if (args.has('node-options')) env.NODE_OPTIONS = args.get('node-options')!;
   if (args.has('batch-max-rows')) env.OFD_BATCH_MAX_ROWS = String(num('batch-max-rows', 1000));
   server = await spawnServer({ store, env, cpuProfDir: args.get('cpu-prof') });
   target = {
@@ -69,8 +74,11 @@ if (serverArg === 'spawn') {
     adminToken: server.adminToken,
     redisUrl: server.redisUrl,
     sample: server.sample,
+    threads: server.threads,
   };
-  console.log(`server pid ${server.pid}: store ${store}, TCP ${server.tcpPort}, HTTP ${server.httpPort}`);
+  console.log(
+    `server pid ${server.pid}: store ${store}, TCP ${server.tcpPort}, HTTP ${server.httpPort}`,
+  );
 } else {
   const url = new URL(serverArg);
   const adminToken = args.get('admin-token') ?? process.env.OFD_ADMIN_TOKEN;
@@ -89,7 +97,12 @@ if (serverArg === 'spawn') {
 
 let failed = false;
 try {
-  const fleet = await Fleet.create(target, { devices, lossRate, seed: num('seed', 1) });
+  const fleet = await Fleet.create(target, {
+    devices,
+    lossRate,
+    seed: num('seed', 1),
+    storeless: store === 'noop',
+  });
   const helloS = await fleet.hello();
   console.log(`${devices} registers registered and said hello (INFO) in ${helloS.toFixed(1)} s`);
   const result = await fleet.runPhase({

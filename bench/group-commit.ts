@@ -3,6 +3,8 @@
 // The baseline is one insert per request (maxRows = 1). Prints rows/s and commit latency.
 //
 //   npx tsx bench/group-commit.ts      BENCH_SECONDS (default 5) per setting, BENCH_DEVICES (200)
+//   BENCH_SETTINGS=0,2 runs only those settings (by index); BENCH_JSON=1 prints the results as
+//   one JSON line at the end (bench/run-all.ts reads it).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +46,7 @@ interface Setting {
   maxRows: number;
   maxDelayMs: number;
 }
-const settings: Setting[] = [
+const allSettings: Setting[] = [
   { name: 'one insert per request', maxRows: 1, maxDelayMs: 0 },
   { name: 'group commit, no delay', maxRows: 1000, maxDelayMs: 0 },
   { name: 'group commit, 1 ms', maxRows: 1000, maxDelayMs: 1 },
@@ -52,6 +54,9 @@ const settings: Setting[] = [
   { name: 'group commit, 5 ms', maxRows: 1000, maxDelayMs: 5 },
   { name: 'group commit, 2 ms, 200 rows', maxRows: 200, maxDelayMs: 2 },
 ];
+const settings = process.env.BENCH_SETTINGS
+  ? process.env.BENCH_SETTINGS.split(',').map((i) => allSettings[Number(i)]!)
+  : allSettings;
 
 async function run(s: Setting) {
   let batches = 0;
@@ -109,5 +114,6 @@ for (const r of results) {
     `${r.name.padEnd(32)}${pad(Math.round(r.rowsPerSec).toLocaleString('en'), 10)}${pad((r.rowsPerSec / base).toFixed(1), 8)}${pad(r.rowsPerInsert.toFixed(0), 13)}${pad(r.p50.toFixed(1), 9)}${pad(r.p99.toFixed(1), 9)}`,
   );
 }
+if (process.env.BENCH_JSON) console.log(JSON.stringify({ devices, seconds, results }));
 await ch.close();
 rmSync(dir, { recursive: true, force: true });

@@ -14,7 +14,11 @@ export class AdminClient {
     private readonly token: string,
   ) {}
 
-  async call<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
+  async call<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const res = await fetch(this.baseUrl + path, {
         method,

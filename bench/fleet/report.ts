@@ -9,7 +9,9 @@ export const fmt = (n: number | null | undefined, digits = 0): string =>
 
 /** Server CPU milliseconds spent per acknowledged receipt (robust to a busy machine). */
 export const cpuPerReceipt = (r: PhaseResult): number | null =>
-  r.serverCpuPct === null || r.receiptsPerSec === 0 ? null : (r.serverCpuPct * 10) / r.receiptsPerSec;
+  r.serverCpuPct === null || r.receiptsPerSec === 0
+    ? null
+    : (r.serverCpuPct * 10) / r.receiptsPerSec;
 
 export function codesText(stats: PhaseStats): string {
   const parts: string[] = [];
@@ -30,8 +32,12 @@ export function phaseText(r: PhaseResult): string {
     `  errors: ${codesText(s)}${r.notSent ? `; ${fmt(r.notSent)} due receipts never found a free register` : ''}`,
     `  retries: ${s.lostAnswers} lost answers resent (${s.retryIdentical} identical, ${s.retryMismatch} differing), ${s.resends} resends after 254/transport errors, ${s.abandoned} abandoned`,
     `  offline bursts ${s.offlineBursts} (${s.offlineReceipts} receipts), shifts closed ${s.shiftsClosed}, Z mismatches ${s.zMismatches}, Z report differences ${s.reportDiffs}`,
-    `  CPU: server ${fmt(r.serverCpuPct)}% (${fmt(cpuPerReceipt(r), 3)} ms per receipt), redis ${fmt(r.redisCpuPct)}%, simulator ${fmt(r.clientCpuPct)}%; server RSS ${fmt(r.serverRssMb)} MiB (peak ${fmt(r.serverRssPeakMb)})`,
+    `  CPU: server ${fmt(r.serverCpuPct)}% (${fmt(cpuPerReceipt(r), 3)} ms per receipt), redis ${fmt(r.redisCpuPct)}%, simulator ${fmt(r.clientCpuPct)}%, other work on the machine ${fmt(r.otherCpuPct)}%; server RSS ${fmt(r.serverRssMb)} MiB (peak ${fmt(r.serverRssPeakMb)})`,
   ];
+  const threads = Object.entries(r.serverThreadsPct).sort((a, b) => b[1] - a[1]);
+  if (threads.length) {
+    lines.push(`  server threads: ${threads.map(([g, p]) => `${g} ${fmt(p)}%`).join(', ')}`);
+  }
   return lines.join('\n');
 }
 

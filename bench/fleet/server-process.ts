@@ -12,6 +12,9 @@ import { Redis } from 'ioredis';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 
+/** V8 flags the server runs with, the same as `npm start` (package.json). */
+export const SERVER_NODE_FLAGS = ['--max-semi-space-size=64'];
+
 export interface ServerOptions {
   store?: 'clickhouse' | 'noop';
   /** Extra environment (e.g. OFD_BATCH_MAX_ROWS). */
@@ -37,6 +40,7 @@ export interface ServerProcess {
   redisUrl: string;
   store: 'clickhouse' | 'noop';
   sample(): ProcessSample;
+  threads(): Record<string, number>;
   /** Open file descriptors of the server process. */
   openFds(): number;
   /** The server's RLIMIT_NOFILE (soft). */
@@ -67,6 +71,40 @@ export function sampleProcess(pid: number): ProcessSample {
   return { cpuSeconds: (utime + stime) / CLK_TCK, rssBytes: rssKb * 1024 };
 }
 
+/**
+ * CPU seconds by thread group: `main` (the JavaScript thread), `libuv` (its worker pool), the
+ * V8 helpers, and the embedded ClickHouse's pools under their own names.
+ */
+export function sampleThreads(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tasks) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cpu = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+      const group =
+        tid === String(pid)
+          ? 'main'
+          : comm.startsWith('libuv')
+            ? 'libuv'
+            : comm.startsWith('V8') || comm === 'node'
+              ? 'v8/node'
+              : comm;
+      out[group] = (out[group] ?? 0) + cpu;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const s = net.createServer();
@@ -87,7 +125,7 @@ export async function spawnServer(opts: ServerOptions = {}): Promise<ServerProce
   const adminToken = `bench-${randomBytes(16).toString('hex')}`;
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const [tcpPort, httpPort] = [await freePort(), await freePort()];
-  const args = ['--import', 'tsx'];
+  const args = [...SERVER_NODE_FLAGS, '--import', 'tsx'];
   if (opts.cpuProfDir) args.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`);
   args.push(join(ROOT, 'src', 'main.ts'));
   const child: ChildProcess = spawn(process.execPath, args, {
@@ -103,6 +141,12 @@ export async function spawnServer(opts: ServerOptions = {}): Promise<ServerProce
       OFD_ADMIN_TOKEN: adminToken,
       OFD_STORE: store,
       LOG_LEVEL: opts.logLevel ?? 'warn',
+      // The simulated registers all connect from 127.0.0.1 and each sends far faster than a
+      // real one: the per-device and per-address limits are off, so the figures measure the
+      // pipeline rather than the limiter (pass them in `env` to measure it with them).
+      OFD_DEVICE_RATE: '0',
+      OFD_ADDRESS_RATE: '0',
+      OFD_MAX_CONNECTIONS_PER_ADDRESS: '0',
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -153,6 +197,7 @@ export async function spawnServer(opts: ServerOptions = {}): Promise<ServerProce
     redisUrl,
     store,
     sample: () => sampleProcess(pid),
+    threads: () => sampleThreads(pid),
     openFds: () => readdirSync(`/proc/${pid}/fd`).length,
     fdLimit: () => {
       const limits = readFileSync(`/proc/${pid}/limits`, 'utf8');

@@ -2,6 +2,8 @@
 // (closed loop: every register sends its next request as soon as it has its answer; open loop:
 // receipts arrive at a fixed rate and go to whichever register is free), with the server's CPU
 // and RSS sampled while a phase runs, and the end-of-run check of stored against acknowledged.
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { SingleBar } from 'cli-progress';
 import { TcpLink, tcpPerRequest, type Transport } from '../../src/sim/kkm-client.js';
 import { seededRandom } from '../../src/sim/documents.js';
@@ -21,6 +23,8 @@ export interface Target {
   redisUrl?: string;
   /** Samples the server process, when the simulator started it. */
   sample?: () => ProcessSample;
+  /** CPU seconds by server thread group. */
+  threads?: () => Record<string, number>;
 }
 
 export interface FleetOptions {
@@ -28,6 +32,8 @@ export interface FleetOptions {
   seed?: number;
   lossRate?: number;
   shiftTickets?: [number, number];
+  /** The server stores nothing (OFD_STORE=noop): Z reports are not checked. */
+  storeless?: boolean;
   /** Show progress bars (default: when stderr is a TTY). */
   progress?: boolean;
 }
@@ -66,6 +72,12 @@ export interface PhaseResult {
   serverRssPeakMb: number | null;
   redisCpuPct: number | null;
   clientCpuPct: number;
+  /** Server CPU % by thread group (main JavaScript thread, ClickHouse pools…). */
+  serverThreadsPct: Record<string, number>;
+  /** CPU % of the whole machine (100% = one core) and what neither the server, Redis nor the
+   * simulator used: other work on a shared machine. */
+  machineCpuPct: number | null;
+  otherCpuPct: number | null;
   stats: PhaseStats;
 }
 
@@ -81,6 +93,19 @@ export interface VerifyResult {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Busy and total jiffies of the whole machine (/proc/stat), to see what else was running. */
+function machineCpu(): { busy: number; total: number } | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = v.reduce((a, b) => a + b, 0);
+    const idle = (v[3] ?? 0) + (v[4] ?? 0);
+    return { busy: total - idle, total };
+  } catch {
+    return null;
+  }
+}
 
 export class Fleet {
   readonly devices: SimDevice[] = [];
@@ -114,6 +139,7 @@ export class Fleet {
           tickets,
           lossRate: opts.lossRate ?? 0.002,
           shiftTickets: opts.shiftTickets ?? [150, 400],
+          checkReports: !opts.storeless,
         }),
       );
     }
@@ -185,13 +211,25 @@ export class Fleet {
     }
 
     let measured: PhaseStats | null = null;
-    let cpuStart: { server: number | null; redis: number | null; client: NodeJS.CpuUsage } | null =
-      null;
+    type Cpu = {
+      server: number | null;
+      redis: number | null;
+      client: NodeJS.CpuUsage;
+      threads: Record<string, number>;
+      machine: { busy: number; total: number } | null;
+    };
+    let cpuStart: Cpu | null = null;
     let rssPeak = 0;
     let receiptsAtEnd = 0;
     let answersAtEnd = 0;
-    let cpuEnd: { server: number | null; redis: number | null; client: NodeJS.CpuUsage } | null =
-      null;
+    let cpuEnd: Cpu | null = null;
+    const threads = () => {
+      try {
+        return this.target.threads?.() ?? {};
+      } catch {
+        return {};
+      }
+    };
     const sample = () => {
       try {
         return this.target.sample?.() ?? null;
@@ -232,6 +270,8 @@ export class Fleet {
         server: s?.cpuSeconds ?? null,
         redis: await redisCpuSeconds(this.target.redisUrl ?? 'redis://127.0.0.1:6379'),
         client: process.cpuUsage(),
+        threads: threads(),
+        machine: machineCpu(),
       };
       await sleep(Math.max(0, endAt - performance.now()));
       receiptsAtEnd = measured.receipts;
@@ -241,6 +281,8 @@ export class Fleet {
         server: e?.cpuSeconds ?? null,
         redis: await redisCpuSeconds(this.target.redisUrl ?? 'redis://127.0.0.1:6379'),
         client: process.cpuUsage(),
+        threads: threads(),
+        machine: machineCpu(),
       };
     };
     const measuring = startMeasuring();
@@ -305,16 +347,30 @@ export class Fleet {
     merge(this.lifetime, stats);
 
     const seconds = p.durationS;
-    const start = cpuStart as unknown as {
-      server: number | null;
-      redis: number | null;
-      client: NodeJS.CpuUsage;
-    };
-    const end = cpuEnd as unknown as typeof start;
+    const start = cpuStart as unknown as Cpu;
+    const end = cpuEnd as unknown as Cpu;
+    const serverThreadsPct: Record<string, number> = {};
+    for (const [group, cpu] of Object.entries(end.threads)) {
+      const pctUsed = ((cpu - (start.threads[group] ?? 0)) / seconds) * 100;
+      if (pctUsed >= 0.5) serverThreadsPct[group] = pctUsed;
+    }
     const pct = (a: number | null, b: number | null) =>
       a === null || b === null ? null : ((b - a) / seconds) * 100;
     const clientUs =
       end.client.user + end.client.system - (start.client.user + start.client.system);
+    const machineCpuPct =
+      start.machine && end.machine && end.machine.total > start.machine.total
+        ? ((end.machine.busy - start.machine.busy) / (end.machine.total - start.machine.total)) *
+          cpus().length *
+          100
+        : null;
+    const serverCpuPct = pct(start.server, end.server);
+    const redisCpuPct = pct(start.redis, end.redis);
+    const clientCpuPct = clientUs / 1e4 / seconds;
+    const otherCpuPct =
+      machineCpuPct === null
+        ? null
+        : Math.max(0, machineCpuPct - (serverCpuPct ?? 0) - (redisCpuPct ?? 0) - clientCpuPct);
     const last = sample();
     const h = stats.latency;
     const ms = (q: number) => (h.totalCount ? h.getValueAtPercentile(q) / 1000 : 0);
@@ -332,11 +388,14 @@ export class Fleet {
       p999Ms: ms(99.9),
       maxMs: h.totalCount ? h.maxValue / 1000 : 0,
       notSent,
-      serverCpuPct: pct(start.server, end.server),
+      serverCpuPct,
       serverRssMb: last ? last.rssBytes / 2 ** 20 : null,
       serverRssPeakMb: rssPeak ? rssPeak / 2 ** 20 : null,
-      redisCpuPct: pct(start.redis, end.redis),
-      clientCpuPct: clientUs / 1e4 / seconds,
+      redisCpuPct,
+      clientCpuPct,
+      serverThreadsPct,
+      machineCpuPct,
+      otherCpuPct,
       stats,
     };
   }

@@ -34,7 +34,8 @@ export class TcpLink {
       socket.once('connect', resolve);
       socket.once('error', reject);
     });
-    socket.on('data', (chunk) =>
+    socket.on('data', (chunk) => {
+      if (this.socket !== socket) return;
       this.decoder.push(
         chunk,
         (frame) => {
@@ -43,10 +44,12 @@ export class TcpLink {
           w?.resolve(frame.bytes);
         },
         (error) => this.fail(error),
-      ),
-    );
-    socket.on('error', (e) => this.fail(e));
-    socket.on('close', () => this.fail(new Error('connection closed')));
+      );
+    });
+    // A connection closed by `close()` may still report data or its end after the next one was
+    // opened: only the current connection answers.
+    socket.on('error', (e) => this.socket === socket && this.fail(e));
+    socket.on('close', () => this.socket === socket && this.fail(new Error('connection closed')));
     this.socket = socket;
     return socket;
   }
