@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { decodeRequest, encodeResponse, resultResponse } from '../protocol/codec.js';
 import type { Frame } from '../protocol/framer.js';
 import { Command, ResultCode } from '../protocol/schema.js';
-import type { BatchWriter } from '../storage/batch-writer.js';
+import { StoreUnavailableError, type BatchWriter } from '../storage/batch-writer.js';
 import type { DocumentQueries } from '../storage/document-queries.js';
 import type { DocType } from '../storage/document-rows.js';
 import {
@@ -293,8 +293,12 @@ export class CommandCore {
           ...events.map((e) => this.o.writer.write('device_events', { ...e })),
         ]);
       } catch (error) {
-        released = true;
-        await this.o.states.markUncertain(kkmId, claim.claim).catch(() => {});
+        // A row that never reached an insert is certainly not stored: the state stands. Any
+        // other failure may have landed, so the next request rebuilds from ClickHouse.
+        if (!(error instanceof StoreUnavailableError && error.notWritten)) {
+          released = true;
+          await this.o.states.markUncertain(kkmId, claim.claim).catch(() => {});
+        }
         throw new Unavailable('commit', { cause: error });
       }
       if (document) crashPoint('after-commit');

@@ -11,7 +11,10 @@ export interface BatchWriterOptions {
   maxDelayMs: number;
   /** Rows allowed to wait; beyond it `write` refuses at once. */
   maxPending: number;
-  /** A commit not finished by then fails its waiters (the insert itself may still land). */
+  /**
+   * A row not committed this long after it was handed in fails (the insert itself may still
+   * land): counted from `write`, so rows queued behind a hung commit do not wait twice.
+   */
   commitTimeoutMs: number;
 }
 
@@ -23,9 +26,13 @@ export interface FlushStats {
 }
 
 export class StoreUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** True when the row never reached an insert: it is certainly not stored. */
+  readonly notWritten: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; notWritten?: boolean }) {
     super(message, options);
     this.name = 'StoreUnavailableError';
+    this.notWritten = options?.notWritten ?? false;
   }
 }
 
@@ -34,6 +41,8 @@ interface Waiter {
   row: Record<string, unknown>;
   resolve: () => void;
   reject: (error: Error) => void;
+  /** performance.now() when it was handed in. */
+  at: number;
 }
 
 export class BatchWriter {
@@ -54,14 +63,18 @@ export class BatchWriter {
   }
 
   write(table: string, row: Record<string, unknown>): Promise<void> {
-    if (this.closed) return Promise.reject(new StoreUnavailableError('writer is closed'));
+    if (this.closed) {
+      return Promise.reject(new StoreUnavailableError('writer is closed', { notWritten: true }));
+    }
     if (this.queue.length >= this.opts.maxPending) {
       return Promise.reject(
-        new StoreUnavailableError(`${this.queue.length} rows already wait for the store`),
+        new StoreUnavailableError(`${this.queue.length} rows already wait for the store`, {
+          notWritten: true,
+        }),
       );
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ table, row, resolve, reject });
+      this.queue.push({ table, row, resolve, reject, at: performance.now() });
       this.schedule();
     });
   }
@@ -104,8 +117,30 @@ export class BatchWriter {
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
-  private async commit(batch: Waiter[]): Promise<void> {
+  private async commit(waiting: Waiter[]): Promise<void> {
     const started = performance.now();
+    // Rows that already waited out their time (behind a hung commit) fail without an insert;
+    // the oldest remaining row's deadline bounds the insert of the rest.
+    const batch: Waiter[] = [];
+    const late: Waiter[] = [];
+    let oldest = started;
+    for (const w of waiting) {
+      if (started - w.at >= this.opts.commitTimeoutMs) late.push(w);
+      else {
+        batch.push(w);
+        if (w.at < oldest) oldest = w.at;
+      }
+    }
+    if (late.length) {
+      const error = new StoreUnavailableError(
+        `no commit within ${this.opts.commitTimeoutMs} ms of the write`,
+        { notWritten: true },
+      );
+      for (const w of late) w.reject(error);
+      this.onFlush({ rows: late.length, tables: 0, ms: 0, ok: false });
+      if (!batch.length) return;
+    }
+    const budget = this.opts.commitTimeoutMs - (started - oldest);
     const byTable = new Map<string, Record<string, unknown>[]>();
     for (const w of batch) {
       let rows = byTable.get(w.table);
@@ -121,7 +156,7 @@ export class BatchWriter {
         timeout = setTimeout(
           () =>
             reject(new StoreUnavailableError(`commit took over ${this.opts.commitTimeoutMs} ms`)),
-          this.opts.commitTimeoutMs,
+          budget,
         );
       });
       await Promise.race([inserts, expired]);

@@ -99,13 +99,26 @@ export async function startWorkers(d: WorkerDeps): Promise<Workers> {
     shifts: () => monitors.shifts(),
   };
 
+  // Jobs running in this process: close() waits for them, and only for them (below).
+  let running = 0;
+  const tracked =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      running++;
+      try {
+        return await fn(...args);
+      } finally {
+        running--;
+      }
+    };
+
   // Workers make their own connections (blocking reads need maxRetriesPerRequest: null).
   const connection: ConnectionOptions = { url: config.redisUrl, maxRetriesPerRequest: null };
   const prefix = bullPrefix(config.redisPrefix);
 
   const reconcileWorker = new Worker<ReconcileJobData>(
     QUEUES.reconciliation,
-    async (job, token) => {
+    tracked(async (job: Job<ReconcileJobData>, token?: string) => {
       try {
         return await reconciler.run(job.data.kkmId, {
           fromSeq: job.data.fromSeq,
@@ -119,12 +132,12 @@ export async function startWorkers(d: WorkerDeps): Promise<Workers> {
         }
         throw error;
       }
-    },
+    }),
     { connection, prefix, concurrency: 4 },
   );
   const exportWorker = new Worker<ExportJobData, ExportResult>(
     QUEUES.exports,
-    (job) =>
+    tracked((job: Job<ExportJobData, ExportResult>) =>
       runExport(
         {
           ch: d.ch,
@@ -134,6 +147,7 @@ export async function startWorkers(d: WorkerDeps): Promise<Workers> {
         },
         job,
       ),
+    ),
     { connection, prefix, concurrency: 2 },
   );
   const TASKS: Record<MaintenanceTask, (job: Job<MaintenanceJobData>) => Promise<unknown>> = {
@@ -144,7 +158,7 @@ export async function startWorkers(d: WorkerDeps): Promise<Workers> {
   };
   const maintenanceWorker = new Worker<MaintenanceJobData>(
     QUEUES.maintenance,
-    (job) => TASKS[job.data.task](job),
+    tracked((job: Job<MaintenanceJobData>) => TASKS[job.data.task](job)),
     { connection, prefix, concurrency: 1 },
   );
   const workers = [reconcileWorker, exportWorker, maintenanceWorker] as Worker[];
@@ -228,8 +242,17 @@ export async function startWorkers(d: WorkerDeps): Promise<Workers> {
         stopping = true;
         clearInterval(depthTimer);
         clearTimeout(retryTimer);
-        // Each waits for its running jobs; nothing else is taken meanwhile.
-        await Promise.all(workers.map((w) => w.close()));
+        // Each waits for its running jobs; nothing else is taken meanwhile. BullMQ's close() may
+        // never resolve once Redis was restarted or unreachable (taskforcesh/bullmq#2430,
+        // #4656), so when no job of ours runs any more it gets a few seconds, not forever.
+        const closing = Promise.all(workers.map((w) => w.close()));
+        let timer: NodeJS.Timeout | undefined;
+        const idle = (async () => {
+          while (running > 0) await new Promise((r) => (timer = setTimeout(r, 100)));
+          await new Promise((r) => (timer = setTimeout(r, 3000)));
+        })();
+        await Promise.race([closing, idle]);
+        clearTimeout(timer);
       })();
       return closed;
     },
