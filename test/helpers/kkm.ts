@@ -11,6 +11,7 @@ import {
   Operation,
   PaymentType,
   Request,
+  ResultCode,
   type IMoney,
   type IRequest,
   type ITicketRequest,
@@ -26,6 +27,12 @@ import {
 import type { RegisteredKkm, TestServer } from './server.js';
 
 export type Via = 'tcp' | 'http';
+export const VIAS: Via[] = ['tcp', 'http'];
+
+export const OK = ResultCode.RESULT_TYPE_OK;
+/** The result code of an answer, and the code with its text for assertion messages. */
+export const code = (a: Answer) => a.response.result.result_code;
+export const text = (a: Answer) => `${code(a)} ${a.response.result.result_text ?? ''}`;
 
 /** A device talking to the test server over a persistent TCP connection or HTTP POST /kkm. */
 export function device(server: TestServer, kkm: RegisteredKkm, via: Via): KkmDevice {

@@ -5,6 +5,10 @@
 import t from 'tap';
 import { startTestServer } from '../helpers/server.js';
 import {
+  OK,
+  VIAS,
+  code,
+  text,
   device,
   expectedFigures,
   reportFigures,
@@ -13,7 +17,6 @@ import {
   storedCount,
   tiyn,
   wsLink,
-  type Via,
 } from '../helpers/kkm.js';
 import { dateTime, emptyReport, requests, seededRandom, ticket } from '../../src/sim/documents.js';
 import { KkmDevice, type Answer } from '../../src/sim/kkm-client.js';
@@ -30,11 +33,6 @@ import {
 
 const server = await startTestServer();
 t.teardown(() => server.stop());
-
-const OK = ResultCode.RESULT_TYPE_OK;
-const code = (a: Answer) => a.response.result.result_code;
-const text = (a: Answer) => `${code(a)} ${a.response.result.result_text ?? ''}`;
-const VIAS: Via[] = ['tcp', 'http'];
 
 for (const via of VIAS) {
   t.test(`${via}: SYSTEM keeps the token, stores service data, answers reg_info`, async (t) => {

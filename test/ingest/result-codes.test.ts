@@ -11,6 +11,10 @@ import { Command, Request, ResultCode } from '../../src/protocol/schema.js';
 import { decodeAnswer, tcpPerRequest, type Answer } from '../../src/sim/kkm-client.js';
 import { dateTime, requests, seededRandom, ticket } from '../../src/sim/documents.js';
 import {
+  OK,
+  VIAS,
+  code,
+  text,
   decodeLoose,
   device,
   encodeLoose,
@@ -19,17 +23,12 @@ import {
   sendRaw,
   storedCount,
   tcpGarbage,
-  type Via,
 } from '../helpers/kkm.js';
 import { startTestServer } from '../helpers/server.js';
 
 const server = await startTestServer();
 t.teardown(() => server.stop());
 
-const OK = ResultCode.RESULT_TYPE_OK;
-const code = (a: Answer) => a.response.result.result_code;
-const text = (a: Answer) => `${code(a)} ${a.response.result.result_text ?? ''}`;
-const VIAS: Via[] = ['tcp', 'http'];
 const rnd = seededRandom(1234);
 
 for (const via of VIAS) {

@@ -4,6 +4,10 @@
 import t from 'tap';
 import { startTestServer } from '../helpers/server.js';
 import {
+  OK,
+  VIAS,
+  code,
+  text,
   device,
   expectedFigures,
   later,
@@ -11,10 +15,8 @@ import {
   rows,
   sendRaw,
   storedCount,
-  type Via,
 } from '../helpers/kkm.js';
 import { dateTime, emptyReport, requests, seededRandom, ticket } from '../../src/sim/documents.js';
-import type { Answer } from '../../src/sim/kkm-client.js';
 import {
   Command,
   Operation,
@@ -26,10 +28,6 @@ import {
 const server = await startTestServer();
 t.teardown(() => server.stop());
 
-const OK = ResultCode.RESULT_TYPE_OK;
-const code = (a: Answer) => a.response.result.result_code;
-const text = (a: Answer) => `${code(a)} ${a.response.result.result_text ?? ''}`;
-const VIAS: Via[] = ['tcp', 'http'];
 const rnd = seededRandom(777);
 
 for (const via of VIAS) {
