@@ -16,6 +16,7 @@ import { Command, Request } from '../src/protocol/schema.js';
 import { startServer } from '../src/server.js';
 import { seededRandom, ticket } from '../src/sim/documents.js';
 import { ticketFigures, type DocumentRow } from '../src/storage/document-rows.js';
+import { deleteKeys } from '../test/helpers/redis-keys.js';
 
 const TICKETS = Number(process.env.BENCH_TICKETS ?? 100_000);
 const FORMAT = process.env.BENCH_FORMAT === 'json' ? 'json' : 'csv';
@@ -48,12 +49,7 @@ const base = `http://127.0.0.1:${server.httpPort}`;
 
 async function cleanup() {
   await server.workers?.close();
-  let cursor = '0';
-  do {
-    const [next, keys] = await server.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await server.redis.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeys(server.redis, prefix);
   await server.close();
   rmSync(dataDir, { recursive: true, force: true });
 }

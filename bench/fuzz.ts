@@ -54,6 +54,7 @@ import {
 } from '../src/sim/documents.js';
 import { startServer } from '../src/server.js';
 import { registerDevices, type Registered } from '../test/helpers/fault-harness.js';
+import { deleteKeys } from '../test/helpers/redis-keys.js';
 
 const FRAMES = positiveInt('FUZZ_FRAMES', 1_000_000);
 const SEED = positiveInt('FUZZ_SEED', 1);
@@ -535,12 +536,7 @@ async function main(): Promise<void> {
   );
   const server = await startServer(config, log);
   const cleanup = async () => {
-    let cursor = '0';
-    do {
-      const [next, keys] = await server.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await server.redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeys(server.redis, prefix);
     await server.close();
     rmSync(dataDir, { recursive: true, force: true });
   };

@@ -38,6 +38,7 @@ import { startServer } from '../src/server.js';
 import { KkmDevice, TcpLink } from '../src/sim/kkm-client.js';
 import { emptyReport, requests, seededRandom, ticket } from '../src/sim/documents.js';
 import { ticketFigures, type DocumentFigures } from '../src/storage/document-rows.js';
+import { deleteKeys } from '../test/helpers/redis-keys.js';
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -89,12 +90,7 @@ async function cleanup() {
   await server.close();
   const { Redis } = await import('ioredis');
   const redis = new Redis(config.redisUrl);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeys(redis, prefix);
   redis.disconnect();
   if (process.env.BENCH_KEEP_DATA) console.log(`DATA_DIR kept: ${dataDir}`);
   else rmSync(dataDir, { recursive: true, force: true });

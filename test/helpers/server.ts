@@ -8,6 +8,7 @@ import pino, { type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { KkmDevice, TcpLink, type Transport } from '../../src/sim/kkm-client.js';
+import { deleteKeys } from './redis-keys.js';
 
 export interface TestServer extends RunningServer {
   admin(method: string, url: string, body?: unknown): Promise<{ status: number; json: any }>;
@@ -117,14 +118,7 @@ export async function startTestServer(
       links.forEach((l) => l.close());
       // Workers first: their schedulers would write keys again after the clean-up below.
       await server.workers?.close();
-      const keys: string[] = [];
-      let cursor = '0';
-      do {
-        const [next, batch] = await server.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        keys.push(...batch);
-      } while (cursor !== '0');
-      if (keys.length) await server.redis.del(...keys);
+      await deleteKeys(server.redis, prefix);
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });
     },

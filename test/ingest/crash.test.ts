@@ -20,6 +20,7 @@ import { requests, seededRandom, ticket } from '../../src/sim/documents.js';
 import { KkmDevice, TcpLink, type Answer } from '../../src/sim/kkm-client.js';
 import { openClickHouse } from '../../src/storage/clickhouse.js';
 import { uniqueBin } from '../helpers/server.js';
+import { deleteKeys } from '../helpers/redis-keys.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ADMIN_TOKEN = 'crash-test-admin-token-0123456789';
@@ -51,14 +52,7 @@ t.teardown(async () => {
       }),
   );
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  for (const prefix of prefixes) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
-  }
+  for (const prefix of prefixes) await deleteKeys(redis, prefix);
   redis.disconnect();
 });
 

@@ -10,6 +10,7 @@ import { ticketNumber } from '../../src/ingest/device-state.js';
 import { ticketCashDelta } from '../../src/ingest/zx-report.js';
 import { ticketFigures } from '../../src/storage/document-rows.js';
 import { decodeAnswer, tcpPerRequest, type KkmDevice } from '../../src/sim/kkm-client.js';
+import { deleteKeys } from '../helpers/redis-keys.js';
 
 const server = await startTestServer();
 t.teardown(() => server.stop());
@@ -43,15 +44,7 @@ async function count(kkmId: number, final: boolean, docSeq?: number): Promise<nu
 
 /** Deletes this server's keys only: other test files share the Redis instance. */
 async function flushOurKeys(): Promise<number> {
-  const prefix = server.config.redisPrefix;
-  let cursor = '0';
-  let deleted = 0;
-  do {
-    const [next, keys] = await server.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) deleted += await server.redis.del(...keys);
-  } while (cursor !== '0');
-  return deleted;
+  return deleteKeys(server.redis, server.config.redisPrefix);
 }
 
 interface Asserts {
