@@ -181,7 +181,9 @@ export class CommandCore {
     let released = false;
     const release = async (next: DeviceState | null) => {
       released = true;
-      await this.o.states.release(kkmId, claim.claim, next).catch((err: unknown) => {
+      // The state as claimed needs no writing back: Redis holds it already.
+      const changed = next === claim.state ? null : next;
+      await this.o.states.release(kkmId, claim.claim, changed).catch((err: unknown) => {
         this.o.log.warn({ err, kkmId }, 'device state not saved; it will be rebuilt');
       });
     };

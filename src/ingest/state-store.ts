@@ -3,89 +3,223 @@
 // released together with the new state after its document is committed. A claim left behind
 // by a crashed process, or marked uncertain after a failed commit, makes the next request
 // rebuild the state from ClickHouse — so Redis never has to be right, only fast.
+//
+// Two things keep Redis off the hot path's CPU bill:
+// - claims (and releases) that arrive in the same turn of the event loop go to Redis as one
+//   script call over all their keys, not one call each;
+// - each state written is tagged with a version ("v", the unique claim that wrote it) and kept
+//   in this process as well; a claim sends the version it holds and Redis answers "yours is
+//   current" instead of the state, so an unchanged device costs no transfer and no JSON parse.
+//   A flushed or rebuilt key gets a new version, so a stale copy here is never trusted.
 import type { Redis } from 'ioredis';
 import type { DeviceState } from './device-state.js';
 
+// KEYS: device keys. ARGV: lease ms, then per key: owner, cached version ('' for none).
+// Per key: {'busy'} | {'stale', claim} | {'miss', claim} | {'cached', claim} | {'ok', claim, v, s}
 const CLAIM = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local p = redis.call('HGET', KEYS[1], 'p')
-if p then
-  local at = tonumber(string.match(p, '^(%d+)'))
-  if now - at < tonumber(ARGV[1]) then return {'busy'} end
-  redis.call('HSET', KEYS[1], 'p', now .. ':' .. ARGV[2])
-  return {'stale', now .. ':' .. ARGV[2]}
+local lease = tonumber(ARGV[1])
+local out = {}
+for i, key in ipairs(KEYS) do
+  local claim = now .. ':' .. ARGV[i * 2]
+  local p = redis.call('HGET', key, 'p')
+  if p and now - tonumber(string.match(p, '^(%d+)')) < lease then
+    out[i] = {'busy'}
+  else
+    redis.call('HSET', key, 'p', claim)
+    if p then
+      out[i] = {'stale', claim}
+    else
+      local v = redis.call('HGET', key, 'v')
+      local cached = ARGV[i * 2 + 1]
+      if v and cached ~= '' and v == cached then
+        out[i] = {'cached', claim}
+      else
+        local s = redis.call('HGET', key, 's')
+        if s then out[i] = {'ok', claim, v or '', s} else out[i] = {'miss', claim} end
+      end
+    end
+  end
 end
-redis.call('HSET', KEYS[1], 'p', now .. ':' .. ARGV[2])
-local s = redis.call('HGET', KEYS[1], 's')
-if not s then return {'miss', now .. ':' .. ARGV[2]} end
-return {'ok', now .. ':' .. ARGV[2], s}
+return out
 `;
 
-// Release a claim we hold: store the new state (if any) and drop the claim, or, with mode
-// 'uncertain', keep the claim but make it look expired so the next request rebuilds.
+// Release claims we hold. KEYS: device keys. ARGV per key: claim, mode, state ('' = unchanged).
+// 'done' stores the state (versioned by the claim) and drops the claim; 'uncertain' keeps the
+// claim but makes it look expired, so the next request rebuilds. A claim lost meanwhile
+// (expired and taken by another process) is left alone.
 const RELEASE = `
-if redis.call('HGET', KEYS[1], 'p') ~= ARGV[1] then return 0 end
-if ARGV[2] == 'uncertain' then
-  redis.call('HSET', KEYS[1], 'p', '0:uncertain')
-  return 1
+local out = {}
+for i, key in ipairs(KEYS) do
+  local claim, mode, state = ARGV[i * 3 - 2], ARGV[i * 3 - 1], ARGV[i * 3]
+  if redis.call('HGET', key, 'p') ~= claim then
+    out[i] = 0
+  elseif mode == 'uncertain' then
+    redis.call('HSET', key, 'p', '0:uncertain')
+    out[i] = 1
+  else
+    if state ~= '' then redis.call('HSET', key, 's', state, 'v', claim) end
+    redis.call('HDEL', key, 'p')
+    out[i] = 1
+  end
 end
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 's', ARGV[3]) end
-redis.call('HDEL', KEYS[1], 'p')
-return 1
+return out
 `;
 
 export type Claim =
   { kind: 'busy' } | { kind: 'held'; claim: string; state: DeviceState | null; rebuild: boolean };
 
 type ScriptRedis = Redis & {
-  ofdClaim(key: string, leaseMs: number, owner: string): Promise<string[]>;
-  ofdRelease(key: string, claim: string, mode: string, state: string): Promise<number>;
+  ofdClaimMany(numKeys: number, ...args: (string | number)[]): Promise<string[][]>;
+  ofdReleaseMany(numKeys: number, ...args: string[]): Promise<number[]>;
 };
+
+interface Pending<T> {
+  kkmId: number;
+  args: string[];
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Collects calls made in one turn of the event loop and sends them as one script call. */
+class TurnBatch<T> {
+  private pending: Pending<T>[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly maxKeys: number,
+    private readonly send: (batch: Pending<T>[]) => Promise<void>,
+  ) {}
+
+  add(kkmId: number, args: string[]): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ kkmId, args, resolve, reject });
+      if (this.pending.length >= this.maxKeys) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.pending;
+    if (!batch.length) return;
+    this.pending = [];
+    this.send(batch).catch((error: unknown) => {
+      for (const p of batch) p.reject(error);
+    });
+  }
+}
 
 let ownerCounter = 0;
 const instance = Math.random().toString(36).slice(2, 10);
+/** Keys per script call: bounds how long one call holds Redis. */
+const MAX_KEYS_PER_CALL = 256;
+
+interface Cached {
+  version: string;
+  state: DeviceState;
+}
 
 export class StateStore {
   private readonly redis: ScriptRedis;
+  /** The last state this process wrote or read per device, by version; oldest first. */
+  private readonly cache = new Map<number, Cached>();
+  private readonly claims: TurnBatch<Claim>;
+  private readonly releases: TurnBatch<void>;
 
   constructor(
     redis: Redis,
     private readonly prefix: string,
     private readonly leaseMs: number,
+    private readonly cacheSize = 100_000,
   ) {
-    if (!('ofdClaim' in redis)) {
-      redis.defineCommand('ofdClaim', { numberOfKeys: 1, lua: CLAIM });
-      redis.defineCommand('ofdRelease', { numberOfKeys: 1, lua: RELEASE });
+    if (!('ofdClaimMany' in redis)) {
+      redis.defineCommand('ofdClaimMany', { lua: CLAIM });
+      redis.defineCommand('ofdReleaseMany', { lua: RELEASE });
     }
     this.redis = redis as ScriptRedis;
+    this.claims = new TurnBatch(MAX_KEYS_PER_CALL, (batch) => this.sendClaims(batch));
+    this.releases = new TurnBatch(MAX_KEYS_PER_CALL, (batch) => this.sendReleases(batch));
   }
 
   key(kkmId: number): string {
     return `${this.prefix}dev:${kkmId}`;
   }
 
-  /** Takes the device's claim; `rebuild` says the cached state must not be trusted. */
-  async claim(kkmId: number): Promise<Claim> {
+  /**
+   * Takes the device's claim; `rebuild` says the cached state must not be trusted. The state
+   * returned is shared with this store's cache: callers copy it before changing anything.
+   */
+  claim(kkmId: number): Promise<Claim> {
     const owner = `${instance}.${++ownerCounter}`;
-    const [kind, claim, json] = await this.redis.ofdClaim(this.key(kkmId), this.leaseMs, owner);
-    if (kind === 'busy') return { kind: 'busy' };
-    const state = json ? (JSON.parse(json) as DeviceState) : null;
-    return { kind: 'held', claim: claim!, state, rebuild: kind !== 'ok' };
+    return this.claims.add(kkmId, [owner, this.cache.get(kkmId)?.version ?? '']);
   }
 
-  /** Stores the new state and releases the claim (no-op if the claim was lost meanwhile). */
-  async release(kkmId: number, claim: string, state: DeviceState | null): Promise<void> {
-    await this.redis.ofdRelease(this.key(kkmId), claim, 'done', state ? JSON.stringify(state) : '');
+  /**
+   * Releases the claim, storing `state` as the device's new state; `null` leaves the stored
+   * state as it was. A no-op if the claim was lost meanwhile.
+   */
+  release(kkmId: number, claim: string, state: DeviceState | null): Promise<void> {
+    const json = state ? JSON.stringify(state) : '';
+    if (state) this.remember(kkmId, claim, state);
+    return this.releases.add(kkmId, [claim, 'done', json]);
   }
 
   /** After a commit whose outcome is unknown: the next request rebuilds from ClickHouse. */
-  async markUncertain(kkmId: number, claim: string): Promise<void> {
-    await this.redis.ofdRelease(this.key(kkmId), claim, 'uncertain', '');
+  markUncertain(kkmId: number, claim: string): Promise<void> {
+    this.cache.delete(kkmId);
+    return this.releases.add(kkmId, [claim, 'uncertain', '']);
   }
 
   /** Drops the cached state (registry changed); an in-flight request's release then no-ops. */
   async invalidate(kkmId: number): Promise<void> {
+    this.cache.delete(kkmId);
     await this.redis.del(this.key(kkmId));
+  }
+
+  private remember(kkmId: number, version: string, state: DeviceState): void {
+    this.cache.delete(kkmId); // re-inserted last: the Map's order is least recently used first
+    this.cache.set(kkmId, { version, state });
+    if (this.cache.size > this.cacheSize) {
+      this.cache.delete(this.cache.keys().next().value as number);
+    }
+  }
+
+  private async sendClaims(batch: Pending<Claim>[]): Promise<void> {
+    const args: (string | number)[] = [];
+    for (const p of batch) args.push(this.key(p.kkmId));
+    args.push(this.leaseMs);
+    for (const p of batch) args.push(p.args[0]!, p.args[1]!);
+    const replies = await this.redis.ofdClaimMany(batch.length, ...args);
+    batch.forEach((p, i) => {
+      const [kind, claim, version, json] = replies[i]!;
+      if (kind === 'busy') return p.resolve({ kind: 'busy' });
+      let state: DeviceState | null = null;
+      if (kind === 'cached') {
+        state = this.cache.get(p.kkmId)?.state ?? null;
+      } else if (kind === 'ok') {
+        try {
+          state = JSON.parse(json!) as DeviceState;
+          if (version) this.remember(p.kkmId, version, state);
+        } catch {
+          state = null; // unreadable: rebuilt below like a missing one
+        }
+      } else {
+        this.cache.delete(p.kkmId);
+      }
+      p.resolve({ kind: 'held', claim: claim!, state, rebuild: kind === 'stale' || !state });
+    });
+  }
+
+  private async sendReleases(batch: Pending<void>[]): Promise<void> {
+    const args: string[] = [];
+    for (const p of batch) args.push(this.key(p.kkmId));
+    for (const p of batch) args.push(...p.args);
+    await this.redis.ofdReleaseMany(batch.length, ...args);
+    for (const p of batch) p.resolve();
   }
 }

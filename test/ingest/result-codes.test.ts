@@ -279,7 +279,7 @@ for (const via of VIAS) {
     const kkm = await server.registerKkm();
     const dev = device(server, kkm, via);
     t.equal(code(await dev.send(requests.system())), OK);
-    const restore = patchMethod(server.redis, 'ofdClaim', async () => {
+    const restore = patchMethod(server.redis, 'ofdClaimMany', async () => {
       throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
     });
     let failed: Answer;

@@ -1,0 +1,144 @@
+// The device state store against real Redis: claims and releases made in one turn share one
+// script call; a state this process wrote is reused without transfer only while Redis still
+// holds that very version, so another process's write, a flushed key or a lost claim is never
+// answered from the local copy.
+import t from 'tap';
+import { Redis } from 'ioredis';
+import { freshState, type DeviceState } from '../../src/ingest/device-state.js';
+import { StateStore, type Claim } from '../../src/ingest/state-store.js';
+import { deleteKeys } from '../helpers/redis-keys.js';
+
+const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true });
+const prefix = `ofd-test-state-${process.pid}-${Date.now()}:`;
+t.before(() => redis.connect());
+t.teardown(async () => {
+  await deleteKeys(redis, prefix);
+  redis.disconnect();
+});
+
+const LEASE_MS = 2000;
+const state = (kkmId: number, seq: number): DeviceState => ({
+  ...freshState({
+    kkmId,
+    orgId: 1,
+    pointId: 1,
+    orgBin: '123456789012',
+    status: 'active',
+    token: 7,
+    tokenEpoch: 1,
+  }),
+  seq,
+});
+const held = (claim: Claim) => {
+  if (claim.kind !== 'held') throw new Error('expected the claim to be held');
+  return claim;
+};
+
+/** Counts script calls made through `store`'s Redis connection. */
+function countCalls(conn: Redis) {
+  const counts = { claims: 0, releases: 0 };
+  const c = conn as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+  const claim = c.ofdClaimMany!.bind(conn);
+  const release = c.ofdReleaseMany!.bind(conn);
+  c.ofdClaimMany = (...a) => (counts.claims++, claim(...a));
+  c.ofdReleaseMany = (...a) => (counts.releases++, release(...a));
+  return counts;
+}
+
+t.test('claims and releases of one turn go to Redis as one call each', async (t) => {
+  const conn = redis.duplicate();
+  t.teardown(() => conn.disconnect());
+  const store = new StateStore(conn, prefix, LEASE_MS);
+  const calls = countCalls(conn);
+  const ids = [101, 102, 103, 104, 105];
+  const claims = (await Promise.all(ids.map((id) => store.claim(id)))).map(held);
+  t.equal(calls.claims, 1, 'five claims, one script call');
+  t.equal(new Set(claims.map((c) => c.claim)).size, 5, 'each device has its own claim');
+  t.ok(
+    claims.every((c) => c.state === null && c.rebuild),
+    'no state yet: every one is to be rebuilt',
+  );
+  await Promise.all(ids.map((id, i) => store.release(id, claims[i]!.claim, state(id, 1))));
+  t.equal(calls.releases, 1, 'five releases, one script call');
+  for (const id of ids) {
+    t.equal(await redis.hget(store.key(id), 'p'), null, `device ${id} released`);
+    t.equal(JSON.parse((await redis.hget(store.key(id), 's'))!).seq, 1, `device ${id} stored`);
+  }
+});
+
+t.test('a device already claimed is busy until released', async (t) => {
+  const store = new StateStore(redis, prefix, LEASE_MS);
+  const [first, second] = await Promise.all([store.claim(201), store.claim(201)]);
+  t.equal(held(first!).kind, 'held');
+  t.same(second, { kind: 'busy' }, 'the second claim of the same turn is refused');
+  await store.release(201, held(first!).claim, state(201, 1));
+  t.equal((await store.claim(201)).kind, 'held', 'claimable again');
+});
+
+t.test('the local copy is used only while Redis holds its version', async (t) => {
+  const mine = new StateStore(redis, prefix, LEASE_MS);
+  const other = new StateStore(redis, prefix, LEASE_MS); // another ingest process
+  const id = 301;
+  const s1 = state(id, 1);
+  await mine.release(id, held(await mine.claim(id)).claim, s1);
+
+  const again = held(await mine.claim(id));
+  t.equal(again.state, s1, 'unchanged in Redis: the very object this process stored');
+  t.notOk(again.rebuild);
+  await mine.release(id, again.claim, null);
+
+  const theirs = held(await other.claim(id));
+  t.same(theirs.state, s1, 'another process reads it from Redis');
+  t.not(theirs.state, s1, '(its own parsed copy)');
+  await other.release(id, theirs.claim, state(id, 2));
+
+  const after = held(await mine.claim(id));
+  t.equal(after.state?.seq, 2, 'after their write, theirs — not the stale local copy');
+  await mine.release(id, after.claim, null);
+
+  await redis.del(mine.key(id)); // Redis flushed or restarted empty
+  const flushed = held(await mine.claim(id));
+  t.equal(flushed.state, null, 'a flushed key is not answered from the local copy');
+  t.ok(flushed.rebuild, 'it is rebuilt');
+  await mine.release(id, flushed.claim, state(id, 2));
+  t.equal(await redis.hget(mine.key(id), 'v'), flushed.claim, 'stored under a new version');
+});
+
+t.test('a claim lost to another process: its release changes nothing', async (t) => {
+  const mine = new StateStore(redis, prefix, 100);
+  const other = new StateStore(redis, prefix, 100);
+  const id = 401;
+  const stale = held(await mine.claim(id));
+  await new Promise((r) => setTimeout(r, 150)); // the lease ran out (this process hung)
+  const taken = held(await other.claim(id));
+  t.ok(taken.rebuild, 'an expired claim means the state is rebuilt');
+  await mine.release(id, stale.claim, state(id, 9));
+  t.equal(await redis.hget(mine.key(id), 's'), null, 'the late release stored nothing');
+  t.equal(await redis.hget(mine.key(id), 'p'), taken.claim, 'the new claim stands');
+  await other.release(id, taken.claim, state(id, 1));
+  const next = held(await mine.claim(id));
+  t.equal(next.state?.seq, 1, 'the late writer does not trust its copy either');
+});
+
+t.test('an uncertain release makes the next claim rebuild', async (t) => {
+  const store = new StateStore(redis, prefix, LEASE_MS);
+  const id = 501;
+  await store.release(id, held(await store.claim(id)).claim, state(id, 1));
+  await store.markUncertain(id, held(await store.claim(id)).claim);
+  const next = held(await store.claim(id));
+  t.ok(next.rebuild, 'rebuilt from ClickHouse');
+  t.equal(next.state, null);
+});
+
+t.test('Redis refusing the script fails every claim of the call', async (t) => {
+  const conn = redis.duplicate();
+  t.teardown(() => conn.disconnect());
+  const store = new StateStore(conn, prefix, LEASE_MS);
+  (conn as unknown as Record<string, unknown>).ofdClaimMany = () =>
+    Promise.reject(new Error('connect ECONNREFUSED'));
+  const results = await Promise.allSettled([store.claim(601), store.claim(602)]);
+  t.same(
+    results.map((r) => r.status),
+    ['rejected', 'rejected'],
+  );
+});
