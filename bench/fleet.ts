@@ -7,7 +7,8 @@
 //   npx tsx bench/fleet.ts [--devices=1000] [--mode=persistent|per-request] [--rate=N]
 //     [--duration=20] [--warmup=2] [--offline-fraction=0] [--loss-rate=0.002]
 //     [--server=spawn|http://host:port] [--tcp-port=7777] [--admin-token=…]
-//     [--store=clickhouse|noop] [--batch-max-rows=N] [--cpu-prof=DIR] [--node-options=…]
+//     [--store=clickhouse|noop] [--batch-max-rows=N] [--ingest-processes=N] [--cpu-prof=DIR]
+//     [--node-options=…]
 //     [--no-verify] [--json=FILE]
 //
 // --rate omitted = closed loop (each register sends its next request as soon as it is answered).
@@ -66,6 +67,9 @@ if (serverArg === 'spawn') {
   const env: Record<string, string> = {};
   if (args.has('node-options')) env.NODE_OPTIONS = args.get('node-options')!;
   if (args.has('batch-max-rows')) env.OFD_BATCH_MAX_ROWS = String(num('batch-max-rows', 1000));
+  if (args.has('ingest-processes')) {
+    env.OFD_INGEST_PROCESSES = String(num('ingest-processes', 0));
+  }
   server = await spawnServer({ store, env, cpuProfDir: args.get('cpu-prof') });
   target = {
     host: '127.0.0.1',

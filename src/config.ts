@@ -40,6 +40,11 @@ export interface Config {
   kkmOnlineWindowSeconds: number;
   logLevel: string;
   roles: Set<Role>;
+  /**
+   * KKM TCP connections are served by this many child processes (node:cluster), each with its
+   * own JavaScript thread and file-descriptor limit; 0: by the server process itself.
+   */
+  ingestProcesses: number;
   /** Background jobs: reconciliation, exports, monitors. */
   jobs: JobsConfig;
 }
@@ -109,6 +114,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     kkmOnlineWindowSeconds: int('OFD_KKM_ONLINE_WINDOW_S', 600, 1, 86_400),
     logLevel: str('LOG_LEVEL', 'info'),
     roles,
+    ingestProcesses: int('OFD_INGEST_PROCESSES', 0, 0, 64),
     jobs: loadJobsConfig(env, problems),
   };
   if (env.OFD_STORE && !['clickhouse', 'noop'].includes(env.OFD_STORE)) {

@@ -12,7 +12,7 @@ import adminRoutes, { type KkmChange } from './api/admin.js';
 import websocket from '@fastify/websocket';
 import { cabinetApi } from './api/cabinet/index.js';
 import { LiveFeed } from './api/live-feed.js';
-import { Metrics } from './api/metrics.js';
+import { Metrics, type MetricsJson } from './api/metrics.js';
 import { CommandCore } from './ingest/command-core.js';
 import { kkmHttpTransport } from './ingest/http-transport.js';
 import { RequestGuard } from './ingest/request-limits.js';
@@ -42,6 +42,7 @@ export interface RunningServer {
   config: Config;
   log: Logger;
   ch: ClickHouseClient;
+  metrics: Metrics;
   redis: Redis;
   registry: Registry;
   core: CommandCore;
@@ -97,13 +98,30 @@ const requestLogFields = (req: FastifyRequest) => ({
   remotePort: req.socket?.remotePort,
 });
 
+/** How a process of a multi-process node differs from a whole server (ingest-processes.ts). */
+export interface ServerParts {
+  /** ClickHouse owned by another process (its schema is that process's business). */
+  ch?: ClickHouseClient;
+  /** Where group commits go instead of this process's ClickHouse. */
+  insertRows?: InsertRows;
+  /** Serve HTTP (default true). */
+  http?: boolean;
+  /** Listen for KKMs over TCP (default: with the ingest role). */
+  tcp?: boolean;
+  /** Metrics of other processes, merged into this one's /metrics. */
+  otherMetrics?: () => Promise<MetricsJson[]>;
+}
+
 export async function startServer(
   config: Config,
   log = createLogger(config),
+  parts: ServerParts = {},
 ): Promise<RunningServer> {
-  const ch = openClickHouse({ url: config.clickhouseUrl, dataDir: config.dataDir });
-  const applied = await migrate(ch);
-  if (applied.length) log.info({ applied }, 'schema migrations applied');
+  const ch = parts.ch ?? openClickHouse({ url: config.clickhouseUrl, dataDir: config.dataDir });
+  if (!parts.ch) {
+    const applied = await migrate(ch);
+    if (applied.length) log.info({ applied }, 'schema migrations applied');
+  }
   // Without an offline queue a command fails at once while Redis is down, so registers get 254
   // straight away instead of after a reconnect attempt.
   const redis = new Redis(config.redisUrl, {
@@ -122,7 +140,8 @@ export async function startServer(
   const states = new StateStore(redis, config.redisPrefix, config.deviceLeaseMs);
   // OFD_STORE=noop (benchmark baseline only): documents and device events are decoded, checked
   // and answered, but their group commits go nowhere.
-  const insertRows: InsertRows = config.store === 'noop' ? async () => {} : clickhouseInsert(ch);
+  const insertRows: InsertRows =
+    parts.insertRows ?? (config.store === 'noop' ? async () => {} : clickhouseInsert(ch));
   const writer = new BatchWriter(
     insertRows,
     {
@@ -201,7 +220,7 @@ export async function startServer(
   });
   await app.register(swaggerUi, { routePrefix: '/api/v1/docs' });
   await app.register(websocket, { options: { maxPayload: config.maxFrameBytes } });
-  metrics.register(app, () => writer.pendingRows);
+  metrics.register(app, () => writer.pendingRows, parts.otherMetrics);
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
     const checks = await Promise.allSettled([
       redis.ping(),
@@ -268,10 +287,13 @@ export async function startServer(
     });
   }
   await app.ready();
-  await app.listen({ port: config.httpPort, host: config.host });
-  const httpPort = (app.server.address() as { port: number }).port;
+  let httpPort = 0;
+  if (parts.http ?? true) {
+    await app.listen({ port: config.httpPort, host: config.host });
+    httpPort = (app.server.address() as { port: number }).port;
+  }
 
-  const tcp = config.roles.has('ingest')
+  const tcp = (parts.tcp ?? config.roles.has('ingest'))
     ? await startTcpServer({
         port: config.tcpPort,
         host: config.host,
@@ -307,6 +329,7 @@ export async function startServer(
     config,
     log,
     ch,
+    metrics,
     redis,
     registry,
     core,

@@ -52,8 +52,7 @@ export async function idleConnections(
 ): Promise<IdleResult> {
   const serverFdLimit = server.fdLimit();
   const clientFdLimit = ownFdLimit();
-  const serverRoom = serverFdLimit - server.openFds() - 64;
-  const attempted = Math.max(0, Math.min(asked, serverRoom));
+  const attempted = Math.max(0, Math.min(asked, server.fdRoom()));
   // Each helper: within its fd limit, and at most 25,000 from one source address.
   const perHelper = Math.max(1, Math.min(clientFdLimit - 128, 25_000));
   const helpers = Math.ceil(attempted / perHelper);

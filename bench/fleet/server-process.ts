@@ -42,10 +42,12 @@ export interface ServerProcess {
   store: 'clickhouse' | 'noop';
   sample(): ProcessSample;
   threads(): Record<string, number>;
-  /** Open file descriptors of the server process. */
-  openFds(): number;
-  /** The server's RLIMIT_NOFILE (soft). */
+  /** Connections the server's processes can still open within their file-descriptor limits. */
+  fdRoom(): number;
+  /** The server's RLIMIT_NOFILE (soft), per process. */
   fdLimit(): number;
+  /** Processes accepting KKM connections (the server itself, or its ingest processes). */
+  tcpProcesses(): number;
   /** Last lines the server printed (for error reports). */
   tail(): string;
   /** SIGTERM, wait for the exit, drop the Redis keys; keeps DATA_DIR when `keepData`. */
@@ -59,6 +61,38 @@ const CLK_TCK = (() => {
     return 100;
   }
 })();
+
+/** The process and its descendants (the server's ingest processes), from /proc. */
+export function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      for (const tid of readdirSync(`/proc/${out[i]}/task`)) {
+        const children = readFileSync(`/proc/${out[i]}/task/${tid}/children`, 'utf8').trim();
+        if (children) out.push(...children.split(' ').map(Number));
+      }
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** CPU and RSS of a process and its descendants, summed. */
+export function sampleTree(pid: number): ProcessSample {
+  let cpuSeconds = 0;
+  let rssBytes = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const s = sampleProcess(p);
+      cpuSeconds += s.cpuSeconds;
+      rssBytes += s.rssBytes;
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return { cpuSeconds, rssBytes };
+}
 
 /** CPU and RSS of a process from /proc (Linux), like pidusage without the dependency. */
 export function sampleProcess(pid: number): ProcessSample {
@@ -74,9 +108,22 @@ export function sampleProcess(pid: number): ProcessSample {
 
 /**
  * CPU seconds by thread group: `main` (the JavaScript thread), `libuv` (its worker pool), the
- * V8 helpers, and the embedded ClickHouse's pools under their own names.
+ * V8 helpers, and the embedded ClickHouse's pools under their own names; the server's ingest
+ * processes, if any, as `ingest` (all their threads).
  */
 export function sampleThreads(pid: number): Record<string, number> {
+  const out = threadGroups(pid);
+  for (const child of processTree(pid).slice(1)) {
+    try {
+      out.ingest = (out.ingest ?? 0) + sampleProcess(child).cpuSeconds;
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return out;
+}
+
+function threadGroups(pid: number): Record<string, number> {
   const out: Record<string, number> = {};
   let tasks: string[];
   try {
@@ -197,13 +244,19 @@ export async function spawnServer(opts: ServerOptions = {}): Promise<ServerProce
     redisPrefix,
     redisUrl,
     store,
-    sample: () => sampleProcess(pid),
+    sample: () => sampleTree(pid),
     threads: () => sampleThreads(pid),
-    openFds: () => readdirSync(`/proc/${pid}/fd`).length,
-    fdLimit: () => {
-      const limits = readFileSync(`/proc/${pid}/limits`, 'utf8');
-      return Number(/Max open files\s+(\d+)/.exec(limits)?.[1] ?? 1024);
+    fdRoom: () => {
+      const tree = processTree(pid);
+      // With ingest processes the server process only hands connections on.
+      const holders = tree.length > 1 ? tree.slice(1) : tree;
+      return holders.reduce(
+        (room, p) => room + Math.max(0, fdLimitOf(p) - readdirSync(`/proc/${p}/fd`).length - 64),
+        0,
+      );
     },
+    fdLimit: () => fdLimitOf(pid),
+    tcpProcesses: () => Math.max(1, processTree(pid).length - 1),
     tail: () => lines.join('\n'),
     async stop(stopOpts = {}) {
       if (!exited) {
@@ -216,6 +269,11 @@ export async function spawnServer(opts: ServerOptions = {}): Promise<ServerProce
       if (!stopOpts.keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+function fdLimitOf(pid: number): number {
+  const limits = readFileSync(`/proc/${pid}/limits`, 'utf8');
+  return Number(/Max open files\s+(\d+)/.exec(limits)?.[1] ?? 1024);
 }
 
 function tcpAccepts(port: number): Promise<boolean> {

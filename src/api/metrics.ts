@@ -17,6 +17,9 @@ const COMMANDS: Record<number, string> = {
   8: 'auth',
 };
 
+/** One process's metrics as `Registry.getMetricsAsJSON()` gives them (sent between processes). */
+export type MetricsJson = client.MetricObjectWithValues<client.MetricValue<string>>[];
+
 export class Metrics {
   readonly registry = new client.Registry();
   private readonly answers = new client.Counter({
@@ -115,7 +118,11 @@ export class Metrics {
   }
 
   /** Records HTTP latency per route and serves GET /metrics. */
-  register(app: FastifyInstance, pendingRows: () => number): void {
+  register(
+    app: FastifyInstance,
+    pendingRows: () => number,
+    otherMetrics?: () => Promise<MetricsJson[]>,
+  ): void {
     app.addHook('onResponse', async (req, reply) => {
       this.httpSeconds.observe(
         {
@@ -128,7 +135,16 @@ export class Metrics {
     });
     app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
       this.pendingRows.set(pendingRows());
-      return reply.type(this.registry.contentType).send(await this.registry.metrics());
+      if (!otherMetrics) {
+        return reply.type(this.registry.contentType).send(await this.registry.metrics());
+      }
+      // Ingest processes' figures added to this process's: counters and histograms summed,
+      // and gauges too (open connections, pending rows).
+      const merged = client.AggregatorRegistry.aggregate([
+        await this.registry.getMetricsAsJSON(),
+        ...(await otherMetrics()),
+      ]);
+      return reply.type(merged.contentType).send(await merged.metrics());
     });
   }
 }

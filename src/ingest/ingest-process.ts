@@ -1,0 +1,48 @@
+// One ingest process of a multi-process node (see ingest-processes.ts): the command path and
+// the KKM TCP listener of a whole server, with ClickHouse reached through the server process
+// over IPC. It stops when asked (or on SIGTERM/SIGINT) after answering what is in flight, and
+// at once when the server process is gone, since nothing it answered could be committed.
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { startServer } from '../server.js';
+import { ipcClickHouse, ipcInsertRows } from '../storage/clickhouse-ipc.js';
+import { IpcPeer } from './ipc.js';
+
+export async function runIngestProcess(config: Config, log: Logger): Promise<void> {
+  let stop: () => Promise<void> = async () => process.exit(0);
+  let metrics: () => Promise<unknown> = async () => [];
+  const peer = new IpcPeer((m) => process.send!(m), {
+    metrics: () => metrics(),
+    stop: () => stop(),
+  });
+  process.on('message', (m: unknown) => peer.receive(m));
+  process.on('disconnect', () => {
+    log.error('the server process is gone; exiting');
+    process.exit(1);
+  });
+
+  const server = await startServer({ ...config, roles: new Set(['ingest']) }, log, {
+    ch: ipcClickHouse(peer),
+    insertRows: ipcInsertRows(peer),
+    http: false,
+    tcp: true,
+  });
+  metrics = () => server.metrics.registry.getMetricsAsJSON();
+  let stopping: Promise<void> | null = null;
+  stop = () => {
+    stopping ??= server.close().then(
+      () => {
+        log.info('ingest process stopped');
+        setImmediate(() => process.exit(0));
+      },
+      (err: unknown) => {
+        log.error({ err }, 'ingest process stop failed');
+        process.exit(1);
+      },
+    );
+    return stopping;
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+  await peer.call('ready', { tcpPort: server.tcp!.port });
+}
