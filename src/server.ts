@@ -293,22 +293,23 @@ export async function startServer(
     httpPort = (app.server.address() as { port: number }).port;
   }
 
-  const tcp = (parts.tcp ?? config.roles.has('ingest'))
-    ? await startTcpServer({
-        port: config.tcpPort,
-        host: config.host,
-        maxConnections: config.maxConnections,
-        maxConnectionsPerAddress: config.maxConnectionsPerAddress,
-        idleTimeoutMs: config.idleTimeoutMs,
-        frameDeadlineMs: config.frameDeadlineMs,
-        maxFrameBytes: config.maxFrameBytes,
-        handle,
-        log: log.child({ part: 'tcp' }),
-        onConnectionsChanged: (open) => metrics.connections.set(open),
-        onFrameError: (e) => metrics.frameErrors.inc({ code: e.code }),
-        onLimit: (reason) => metrics.limitClosed.inc({ reason }),
-      })
-    : null;
+  const tcp =
+    (parts.tcp ?? config.roles.has('ingest'))
+      ? await startTcpServer({
+          port: config.tcpPort,
+          host: config.host,
+          maxConnections: config.maxConnections,
+          maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+          idleTimeoutMs: config.idleTimeoutMs,
+          frameDeadlineMs: config.frameDeadlineMs,
+          maxFrameBytes: config.maxFrameBytes,
+          handle,
+          log: log.child({ part: 'tcp' }),
+          onConnectionsChanged: (open) => metrics.connections.set(open),
+          onFrameError: (e) => metrics.frameErrors.inc({ code: e.code }),
+          onLimit: (reason) => metrics.limitClosed.inc({ reason }),
+        })
+      : null;
 
   const workers = config.roles.has('worker')
     ? await startWorkers({

@@ -70,8 +70,10 @@ export async function startIngestProcesses(
 
   for (let slot = 0; slot < count; slot++) children.set(slot, fork(slot));
   const ports = await Promise.all([...children.values()].map((c) => c.ready));
-  log.info({ processes: count, pids: [...children.values()].map((c) => c.worker.process.pid) },
-    'ingest processes started');
+  log.info(
+    { processes: count, pids: [...children.values()].map((c) => c.worker.process.pid) },
+    'ingest processes started',
+  );
 
   return {
     tcpPort: ports[0]!,

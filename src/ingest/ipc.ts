@@ -21,7 +21,9 @@ interface ReplyMessage {
 type Message = CallMessage | ReplyMessage;
 
 const isMessage = (m: unknown): m is Message =>
-  typeof m === 'object' && m !== null && ((m as Message).ofd === 'call' || (m as Message).ofd === 'reply');
+  typeof m === 'object' &&
+  m !== null &&
+  ((m as Message).ofd === 'call' || (m as Message).ofd === 'reply');
 
 export class IpcPeer {
   private nextId = 0;
