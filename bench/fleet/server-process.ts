@@ -78,6 +78,19 @@ export function processTree(pid: number): number[] {
   return out;
 }
 
+/** The server's ingest processes (node children; tsx's esbuild service is a child too). */
+export function ingestProcessPids(pid: number): number[] {
+  return processTree(pid)
+    .slice(1)
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'node';
+      } catch {
+        return false;
+      }
+    });
+}
+
 /** CPU and RSS of a process and its descendants, summed. */
 export function sampleTree(pid: number): ProcessSample {
   let cpuSeconds = 0;
@@ -113,7 +126,7 @@ export function sampleProcess(pid: number): ProcessSample {
  */
 export function sampleThreads(pid: number): Record<string, number> {
   const out = threadGroups(pid);
-  for (const child of processTree(pid).slice(1)) {
+  for (const child of ingestProcessPids(pid)) {
     try {
       out.ingest = (out.ingest ?? 0) + sampleProcess(child).cpuSeconds;
     } catch {
@@ -247,16 +260,16 @@ export async function spawnServer(opts: ServerOptions = {}): Promise<ServerProce
     sample: () => sampleTree(pid),
     threads: () => sampleThreads(pid),
     fdRoom: () => {
-      const tree = processTree(pid);
       // With ingest processes the server process only hands connections on.
-      const holders = tree.length > 1 ? tree.slice(1) : tree;
+      const children = ingestProcessPids(pid);
+      const holders = children.length ? children : [pid];
       return holders.reduce(
         (room, p) => room + Math.max(0, fdLimitOf(p) - readdirSync(`/proc/${p}/fd`).length - 64),
         0,
       );
     },
     fdLimit: () => fdLimitOf(pid),
-    tcpProcesses: () => Math.max(1, processTree(pid).length - 1),
+    tcpProcesses: () => Math.max(1, ingestProcessPids(pid).length),
     tail: () => lines.join('\n'),
     async stop(stopOpts = {}) {
       if (!exited) {
