@@ -2,7 +2,8 @@
 // served by two child processes whose documents reach the server process's ClickHouse and
 // group commit over IPC. Receipts are acknowledged and stored exactly once; /metrics counts
 // both processes' answers and connections; an ingest process killed with -9 is replaced while
-// the registers carry on (their resends get the stored answers); SIGTERM exits 0.
+// the registers carry on (their resends get the stored answers); the server process killed with
+// -9 takes its ingest processes with it; SIGTERM exits 0.
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import pino from 'pino';
 import t from 'tap';
@@ -22,7 +23,7 @@ import { deleteKeys } from '../helpers/redis-keys.js';
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const d = await newDeployment(redisUrl, { OFD_INGEST_PROCESSES: '2' });
-const child = await ChildServer.start(d);
+let child = await ChildServer.start(d);
 const devices = await registerDevices(d, 8);
 const fleet = new Fleet({ tcpPort: d.tcpPort, devices, seed: 11 });
 let inProcess: RunningServer | null = null;
@@ -81,6 +82,29 @@ t.test('an ingest process killed with -9 is replaced; registers carry on', async
   t.ok(pids.includes(survivor!) && !pids.includes(victim!), 'the dead one was replaced');
   t.equal(child.unexpectedExit, null, 'the server process stayed up');
 });
+
+t.test(
+  'the server process killed with -9: its ingest processes go too; a restart resumes',
+  async (t) => {
+    const orphans = ingestPids();
+    await child.kill9();
+    const gone = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    for (const end = Date.now() + 10_000; !orphans.every(gone) && Date.now() < end;)
+      await sleep(50);
+    t.ok(orphans.every(gone), 'no ingest process outlives the server process');
+    child = await ChildServer.start(d);
+    const before = fleet.stats.acked;
+    await fleet.waitForAcks(40);
+    t.pass(`${fleet.stats.acked - before} receipts acknowledged after the restart`);
+  },
+);
 
 t.test('SIGTERM stops the children and the server process', async (t) => {
   await fleet.stop();
