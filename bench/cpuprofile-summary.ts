@@ -4,51 +4,19 @@
 //
 //   npx tsx bench/cpuprofile-summary.ts FILE.cpuprofile [--top=40] [--last=SECONDS]
 //     [--skip-end=SECONDS]
-import { readFileSync } from 'node:fs';
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
+import { label, loadProfile, numberOption, place } from './profile/cpuprofile.js';
 
 const [file, ...rest] = process.argv.slice(2);
 if (!file) {
   console.error('usage: bench/cpuprofile-summary.ts FILE.cpuprofile [--top=N] [--last=S]');
   process.exit(2);
 }
-const opt = (name: string, fallback: number) =>
-  Number(rest.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
-const top = opt('top', 40);
-const lastS = opt('last', 0);
-const skipEndS = opt('skip-end', 0);
-
-const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
-const byId = new Map(p.nodes.map((n) => [n.id, n]));
-const parent = new Map<number, number>();
-for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-
-const place = (n: ProfileNode) =>
-  (n.callFrame.url || '(native)')
-    .replace(/^.*node_modules\//, 'nm/')
-    .replace(/^file:\/\/.*?\/(src|bench)\//, '$1/');
-const label = (n: ProfileNode) =>
-  `${n.callFrame.functionName || '(anonymous)'} ${place(n)}:${n.callFrame.lineNumber + 1}`;
-
-let t = 0;
-const times = p.timeDeltas.map((d) => (t += d));
-const endT = t - skipEndS * 1e6;
-const self = new Map<number, number>();
-p.samples.forEach((id, i) => {
-  if (lastS && (times[i]! < endT - lastS * 1e6 || times[i]! > endT)) return;
-  self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
-});
-const total = [...self.values()].reduce((a, b) => a + b, 0);
+const top = numberOption(rest, 'top', 40);
+const { byId, parent, self, total } = loadProfile(
+  file,
+  numberOption(rest, 'last', 0),
+  numberOption(rest, 'skip-end', 0),
+);
 
 const byFunction = new Map<string, number>();
 const byPlace = new Map<string, number>();
