@@ -156,7 +156,18 @@ export async function startServer(
     },
   );
   const queries = new DocumentQueries(ch);
-  const jobs = new JobQueues(redis, config.redisPrefix, config.jobs, log.child({ part: 'jobs' }));
+  // BullMQ defines some sixty scripts on a connection it is given, and ioredis copies every
+  // script defined on a connection into each auto-pipeline it builds: the job producers get a
+  // connection of their own, so the request path's pipelines stay cheap.
+  const jobsRedis = redis.duplicate();
+  jobsRedis.on('error', (err) => log.warn({ err: err.message }, 'redis error (jobs)'));
+  await redisReady(jobsRedis, 5000).catch(() => {});
+  const jobs = new JobQueues(
+    jobsRedis,
+    config.redisPrefix,
+    config.jobs,
+    log.child({ part: 'jobs' }),
+  );
   const presence = new PresenceTracker(
     redis,
     config.redisPrefix,
@@ -353,6 +364,7 @@ export async function startServer(
       // Running jobs finish; queued ones stay in Redis for the next start.
       await workers?.close();
       await jobs.close();
+      jobsRedis.disconnect();
       redis.disconnect();
       await ch.close();
     },
