@@ -14,11 +14,12 @@ if (!file) {
 }
 const title =
   rest.find((a) => a.startsWith('--title='))?.slice('--title='.length) ?? 'CPU flame graph';
-const { byId, parent, self, total: sampled } = loadProfile(
-  file,
-  numberOption(rest, 'last', 0),
-  numberOption(rest, 'skip-end', 0),
-);
+const {
+  byId,
+  parent,
+  self,
+  total: sampled,
+} = loadProfile(file, numberOption(rest, 'last', 0), numberOption(rest, 'skip-end', 0));
 
 interface Frame {
   name: string;
