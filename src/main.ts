@@ -30,7 +30,15 @@ if (cluster.isWorker) {
     tcp: separateTcp ? false : undefined,
     otherMetrics: separateTcp ? () => processes?.metrics() ?? Promise.resolve([]) : undefined,
   });
-  if (separateTcp) processes = await startIngestProcesses(config.ingestProcesses, server, log);
+  if (separateTcp) {
+    try {
+      processes = await startIngestProcesses(config.ingestProcesses, server, log);
+    } catch (error) {
+      log.error({ err: error }, 'ingest processes did not start; stopping');
+      await server.close();
+      process.exit(1);
+    }
+  }
   log.info(
     {
       tcpPort: processes?.tcpPort ?? server.tcp?.port,

@@ -104,6 +104,8 @@ export interface ServerParts {
   ch?: ClickHouseClient;
   /** Where group commits go instead of this process's ClickHouse. */
   insertRows?: InsertRows;
+  /** Count this process's group commits in /metrics (default true). */
+  commitMetrics?: boolean;
   /** Serve HTTP (default true). */
   http?: boolean;
   /** Listen for KKMs over TCP (default: with the ingest role). */
@@ -151,7 +153,7 @@ export async function startServer(
       commitTimeoutMs: 4000,
     },
     (stats) => {
-      metrics.flush(stats);
+      if (parts.commitMetrics ?? true) metrics.flush(stats);
       if (!stats.ok) log.error(stats, 'group commit failed');
     },
   );

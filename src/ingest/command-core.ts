@@ -181,9 +181,15 @@ export class CommandCore {
     let released = false;
     const release = async (next: DeviceState | null) => {
       released = true;
-      // The state as claimed needs no writing back: Redis holds it already.
+      // The state as claimed needs no writing back: Redis holds it already. A claim that asked
+      // for a rebuild and leaves no state behind keeps asking, or the next request would trust
+      // what Redis held before the failure.
       const changed = next === claim.state ? null : next;
-      await this.o.states.release(kkmId, claim.claim, changed).catch((err: unknown) => {
+      const done =
+        !changed && claim.rebuild
+          ? this.o.states.markUncertain(kkmId, claim.claim)
+          : this.o.states.release(kkmId, claim.claim, changed);
+      await done.catch((err: unknown) => {
         this.o.log.warn({ err, kkmId }, 'device state not saved; it will be rebuilt');
       });
     };
@@ -289,19 +295,23 @@ export class CommandCore {
         document.state = JSON.stringify(storedPart(next));
       }
       if (document) crashPoint('before-commit');
-      try {
-        await Promise.all([
-          document ? this.o.writer.write('documents', document) : null,
-          ...events.map((e) => this.o.writer.write('device_events', { ...e })),
-        ]);
-      } catch (error) {
-        // A row that never reached an insert is certainly not stored: the state stands. Any
-        // other failure may have landed, so the next request rebuilds from ClickHouse.
-        if (!(error instanceof StoreUnavailableError && error.notWritten)) {
+      const writes = await Promise.allSettled([
+        ...(document ? [this.o.writer.write('documents', document)] : []),
+        ...events.map((e) => this.o.writer.write('device_events', { ...e })),
+      ]);
+      const refused = writes.filter((w) => w.status === 'rejected');
+      if (refused.length) {
+        // Rows that never reached an insert are certainly not stored: if that is all of them,
+        // the state stands. Anything else may have landed (the document, say, while an event
+        // was refused), so the next request rebuilds from ClickHouse.
+        const noneWritten =
+          refused.length === writes.length &&
+          refused.every((w) => w.reason instanceof StoreUnavailableError && w.reason.notWritten);
+        if (!noneWritten) {
           released = true;
           await this.o.states.markUncertain(kkmId, claim.claim).catch(() => {});
         }
-        throw new Unavailable('commit', { cause: error });
+        throw new Unavailable('commit', { cause: refused[0]!.reason });
       }
       if (document) crashPoint('after-commit');
       await release(next);

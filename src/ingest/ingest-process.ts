@@ -24,10 +24,15 @@ export async function runIngestProcess(config: Config, log: Logger): Promise<voi
   const server = await startServer({ ...config, roles: new Set(['ingest']) }, log, {
     ch: ipcClickHouse(peer),
     insertRows: ipcInsertRows(peer),
+    // Its writer only forwards rows: the commits (and their metrics) are the server process's.
+    commitMetrics: false,
     http: false,
     tcp: true,
   });
-  metrics = () => server.metrics.registry.getMetricsAsJSON();
+  metrics = () => {
+    server.metrics.pendingRows.set(server.writer.pendingRows);
+    return server.metrics.registry.getMetricsAsJSON();
+  };
   let stopping: Promise<void> | null = null;
   stop = () => {
     stopping ??= server.close().then(

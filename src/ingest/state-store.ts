@@ -200,7 +200,8 @@ export class StateStore {
       if (kind === 'busy') return p.resolve({ kind: 'busy' });
       let state: DeviceState | null = null;
       if (kind === 'cached') {
-        state = this.cache.get(p.kkmId)?.state ?? null;
+        const entry = this.cache.get(p.kkmId);
+        state = entry && entry.version === p.args[1] ? entry.state : null;
       } else if (kind === 'ok') {
         try {
           state = JSON.parse(json!) as DeviceState;

@@ -148,9 +148,13 @@ export class BatchWriter {
       rows.push(w.row);
     }
     let timeout: NodeJS.Timeout | undefined;
+    let inserted = 0;
     try {
       const inserts = (async () => {
-        for (const [table, rows] of byTable) await this.insert(table, rows);
+        for (const [table, rows] of byTable) {
+          await this.insert(table, rows);
+          inserted++;
+        }
       })();
       const expired = new Promise<never>((_, reject) => {
         timeout = setTimeout(
@@ -168,8 +172,10 @@ export class BatchWriter {
         ok: true,
       });
     } catch (cause) {
+      // "Not written" holds for the batch only if no table of it was: once one insert landed,
+      // some of these rows are stored.
       const error =
-        cause instanceof StoreUnavailableError
+        cause instanceof StoreUnavailableError && (inserted === 0 || !cause.notWritten)
           ? cause
           : new StoreUnavailableError(`commit failed: ${(cause as Error).message}`, { cause });
       for (const w of batch) w.reject(error);

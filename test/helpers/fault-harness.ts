@@ -13,7 +13,10 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { loadConfig } from '../../src/config.js';
 import { ResultCode } from '../../src/protocol/schema.js';
+import { startServer, type RunningServer } from '../../src/server.js';
 import { requests, seededRandom, ticket, type Random } from '../../src/sim/documents.js';
 import { KkmDevice, TcpLink, type Answer } from '../../src/sim/kkm-client.js';
 import { uniqueBin } from './server.js';
@@ -177,6 +180,29 @@ export async function newDeployment(
     // The whole fleet shares one address and retries hard: the rate limits are not under test.
     env: { OFD_DEVICE_RATE: '0', OFD_ADDRESS_RATE: '0', ...env },
   };
+}
+
+/** The deployment opened in this process (after its child server stopped), to look inside. */
+export function openDeployment(
+  d: Deployment,
+  env: Record<string, string> = {},
+): Promise<RunningServer> {
+  const config = loadConfig(
+    {
+      DATA_DIR: d.dataDir,
+      REDIS_URL: d.redisUrl,
+      OFD_REDIS_PREFIX: d.prefix,
+      OFD_HOST: '127.0.0.1',
+      OFD_TCP_PORT: String(d.tcpPort),
+      OFD_HTTP_PORT: String(d.httpPort),
+      OFD_ADMIN_TOKEN: d.adminToken,
+      ...d.env,
+      LOG_LEVEL: 'silent',
+      ...env,
+    },
+    [],
+  );
+  return startServer(config, pino({ level: 'silent' }));
 }
 
 /** The server as `npm start` runs it, on a deployment; killed with SIGKILL or stopped with SIGTERM. */

@@ -5,17 +5,16 @@
 // the registers carry on (their resends get the stored answers); the server process killed with
 // -9 takes its ingest processes with it; SIGTERM exits 0.
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
-import pino from 'pino';
 import t from 'tap';
 import { Redis } from 'ioredis';
-import { loadConfig } from '../../src/config.js';
-import { startServer, type RunningServer } from '../../src/server.js';
+import type { RunningServer } from '../../src/server.js';
 import {
   ChildServer,
   Fleet,
   OK,
   checkLedger,
   newDeployment,
+  openDeployment,
   registerDevices,
   sleep,
 } from '../helpers/fault-harness.js';
@@ -38,14 +37,21 @@ t.teardown(async () => {
   rmSync(d.dataDir, { recursive: true, force: true });
 });
 
-/** The server process's children (its ingest processes), from /proc. */
+/** The server process's ingest processes, from /proc (tsx's esbuild service is a child too). */
 const ingestPids = (): number[] => {
   const pid = child.proc.pid!;
   return readdirSync(`/proc/${pid}/task`)
     .flatMap((tid) =>
       readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(' ').filter(Boolean),
     )
-    .map(Number);
+    .map(Number)
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'node';
+      } catch {
+        return false; // ended meanwhile
+      }
+    });
 };
 
 const metric = async (name: string): Promise<number> => {
@@ -120,22 +126,7 @@ t.test('SIGTERM stops the children and the server process', async (t) => {
 });
 
 t.test('what was stored', async (t) => {
-  const config = loadConfig(
-    {
-      DATA_DIR: d.dataDir,
-      REDIS_URL: d.redisUrl,
-      OFD_REDIS_PREFIX: d.prefix,
-      OFD_HOST: '127.0.0.1',
-      OFD_TCP_PORT: String(d.tcpPort),
-      OFD_HTTP_PORT: String(d.httpPort),
-      OFD_ADMIN_TOKEN: d.adminToken,
-      OFD_ROLES: 'ingest',
-      ...d.env,
-      OFD_INGEST_PROCESSES: '0',
-    },
-    [],
-  );
-  inProcess = await startServer(config, pino({ level: 'silent' }));
+  inProcess = await openDeployment(d, { OFD_ROLES: 'ingest', OFD_INGEST_PROCESSES: '0' });
   t.same(
     await fleet.oneMoreEach(),
     devices.map(() => OK),

@@ -17,9 +17,7 @@
 // The kill moments come from a seed printed at the start (FAULTS_SEED reproduces a run).
 import { rmSync } from 'node:fs';
 import t from 'tap';
-import pino from 'pino';
-import { loadConfig } from '../../src/config.js';
-import { startServer, type RunningServer } from '../../src/server.js';
+import type { RunningServer } from '../../src/server.js';
 import { seededRandom } from '../../src/sim/documents.js';
 import {
   ChildServer,
@@ -29,6 +27,7 @@ import {
   UNAVAILABLE,
   checkLedger,
   newDeployment,
+  openDeployment,
   registerDevices,
   sleep,
   type Attempt,
@@ -144,24 +143,11 @@ t.test('after the faults', async (t) => {
 });
 
 t.test('what was stored (the deployment opened in this process)', async (t) => {
-  const config = loadConfig(
-    {
-      DATA_DIR: d.dataDir,
-      REDIS_URL: d.redisUrl,
-      OFD_REDIS_PREFIX: d.prefix,
-      OFD_HOST: '127.0.0.1',
-      OFD_TCP_PORT: String(d.tcpPort),
-      OFD_HTTP_PORT: String(d.httpPort),
-      OFD_ADMIN_TOKEN: d.adminToken,
-      OFD_ROLES: 'ingest,api',
-      ...d.env,
-      // Small batches so the hang below exercises the bound on waiting rows (50 × this).
-      OFD_BATCH_MAX_ROWS: '1',
-      LOG_LEVEL: 'silent',
-    },
-    [],
-  );
-  inProcess = await startServer(config, pino({ level: 'silent' }));
+  inProcess = await openDeployment(d, {
+    OFD_ROLES: 'ingest,api',
+    // Small batches so the hang below exercises the bound on waiting rows (50 × this).
+    OFD_BATCH_MAX_ROWS: '1',
+  });
   t.same(
     await fleet.oneMoreEach(),
     devices.map(() => OK),

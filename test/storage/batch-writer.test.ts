@@ -55,3 +55,36 @@ t.test('beyond maxPending a write is refused at once', async (t) => {
   await Promise.all(writes);
   t.equal(writer.pendingRows, 0, 'and none once they failed');
 });
+
+t.test('a refusal after another table of the batch landed is not "not written"', async (t) => {
+  const landed: string[] = [];
+  const writer = new BatchWriter(
+    async (table) => {
+      if (table === 'device_events') {
+        throw new StoreUnavailableError('queue full', { notWritten: true });
+      }
+      landed.push(table);
+    },
+    { maxRows: 10, maxDelayMs: 5, maxPending: 10, commitTimeoutMs: 1000 },
+  );
+  const outcomes = await Promise.allSettled([
+    writer.write('documents', { seq: 1 }),
+    writer.write('device_events', { kind: 'offline_period' }),
+  ]);
+  t.same(landed, ['documents'], 'the documents insert landed first');
+  for (const o of outcomes) {
+    t.equal(o.status, 'rejected');
+    const error = (o as PromiseRejectedResult).reason as StoreUnavailableError;
+    t.ok(error instanceof StoreUnavailableError, 'a store error');
+    t.equal(error.notWritten, false, 'that may have been written: the device state is rebuilt');
+  }
+
+  const refusing = new BatchWriter(
+    async () => {
+      throw new StoreUnavailableError('queue full', { notWritten: true });
+    },
+    { maxRows: 10, maxDelayMs: 5, maxPending: 10, commitTimeoutMs: 1000 },
+  );
+  const refused = await refusing.write('documents', { seq: 1 }).catch((e: unknown) => e);
+  t.equal((refused as StoreUnavailableError).notWritten, true, 'refused before any insert: kept');
+});
