@@ -32,6 +32,8 @@ export interface Config {
   addressBurst: number;
   /** How long one device's request may hold its state before another may take it over. */
   deviceLeaseMs: number;
+  /** Device states an ingest process keeps to skip reading them back from Redis (0: none). */
+  stateCacheEntries: number;
   /** Hours a shift may stay open before online documents get OPEN_SHIFT_TIMEOUT_EXPIRED. */
   shiftMaxHours: number;
   /** Base of the receipt-check URL printed as the QR code. */
@@ -109,6 +111,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     addressRate,
     addressBurst: int('OFD_ADDRESS_BURST', Math.max(1, addressRate * 5), 1, 10_000_000),
     deviceLeaseMs: int('OFD_DEVICE_LEASE_MS', 5_000, 50, 600_000),
+    stateCacheEntries: int('OFD_STATE_CACHE_ENTRIES', 100_000, 0, 10_000_000),
     shiftMaxHours: int('OFD_SHIFT_MAX_HOURS', 24, 1, 240),
     receiptUrl: str('OFD_RECEIPT_URL', 'http://localhost:8080/receipt'),
     kkmOnlineWindowSeconds: int('OFD_KKM_ONLINE_WINDOW_S', 600, 1, 86_400),

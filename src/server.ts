@@ -139,7 +139,12 @@ export async function startServer(
   const metrics = new Metrics();
   const notifications = new Notifications(ch);
   const feed = new LiveFeed(redis, config.redisPrefix, log.child({ part: 'live' }));
-  const states = new StateStore(redis, config.redisPrefix, config.deviceLeaseMs);
+  const states = new StateStore(
+    redis,
+    config.redisPrefix,
+    config.deviceLeaseMs,
+    config.stateCacheEntries,
+  );
   // OFD_STORE=noop (benchmark baseline only): documents and device events are decoded, checked
   // and answered, but their group commits go nowhere.
   const insertRows: InsertRows =

@@ -182,6 +182,7 @@ export class StateStore {
   }
 
   private remember(kkmId: number, version: string, state: DeviceState): void {
+    if (this.cacheSize === 0) return;
     this.cache.delete(kkmId); // re-inserted last: the Map's order is least recently used first
     this.cache.set(kkmId, { version, state });
     if (this.cache.size > this.cacheSize) {
@@ -202,6 +203,7 @@ export class StateStore {
       if (kind === 'cached') {
         const entry = this.cache.get(p.kkmId);
         state = entry && entry.version === p.args[1] ? entry.state : null;
+        if (state) this.remember(p.kkmId, entry!.version, state); // recently used again
       } else if (kind === 'ok') {
         try {
           state = JSON.parse(json!) as DeviceState;

@@ -142,3 +142,31 @@ t.test('Redis refusing the script fails every claim of the call', async (t) => {
     ['rejected', 'rejected'],
   );
 });
+
+t.test('the local copies are bounded, least recently used out first; 0 keeps none', async (t) => {
+  const store = new StateStore(redis, prefix, LEASE_MS, 2);
+  const stored = new Map<number, DeviceState>();
+  for (const id of [701, 702]) {
+    stored.set(id, state(id, 1));
+    await store.release(id, held(await store.claim(id)).claim, stored.get(id)!);
+  }
+  const again701 = held(await store.claim(701)); // 701 used again: 702 is now the oldest
+  await store.release(701, again701.claim, null);
+  stored.set(703, state(703, 1));
+  await store.release(703, held(await store.claim(703)).claim, stored.get(703)!);
+  // (In one call, in this order: reading 702 back evicts the then oldest copy.)
+  const [a, c, b] = (await Promise.all([701, 703, 702].map((id) => store.claim(id)))).map(held);
+  t.equal(a!.state, stored.get(701), '701 kept (used recently)');
+  t.not(b!.state, stored.get(702), '702 evicted: read back from Redis');
+  t.same(b!.state, stored.get(702), '(with the same figures)');
+  t.equal(c!.state, stored.get(703), '703 kept');
+  await Promise.all([701, 702, 703].map((id, i) => store.release(id, [a, b, c][i]!.claim, null)));
+
+  const none = new StateStore(redis, prefix, LEASE_MS, 0);
+  const s = state(704, 1);
+  await none.release(704, held(await none.claim(704)).claim, s);
+  const back = held(await none.claim(704));
+  t.not(back.state, s, 'no local copy kept');
+  t.same(back.state, s);
+  await none.release(704, back.claim, null);
+});
