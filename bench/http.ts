@@ -22,6 +22,7 @@ import { loadConfig } from '../src/config.js';
 import { reportJson } from '../src/ingest/commands/reports.js';
 import { receiptUrl } from '../src/ingest/commands/ticket.js';
 import {
+  freshState,
   nextToken,
   storedPart,
   ticketNumber,
@@ -169,21 +170,10 @@ try {
     numbers.set(kkm.kkmId, list);
     let seq = 0;
     let before = zeroTotals();
+    const identity = { ...kkm, orgId, orgBin: bin, status: 'active' as const };
+    // tokenEpoch 0, older than the registry's: a KKM that connects uses its issued token.
     const state = (s: Partial<DeviceState>) =>
-      JSON.stringify(
-        storedPart({
-          seq,
-          tokenEpoch: 0, // older than the registry's: a KKM that connects uses its issued token
-          shiftNumber: 0,
-          shiftOpen: false,
-          shiftOpenedAt: '',
-          lastPrinted: 0,
-          cash: 0,
-          cancellableSeq: 0,
-          cancellableCash: 0,
-          ...s,
-        } as DeviceState),
-      );
+      JSON.stringify(storedPart({ ...freshState({ ...identity, tokenEpoch: 0 }), seq, ...s }));
     for (let day = 0; day < DAYS; day++) {
       const shift = day + 1;
       const dayStart = firstDay + day * 86_400_000 + 8 * 3_600_000;

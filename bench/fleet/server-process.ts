@@ -5,10 +5,10 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
+import { freePort, tcpAccepts } from '../../test/helpers/ports.js';
 import { deleteKeys } from '../../test/helpers/redis-keys.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -166,17 +166,6 @@ function threadGroups(pid: number): Record<string, number> {
   return out;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolvePort(port));
-    });
-  });
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function spawnServer(opts: ServerOptions = {}): Promise<ServerProcess> {
@@ -287,17 +276,6 @@ export async function spawnServer(opts: ServerOptions = {}): Promise<ServerProce
 function fdLimitOf(pid: number): number {
   const limits = readFileSync(`/proc/${pid}/limits`, 'utf8');
   return Number(/Max open files\s+(\d+)/.exec(limits)?.[1] ?? 1024);
-}
-
-function tcpAccepts(port: number): Promise<boolean> {
-  return new Promise((r) => {
-    const s = net.connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => {
-      s.destroy();
-      r(true);
-    });
-    s.once('error', () => r(false));
-  });
 }
 
 async function dropKeys(url: string, prefix: string): Promise<void> {

@@ -10,7 +10,7 @@ import {
   type FrameHeader,
 } from './header.js';
 import type { Frame } from './framer.js';
-import { Command, descriptor, Request, Response, ResultCode, type IResponse } from './schema.js';
+import { Command, lenient, Request, Response, ResultCode, type IResponse } from './schema.js';
 
 export type Rejection = { ok: false; command: number; code: number; reason: string };
 export type Decoded = { ok: true; request: Request } | Rejection;
@@ -33,19 +33,6 @@ const reject = (command: number, code: number, reason: string): Rejection => ({
   code,
   reason,
 });
-
-/** The same schema with every field optional: decodes what a strict decode refuses. */
-const lenientRequest = (() => {
-  const relaxed: unknown = descriptor();
-  const relax = (node: unknown): void => {
-    if (node === null || typeof node !== 'object') return;
-    const record = node as Record<string, unknown>;
-    if (record.rule === 'required') delete record.rule;
-    for (const value of Object.values(record)) relax(value);
-  };
-  relax(relaxed);
-  return protobuf.Root.fromJSON(relaxed as protobuf.INamespace).lookupType('kkm.proto.Request');
-})();
 
 type Loose = Record<string, unknown> & { command?: number; ticket?: Record<string, unknown> };
 
@@ -77,7 +64,7 @@ function explainFailure(payload: Uint8Array, error: Error): Rejection {
   }
   let loose: Loose;
   try {
-    loose = lenientRequest.decode(payload) as unknown as Loose;
+    loose = lenient.Request.decode(payload) as unknown as Loose;
   } catch {
     return reject(Command.COMMAND_SYSTEM, ResultCode.RESULT_TYPE_PROTOCOL_ERROR, error.message);
   }

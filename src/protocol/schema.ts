@@ -7,10 +7,30 @@ import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs/light.js';
 import type { kkm } from './generated/kkm.js';
 
-export const descriptor = (): protobuf.INamespace =>
+const descriptor = (): protobuf.INamespace =>
   JSON.parse(readFileSync(new URL('./generated/kkm.json', import.meta.url), 'utf8'));
 
 const root = protobuf.Root.fromJSON(descriptor());
+
+/**
+ * The same messages with every field optional: they decode what a strict decode refuses (to
+ * answer it with the right command and code) and encode what a device should never send (tests).
+ */
+export const lenient = (() => {
+  const relaxed: unknown = descriptor();
+  const relax = (node: unknown): void => {
+    if (node === null || typeof node !== 'object') return;
+    const record = node as Record<string, unknown>;
+    if (record.rule === 'required') delete record.rule;
+    for (const value of Object.values(record)) relax(value);
+  };
+  relax(relaxed);
+  const relaxedRoot = protobuf.Root.fromJSON(relaxed as protobuf.INamespace);
+  return {
+    Request: relaxedRoot.lookupType('kkm.proto.Request'),
+    Response: relaxedRoot.lookupType('kkm.proto.Response'),
+  };
+})();
 const enumValues = <T>(name: string): T => root.lookupEnum(`kkm.proto.${name}`).values as T;
 
 /** Message types by their protocol names (nested types as properties, e.g. proto.TicketRequest.Item). */

@@ -19,31 +19,13 @@ import { ResultCode } from '../../src/protocol/schema.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { requests, seededRandom, ticket, type Random } from '../../src/sim/documents.js';
 import { KkmDevice, TcpLink, type Answer } from '../../src/sim/kkm-client.js';
+import { freePort, tcpAccepts } from './ports.js';
 import { uniqueBin } from './server.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const OK = ResultCode.RESULT_TYPE_OK;
 export const UNAVAILABLE = ResultCode.RESULT_TYPE_SERVICE_TEMPORARILY_UNAVAILABLE;
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
-
-function tcpAccepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 /** Our own redis-server (no persistence): every start is an empty Redis on the same port. */
 export class PrivateRedis {

@@ -7,7 +7,7 @@ import protobuf from 'protobufjs/light.js';
 import { encodeFrame, HEADER_SIZE, readHeader } from '../../src/protocol/header.js';
 import { toTiyn } from '../../src/protocol/money.js';
 import {
-  descriptor,
+  lenient,
   Operation,
   PaymentType,
   Request,
@@ -49,27 +49,9 @@ export interface FrameOverrides {
   payload?: Uint8Array;
 }
 
-/** The schema with every field optional, for requests a device should not send and answers a
- * strict decoder refuses (e.g. a command code outside CommandTypeEnum). */
-const loose = (() => {
-  const relaxed: unknown = descriptor();
-  const relax = (node: unknown): void => {
-    if (node === null || typeof node !== 'object') return;
-    const record = node as Record<string, unknown>;
-    if (record.rule === 'required') delete record.rule;
-    for (const value of Object.values(record)) relax(value);
-  };
-  relax(relaxed);
-  const root = protobuf.Root.fromJSON(relaxed as protobuf.INamespace);
-  return {
-    Request: root.lookupType('kkm.proto.Request'),
-    Response: root.lookupType('kkm.proto.Response'),
-  };
-})();
-
 /** A request payload without the required-field checks (for deliberately incomplete requests). */
 export const encodeLoose = (request: Record<string, unknown>): Uint8Array =>
-  loose.Request.encode(loose.Request.fromObject(request)).finish();
+  lenient.Request.encode(lenient.Request.fromObject(request)).finish();
 
 /** Header, raw command code (field 1, whatever its value) and result of an answer frame. */
 export function decodeLoose(bytes: Buffer): {
@@ -85,7 +67,7 @@ export function decodeLoose(bytes: Buffer): {
     if (tag === 8) command = reader.int32();
     else reader.skipType(tag & 7);
   }
-  const decoded = loose.Response.decode(payload) as unknown as {
+  const decoded = lenient.Response.decode(payload) as unknown as {
     result?: { result_code?: number; result_text?: string };
   };
   return { header: readHeader(bytes), command, result: decoded.result ?? {} };

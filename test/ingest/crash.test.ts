@@ -9,11 +9,11 @@ import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { freePort, tcpAccepts } from '../helpers/ports.js';
 import { nextToken, ticketNumber } from '../../src/ingest/device-state.js';
 import { ResultCode } from '../../src/protocol/schema.js';
 import { requests, seededRandom, ticket } from '../../src/sim/documents.js';
@@ -55,14 +55,6 @@ t.teardown(async () => {
   for (const prefix of prefixes) await deleteKeys(redis, prefix);
   redis.disconnect();
 });
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
 
 interface Deployment {
   dataDir: string;
@@ -124,15 +116,7 @@ async function startChild(d: Deployment, crashAt?: string): Promise<Child> {
   for (;;) {
     if (dead) throw new Error(`server exited during start:\n${out}`);
     if (Date.now() > deadline) throw new Error(`server did not start in 30 s:\n${out}`);
-    const up = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ port: d.tcpPort, host: '127.0.0.1' });
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (up) break;
+    if (await tcpAccepts(d.tcpPort)) break;
     await sleep(50);
   }
   startMs.push(Math.round(performance.now() - began));
