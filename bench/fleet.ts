@@ -20,7 +20,7 @@
 // limits answer the fleet 254).
 import { writeFileSync } from 'node:fs';
 import { spawnServer, type ServerProcess } from './fleet/server-process.js';
-import { Fleet, type Mode, type Target } from './fleet/simulator.js';
+import { Fleet, spawnedTarget, type Mode, type Target } from './fleet/simulator.js';
 import { phaseText, verifyText } from './fleet/report.js';
 
 const args = new Map<string, string>();
@@ -71,15 +71,7 @@ if (serverArg === 'spawn') {
     env.OFD_INGEST_PROCESSES = String(num('ingest-processes', 0));
   }
   server = await spawnServer({ store, env, cpuProfDir: args.get('cpu-prof') });
-  target = {
-    host: '127.0.0.1',
-    tcpPort: server.tcpPort,
-    httpPort: server.httpPort,
-    adminToken: server.adminToken,
-    redisUrl: server.redisUrl,
-    sample: server.sample,
-    threads: server.threads,
-  };
+  target = spawnedTarget(server);
   console.log(
     `server pid ${server.pid}: store ${store}, TCP ${server.tcpPort}, HTTP ${server.httpPort}`,
   );

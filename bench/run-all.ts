@@ -24,7 +24,7 @@ import * as prettier from 'prettier';
 import { idleConnections, type IdleResult } from './fleet/idle.js';
 import { cpuPerReceipt, codesText, fmt, phaseText, verifyText } from './fleet/report.js';
 import { ROOT, spawnServer, type ServerProcess } from './fleet/server-process.js';
-import { Fleet, type PhaseResult, type VerifyResult } from './fleet/simulator.js';
+import { Fleet, spawnedTarget, type PhaseResult, type VerifyResult } from './fleet/simulator.js';
 import { chartSvg } from './fleet/chart.js';
 import { loopbackCeiling } from './loopback.js';
 
@@ -71,18 +71,6 @@ const machine = {
   date: new Date().toISOString(),
 };
 
-function target(server: ServerProcess) {
-  return {
-    host: '127.0.0.1',
-    tcpPort: server.tcpPort,
-    httpPort: server.httpPort,
-    adminToken: server.adminToken,
-    redisUrl: server.redisUrl,
-    sample: server.sample,
-    threads: server.threads,
-  };
-}
-
 interface Stage {
   label: string;
   result: PhaseResult;
@@ -109,7 +97,7 @@ async function withServer<T>(
 }
 
 async function fleetOn(server: ServerProcess, label: string, devices: number, storeless = false) {
-  const fleet = await Fleet.create(target(server), { devices, storeless });
+  const fleet = await Fleet.create(spawnedTarget(server), { devices, storeless });
   const seconds = await fleet.hello();
   hellos.push({ label, devices, seconds });
   log(`${devices} registers registered; first contact (INFO) took ${seconds.toFixed(1)} s`);

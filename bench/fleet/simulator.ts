@@ -9,7 +9,7 @@ import { TcpLink, tcpPerRequest, type Transport } from '../../src/sim/kkm-client
 import { seededRandom } from '../../src/sim/documents.js';
 import { SimDevice } from './device.js';
 import { AdminClient, pool, registerFleet } from './register.js';
-import { redisCpuSeconds, type ProcessSample } from './server-process.js';
+import { redisCpuSeconds, type ProcessSample, type ServerProcess } from './server-process.js';
 import { PhaseStats, type StatsRef } from './stats.js';
 import { ticketPool } from './workload.js';
 
@@ -25,6 +25,19 @@ export interface Target {
   sample?: () => ProcessSample;
   /** CPU seconds by server thread group. */
   threads?: () => Record<string, number>;
+}
+
+/** The fleet's view of a server the bench started (bench/fleet/server-process.ts). */
+export function spawnedTarget(server: ServerProcess): Target {
+  return {
+    host: '127.0.0.1',
+    tcpPort: server.tcpPort,
+    httpPort: server.httpPort,
+    adminToken: server.adminToken,
+    redisUrl: server.redisUrl,
+    sample: server.sample,
+    threads: server.threads,
+  };
 }
 
 export interface FleetOptions {
