@@ -4,7 +4,8 @@
 // when offline uploads dated in the past arrive meanwhile.
 import t from 'tap';
 import { startTestServer } from '../helpers/server.js';
-import { get, ownerToken, rows, sell } from '../helpers/reads.js';
+import { rows } from '../helpers/kkm.js';
+import { get, ownerToken, sell } from '../helpers/reads.js';
 import { seededRandom } from '../../src/sim/documents.js';
 
 const server = await startTestServer();

@@ -4,7 +4,8 @@
 // the whole organization, a sub-user only its points, another organization nothing (404).
 import t from 'tap';
 import { startTestServer } from '../helpers/server.js';
-import { get, ownerToken, rows, sell, subUserToken, wall, type Sent } from '../helpers/reads.js';
+import { rows } from '../helpers/kkm.js';
+import { get, ownerToken, sell, subUserToken, wall, type Sent } from '../helpers/reads.js';
 import { emptyReport, requests, seededRandom } from '../../src/sim/documents.js';
 import { toTiyn } from '../../src/protocol/money.js';
 import {

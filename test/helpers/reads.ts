@@ -7,14 +7,7 @@ import type { KkmDevice } from '../../src/sim/kkm-client.js';
 import { ResultCode, type ITicketRequest } from '../../src/protocol/schema.js';
 import type { TestServer } from './server.js';
 
-export async function rows<T = Record<string, unknown>>(
-  server: TestServer,
-  query: string,
-  params: Record<string, unknown> = {},
-): Promise<T[]> {
-  const rs = await server.ch.query({ query, query_params: params, format: 'JSONEachRow' });
-  return rs.json<T>();
-}
+import { rows } from './kkm.js';
 
 export interface Got {
   status: number;
