@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { Sessions } from '../src/api/cabinet/sessions.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/config.js';
 import { Command, Request } from '../src/protocol/schema.js';
-import { startServer } from '../src/server.js';
+import { startServer } from '../src/app/server.js';
 import { seededRandom, ticket } from '../src/sim/documents.js';
-import { ticketFigures, type DocumentRow } from '../src/storage/document-rows.js';
+import { ticketFigures, type DocumentRow } from '../src/fiscal/document-rows.js';
 import { deleteKeys } from '../test/helpers/redis-keys.js';
 
 const TICKETS = Number(process.env.BENCH_TICKETS ?? 100_000);

@@ -28,11 +28,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/config.js';
 import { decodeRequest, encodeResponse, resultResponse } from '../src/protocol/codec.js';
 import { FrameDecoder, FrameError, parseFrame, type Frame } from '../src/protocol/framer.js';
 import { APP_CODE, encodeFrame, HEADER_SIZE, writeHeader } from '../src/protocol/header.js';
-import { fromTiyn } from '../src/protocol/money.js';
+import { fromTiyn } from '../src/fiscal/money.js';
 import {
   Command,
   MoneyPlacementType,
@@ -52,7 +52,7 @@ import {
   ticket,
   type Random,
 } from '../src/sim/documents.js';
-import { startServer } from '../src/server.js';
+import { startServer } from '../src/app/server.js';
 import { registerDevices, type Registered } from '../test/helpers/fault-harness.js';
 import { deleteKeys } from '../test/helpers/redis-keys.js';
 

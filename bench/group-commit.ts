@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import hdr from 'hdr-histogram-js';
 import { BatchWriter, clickhouseInsert } from '../src/storage/batch-writer.js';
 import { openClickHouse } from '../src/storage/clickhouse.js';
-import { ticketFigures } from '../src/storage/document-rows.js';
+import { ticketFigures } from '../src/fiscal/document-rows.js';
 import { migrate } from '../src/storage/migrations.js';
 import { seededRandom, ticket } from '../src/sim/documents.js';
 

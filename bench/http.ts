@@ -18,8 +18,8 @@ import { join } from 'node:path';
 import autocannonModule from 'autocannon';
 import pino from 'pino';
 import { Sessions } from '../src/api/cabinet/sessions.js';
-import { loadConfig } from '../src/config.js';
-import { reportJson } from '../src/ingest/commands/reports.js';
+import { loadConfig } from '../src/config/config.js';
+import { reportJson } from '../src/fiscal/zx-report.js';
 import { receiptUrl } from '../src/ingest/commands/ticket.js';
 import {
   freshState,
@@ -27,8 +27,8 @@ import {
   storedPart,
   ticketNumber,
   type DeviceState,
-} from '../src/ingest/device-state.js';
-import { buildReport, ticketCashDelta, totalsAfter, zeroTotals } from '../src/ingest/zx-report.js';
+} from '../src/fiscal/device-state.js';
+import { buildReport, ticketCashDelta, totalsAfter, zeroTotals } from '../src/fiscal/zx-report.js';
 import { encodeResponse } from '../src/protocol/codec.js';
 import { fromWallClock, wallClockAt } from '../src/protocol/datetime.js';
 import { encodeFrame } from '../src/protocol/header.js';
@@ -40,10 +40,10 @@ import {
   Request,
   ResultCode,
 } from '../src/protocol/schema.js';
-import { startServer } from '../src/server.js';
+import { startServer } from '../src/app/server.js';
 import { KkmDevice, TcpLink } from '../src/sim/kkm-client.js';
 import { emptyReport, requests, seededRandom, ticket } from '../src/sim/documents.js';
-import { ticketFigures, type DocumentFigures } from '../src/storage/document-rows.js';
+import { ticketFigures, type DocumentFigures } from '../src/fiscal/document-rows.js';
 import { tokenSecret } from '../src/storage/settings.js';
 import { deleteKeys } from '../test/helpers/redis-keys.js';
 

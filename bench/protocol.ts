@@ -30,7 +30,7 @@ import { decodeRequest, encodeResponse } from '../src/protocol/codec.js';
 import { FrameDecoder, type Frame, type FrameError } from '../src/protocol/framer.js';
 import type { kkm } from '../src/protocol/generated/kkm.js';
 import { CURRENT_VERSION, encodeFrame, type FrameHeader } from '../src/protocol/header.js';
-import { fromTiyn } from '../src/protocol/money.js';
+import { fromTiyn } from '../src/fiscal/money.js';
 import {
   Command,
   MoneyPlacementType,

@@ -3,10 +3,10 @@
 // With OFD_INGEST_PROCESSES=N the KKM TCP connections are served by N child processes
 // (src/ingest/ingest-processes.ts); this file is then also each child's entry point.
 import cluster from 'node:cluster';
-import { ConfigError, loadConfig } from './config.js';
-import { runIngestProcess } from './ingest/ingest-process.js';
-import { startIngestProcesses, type IngestProcesses } from './ingest/ingest-processes.js';
-import { createLogger, startServer } from './server.js';
+import { ConfigError, loadConfig } from './config/config.js';
+import { runIngestProcess } from './cluster/ingest-process.js';
+import { startIngestProcesses, type IngestProcesses } from './cluster/ingest-processes.js';
+import { createLogger, startServer } from './app/server.js';
 
 let config;
 try {

@@ -3,13 +3,13 @@
 // says SERVICE_TEMPORARILY_UNAVAILABLE, and keeps its own books: the documents of its open
 // shift, its drawer and running totals, from which it builds its own Z report. At every shift
 // closure it checks the server's Z report against the receipts it had acknowledged.
-import { compareReports, ticketCashDelta, zeroTotals } from '../../src/ingest/zx-report.js';
-import type { RunningTotals } from '../../src/ingest/zx-report.js';
+import { compareReports, ticketCashDelta, zeroTotals } from '../../src/fiscal/zx-report.js';
+import type { RunningTotals } from '../../src/fiscal/zx-report.js';
 import { encodeFrame, CURRENT_VERSION } from '../../src/protocol/header.js';
 import { ResultCode, type IZXReport } from '../../src/protocol/schema.js';
 import { decodeAnswer, type Answer, type Transport } from '../../src/sim/kkm-client.js';
 import { dateTime, type Random } from '../../src/sim/documents.js';
-import type { DocumentFigures } from '../../src/storage/document-rows.js';
+import type { DocumentFigures } from '../../src/fiscal/document-rows.js';
 import type { StatsRef } from './stats.js';
 import {
   closeShiftPayload,

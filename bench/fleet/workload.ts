@@ -3,7 +3,7 @@
 // closures with the register's own Z report. Receipt payloads are encoded once into a pool so
 // the simulator spends its CPU on the wire, not on protobuf; the frame header (device, token,
 // REQNUM) is written per request.
-import { buildReport, type ReportMeta, type RunningTotals } from '../../src/ingest/zx-report.js';
+import { buildReport, type ReportMeta, type RunningTotals } from '../../src/fiscal/zx-report.js';
 import {
   Command,
   Operation,
@@ -15,7 +15,7 @@ import {
   type IZXReport,
 } from '../../src/protocol/schema.js';
 import { dateTime, requests, ticket, type Random } from '../../src/sim/documents.js';
-import { ticketFigures, type DocumentFigures } from '../../src/storage/document-rows.js';
+import { ticketFigures, type DocumentFigures } from '../../src/fiscal/document-rows.js';
 
 export interface TicketTemplate {
   /** The encoded Request (COMMAND_TICKET). */

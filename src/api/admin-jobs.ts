@@ -4,7 +4,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Job } from 'bullmq';
-import { QUEUE_NAMES, type JobQueues } from '../workers/queues.js';
+import { QUEUE_NAMES, type JobQueues } from '../jobs/queues.js';
 import { ADMIN_PREFIX } from './admin.js';
 import { checkBearer } from './admin-token.js';
 

@@ -10,14 +10,14 @@ import type { Frame } from '../protocol/framer.js';
 import { Command, ResultCode } from '../protocol/schema.js';
 import { StoreUnavailableError, type BatchWriter } from '../storage/batch-writer.js';
 import type { DocumentQueries } from '../storage/document-queries.js';
-import type { DocType } from '../storage/document-rows.js';
+import type { DocType } from '../fiscal/document-rows.js';
 import {
   freshState,
   nextToken,
   storedPart,
   type DeviceState,
   type KkmStatus,
-} from './device-state.js';
+} from '../fiscal/device-state.js';
 import type { StateStore } from './state-store.js';
 import { crashPoint } from './faults.js';
 import { serviceEvents } from './commands/service-events.js';

@@ -12,7 +12,7 @@
 //   current" instead of the state, so an unchanged device costs no transfer and no JSON parse.
 //   A flushed or rebuilt key gets a new version, so a stale copy here is never trusted.
 import type { Redis } from 'ioredis';
-import type { DeviceState } from './device-state.js';
+import type { DeviceState } from '../fiscal/device-state.js';
 
 // KEYS: device keys. ARGV: lease ms, then per key: owner, cached version ('' for none).
 // Per key: {'busy'} | {'stale', claim} | {'miss', claim} | {'cached', claim} | {'ok', claim, v, s}

@@ -1,7 +1,7 @@
 // Realistic protocol documents as a cash register would send them: receipts with VAT and
 // tax-free lines, cash/card/mobile payments, Z/X reports, money placements. Used by the tests,
 // the fleet simulator and the worked example. Deterministic for a given random source.
-import { fromTiyn } from '../protocol/money.js';
+import { fromTiyn } from '../fiscal/money.js';
 import {
   Command,
   ItemType,

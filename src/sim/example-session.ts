@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KkmDevice, TcpLink } from './kkm-client.js';
 import { emptyReport, requests, seededRandom, ticket } from './documents.js';
-import { toTiyn } from '../protocol/money.js';
+import { toTiyn } from '../fiscal/money.js';
 
 const http = `http://127.0.0.1:${process.env.OFD_HTTP_PORT ?? 8080}`;
 const tcpPort = Number(process.env.OFD_TCP_PORT ?? 7777);

@@ -8,7 +8,7 @@
 // Reads that count, sum or list rows use FINAL (one logical copy of a retried document); reads
 // of max(doc_seq), of the last document's state or of a set of cancelled receipts skip it,
 // since every copy of a document (a retry recomputes the same row) gives the same answer.
-import type { StoredState } from '../ingest/device-state.js';
+import type { StoredState } from '../fiscal/device-state.js';
 import type { ClickHouseClient } from './clickhouse.js';
 
 // JSONEachRow quotes 64-bit integers; every money column is Int64.

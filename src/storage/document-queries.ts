@@ -1,8 +1,8 @@
 // Reads of stored documents that the command rules need: one shift's documents, running
 // totals before a shift, the last closed shift and the last document of a device.
 import type { ClickHouseClient } from './clickhouse.js';
-import type { DocumentFigures, DocType } from './document-rows.js';
-import { zeroTotals, type RunningTotals } from '../ingest/zx-report.js';
+import type { DocumentFigures, DocType } from '../fiscal/document-rows.js';
+import { zeroTotals, type RunningTotals } from '../fiscal/zx-report.js';
 
 const FIGURES = `doc_seq, doc_type, operation, is_offline, total, taken, change, discount, markup,
   items.type, items.section, items.sum, payments.type, payments.sum,

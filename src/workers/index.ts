@@ -5,9 +5,9 @@
 import { DelayedError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { LiveFeed } from '../api/live-feed.js';
-import type { Metrics } from '../api/metrics.js';
-import type { Config } from '../config.js';
+import type { LiveFeed } from '../telemetry/live-feed.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { Config } from '../config/config.js';
 import type { ClickHouseClient } from '../storage/clickhouse.js';
 import type { Notifications } from '../storage/notifications.js';
 import type { Registry } from '../storage/registry.js';
@@ -23,7 +23,7 @@ import {
   type MaintenanceJobData,
   type MaintenanceTask,
   type ReconcileJobData,
-} from './queues.js';
+} from '../jobs/queues.js';
 import { LockedError, Reconciler } from './reconciliation.js';
 
 export interface WorkerDeps {

@@ -1,6 +1,6 @@
 // Raises notifications from the workers: stored (Notifications.raise, deduplicated by kind and
 // subject) and pushed to the org's live feed as type 'notification'.
-import type { LiveFeed } from '../api/live-feed.js';
+import type { LiveFeed } from '../telemetry/live-feed.js';
 import type { NewNotification, Notifications } from '../storage/notifications.js';
 
 export class Notifier {

@@ -11,7 +11,8 @@
 // notifications; reconciling the same documents again adds nothing. Documents are only read.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { compareReports } from '../ingest/zx-report.js';
+import { tenge } from '../fiscal/money.js';
+import { compareReports } from '../fiscal/zx-report.js';
 import type { IZXReport } from '../protocol/schema.js';
 import type { ClickHouseClient } from '../storage/clickhouse.js';
 import type { NewNotification } from '../storage/notifications.js';
@@ -77,14 +78,6 @@ export const FINDING_LABELS: Record<FindingKind, string> = {
 
 const HOUR_MS = 3_600_000;
 export const wallMs = (text: string): number => Date.parse(text.replace(' ', 'T') + 'Z');
-
-/** Tiyn as tenge text, exact: -1234 → "-12.34". */
-export function tenge(tiyn: number | bigint): string {
-  const v = BigInt(tiyn);
-  const neg = v < 0n;
-  const a = neg ? -v : v;
-  return `${neg ? '-' : ''}${a / 100n}.${String(a % 100n).padStart(2, '0')}`;
-}
 
 /**
  * The order and gap checks over consecutive documents (doc_seq order), and the period check of

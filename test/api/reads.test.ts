@@ -7,7 +7,7 @@ import { startTestServer } from '../helpers/server.js';
 import { rows } from '../helpers/kkm.js';
 import { get, ownerToken, sell, subUserToken, wall, type Sent } from '../helpers/reads.js';
 import { emptyReport, requests, seededRandom } from '../../src/sim/documents.js';
-import { toTiyn } from '../../src/protocol/money.js';
+import { toTiyn } from '../../src/fiscal/money.js';
 import {
   Operation,
   PaymentType,
@@ -15,7 +15,7 @@ import {
   ResultCode,
   type IMoney,
 } from '../../src/protocol/schema.js';
-import { ticketFigures } from '../../src/storage/document-rows.js';
+import { ticketFigures } from '../../src/fiscal/document-rows.js';
 
 const server = await startTestServer();
 t.teardown(() => server.stop());

@@ -5,7 +5,7 @@ import net from 'node:net';
 import WebSocket from 'ws';
 import protobuf from 'protobufjs/light.js';
 import { encodeFrame, HEADER_SIZE, readHeader } from '../../src/protocol/header.js';
-import { toTiyn } from '../../src/protocol/money.js';
+import { toTiyn } from '../../src/fiscal/money.js';
 import {
   lenient,
   Operation,

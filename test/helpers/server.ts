@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
-import { loadConfig, type Config } from '../../src/config.js';
-import { startServer, type RunningServer } from '../../src/server.js';
+import { loadConfig, type Config } from '../../src/config/config.js';
+import { startServer, type RunningServer } from '../../src/app/server.js';
 import { KkmDevice, TcpLink, type Transport } from '../../src/sim/kkm-client.js';
 import { deleteKeys } from './redis-keys.js';
 

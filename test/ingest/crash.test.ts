@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { freePort, tcpAccepts } from '../helpers/ports.js';
-import { nextToken, ticketNumber } from '../../src/ingest/device-state.js';
+import { nextToken, ticketNumber } from '../../src/fiscal/device-state.js';
 import { ResultCode } from '../../src/protocol/schema.js';
 import { requests, seededRandom, ticket } from '../../src/sim/documents.js';
 import { KkmDevice, TcpLink, type Answer } from '../../src/sim/kkm-client.js';

@@ -17,9 +17,9 @@ import {
   type IZXReport,
   type ITicketRequest,
 } from '../../src/protocol/schema.js';
-import { fromTiyn, toTiyn } from '../../src/protocol/money.js';
-import { ticketNumber } from '../../src/ingest/device-state.js';
-import { compareReports, OPERATIONS, PAYMENT_TYPES } from '../../src/ingest/zx-report.js';
+import { fromTiyn, toTiyn } from '../../src/fiscal/money.js';
+import { ticketNumber } from '../../src/fiscal/device-state.js';
+import { compareReports, OPERATIONS, PAYMENT_TYPES } from '../../src/fiscal/zx-report.js';
 import type { Answer, KkmDevice } from '../../src/sim/kkm-client.js';
 
 const server = await startTestServer();

@@ -6,9 +6,9 @@ import net from 'node:net';
 import { startTestServer, type RegisteredKkm } from '../helpers/server.js';
 import { requests, seededRandom, ticket } from '../../src/sim/documents.js';
 import { ResultCode } from '../../src/protocol/schema.js';
-import { ticketNumber } from '../../src/ingest/device-state.js';
-import { ticketCashDelta } from '../../src/ingest/zx-report.js';
-import { ticketFigures } from '../../src/storage/document-rows.js';
+import { ticketNumber } from '../../src/fiscal/device-state.js';
+import { ticketCashDelta } from '../../src/fiscal/zx-report.js';
+import { ticketFigures } from '../../src/fiscal/document-rows.js';
 import { decodeAnswer, tcpPerRequest, type KkmDevice } from '../../src/sim/kkm-client.js';
 import { deleteKeys } from '../helpers/redis-keys.js';
 

@@ -7,7 +7,7 @@
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import t from 'tap';
 import { Redis } from 'ioredis';
-import type { RunningServer } from '../../src/server.js';
+import type { RunningServer } from '../../src/app/server.js';
 import {
   ChildServer,
   Fleet,

@@ -1,7 +1,7 @@
 // Calls between the server process and an ingest process (pure: two peers wired back to back,
 // with structured clone standing in for the IPC channel).
 import t from 'tap';
-import { IpcPeer } from '../../src/ingest/ipc.js';
+import { IpcPeer } from '../../src/cluster/ipc.js';
 import { StoreUnavailableError } from '../../src/storage/batch-writer.js';
 
 function pair(handlers: ConstructorParameters<typeof IpcPeer>[1]) {

@@ -34,8 +34,8 @@ function startAllRolesInChild(): Promise<{
   const url = (path: string) => new URL(path, import.meta.url).href;
   const code = `
     import pino from 'pino';
-    import { loadConfig } from ${JSON.stringify(url('../../src/config.ts'))};
-    import { startServer } from ${JSON.stringify(url('../../src/server.ts'))};
+    import { loadConfig } from ${JSON.stringify(url('../../src/config/config.ts'))};
+    import { startServer } from ${JSON.stringify(url('../../src/app/server.ts'))};
     const config = loadConfig({
       DATA_DIR: ${JSON.stringify(dataDir)}, OFD_TCP_PORT: '0', OFD_HTTP_PORT: '0',
       OFD_HOST: '127.0.0.1', REDIS_URL: ${JSON.stringify(NO_REDIS)},

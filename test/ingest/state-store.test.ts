@@ -4,7 +4,7 @@
 // answered from the local copy.
 import t from 'tap';
 import { Redis } from 'ioredis';
-import { freshState, type DeviceState } from '../../src/ingest/device-state.js';
+import { freshState, type DeviceState } from '../../src/fiscal/device-state.js';
 import { StateStore, type Claim } from '../../src/ingest/state-store.js';
 import { deleteKeys } from '../helpers/redis-keys.js';
 

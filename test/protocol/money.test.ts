@@ -1,5 +1,5 @@
 import t from 'tap';
-import { fromTiyn, toTiyn, isValidThousandths, MAX_TIYN } from '../../src/protocol/money.js';
+import { fromTiyn, toTiyn, isValidThousandths, MAX_TIYN } from '../../src/fiscal/money.js';
 import { wallClock, fromWallClock } from '../../src/protocol/datetime.js';
 
 t.test('money converts to integer tiyn and back', async (t) => {

@@ -17,7 +17,7 @@
 // The kill moments come from a seed printed at the start (FAULTS_SEED reproduces a run).
 import { rmSync } from 'node:fs';
 import t from 'tap';
-import type { RunningServer } from '../../src/server.js';
+import type { RunningServer } from '../../src/app/server.js';
 import { seededRandom } from '../../src/sim/documents.js';
 import {
   ChildServer,

@@ -14,7 +14,7 @@ import t, { type Test } from 'tap';
 import WebSocket from 'ws';
 import { Sessions } from '../../src/api/cabinet/sessions.js';
 import { ResultCode } from '../../src/protocol/schema.js';
-import { createLogger } from '../../src/server.js';
+import { createLogger } from '../../src/app/server.js';
 import { emptyReport, requests, seededRandom, ticket } from '../../src/sim/documents.js';
 import { KkmDevice, httpTransport } from '../../src/sim/kkm-client.js';
 import { cabinetClient, ORG_PASSWORD, type CabinetResponse } from '../helpers/cabinet.js';

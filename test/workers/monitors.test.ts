@@ -2,7 +2,7 @@
 // time and past the limit; each raises its notification once, also on the live feed.
 import t from 'tap';
 import pino from 'pino';
-import { LiveFeed, type LiveEvent } from '../../src/api/live-feed.js';
+import { LiveFeed, type LiveEvent } from '../../src/telemetry/live-feed.js';
 import { requests, seededRandom, ticket } from '../../src/sim/documents.js';
 import { Notifications } from '../../src/storage/notifications.js';
 import { startTestServer } from '../helpers/server.js';

@@ -3,7 +3,7 @@
 // live feed), re-running adds nothing, and the sweep finds a burst whose job was lost.
 import t from 'tap';
 import pino from 'pino';
-import { LiveFeed, type LiveEvent } from '../../src/api/live-feed.js';
+import { LiveFeed, type LiveEvent } from '../../src/telemetry/live-feed.js';
 import { Command, ReportType, proto, type IZXReport } from '../../src/protocol/schema.js';
 import { dateTime, emptyReport, requests, seededRandom, ticket } from '../../src/sim/documents.js';
 import type { KkmDevice } from '../../src/sim/kkm-client.js';

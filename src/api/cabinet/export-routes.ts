@@ -7,15 +7,15 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Job } from 'bullmq';
-import { exportPeriod } from '../../workers/exports.js';
-import { loadJobsConfig } from '../../workers/config.js';
+import { exportPeriod } from '../../fiscal/periods.js';
+import { loadJobsConfig } from '../../config/jobs.js';
 import {
   JobQueues,
   type ExportFormat,
   type ExportJobData,
   type ExportKind,
   type ExportResult,
-} from '../../workers/queues.js';
+} from '../../jobs/queues.js';
 import { requirePermission } from './authenticate.js';
 import type { CabinetContext } from './index.js';
 import {

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { ClickHouseClient } from '../../storage/clickhouse.js';
 import type { Registry } from '../../storage/registry.js';
-import type { LiveFeed } from '../live-feed.js';
+import type { LiveFeed } from '../../telemetry/live-feed.js';
 import { authPublicRoutes, authSecuredRoutes } from './auth-routes.js';
 import { authenticate } from './authenticate.js';
 import { groupsRoutes } from './groups-routes.js';

@@ -2,7 +2,7 @@
 // pushed as they are acknowledged. Browsers cannot set headers on a WebSocket, so the session
 // token may also come as ?token=.
 import type { FastifyInstance } from 'fastify';
-import type { LiveFeed } from '../live-feed.js';
+import type { LiveFeed } from '../../telemetry/live-feed.js';
 import type { CabinetContext } from './index.js';
 
 export async function liveRoutes(

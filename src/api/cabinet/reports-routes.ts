@@ -5,10 +5,9 @@
 // Reports are the protocol's ZXReport message as JSON (field names as in report.proto), with
 // every Money turned into integer tiyn.
 import type { FastifyInstance } from 'fastify';
-import { reportJson } from '../../ingest/commands/reports.js';
-import { buildReport, compareReports } from '../../ingest/zx-report.js';
+import { buildReport, compareReports, reportJson } from '../../fiscal/zx-report.js';
 import { fromWallClock, wallClockAt } from '../../protocol/datetime.js';
-import { toTiyn } from '../../protocol/money.js';
+import { toTiyn } from '../../fiscal/money.js';
 import type { IZXReport } from '../../protocol/schema.js';
 import { CabinetQueries, type ClosedShiftRow } from '../../storage/cabinet-queries.js';
 import { DocumentQueries } from '../../storage/document-queries.js';

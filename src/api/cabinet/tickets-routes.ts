@@ -3,7 +3,7 @@
 // answered. Receipts made offline carry `offline: true` (the cabinet's "A" mark); receipts a
 // cancel_ticket annulled carry `annulled: true`. Money is integer tiyn.
 import type { FastifyInstance } from 'fastify';
-import { ticketNumber as fiscalNumber } from '../../ingest/device-state.js';
+import { ticketNumber as fiscalNumber } from '../../fiscal/device-state.js';
 import { Response } from '../../protocol/schema.js';
 import { CabinetQueries, type TicketSummary } from '../../storage/cabinet-queries.js';
 import type { CabinetContext } from './index.js';

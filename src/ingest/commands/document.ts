@@ -1,7 +1,7 @@
 // The columns every fiscal document shares. token_out, response and state are filled by the
 // command core once the answer frame exists.
-import type { DocType, DocumentRow } from '../../storage/document-rows.js';
-import type { DeviceState } from '../device-state.js';
+import type { DocType, DocumentRow } from '../../fiscal/document-rows.js';
+import type { DeviceState } from '../../fiscal/device-state.js';
 import type { CommandContext } from './types.js';
 
 export function documentRow(

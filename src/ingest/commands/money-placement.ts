@@ -1,7 +1,7 @@
 // COMMAND_MONEY_PLACEMENT (section 3.7): cash deposits and withdrawals. An online withdrawal
 // may not take more than the drawer holds in this shift.
 import { wallClock } from '../../protocol/datetime.js';
-import { toTiyn } from '../../protocol/money.js';
+import { toTiyn } from '../../fiscal/money.js';
 import { Command, MoneyPlacementType, ResultCode } from '../../protocol/schema.js';
 import { documentRow } from './document.js';
 import { shiftViolation, withShiftOpen } from './shift-rules.js';

@@ -4,13 +4,12 @@ import {
   Command,
   ReportType,
   ResultCode,
-  proto,
   type IDateTime,
   type IZXReport,
 } from '../../protocol/schema.js';
 import type { DocumentQueries } from '../../storage/document-queries.js';
-import type { DeviceState } from '../device-state.js';
-import { buildReport, compareReports, zeroTotals } from '../zx-report.js';
+import type { DeviceState } from '../../fiscal/device-state.js';
+import { buildReport, compareReports, reportJson, zeroTotals } from '../../fiscal/zx-report.js';
 import { documentRow } from './document.js';
 import { shiftViolation } from './shift-rules.js';
 import { reject, type CommandContext, type Outcome } from './types.js';
@@ -72,16 +71,6 @@ export async function reportCommand(ctx: CommandContext): Promise<Outcome> {
     },
   };
 }
-
-/** A report as plain JSON (what the documents table keeps for both Z reports). */
-export const reportJson = (r: IZXReport): string =>
-  JSON.stringify(
-    proto.ZXReport.toObject(proto.ZXReport.fromObject(r), {
-      longs: Number,
-      enums: Number,
-      defaults: true,
-    }),
-  );
 
 export async function closeShiftCommand(ctx: CommandContext): Promise<Outcome> {
   const cs = ctx.request.close_shift!;

@@ -10,7 +10,7 @@ import {
   type IServiceRequest,
   type IServiceResponse,
 } from '../../protocol/schema.js';
-import { fromTiyn } from '../../protocol/money.js';
+import { fromTiyn } from '../../fiscal/money.js';
 import { currentXReport, lastZReport } from './reports.js';
 import type { CommandContext, Outcome } from './types.js';
 

@@ -1,6 +1,6 @@
 // Shift rules shared by the fiscal commands (DESIGN §3, protocol 2.0.0 change log item 12).
 import { ResultCode } from '../../protocol/schema.js';
-import type { DeviceState } from '../device-state.js';
+import type { DeviceState } from '../../fiscal/device-state.js';
 
 // Absent optional numbers decode as 0, and neither a shift nor a printed document is ever
 // numbered 0, so 0 means "not sent".

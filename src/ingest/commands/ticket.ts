@@ -2,9 +2,9 @@
 // answer its fiscal number with a QR code of the receipt-check URL.
 import { wallClock } from '../../protocol/datetime.js';
 import { ResultCode, Command } from '../../protocol/schema.js';
-import { InvalidDocumentError, ticketFigures } from '../../storage/document-rows.js';
-import { ticketNumber } from '../device-state.js';
-import { ticketCashDelta } from '../zx-report.js';
+import { InvalidDocumentError, ticketFigures } from '../../fiscal/document-rows.js';
+import { ticketNumber } from '../../fiscal/device-state.js';
+import { ticketCashDelta } from '../../fiscal/zx-report.js';
 import { documentRow } from './document.js';
 import { shiftViolation, withShiftOpen } from './shift-rules.js';
 import { reject, type CommandContext, type Outcome } from './types.js';

@@ -4,8 +4,8 @@ import type { Logger } from 'pino';
 import type { FrameHeader } from '../../protocol/header.js';
 import type { IResponse, Request } from '../../protocol/schema.js';
 import type { DocumentQueries } from '../../storage/document-queries.js';
-import type { DocumentRow } from '../../storage/document-rows.js';
-import type { DeviceState } from '../device-state.js';
+import type { DocumentRow } from '../../fiscal/document-rows.js';
+import type { DeviceState } from '../../fiscal/device-state.js';
 
 export interface RegInfo {
   kkm: Record<string, string>;

@@ -7,9 +7,9 @@
 // A child that dies is replaced; stopping asks each to finish what it is answering first.
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
-import type { MetricsJson } from '../api/metrics.js';
-import { clickHouseHandlers } from '../storage/clickhouse-ipc.js';
-import type { RunningServer } from '../server.js';
+import type { MetricsJson } from '../telemetry/metrics.js';
+import { clickHouseHandlers } from './clickhouse-ipc.js';
+import type { RunningServer } from '../app/server.js';
 import { IpcPeer } from './ipc.js';
 
 export interface IngestProcesses {

@@ -1,6 +1,6 @@
 // Settings of the background jobs (reconciliation, exports, monitors), read from the environment
 // with the rest of the configuration. Every one has a default.
-import { envInt, type Env } from '../env-values.js';
+import { envInt, type Env } from './env-values.js';
 export interface JobsConfig {
   /** Offline uploads of one KKM within one window of this length make one reconciliation job. */
   reconcileBurstMs: number;

@@ -3,9 +3,9 @@
 // over IPC. It stops when asked (or on SIGTERM/SIGINT) after answering what is in flight, and
 // at once when the server process is gone, since nothing it answered could be committed.
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
-import { startServer } from '../server.js';
-import { ipcClickHouse, ipcInsertRows } from '../storage/clickhouse-ipc.js';
+import type { Config } from '../config/config.js';
+import { startServer } from '../app/server.js';
+import { ipcClickHouse, ipcInsertRows } from './clickhouse-ipc.js';
 import { IpcPeer } from './ipc.js';
 
 export async function runIngestProcess(config: Config, log: Logger): Promise<void> {

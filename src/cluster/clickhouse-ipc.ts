@@ -3,8 +3,12 @@
 // JSONEachRow rows, small inserts, commands, ping — go over IPC and run on the owner's client.
 // Fiscal documents do not come this way: they go to the owner's group-commit writer
 // ('store.write'), so every process's rows share its inserts.
-import type { ClickHouseClient } from './clickhouse.js';
-import { StoreUnavailableError, type BatchWriter, type InsertRows } from './batch-writer.js';
+import type { ClickHouseClient } from '../storage/clickhouse.js';
+import {
+  StoreUnavailableError,
+  type BatchWriter,
+  type InsertRows,
+} from '../storage/batch-writer.js';
 
 interface Caller {
   call<T>(op: string, payload?: unknown): Promise<T>;

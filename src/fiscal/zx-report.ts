@@ -1,9 +1,9 @@
 // X and Z reports computed from stored documents. Pure: given a shift's documents and the
 // running totals before it, the report is fully determined, so a device that keeps the same
 // documents computes the same report (the fleet simulator does exactly that).
-import { toTiyn, fromTiyn } from '../protocol/money.js';
-import type { IDateTime, IZXReport } from '../protocol/schema.js';
-import type { DocumentFigures } from '../storage/document-rows.js';
+import { toTiyn, fromTiyn } from './money.js';
+import { proto, type IDateTime, type IZXReport } from '../protocol/schema.js';
+import type { DocumentFigures } from './document-rows.js';
 
 export const OPERATIONS = [0, 1, 2, 3] as const; // BUY, BUY_RETURN, SELL, SELL_RETURN
 export const PAYMENT_TYPES = [0, 1, 2, 3, 4] as const; // CASH, CARD, CREDIT, TARE, MOBILE
@@ -265,3 +265,13 @@ export function compareReports(device: IZXReport, server: IZXReport): ReportDiff
   );
   return diffs;
 }
+
+/** A report as plain JSON (what the documents table keeps for both Z reports). */
+export const reportJson = (r: IZXReport): string =>
+  JSON.stringify(
+    proto.ZXReport.toObject(proto.ZXReport.fromObject(r), {
+      longs: Number,
+      enums: Number,
+      defaults: true,
+    }),
+  );

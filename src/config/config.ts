@@ -1,7 +1,7 @@
 // Configuration from the environment, validated once at start. Every setting has a default
 // so `npm start` on a fresh clone runs with no configuration at all.
 import { envInt, type Env } from './env-values.js';
-import { loadJobsConfig, type JobsConfig } from './workers/config.js';
+import { loadJobsConfig, type JobsConfig } from './jobs.js';
 export interface Config {
   tcpPort: number;
   httpPort: number;

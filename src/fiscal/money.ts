@@ -1,7 +1,7 @@
 // Money on the wire is {bills, coins}: whole tenge (uint64) and tiyn (1/100). Inside the server
 // money is an integer count of tiyn held in a JS number, which is exact up to 2^53 - 1 tiyn
 // (about 90 trillion tenge); larger amounts are refused, never rounded.
-import type { IMoney } from './schema.js';
+import type { IMoney } from '../protocol/schema.js';
 
 export const MAX_TIYN = Number.MAX_SAFE_INTEGER;
 const MAX_BILLS = Math.floor(MAX_TIYN / 100);
@@ -26,4 +26,12 @@ export function fromTiyn(tiyn: number): { bills: number; coins: number } {
 /** Quantities are thousandths (1000 = 1.0) and tax percents thousandths of a percent. */
 export function isValidThousandths(n: number | null | undefined): boolean {
   return n !== null && n !== undefined && Number.isInteger(n) && n >= 0 && n <= 0x7fffffff;
+}
+
+/** Tiyn as tenge text, exact: -1234 → "-12.34". */
+export function tenge(tiyn: number | bigint): string {
+  const v = BigInt(tiyn);
+  const neg = v < 0n;
+  const a = neg ? -v : v;
+  return `${neg ? '-' : ''}${a / 100n}.${String(a % 100n).padStart(2, '0')}`;
 }

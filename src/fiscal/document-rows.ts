@@ -1,6 +1,6 @@
 // Builds the one wide `documents` row for each kind of fiscal document. Pure: the same request
 // and state always give the same row, which is what makes a recomputed retry harmless.
-import { toTiyn } from '../protocol/money.js';
+import { toTiyn } from './money.js';
 import { ItemType, type ITicketRequest } from '../protocol/schema.js';
 
 export type DocType = 'ticket' | 'close_shift' | 'money_placement' | 'cancel_ticket';

@@ -5,7 +5,7 @@
 // one Redis without meeting.
 import { Queue, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
 import type { Logger } from 'pino';
-import type { JobsConfig } from './config.js';
+import type { JobsConfig } from '../config/jobs.js';
 
 export const QUEUES = {
   reconciliation: 'reconciliation',
