@@ -70,13 +70,10 @@ try {
     model: 'Bench',
     fnsKkmId: 'F1',
   });
-  const [owner] = await (
-    await server.ch.query({
-      query: 'SELECT user_id FROM users FINAL WHERE login = {bin:String}',
-      query_params: { bin },
-      format: 'JSONEachRow',
-    })
-  ).json<{ user_id: number }>();
+  const [owner] = await server.db.rows<{ user_id: number }>(
+    'SELECT user_id FROM users FINAL WHERE login = {bin:String}',
+    { bin },
+  );
   const { token } = await new Sessions(server.redis, prefix).create(Number(owner!.user_id), orgId);
 
   // 100,000 receipts of one shift, 1–20 lines each, as ingest's row builders make them.
@@ -116,7 +113,7 @@ try {
         ...ticketFigures(t),
       });
     }
-    await server.ch.insert({ table: 'documents', values: rows, format: 'JSONEachRow' });
+    await server.db.insert('documents', rows);
   }
   const insertSeconds = (performance.now() - insertStarted) / 1000;
   console.log(

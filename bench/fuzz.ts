@@ -675,15 +675,12 @@ async function main(): Promise<void> {
 
     // Every receipt answered OK to a device is stored exactly once (no half-written rows).
     const acked = [...devices.flatMap((d) => [...d.acked])];
-    const stored = await (
-      await server.ch.query({
-        query: `SELECT ticket_number, count() AS n FROM documents
+    const stored = await server.db.rows<{ ticket_number: string; n: string }>(
+      `SELECT ticket_number, count() AS n FROM documents
                 WHERE doc_type = 'ticket' AND kkm_id IN {ids:Array(UInt32)}
                 GROUP BY ticket_number`,
-        query_params: { ids: devices.map((d) => d.kkmId) },
-        format: 'JSONEachRow',
-      })
-    ).json<{ ticket_number: string; n: string }>();
+      { ids: devices.map((d) => d.kkmId) },
+    );
     const storedSet = new Map(stored.map((r) => [r.ticket_number, Number(r.n)]));
     const lost = acked.filter((t) => !storedSet.has(t));
     const twice = stored.filter((r) => Number(r.n) > 1);

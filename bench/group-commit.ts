@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import hdr from 'hdr-histogram-js';
-import { BatchWriter, clickhouseInsert } from '../src/storage/batch-writer.js';
-import { openClickHouse } from '../src/storage/clickhouse.js';
+import { BatchWriter, dbInsert } from '../src/storage/batch-writer.js';
+import { openDb } from '../src/storage/db.js';
 import { ticketFigures } from '../src/fiscal/document-rows.js';
 import { migrate } from '../src/storage/migrations.js';
 import { seededRandom, ticket } from '../src/sim/documents.js';
@@ -18,8 +18,8 @@ import { seededRandom, ticket } from '../src/sim/documents.js';
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const devices = Number(process.env.BENCH_DEVICES ?? 200);
 const dir = mkdtempSync(join(tmpdir(), 'ofd-bench-gc-'));
-const ch = openClickHouse({ dataDir: dir });
-await migrate(ch);
+const db = openDb({ dataDir: dir });
+await migrate(db);
 
 const random = seededRandom(7);
 const raw = Buffer.alloc(400, 7).toString('base64');
@@ -61,7 +61,7 @@ const settings = process.env.BENCH_SETTINGS
 async function run(s: Setting) {
   let batches = 0;
   const writer = new BatchWriter(
-    clickhouseInsert(ch),
+    dbInsert(db),
     {
       maxRows: s.maxRows,
       maxDelayMs: s.maxDelayMs,
@@ -115,5 +115,5 @@ for (const r of results) {
   );
 }
 if (process.env.BENCH_JSON) console.log(JSON.stringify({ devices, seconds, results }));
-await ch.close();
+await db.close();
 rmSync(dir, { recursive: true, force: true });

@@ -153,7 +153,7 @@ try {
   const started = performance.now();
   const flush = async () => {
     if (!pending.length) return;
-    await server.ch.insert({ table: 'documents', values: pending, format: 'JSONEachRow' });
+    await server.db.insert('documents', pending);
     pending = [];
   };
   const paymentMix = [
@@ -305,11 +305,9 @@ try {
     }
   }
 
-  const rs = await server.ch.query({
-    query: `SELECT doc_type, count() AS n FROM documents FINAL GROUP BY doc_type ORDER BY doc_type`,
-    format: 'JSONEachRow',
-  });
-  const counts = await rs.json<{ doc_type: string; n: string }>();
+  const counts = await server.db.rows<{ doc_type: string; n: string }>(
+    `SELECT doc_type, count() AS n FROM documents FINAL GROUP BY doc_type ORDER BY doc_type`,
+  );
   console.log(
     `loaded ${tickets} receipts of ${KKMS} KKMs over ${DAYS} days in ${loadSeconds.toFixed(1)} s ` +
       `(${Math.round(tickets / loadSeconds)}/s); stored: ` +
@@ -317,12 +315,10 @@ try {
   );
 
   // ---- an owner session and the routes --------------------------------------------------
-  const us = await server.ch.query({
-    query: `SELECT user_id FROM users FINAL WHERE login = {bin:String}`,
-    query_params: { bin },
-    format: 'JSONEachRow',
-  });
-  const [owner] = await us.json<{ user_id: number }>();
+  const [owner] = await server.db.rows<{ user_id: number }>(
+    `SELECT user_id FROM users FINAL WHERE login = {bin:String}`,
+    { bin },
+  );
   const { token } = await new Sessions(server.redis, config.redisPrefix).create(
     Number(owner!.user_id),
     orgId,
@@ -387,7 +383,7 @@ try {
   // answer). autocannon hands the answer body over as UTF-8 text, which mangles a binary frame,
   // so a register does not read its new token from the answer: it computes it, as the server
   // does (nextToken with the deployment's secret), and the stored receipts are counted after.
-  const secret = await tokenSecret(server.ch);
+  const secret = await tokenSecret(server.db);
   const ingestKkms: { dev: KkmDevice; seq: number; sent: number }[] = [];
   for (let k = 0; k < CONNECTIONS; k++) {
     const { kkmId } = await server.registry.createKkm(points[k % points.length]!, {
@@ -428,12 +424,10 @@ try {
   });
   // Requests cut off at the deadline may still be committing.
   await new Promise((resolve) => setTimeout(resolve, 2000));
-  const sr = await server.ch.query({
-    query: `SELECT count() AS n FROM documents FINAL WHERE kkm_id IN {ids:Array(UInt32)}`,
-    query_params: { ids: ingestKkms.map((k) => k.dev.id) },
-    format: 'JSONEachRow',
-  });
-  const [storedRow] = await sr.json<{ n: string }>();
+  const [storedRow] = await server.db.rows<{ n: string }>(
+    `SELECT count() AS n FROM documents FINAL WHERE kkm_id IN {ids:Array(UInt32)}`,
+    { ids: ingestKkms.map((k) => k.dev.id) },
+  );
   const answered = ingestKkms.reduce((a, k) => a + k.seq, 0);
   const sent = ingestKkms.reduce((a, k) => a + k.sent, 0);
   results.push({ name: `POST /kkm (${CONNECTIONS} registers, new receipts)`, r: ingest });

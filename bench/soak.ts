@@ -13,7 +13,7 @@
 // without FINAL), and nothing stored that was not acknowledged. Exit code 1 otherwise.
 // SOAK_SEED makes the fault moments repeatable.
 import { rmSync } from 'node:fs';
-import { openClickHouse } from '../src/storage/clickhouse.js';
+import { openDb } from '../src/storage/db.js';
 import { seededRandom } from '../src/sim/documents.js';
 import {
   ChildServer,
@@ -152,9 +152,9 @@ try {
   const exit = await child.terminate();
   fleet.close();
 
-  const ch = openClickHouse({ dataDir: d.dataDir });
-  const ledger = await checkLedger(ch, fleet.acked());
-  await ch.close();
+  const db = openDb({ dataDir: d.dataDir });
+  const ledger = await checkLedger(db, fleet.acked());
+  await db.close();
 
   const during = outage
     ? outageAttempts.filter((a) => a.at <= outage!.to && a.sentAt >= outage!.from)

@@ -18,8 +18,8 @@ import { kkmHttpTransport } from '../ingest/http-transport.js';
 import { RequestGuard } from '../ingest/request-limits.js';
 import { StateStore } from '../ingest/state-store.js';
 import { startTcpServer, type TcpServer } from '../ingest/tcp-server.js';
-import { BatchWriter, clickhouseInsert, type InsertRows } from '../storage/batch-writer.js';
-import { openClickHouse, type ClickHouseClient } from '../storage/clickhouse.js';
+import { BatchWriter, dbInsert, type InsertRows } from '../storage/batch-writer.js';
+import { openDb, type Db } from '../storage/db.js';
 import { DocumentQueries } from '../storage/document-queries.js';
 import { migrate } from '../storage/migrations.js';
 import { Notifications } from '../storage/notifications.js';
@@ -41,7 +41,7 @@ const KKM_CHANGE_TITLES: Record<KkmChange, string> = {
 export interface RunningServer {
   config: Config;
   log: Logger;
-  ch: ClickHouseClient;
+  db: Db;
   metrics: Metrics;
   redis: Redis;
   registry: Registry;
@@ -100,8 +100,8 @@ const requestLogFields = (req: FastifyRequest) => ({
 
 /** How a process of a multi-process node differs from a whole server (ingest-processes.ts). */
 export interface ServerParts {
-  /** ClickHouse owned by another process (its schema is that process's business). */
-  ch?: ClickHouseClient;
+  /** A store owned by another process (its schema is that process's business). */
+  db?: Db;
   /** Where group commits go instead of this process's ClickHouse. */
   insertRows?: InsertRows;
   /** Count this process's group commits in /metrics (default true). */
@@ -119,9 +119,9 @@ export async function startServer(
   log = createLogger(config),
   parts: ServerParts = {},
 ): Promise<RunningServer> {
-  const ch = parts.ch ?? openClickHouse({ url: config.clickhouseUrl, dataDir: config.dataDir });
-  if (!parts.ch) {
-    const applied = await migrate(ch);
+  const db = parts.db ?? openDb({ url: config.clickhouseUrl, dataDir: config.dataDir });
+  if (!parts.db) {
+    const applied = await migrate(db);
     if (applied.length) log.info({ applied }, 'schema migrations applied');
   }
   // Without an offline queue a command fails at once while Redis is down, so registers get 254
@@ -135,9 +135,9 @@ export async function startServer(
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
   await redisReady(redis, 5000).catch(() => log.error('redis unreachable at start; answering 254'));
 
-  const registry = new Registry(ch, redis, config.redisPrefix);
+  const registry = new Registry(db, redis, config.redisPrefix);
   const metrics = new Metrics();
-  const notifications = new Notifications(ch);
+  const notifications = new Notifications(db);
   const feed = new LiveFeed(redis, config.redisPrefix, log.child({ part: 'live' }));
   const states = new StateStore(
     redis,
@@ -148,7 +148,7 @@ export async function startServer(
   // OFD_STORE=noop (benchmark baseline only): documents and device events are decoded, checked
   // and answered, but their group commits go nowhere.
   const insertRows: InsertRows =
-    parts.insertRows ?? (config.store === 'noop' ? async () => {} : clickhouseInsert(ch));
+    parts.insertRows ?? (config.store === 'noop' ? async () => {} : dbInsert(db));
   const writer = new BatchWriter(
     insertRows,
     {
@@ -162,7 +162,7 @@ export async function startServer(
       if (!stats.ok) log.error(stats, 'group commit failed');
     },
   );
-  const queries = new DocumentQueries(ch);
+  const queries = new DocumentQueries(db);
   // BullMQ defines some sixty scripts on a connection it is given, and ioredis copies every
   // script defined on a connection into each auto-pipeline it builds: the job producers get a
   // connection of their own, so the request path's pipelines stay cheap.
@@ -185,7 +185,7 @@ export async function startServer(
     states,
     writer,
     queries,
-    tokenSecret: await tokenSecret(ch),
+    tokenSecret: await tokenSecret(db),
     receiptUrl: config.receiptUrl,
     shiftMaxHours: config.shiftMaxHours,
     verifyPassword,
@@ -242,8 +242,8 @@ export async function startServer(
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
     const checks = await Promise.allSettled([
       redis.ping(),
-      ch.ping().then((r) => {
-        if (!r.success) throw r.error;
+      db.ping().then((ok) => {
+        if (!ok) throw new Error('clickhouse unreachable');
       }),
     ]);
     const [redisOk, clickhouseOk] = checks.map((c) => c.status === 'fulfilled');
@@ -258,7 +258,7 @@ export async function startServer(
   if (config.roles.has('api')) {
     await app.register(adminJobsRoutes, { queues: jobs, adminToken });
     await app.register(cabinetApi, {
-      ch,
+      db,
       redis,
       registry,
       redisPrefix: config.redisPrefix,
@@ -333,7 +333,7 @@ export async function startServer(
     ? await startWorkers({
         config,
         log: log.child({ part: 'workers' }),
-        ch,
+        db,
         redis,
         registry,
         notifications,
@@ -347,7 +347,7 @@ export async function startServer(
   return {
     config,
     log,
-    ch,
+    db,
     metrics,
     redis,
     registry,
@@ -373,7 +373,7 @@ export async function startServer(
       await jobs.close();
       jobsRedis.disconnect();
       redis.disconnect();
-      await ch.close();
+      await db.close();
     },
   };
 }

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { startServer } from '../app/server.js';
-import { ipcClickHouse, ipcInsertRows } from './clickhouse-ipc.js';
+import { ipcDb, ipcInsertRows } from './ipc-db.js';
 import { IpcPeer } from './ipc.js';
 
 export async function runIngestProcess(config: Config, log: Logger): Promise<void> {
@@ -22,7 +22,7 @@ export async function runIngestProcess(config: Config, log: Logger): Promise<voi
   });
 
   const server = await startServer({ ...config, roles: new Set(['ingest']) }, log, {
-    ch: ipcClickHouse(peer),
+    db: ipcDb(peer),
     insertRows: ipcInsertRows(peer),
     // Its writer only forwards rows: the commits (and their metrics) are the server process's.
     commitMetrics: false,

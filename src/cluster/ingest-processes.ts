@@ -8,7 +8,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { MetricsJson } from '../telemetry/metrics.js';
-import { clickHouseHandlers } from './clickhouse-ipc.js';
+import { dbHandlers } from './ipc-db.js';
 import type { RunningServer } from '../app/server.js';
 import { IpcPeer } from './ipc.js';
 
@@ -38,7 +38,7 @@ const METRICS_TIMEOUT_MS = 2000;
 
 export async function startIngestProcesses(
   count: number,
-  server: Pick<RunningServer, 'ch' | 'writer'>,
+  server: Pick<RunningServer, 'db' | 'writer'>,
   log: Logger,
 ): Promise<IngestProcesses> {
   // Structured clone rather than JSON: rows are arrays of numbers and strings, sent as they are.
@@ -65,7 +65,7 @@ export async function startIngestProcesses(
         worker.send(m);
       },
       {
-        ...clickHouseHandlers(server.ch, server.writer),
+        ...dbHandlers(server.db, server.writer),
         ready: (p: { tcpPort: number }) => announce(p.tcpPort),
       },
     );

@@ -3,6 +3,7 @@
 // caller is resolved only after the insert carrying its row has returned, and rejected when it
 // failed: an acknowledged document is always committed. Pending rows are bounded, so an
 // unavailable store turns into fast refusals instead of unbounded memory.
+import type { Db } from './db.js';
 
 export type InsertRows = (table: string, rows: Record<string, unknown>[]) => Promise<void>;
 
@@ -191,11 +192,8 @@ export class BatchWriter {
   }
 }
 
-/** The insert function for a ClickHouse client: JSONEachRow, one statement per call. */
-export function clickhouseInsert(ch: {
-  insert(params: { table: string; values: unknown[]; format: 'JSONEachRow' }): Promise<unknown>;
-}): InsertRows {
-  return async (table, rows) => {
-    await ch.insert({ table, values: rows, format: 'JSONEachRow' });
-  };
-}
+/** The insert function of a store: one statement per table and flush. */
+export const dbInsert =
+  (db: Pick<Db, 'insert'>): InsertRows =>
+  (table, rows) =>
+    db.insert(table, rows);

@@ -9,7 +9,7 @@
 // of max(doc_seq), of the last document's state or of a set of cancelled receipts skip it,
 // since every copy of a document (a retry recomputes the same row) gives the same answer.
 import type { StoredState } from '../fiscal/device-state.js';
-import type { ClickHouseClient } from './clickhouse.js';
+import type { Db } from './db.js';
 
 // JSONEachRow quotes 64-bit integers; every money column is Int64.
 const num = (v: unknown): number => Number(v);
@@ -121,12 +121,7 @@ function filterSql(f: DocumentFilter, column: string): string {
 }
 
 export class CabinetQueries {
-  constructor(private readonly ch: ClickHouseClient) {}
-
-  private async rows<T>(query: string, params: Record<string, unknown>): Promise<T[]> {
-    const rs = await this.ch.query({ query, query_params: params, format: 'JSONEachRow' });
-    return rs.json<T>();
-  }
+  constructor(private readonly db: Db) {}
 
   /**
    * Registry row, last contact and open shift of each KKM, by kkm_id. The open shift comes from
@@ -137,7 +132,7 @@ export class CabinetQueries {
   async overview(kkmIds: number[]): Promise<KkmOverview[]> {
     if (!kkmIds.length) return [];
     const ids = { ids: kkmIds };
-    const raw = await this.rows<Record<string, unknown>>(
+    const raw = await this.db.rows<Record<string, unknown>>(
       `SELECT k.kkm_id AS kkm_id, k.point_id AS point_id, p.title AS point_title,
          k.serial_number AS serial_number, k.model AS model, k.fns_kkm_id AS fns_kkm_id,
          k.status AS status, toUnixTimestamp64Milli(k.created_at) AS created_ms,
@@ -159,7 +154,7 @@ export class CabinetQueries {
     if (withDocs.length) {
       const lastIds = withDocs.map((r) => num(r.kkm_id));
       const seqs = withDocs.map((r) => num(r.last_seq));
-      const docs = await this.rows<{ kkm_id: number; received_ms: string; state: string }>(
+      const docs = await this.db.rows<{ kkm_id: number; received_ms: string; state: string }>(
         `SELECT kkm_id, toUnixTimestamp64Milli(received_at) AS received_ms, state
          FROM documents
          WHERE kkm_id IN {ids:Array(UInt32)} AND doc_seq IN {seqs:Array(UInt32)}
@@ -213,7 +208,7 @@ export class CabinetQueries {
     after: number,
     limit: number,
   ): Promise<{ items: TicketSummary[]; more: boolean }> {
-    const raw = await this.rows<Record<string, unknown>>(
+    const raw = await this.db.rows<Record<string, unknown>>(
       `SELECT doc_seq, ticket_number, toString(device_time) AS wall_time,
          toUnixTimestamp64Milli(received_at) AS received_ms, shift_number, operation, total,
          payments.type, payments.sum, is_offline, offline_number, ${ANNULLED} AS annulled
@@ -249,7 +244,7 @@ export class CabinetQueries {
 
   /** One whole receipt by its fiscal number, or null. */
   async ticket(kkmId: number, ticketNumber: string, docSeq?: number): Promise<TicketDetail | null> {
-    const [r] = await this.rows<Record<string, unknown>>(
+    const [r] = await this.db.rows<Record<string, unknown>>(
       `SELECT doc_seq, ticket_number, toString(device_time) AS wall_time,
          toUnixTimestamp64Milli(received_at) AS received_ms, shift_number, operation,
          is_offline, offline_number, printed_number, operator_code, operator_name,
@@ -325,7 +320,7 @@ export class CabinetQueries {
     after: number,
     limit: number,
   ): Promise<{ items: ClosedShiftRow[]; more: boolean }> {
-    const raw = await this.rows<Record<string, unknown>>(
+    const raw = await this.db.rows<Record<string, unknown>>(
       `SELECT doc_seq, shift_number, toString(device_time) AS closed_at,
          toUnixTimestamp64Milli(received_at) AS received_ms, is_offline, operator_code,
          device_report, server_report
@@ -358,7 +353,7 @@ export class CabinetQueries {
    * offset (< 1 day) before that receipt's device time: that bounds the cancellations read.
    */
   async summary(kkmIds: number[], from: string, to: string): Promise<SummaryRow[]> {
-    const raw = await this.rows<Record<string, unknown>>(
+    const raw = await this.db.rows<Record<string, unknown>>(
       `SELECT kkm_id, toString(toDate(device_time)) AS day, operation,
          count() AS receipts, sum(total) AS total_sum,
          sumMap(payments.type, arrayMap(x -> toUInt64(1), payments.type), payments.sum) AS pay,

@@ -6,13 +6,12 @@
 // `lock:login:<login>`), so owners and sub-users share one id sequence and one login namespace.
 // Passwords arrive here already checked against the policy and are stored as scrypt hashes.
 import type { Redis } from 'ioredis';
-import type { ClickHouseClient } from './clickhouse.js';
+import type { Db } from './db.js';
 import { Coordination } from './coordination.js';
 import { hashPassword } from './passwords.js';
-import { MAX_UINT32, OWNER_PERMISSIONS, nextVersion } from './registry.js';
-
-/** Modules of the cabinet a user or group can be granted (the owner has all of them). */
-export const CABINET_PERMISSIONS: readonly string[] = OWNER_PERMISSIONS;
+import { effectiveGrants, outsideAccess, type Viewer } from '../access/grants.js';
+import { PERMISSIONS, inPermissionOrder, isPermission } from '../access/permissions.js';
+import { MAX_UINT32, nextVersion } from './registry.js';
 
 /** Logins of 12 digits are organizations' BINs (the owner's login); sub-users cannot take one. */
 export const BIN_LOGIN_RE = /^[0-9]{12}$/;
@@ -67,12 +66,8 @@ export class IdentityBusyError extends IdentityError {}
 // ---- records --------------------------------------------------------------------------------
 
 /** Who acts: the authenticated caller (structurally the cabinet's Caller). */
-export interface Actor {
+export interface Actor extends Viewer {
   userId: number;
-  orgId: number;
-  role: 'owner' | 'user';
-  permissions: ReadonlySet<string>;
-  pointIds: ReadonlySet<number> | 'all';
 }
 
 export interface UserView {
@@ -183,10 +178,7 @@ interface OrgState {
 
 const ids = (xs: (number | string)[]) => xs.map(Number);
 const sorted = (xs: Iterable<number>) => [...new Set(xs)].sort((a, b) => a - b);
-const inOrder = (perms: Iterable<string>) => {
-  const set = new Set(perms);
-  return CABINET_PERMISSIONS.filter((p) => set.has(p));
-};
+const inOrder = inPermissionOrder;
 
 function chTime(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
@@ -202,7 +194,7 @@ export class CabinetUsers {
   private readonly coordination: Coordination;
 
   constructor(
-    private readonly ch: ClickHouseClient,
+    private readonly db: Db,
     private readonly redis: Redis,
     private readonly keyPrefix: string,
   ) {
@@ -213,7 +205,7 @@ export class CabinetUsers {
 
   /** The live user with this login whose organization exists, for password verification. */
   async findLogin(login: string): Promise<LoginRecord | null> {
-    const rows = await this.rows<{
+    const rows = await this.db.rows<{
       user_id: number | string;
       org_id: number | string;
       password_hash: string;
@@ -465,17 +457,17 @@ export class CabinetUsers {
     if (!isId(orgId)) return { orgId, users: [], groups: [], points: new Set() };
     const params = { org: orgId };
     const [users, groups, points] = await Promise.all([
-      this.rows<UserRow>(
+      this.db.rows<UserRow>(
         `SELECT ${USER_COLUMNS} FROM users FINAL
          WHERE org_id = {org:UInt32} AND deleted = 0 ORDER BY user_id`,
         params,
       ),
-      this.rows<GroupRow>(
+      this.db.rows<GroupRow>(
         `SELECT ${GROUP_COLUMNS} FROM groups FINAL
          WHERE org_id = {org:UInt32} AND deleted = 0 ORDER BY group_id`,
         params,
       ),
-      this.rows<{ point_id: number | string }>(
+      this.db.rows<{ point_id: number | string }>(
         `SELECT point_id FROM points FINAL WHERE org_id = {org:UInt32} ORDER BY point_id`,
         params,
       ),
@@ -484,7 +476,7 @@ export class CabinetUsers {
   }
 
   private async loginTaken(login: string): Promise<boolean> {
-    const rows = await this.rows<{ user_id: number }>(
+    const rows = await this.db.rows<{ user_id: number }>(
       `SELECT user_id FROM users FINAL WHERE login = {login:String} AND deleted = 0 LIMIT 1`,
       { login },
     );
@@ -492,10 +484,9 @@ export class CabinetUsers {
   }
 
   private async writeUsers(rows: UserRow[], deleted = false): Promise<void> {
-    await this.ch.insert({
-      table: 'users',
-      format: 'JSONEachRow',
-      values: rows.map((r) => ({
+    await this.db.insert(
+      'users',
+      rows.map((r) => ({
         user_id: Number(r.user_id),
         org_id: Number(r.org_id),
         login: r.login,
@@ -510,31 +501,27 @@ export class CabinetUsers {
         created_at: chTime(Number(r.created_ms)),
         version: Number(r.version),
       })),
-    });
+    );
   }
 
   private async writeGroup(r: GroupRow, deleted = false): Promise<void> {
-    await this.ch.insert({
-      table: 'groups',
-      format: 'JSONEachRow',
-      values: [
-        {
-          group_id: Number(r.group_id),
-          org_id: Number(r.org_id),
-          name: r.name,
-          point_ids: ids(r.point_ids),
-          permissions: r.permissions,
-          deleted: deleted ? 1 : 0,
-          created_at: chTime(Number(r.created_ms)),
-          version: Number(r.version),
-        },
-      ],
-    });
+    await this.db.insert('groups', [
+      {
+        group_id: Number(r.group_id),
+        org_id: Number(r.org_id),
+        name: r.name,
+        point_ids: ids(r.point_ids),
+        permissions: r.permissions,
+        deleted: deleted ? 1 : 0,
+        created_at: chTime(Number(r.created_ms)),
+        version: Number(r.version),
+      },
+    ]);
   }
 
   /** The next id: the registry's sequence, never at or below ClickHouse's max. */
   private async nextId(name: 'user' | 'group', table: string, column: string): Promise<number> {
-    const rows = await this.rows<{ m: number | string }>(
+    const rows = await this.db.rows<{ m: number | string }>(
       `SELECT max(${column}) AS m FROM ${table}`,
     );
     const floor = Number(rows[0]?.m ?? 0);
@@ -544,11 +531,6 @@ export class CabinetUsers {
   /** Runs `fn` holding a Redis lock (the registry's `lock:` keys). */
   private withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
     return this.coordination.withLock(name, fn, (m) => new IdentityBusyError(m));
-  }
-
-  private async rows<T>(query: string, params: Record<string, unknown> = {}): Promise<T[]> {
-    const rs = await this.ch.query({ query, query_params: params, format: 'JSONEachRow' });
-    return rs.json<T>();
   }
 }
 
@@ -590,22 +572,15 @@ function groupGrants(row: GroupRow): Grants {
 }
 
 /** What a user can see: its grants plus its live groups'; everything for the owner. */
-function effective(
+const effective = (
   state: OrgState,
   u: { role: 'owner' | 'user'; pointIds: number[]; groupIds: number[]; permissions: string[] },
-): Grants {
-  if (u.role === 'owner') {
-    return { pointIds: sorted(state.points), permissions: [...CABINET_PERMISSIONS] };
-  }
-  const points = new Set(u.pointIds);
-  const permissions = new Set(u.permissions);
-  for (const g of state.groups) {
-    if (!u.groupIds.includes(Number(g.group_id))) continue;
-    ids(g.point_ids).forEach((p) => points.add(p));
-    g.permissions.forEach((p) => permissions.add(p));
-  }
-  return { pointIds: sorted(points), permissions: inOrder(permissions) };
-}
+): Grants =>
+  effectiveGrants(
+    u,
+    state.groups.map((g) => ({ groupId: Number(g.group_id), ...groupGrants(g) })),
+    state.points,
+  );
 
 /** Points and groups must be the organization's, permissions the cabinet's. */
 function checkGrants(state: OrgState, g: Grants & { groupIds: number[] }): void {
@@ -624,11 +599,11 @@ function checkGrants(state: OrgState, g: Grants & { groupIds: number[] }): void 
       `contains ${foreignGroup}, which is not a group of this organization`,
     );
   }
-  const unknown = g.permissions.find((p) => !CABINET_PERMISSIONS.includes(p));
+  const unknown = g.permissions.find((p) => !isPermission(p));
   if (unknown !== undefined) {
     throw new IdentityInputError(
       'permissions',
-      `contains ${unknown}; allowed: ${CABINET_PERMISSIONS.join(', ')}`,
+      `contains ${unknown}; allowed: ${PERMISSIONS.join(', ')}`,
     );
   }
 }
@@ -647,20 +622,13 @@ function checkMembers(state: OrgState, memberIds: number[]): Set<number> {
 
 /** A sub-user acts only within its own access: points of sale and permissions alike. */
 function requireWithin(actor: Actor, grants: Grants, what: string): void {
-  if (actor.role === 'owner') return;
-  const mine = actor.pointIds;
-  const point = mine === 'all' ? undefined : grants.pointIds.find((p) => !mine.has(p));
-  if (point !== undefined) {
-    throw new IdentityForbiddenError(
-      `${what} point of sale ${point}, which is outside your own access`,
-    );
-  }
-  const permission = grants.permissions.find((p) => !actor.permissions.has(p));
-  if (permission !== undefined) {
-    throw new IdentityForbiddenError(
-      `${what} the "${permission}" permission, which you do not have`,
-    );
-  }
+  const outside = outsideAccess(actor, grants);
+  if (!outside) return;
+  throw new IdentityForbiddenError(
+    'pointId' in outside
+      ? `${what} point of sale ${outside.pointId}, which is outside your own access`
+      : `${what} the "${outside.permission}" permission, which you do not have`,
+  );
 }
 
 function userView(state: OrgState, row: UserRow): UserView {

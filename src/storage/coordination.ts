@@ -46,17 +46,21 @@ export class Coordination {
     return value;
   }
 
-  /** Runs `fn` holding lock `name`; throws `busy` when it is not free within 5 s. */
+  /**
+   * Runs `fn` holding lock `name` (held at most `ttlMs`); throws `busy` when it is not free
+   * within `waitMs` (5 s by default; 0: not at all).
+   */
   async withLock<T>(
     name: string,
     fn: () => Promise<T>,
     busy: (message: string) => Error,
+    { ttlMs = LOCK_TTL_MS, waitMs = LOCK_WAIT_MS } = {},
   ): Promise<T> {
     const key = `${this.keyPrefix}lock:${name}`;
     const owner = randomBytes(12).toString('hex');
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    while ((await this.redis.set(key, owner, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') {
-      if (Date.now() > deadline) throw busy(`${name} is busy; try again`);
+    const deadline = Date.now() + waitMs;
+    while ((await this.redis.set(key, owner, 'PX', ttlMs, 'NX')) !== 'OK') {
+      if (Date.now() >= deadline) throw busy(`${name} is busy; try again`);
       await sleep(20);
     }
     try {

@@ -1,6 +1,6 @@
 // Reads of stored documents that the command rules need: one shift's documents, running
 // totals before a shift, the last closed shift and the last document of a device.
-import type { ClickHouseClient } from './clickhouse.js';
+import type { Db } from './db.js';
 import type { DocumentFigures, DocType } from '../fiscal/document-rows.js';
 import { zeroTotals, type RunningTotals } from '../fiscal/zx-report.js';
 
@@ -30,15 +30,10 @@ const num = (v: unknown): number => Number(v);
 const nums = (v: unknown): number[] => (v as unknown[]).map(Number);
 
 export class DocumentQueries {
-  constructor(private readonly ch: ClickHouseClient) {}
-
-  private async rows<T>(query: string, params: Record<string, unknown>): Promise<T[]> {
-    const rs = await this.ch.query({ query, query_params: params, format: 'JSONEachRow' });
-    return rs.json<T>();
-  }
+  constructor(private readonly db: Db) {}
 
   async shiftDocuments(kkmId: number, shift: number): Promise<DocumentFigures[]> {
-    const raw = await this.rows<Record<string, unknown>>(
+    const raw = await this.db.rows<Record<string, unknown>>(
       `SELECT ${FIGURES} FROM documents FINAL
        WHERE kkm_id = {kkm:UInt32} AND shift_number = {shift:UInt32} AND doc_type != 'close_shift'
        ORDER BY doc_seq`,
@@ -71,7 +66,7 @@ export class DocumentQueries {
   /** Counters since registration up to (not including) the given shift. */
   async totalsBefore(kkmId: number, shift: number): Promise<RunningTotals> {
     const totals = zeroTotals();
-    const rows = await this.rows<{
+    const rows = await this.db.rows<{
       doc_type: DocType;
       k: number;
       n: string;
@@ -104,7 +99,7 @@ export class DocumentQueries {
   }
 
   async lastClosedShift(kkmId: number): Promise<ClosedShift | null> {
-    const [row] = await this.rows<ClosedShift>(
+    const [row] = await this.db.rows<ClosedShift>(
       `SELECT shift_number, doc_seq, device_report, server_report FROM documents FINAL
        WHERE kkm_id = {kkm:UInt32} AND doc_type = 'close_shift'
        ORDER BY doc_seq DESC LIMIT 1`,
@@ -114,7 +109,7 @@ export class DocumentQueries {
   }
 
   async lastDocument(kkmId: number): Promise<LastDocument | null> {
-    const [row] = await this.rows<LastDocument>(
+    const [row] = await this.db.rows<LastDocument>(
       `SELECT doc_seq, doc_type, req_num, token_in, token_out, state, response
        FROM documents FINAL WHERE kkm_id = {kkm:UInt32}
        ORDER BY doc_seq DESC LIMIT 1`,
@@ -128,5 +123,32 @@ export class DocumentQueries {
       token_in: num(row.token_in),
       token_out: num(row.token_out),
     };
+  }
+
+  /**
+   * The last document of every KKM whose newest document within `lookbackHours` (device
+   * clock) is not a shift closure, with the device state stored with it.
+   */
+  unclosedShifts(lookbackHours: number) {
+    return this.db.rows<{
+      kkm_id: number;
+      org_id: number;
+      point_id: number;
+      last_type: string;
+      shift: number;
+      last_time: string;
+      last_received: number;
+      state: string;
+    }>(
+      `SELECT kkm_id, any(org_id) AS org_id, any(point_id) AS point_id,
+         argMax(doc_type, doc_seq) AS last_type, argMax(shift_number, doc_seq) AS shift,
+         argMax(toString(device_time), doc_seq) AS last_time,
+         argMax(toUnixTimestamp64Milli(received_at), doc_seq) AS last_received,
+         argMax(state, doc_seq) AS state
+       FROM documents
+       WHERE device_time >= now() - toIntervalHour({lookback:UInt32})
+       GROUP BY kkm_id HAVING last_type != 'close_shift'`,
+      { lookback: lookbackHours },
+    );
   }
 }

@@ -2,7 +2,7 @@
 // statements are idempotent (IF NOT EXISTS) so a start interrupted mid-migration heals itself.
 // Engines make a repeated insert harmless: every table is a ReplacingMergeTree keyed by its
 // natural identity, and reads that must see one copy use FINAL.
-import type { ClickHouseClient } from './clickhouse.js';
+import type { Db } from './db.js';
 
 export interface Migration {
   version: number;
@@ -251,26 +251,22 @@ export const migrations: Migration[] = [
   },
 ];
 
-export async function migrate(ch: ClickHouseClient): Promise<number[]> {
-  await ch.command({
-    query: `CREATE TABLE IF NOT EXISTS schema_migrations (
+export async function migrate(db: Db): Promise<number[]> {
+  await db.command(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version UInt32, name String, applied_at DateTime64(3, 'UTC')
-    ) ENGINE = ReplacingMergeTree ORDER BY version`,
-  });
-  const rs = await ch.query({
-    query: 'SELECT version FROM schema_migrations FINAL',
-    format: 'JSONEachRow',
-  });
-  const done = new Set((await rs.json<{ version: number }>()).map((r) => Number(r.version)));
+    ) ENGINE = ReplacingMergeTree ORDER BY version`);
+  const done = new Set(
+    (await db.rows<{ version: number }>('SELECT version FROM schema_migrations FINAL')).map(
+      (r) => r.version,
+    ),
+  );
   const applied: number[] = [];
   for (const m of migrations) {
     if (done.has(m.version)) continue;
-    for (const query of m.statements) await ch.command({ query });
-    await ch.insert({
-      table: 'schema_migrations',
-      values: [{ version: m.version, name: m.name, applied_at: Date.now() }],
-      format: 'JSONEachRow',
-    });
+    for (const query of m.statements) await db.command(query);
+    await db.insert('schema_migrations', [
+      { version: m.version, name: m.name, applied_at: Date.now() },
+    ]);
     applied.push(m.version);
   }
   return applied;

@@ -2,7 +2,7 @@
 // workers, read and marked read in the cabinet. A notification's id is derived from what it is
 // about (kind + subject), so raising the same one twice stores it once.
 import { createHash } from 'node:crypto';
-import type { ClickHouseClient } from './clickhouse.js';
+import type { Db } from './db.js';
 import { nextVersion } from './registry.js';
 
 export interface NewNotification {
@@ -35,7 +35,7 @@ const idOf = (n: NewNotification) =>
   createHash('sha256').update(`${n.orgId}|${n.kind}|${n.subject}`).digest('hex').slice(0, 24);
 
 export class Notifications {
-  constructor(private readonly ch: ClickHouseClient) {}
+  constructor(private readonly db: Db) {}
 
   async raise(list: NewNotification[]): Promise<string[]> {
     if (!list.length) return [];
@@ -52,24 +52,22 @@ export class Notifications {
       // Version 1 for every raise: a repeated raise never overrides a later "read" mark.
       version: 1,
     }));
-    await this.ch.insert({ table: 'notifications', values: rows, format: 'JSONEachRow' });
+    await this.db.insert('notifications', rows);
     return rows.map((r) => r.notification_id);
   }
 
   /** Notifications of an organization since `days` ago, limited to `pointIds` when given. */
   async list(orgId: number, days: number, pointIds: number[] | 'all'): Promise<Notification[]> {
-    const rs = await this.ch.query({
-      query: `SELECT notification_id, kind, kkm_id, point_id, title, detail,
+    const rows = await this.db.rows<Record<string, string | number>>(
+      `SELECT notification_id, kind, kkm_id, point_id, title, detail,
           toString(created_at) AS created_text,
           if(isNull(read_at), '', toString(read_at)) AS read_text
         FROM notifications FINAL
         WHERE org_id = {org:UInt32} AND created_at >= now64(3) - toIntervalDay({days:UInt32})
           ${pointIds === 'all' ? '' : 'AND (point_id = 0 OR has({points:Array(UInt32)}, point_id))'}
         ORDER BY created_at DESC, notification_id LIMIT 1000`,
-      query_params: { org: orgId, days, points: pointIds === 'all' ? [] : pointIds },
-      format: 'JSONEachRow',
-    });
-    const rows = await rs.json<Record<string, string | number>>();
+      { org: orgId, days, points: pointIds === 'all' ? [] : pointIds },
+    );
     return rows.map((r) => ({
       id: String(r.notification_id),
       kind: String(r.kind),
@@ -94,9 +92,9 @@ export class Notifications {
     );
     if (!mine.length) return 0;
     const now = Date.now();
-    await this.ch.insert({
-      table: 'notifications',
-      values: mine.map((n) => ({
+    await this.db.insert(
+      'notifications',
+      mine.map((n) => ({
         org_id: orgId,
         notification_id: n.id,
         created_at: Date.parse(n.createdAt),
@@ -108,8 +106,7 @@ export class Notifications {
         read_at: now,
         version: nextVersion(1),
       })),
-      format: 'JSONEachRow',
-    });
+    );
     return mine.length;
   }
 }

@@ -6,22 +6,13 @@
 // processes. Tokens and passwords are never logged; passwords are stored as scrypt hashes.
 import { randomInt } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { ClickHouseClient } from './clickhouse.js';
+import type { Db } from './db.js';
+import { PERMISSIONS } from '../access/permissions.js';
 import { Coordination } from './coordination.js';
 import { hashPassword } from './passwords.js';
 
 export type KkmStatus = 'active' | 'blocked' | 'deregistered';
 export const KKM_STATUSES: readonly KkmStatus[] = ['active', 'blocked', 'deregistered'];
-
-/** Everything the cabinet offers; the org owner gets all of it. */
-export const OWNER_PERMISSIONS = [
-  'transactions',
-  'reports',
-  'analytics',
-  'exports',
-  'users',
-  'organization',
-] as const;
 
 /** Protocol UserRoleEnum: 1 paymaster, 2 chief paymaster, 3 administrator. */
 export const CASHIER_ROLES = [1, 2, 3] as const;
@@ -283,7 +274,7 @@ export class Registry {
   private readonly coordination: Coordination;
 
   constructor(
-    private readonly ch: ClickHouseClient,
+    private readonly db: Db,
     private readonly redis: Redis,
     private readonly keyPrefix: string,
   ) {
@@ -334,7 +325,7 @@ export class Registry {
         role: 'owner',
         point_ids: [],
         group_ids: [],
-        permissions: [...OWNER_PERMISSIONS],
+        permissions: [...PERMISSIONS],
         deleted: 0,
         created_at: now,
         version: nextVersion(user?.version),
@@ -382,7 +373,7 @@ export class Registry {
 
   async getPoint(pointId: number): Promise<PointRecord | null> {
     if (!isId(pointId)) return null;
-    const rows = await this.rows<{
+    const rows = await this.db.rows<{
       point_id: number | string;
       org_id: number | string;
       title: string;
@@ -464,17 +455,16 @@ export class Registry {
       created_at: now,
       version: nextVersion(),
     }));
-    await this.ch.insert({ table: 'kkms', values: rows, format: 'JSONEachRow' });
-    await this.ch.insert({
-      table: 'device_events',
-      values: rows.map((r) => ({
+    await this.db.insert('kkms', rows);
+    await this.db.insert(
+      'device_events',
+      rows.map((r) => ({
         kkm_id: r.kkm_id,
         received_at: now,
         kind: 'token_issued',
         detail: JSON.stringify({ source: 'admin', tokenEpoch: 1, bulk: true }),
       })),
-      format: 'JSONEachRow',
-    });
+    );
     return rows.map((r) => ({ kkmId: r.kkm_id, token: r.token }));
   }
 
@@ -483,9 +473,18 @@ export class Registry {
     return row ? kkmFromRow(row) : null;
   }
 
+  /** Where each of these KKMs is registered (unknown ones are left out). */
+  async kkmPlaces(kkmIds: number[]): Promise<Map<number, { orgId: number; pointId: number }>> {
+    const rows = await this.db.rows<{ kkm_id: number; org_id: number; point_id: number }>(
+      `SELECT kkm_id, org_id, point_id FROM kkms FINAL WHERE kkm_id IN {ids:Array(UInt32)}`,
+      { ids: kkmIds },
+    );
+    return new Map(rows.map((r) => [r.kkm_id, { orgId: r.org_id, pointId: r.point_id }]));
+  }
+
   async listKkms(orgId: number): Promise<KkmRecord[]> {
     if (!isId(orgId)) return [];
-    const rows = await this.rows<KkmRow>(
+    const rows = await this.db.rows<KkmRow>(
       `SELECT ${KKM_COLUMNS} FROM kkms FINAL WHERE org_id = {id:UInt32} ORDER BY kkm_id`,
       { id: orgId },
     );
@@ -582,7 +581,7 @@ export class Registry {
     const passwordHash = await hashPassword(requireText('password', input.password));
     if (!(await this.getOrg(orgId))) throw new NotFoundError('org', orgId);
     return this.withLock(`cashiers:${orgId}`, async () => {
-      const clash = await this.rows<{ login: string }>(
+      const clash = await this.db.rows<{ login: string }>(
         `SELECT login FROM cashiers FINAL
          WHERE org_id = {org:UInt32} AND code = {code:UInt32} AND login != {login:String}
            AND deleted = 0 LIMIT 1`,
@@ -594,7 +593,7 @@ export class Registry {
           `cashier code ${input.code} already belongs to another cashier of org ${orgId}`,
         );
       }
-      const prev = await this.rows<{ version: number | string }>(
+      const prev = await this.db.rows<{ version: number | string }>(
         `SELECT version FROM cashiers FINAL WHERE org_id = {org:UInt32} AND login = {login:String}`,
         { org: orgId, login },
       );
@@ -614,7 +613,7 @@ export class Registry {
 
   async findCashier(orgId: number, login: string): Promise<CashierRecord | null> {
     if (!isId(orgId)) return null;
-    const rows = await this.rows<{
+    const rows = await this.db.rows<{
       code: number | string;
       name: string;
       password_hash: string;
@@ -645,7 +644,7 @@ export class Registry {
     if (!Array.isArray(elements)) throw new InvalidInputError('elements', 'must be an array');
     if (!(await this.getOrg(orgId))) throw new NotFoundError('org', orgId);
     const version = await this.nextSeq(`nomenclature:${orgId}`, async () => {
-      const rows = await this.rows<{ m: number | string }>(
+      const rows = await this.db.rows<{ m: number | string }>(
         'SELECT max(nomenclature_version) AS m FROM nomenclature WHERE org_id = {org:UInt32}',
         { org: orgId },
       );
@@ -662,7 +661,7 @@ export class Registry {
 
   async latestNomenclature(orgId: number): Promise<Nomenclature | null> {
     if (!isId(orgId)) return null;
-    const rows = await this.rows<{
+    const rows = await this.db.rows<{
       nomenclature_version: number | string;
       created_ms: number | string;
       elements: string;
@@ -684,7 +683,7 @@ export class Registry {
   // -- internals
 
   private async oneOrg(where: string, params: Record<string, unknown>): Promise<OrgRecord | null> {
-    const rows = await this.rows<{
+    const rows = await this.db.rows<{
       org_id: number | string;
       bin: string;
       title: string;
@@ -711,7 +710,7 @@ export class Registry {
   private async findUserByLogin(
     login: string,
   ): Promise<{ userId: number; orgId: number; role: string; version: number } | null> {
-    const rows = await this.rows<{
+    const rows = await this.db.rows<{
       user_id: number | string;
       org_id: number | string;
       role: string;
@@ -733,7 +732,7 @@ export class Registry {
 
   private async kkmRow(kkmId: number): Promise<KkmRow | null> {
     if (!isId(kkmId)) return null;
-    const rows = await this.rows<KkmRow>(
+    const rows = await this.db.rows<KkmRow>(
       `SELECT ${KKM_COLUMNS} FROM kkms FINAL WHERE kkm_id = {id:UInt32} LIMIT 1`,
       { id: kkmId },
     );
@@ -778,7 +777,7 @@ export class Registry {
     return this.nextSeq(
       kind,
       async () => {
-        const rows = await this.rows<{ m: number | string }>(
+        const rows = await this.db.rows<{ m: number | string }>(
           `SELECT max(${column}) AS m FROM ${table}`,
         );
         return Number(rows[0]?.m ?? 0);
@@ -797,12 +796,7 @@ export class Registry {
     return this.coordination.withLock(name, fn, (m) => new RegistryBusyError(m));
   }
 
-  private async rows<T>(query: string, params: Record<string, unknown> = {}): Promise<T[]> {
-    const rs = await this.ch.query({ query, query_params: params, format: 'JSONEachRow' });
-    return rs.json<T>();
-  }
-
   private async insert(table: string, row: Record<string, unknown>): Promise<void> {
-    await this.ch.insert({ table, values: [row], format: 'JSONEachRow' });
+    await this.db.insert(table, [row]);
   }
 }

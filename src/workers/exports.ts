@@ -18,7 +18,7 @@ import yazl from 'yazl';
 import { compareReports } from '../fiscal/zx-report.js';
 import { tenge, toTiyn } from '../fiscal/money.js';
 import { ItemType, Operation, PaymentType, type IZXReport } from '../protocol/schema.js';
-import type { ClickHouseClient } from '../storage/clickhouse.js';
+import type { Db } from '../storage/db.js';
 import type { ExportJobData, ExportResult } from '../jobs/queues.js';
 
 type Row = Record<string, unknown>;
@@ -248,7 +248,7 @@ function reportJson(r: Row) {
 }
 
 export interface ExportOptions {
-  ch: ClickHouseClient;
+  db: Db;
   dataDir: string;
   pageRows: number;
   ttlMs: number;
@@ -272,14 +272,12 @@ export async function runExport(
     params.from = d.from;
     params.to = d.to;
   }
-  const totalsRs = await o.ch.query({
-    query: `SELECT count() AS n, sum(length(items.type)) AS items,
+  const [totals] = await o.db.rows<Record<string, string | number>>(
+    `SELECT count() AS n, sum(length(items.type)) AS items,
       sum(length(payments.type)) AS payments, max(doc_seq) AS max_seq
       FROM documents FINAL WHERE ${where}`,
-    query_params: params,
-    format: 'JSONEachRow',
-  });
-  const [totals] = await totalsRs.json<Record<string, string | number>>();
+    params,
+  );
   const count = Number(totals?.n ?? 0);
   const maxSeq = Number(totals?.max_seq ?? 0);
   const csv = d.format === 'csv';
@@ -304,14 +302,12 @@ export async function runExport(
   async function* pages(select: string): AsyncGenerator<Row[]> {
     let after = 0;
     for (;;) {
-      const rs = await o.ch.query({
-        query: `SELECT ${select} FROM documents FINAL
+      const rows = await o.db.rows<Row>(
+        `SELECT ${select} FROM documents FINAL
           WHERE ${where} AND doc_seq > {after:UInt32} AND doc_seq <= {max:UInt32}
           ORDER BY doc_seq LIMIT {limit:UInt32}`,
-        query_params: { ...params, after, max: maxSeq, limit: o.pageRows },
-        format: 'JSONEachRow',
-      });
-      const rows = await rs.json<Row>();
+        { ...params, after, max: maxSeq, limit: o.pageRows },
+      );
       if (!rows.length) return;
       yield rows;
       if (rows.length < o.pageRows) return;

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { LiveFeed } from '../telemetry/live-feed.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { Config } from '../config/config.js';
-import type { ClickHouseClient } from '../storage/clickhouse.js';
+import type { Db } from '../storage/db.js';
 import type { Notifications } from '../storage/notifications.js';
 import type { Registry } from '../storage/registry.js';
 import { cleanupExports, runExport } from './exports.js';
@@ -25,11 +25,14 @@ import {
   type ReconcileJobData,
 } from '../jobs/queues.js';
 import { LockedError, Reconciler } from './reconciliation.js';
+import { Coordination } from '../storage/coordination.js';
+import { DocumentQueries } from '../storage/document-queries.js';
+import { ReconciliationStore } from '../storage/reconciliation-store.js';
 
 export interface WorkerDeps {
   config: Config;
   log: Logger;
-  ch: ClickHouseClient;
+  db: Db;
   redis: Redis;
   registry: Registry;
   notifications: Notifications;
@@ -60,15 +63,14 @@ export async function startWorkers(d: WorkerDeps): Promise<Workers> {
   const cfg = config.jobs;
   const notifier = new Notifier(d.notifications, d.feed);
   const reconciler = new Reconciler({
-    ch: d.ch,
-    redis: d.redis,
-    redisPrefix: config.redisPrefix,
+    store: new ReconciliationStore(d.db),
+    coordination: new Coordination(d.redis, config.redisPrefix),
     registry: d.registry,
     notifier,
     offlineMaxHours: cfg.offlineMaxHours,
   });
   const monitors = new Monitors({
-    ch: d.ch,
+    documents: new DocumentQueries(d.db),
     redis: d.redis,
     prefix: config.redisPrefix,
     registry: d.registry,
@@ -140,7 +142,7 @@ export async function startWorkers(d: WorkerDeps): Promise<Workers> {
     tracked((job: Job<ExportJobData, ExportResult>) =>
       runExport(
         {
-          ch: d.ch,
+          db: d.db,
           dataDir: config.dataDir,
           pageRows: cfg.exportPageRows,
           ttlMs: cfg.exportTtlMs,

@@ -3,11 +3,11 @@
 // notifications once per occurrence (a Redis marker each; Notifications dedups the stored copy).
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { ClickHouseClient } from '../storage/clickhouse.js';
+import type { DocumentQueries } from '../storage/document-queries.js';
 import type { Registry } from '../storage/registry.js';
 import type { NewNotification } from '../storage/notifications.js';
 import type { Notifier } from './notifier.js';
-import { wallMs } from './reconciliation.js';
+import { wallMs } from '../fiscal/reconciliation-rules.js';
 
 const presenceKey = (prefix: string) => `${prefix}presence`;
 const offlineKey = (prefix: string) => `${prefix}presence:offline`;
@@ -38,7 +38,7 @@ export class PresenceTracker {
 }
 
 export interface MonitorOptions {
-  ch: ClickHouseClient;
+  documents: DocumentQueries;
   redis: Redis;
   prefix: string;
   registry: Registry;
@@ -149,33 +149,20 @@ export class Monitors {
    * since that last document was received.
    */
   async shifts(now = Date.now()): Promise<{ warned: number; expired: number }> {
-    const { ch, redis, prefix, shiftWarnHours, shiftMaxHours } = this.o;
-    const rs = await ch.query({
-      query: `SELECT kkm_id, any(org_id) AS org_id, any(point_id) AS point_id,
-          argMax(doc_type, doc_seq) AS last_type, argMax(shift_number, doc_seq) AS shift,
-          argMax(toString(device_time), doc_seq) AS last_time,
-          argMax(toUnixTimestamp64Milli(received_at), doc_seq) AS last_received,
-          argMax(state, doc_seq) AS state
-        FROM documents
-        WHERE device_time >= now() - toIntervalHour({lookback:UInt32})
-        GROUP BY kkm_id HAVING last_type != 'close_shift'`,
-      query_params: { lookback: shiftMaxHours + 48 },
-      format: 'JSONEachRow',
-    });
-    const rows = await rs.json<Record<string, string | number>>();
+    const { documents, redis, prefix, shiftWarnHours, shiftMaxHours } = this.o;
+    const rows = await documents.unclosedShifts(shiftMaxHours + 48);
     const notes: NewNotification[] = [];
     let warned = 0;
     let expired = 0;
     for (const r of rows) {
       let state: { shiftOpen?: boolean; shiftOpenedAt?: string };
       try {
-        state = JSON.parse(String(r.state)) as typeof state;
+        state = JSON.parse(r.state) as typeof state;
       } catch {
         continue;
       }
       if (!state.shiftOpen || !state.shiftOpenedAt) continue;
-      const openMs =
-        wallMs(String(r.last_time)) - wallMs(state.shiftOpenedAt) + (now - Number(r.last_received));
+      const openMs = wallMs(r.last_time) - wallMs(state.shiftOpenedAt) + (now - r.last_received);
       const level =
         openMs > shiftMaxHours * HOUR_MS
           ? 'expired'
@@ -183,8 +170,8 @@ export class Monitors {
             ? 'warning'
             : null;
       if (!level) continue;
-      const kkmId = Number(r.kkm_id);
-      const shift = Number(r.shift);
+      const kkmId = r.kkm_id;
+      const shift = r.shift;
       const marker = `${prefix}shift-alert:${kkmId}:${shift}:${level}`;
       if ((await redis.set(marker, '1', 'EX', 14 * 86_400, 'NX')) !== 'OK') continue;
       if (level === 'expired') {

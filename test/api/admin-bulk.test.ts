@@ -9,17 +9,17 @@ import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { adminApi } from '../../src/api/admin.js';
-import { openClickHouse } from '../../src/storage/clickhouse.js';
+import { openDb } from '../../src/storage/db.js';
 import { migrate } from '../../src/storage/migrations.js';
 import { Registry } from '../../src/storage/registry.js';
 
 // One chDB path per process: this file keeps one DATA_DIR for all its tests.
 const dataDir = mkdtempSync(join(tmpdir(), 'ofd-admin-bulk-test-'));
-const ch = openClickHouse({ dataDir });
+const db = openDb({ dataDir });
 const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
 const prefix = `ofdtest:admin-bulk:${randomBytes(6).toString('hex')}:`;
-await migrate(ch);
-const registry = new Registry(ch, redis, prefix);
+await migrate(db);
+const registry = new Registry(db, redis, prefix);
 const ADMIN_TOKEN = randomBytes(32).toString('hex');
 const app = Fastify({ loggerInstance: pino({ level: 'silent' }) });
 await app.register(adminApi, { registry, adminToken: ADMIN_TOKEN, onKkmChanged: async () => {} });
@@ -30,7 +30,7 @@ t.teardown(async () => {
   const keys = await redis.keys(`${prefix}*`);
   if (keys.length) await redis.del(...keys);
   await redis.quit();
-  await ch.close();
+  await db.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 

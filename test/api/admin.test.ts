@@ -10,18 +10,18 @@ import { pino } from 'pino';
 import { adminApi } from '../../src/api/admin.js';
 import { checkBearer, resolveAdminToken, secretsEqual } from '../../src/api/admin-token.js';
 import { checkPasswordPolicy, passwordPolicyFailures } from '../../src/api/password-policy.js';
-import { openClickHouse } from '../../src/storage/clickhouse.js';
+import { openDb } from '../../src/storage/db.js';
 import { migrate } from '../../src/storage/migrations.js';
 import { verifyPassword } from '../../src/storage/passwords.js';
 import { Registry } from '../../src/storage/registry.js';
 
 // One chDB path per process: this file keeps one DATA_DIR for all its tests.
 const dataDir = mkdtempSync(join(tmpdir(), 'ofd-admin-test-'));
-const ch = openClickHouse({ dataDir });
+const db = openDb({ dataDir });
 const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
 const prefix = `ofdtest:admin:${randomBytes(6).toString('hex')}:`;
-await migrate(ch);
-const registry = new Registry(ch, redis, prefix);
+await migrate(db);
+const registry = new Registry(db, redis, prefix);
 
 const ADMIN_TOKEN = randomBytes(32).toString('hex');
 const logLines: string[] = [];
@@ -50,7 +50,7 @@ t.teardown(async () => {
   const keys = await redis.keys(`${prefix}*`);
   if (keys.length) await redis.del(...keys);
   await redis.quit();
-  await ch.close();
+  await db.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -210,11 +210,8 @@ t.test('every route needs the admin bearer token', async (t) => {
     ['PUT', `/orgs/${orgId}/nomenclature`, { elements: [] }],
     ['GET', `/kkms/${kkmId}`],
   ];
-  const kkmsBefore = await ch.query({
-    query: 'SELECT count() AS n FROM kkms',
-    format: 'JSONEachRow',
-  });
-  const countBefore = await kkmsBefore.json();
+  const kkmsBefore = await db.rows('SELECT count() AS n FROM kkms');
+  const countBefore = kkmsBefore;
   for (const [method, url, body] of routes) {
     const missing = await call(method, url, body, null);
     t.equal(missing.status, 401, `${method} ${url} without a token`);
@@ -230,11 +227,8 @@ t.test('every route needs the admin bearer token', async (t) => {
     headers: { authorization: `Basic ${ADMIN_TOKEN}` },
   });
   t.equal(basic.statusCode, 401, 'only the Bearer scheme');
-  const kkmsAfter = await ch.query({
-    query: 'SELECT count() AS n FROM kkms',
-    format: 'JSONEachRow',
-  });
-  t.same(await kkmsAfter.json(), countBefore, 'refused requests changed nothing');
+  const kkmsAfter = await db.rows('SELECT count() AS n FROM kkms');
+  t.same(kkmsAfter, countBefore, 'refused requests changed nothing');
   const health = await app.inject({ method: 'GET', url: '/health' });
   t.equal(health.statusCode, 200, 'the admin hook stays inside the admin plugin');
 });

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { authPublicRoutes } from '../../src/api/cabinet/auth-routes.js';
 import type { CabinetContext } from '../../src/api/cabinet/index.js';
 import { DEFAULT_LOGIN_THROTTLE } from '../../src/api/cabinet/login-throttle.js';
-import { Scope } from '../../src/api/cabinet/scope.js';
+import { Scope } from '../../src/storage/cabinet-scope.js';
 import { Sessions } from '../../src/api/cabinet/sessions.js';
 import { cabinetClient, ORG_PASSWORD } from '../helpers/cabinet.js';
 import { startTestServer } from '../helpers/server.js';
@@ -132,11 +132,11 @@ t.test('thresholds are options; one address guessing many logins is throttled to
   });
   const prefix = `${server.config.redisPrefix}alt:`;
   const ctx = {
-    ch: server.ch,
+    ch: server.db,
     redis: server.redis,
     registry: server.registry,
     redisPrefix: prefix,
-    scope: new Scope(server.ch),
+    scope: new Scope(server.db),
     sessions: new Sessions(server.redis, prefix),
   } as unknown as CabinetContext;
   const app = Fastify({ loggerInstance: pino({ level: 'trace' }, stream) });

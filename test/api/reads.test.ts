@@ -83,18 +83,14 @@ for (const at of [0.5, 1.5]) await sell(devB1, random, h(at));
 
 // quiet: a device event an hour ago; blocked and gone: registry states.
 const quietAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 3_600_000);
-await server.ch.insert({
-  table: 'device_events',
-  format: 'JSONEachRow',
-  values: [
-    {
-      kkm_id: quiet.kkmId,
-      received_at: quietAt.toISOString().replace('T', ' ').replace('Z', ''),
-      kind: 'comm_quality',
-      detail: '{}',
-    },
-  ],
-});
+await server.db.insert('device_events', [
+  {
+    kkm_id: quiet.kkmId,
+    received_at: quietAt.toISOString().replace('T', ' ').replace('Z', ''),
+    kind: 'comm_quality',
+    detail: '{}',
+  },
+]);
 for (const [method, url] of [
   ['POST', `/api/v1/admin/kkms/${blocked.kkmId}/block`],
   ['DELETE', `/api/v1/admin/kkms/${gone.kkmId}`],

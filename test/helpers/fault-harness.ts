@@ -6,6 +6,7 @@
 // connection until it is answered, as the protocol says (sections 2.4 and 5), and keeps a
 // ledger of every ticket number it was answered OK. The ledger is then compared with what
 // ClickHouse holds, counted without FINAL.
+import type { Db } from '../../src/storage/db.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -559,14 +560,6 @@ export class Fleet {
   }
 }
 
-interface Queryable {
-  query(params: {
-    query: string;
-    query_params?: Record<string, unknown>;
-    format: 'JSONEachRow';
-  }): Promise<{ json<T>(): Promise<T[]> }>;
-}
-
 export interface LedgerCheck {
   acked: number;
   /** Acknowledged but not stored. */
@@ -583,12 +576,11 @@ export interface LedgerCheck {
 
 /** Compares the fleet's ledger with the documents table, without FINAL and with it. */
 export async function checkLedger(
-  ch: Queryable,
+  db: Pick<Db, 'rows'>,
   acked: Map<number, string[]>,
 ): Promise<LedgerCheck> {
   const ids = [...acked.keys()];
-  const q = async <T>(query: string) =>
-    (await ch.query({ query, query_params: { ids }, format: 'JSONEachRow' })).json<T>();
+  const q = <T>(query: string) => db.rows<T>(query, { ids });
   const physical = await q<{ ticket_number: string; n: string }>(
     `SELECT ticket_number, count() AS n FROM documents
      WHERE doc_type = 'ticket' AND kkm_id IN {ids:Array(UInt32)} GROUP BY ticket_number`,

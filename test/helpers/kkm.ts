@@ -166,8 +166,7 @@ export async function rows<T = Record<string, unknown>>(
   query: string,
   params: Record<string, unknown> = {},
 ): Promise<T[]> {
-  const rs = await server.ch.query({ query, query_params: params, format: 'JSONEachRow' });
-  return rs.json<T>();
+  return server.db.rows<T>(query, params);
 }
 
 /** Stored copies of a device's documents: with FINAL (logical rows) and without (physical). */

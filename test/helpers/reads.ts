@@ -47,27 +47,23 @@ export async function subUserToken(
   permissions: string[],
 ): Promise<string> {
   const userId = 900_000 + process.pid * 10 + ++userCounter;
-  await server.ch.insert({
-    table: 'users',
-    format: 'JSONEachRow',
-    values: [
-      {
-        user_id: userId,
-        org_id: orgId,
-        login: `sub${userId}`,
-        password_hash: '',
-        name: 'Sub user',
-        email: `sub${userId}@example.kz`,
-        role: 'user',
-        point_ids: pointIds,
-        group_ids: [],
-        permissions,
-        deleted: 0,
-        created_at: new Date().toISOString().replace('T', ' ').replace('Z', ''),
-        version: Date.now() * 1000 + userCounter,
-      },
-    ],
-  });
+  await server.db.insert('users', [
+    {
+      user_id: userId,
+      org_id: orgId,
+      login: `sub${userId}`,
+      password_hash: '',
+      name: 'Sub user',
+      email: `sub${userId}@example.kz`,
+      role: 'user',
+      point_ids: pointIds,
+      group_ids: [],
+      permissions,
+      deleted: 0,
+      created_at: new Date().toISOString().replace('T', ' ').replace('Z', ''),
+      version: Date.now() * 1000 + userCounter,
+    },
+  ]);
   return (await sessions(server).create(userId, orgId)).token;
 }
 

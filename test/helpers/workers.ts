@@ -10,8 +10,7 @@ export async function rowsOf<T = Record<string, unknown>>(
   query: string,
   query_params: Record<string, unknown> = {},
 ): Promise<T[]> {
-  const rs = await server.ch.query({ query, query_params, format: 'JSONEachRow' });
-  return rs.json<T>();
+  return server.db.rows<T>(query, query_params);
 }
 
 /** A session token of the organization's owner (login = BIN). */
@@ -35,27 +34,23 @@ export async function userToken(
   permissions: string[],
 ): Promise<string> {
   const userId = 4_000_000_000 + (process.pid % 1000) * 1000 + ++userCounter;
-  await server.ch.insert({
-    table: 'users',
-    values: [
-      {
-        user_id: userId,
-        org_id: kkm.orgId,
-        login: `worker-test-${userId}`,
-        password_hash: '',
-        name: 'Test',
-        email: '',
-        role: 'user',
-        point_ids: [kkm.pointId],
-        group_ids: [],
-        permissions,
-        deleted: 0,
-        created_at: Date.now(),
-        version: 1,
-      },
-    ],
-    format: 'JSONEachRow',
-  });
+  await server.db.insert('users', [
+    {
+      user_id: userId,
+      org_id: kkm.orgId,
+      login: `worker-test-${userId}`,
+      password_hash: '',
+      name: 'Test',
+      email: '',
+      role: 'user',
+      point_ids: [kkm.pointId],
+      group_ids: [],
+      permissions,
+      deleted: 0,
+      created_at: Date.now(),
+      version: 1,
+    },
+  ]);
   const sessions = new Sessions(server.redis, server.config.redisPrefix);
   return (await sessions.create(userId, kkm.orgId)).token;
 }

@@ -18,7 +18,7 @@ import { nextToken, ticketNumber } from '../../src/fiscal/device-state.js';
 import { ResultCode } from '../../src/protocol/schema.js';
 import { requests, seededRandom, ticket } from '../../src/sim/documents.js';
 import { KkmDevice, TcpLink, type Answer } from '../../src/sim/kkm-client.js';
-import { openClickHouse } from '../../src/storage/clickhouse.js';
+import { openDb } from '../../src/storage/db.js';
 import { uniqueBin } from '../helpers/server.js';
 import { deleteKeys } from '../helpers/redis-keys.js';
 
@@ -278,10 +278,9 @@ for (const point of ['before-commit', 'after-commit', 'after-release'] as const)
 
 t.test('what was stored', async (t) => {
   t.comment(`server starts took ${startMs.join(', ')} ms`);
-  const ch = openClickHouse({ dataDir: d.dataDir });
-  t.teardown(() => ch.close());
-  const rows = async <T>(query: string): Promise<T[]> =>
-    (await ch.query({ query, format: 'JSONEachRow' })).json<T>();
+  const db = openDb({ dataDir: d.dataDir });
+  t.teardown(() => db.close());
+  const rows = <T>(query: string) => db.rows<T>(query);
   const [secret] = await rows<{ value: string }>(
     `SELECT value FROM settings FINAL WHERE name = 'token_secret'`,
   );

@@ -29,13 +29,12 @@ const UNAVAILABLE = ResultCode.RESULT_TYPE_SERVICE_TEMPORARILY_UNAVAILABLE;
 const code = (a: Answer) => a.response.result.result_code;
 
 async function storedTickets(kkmId: number, final: boolean): Promise<string[]> {
-  const rs = await server.ch.query({
-    query: `SELECT ticket_number FROM documents ${final ? 'FINAL' : ''}
+  const rows = await server.db.rows<{ ticket_number: string }>(
+    `SELECT ticket_number FROM documents ${final ? 'FINAL' : ''}
       WHERE kkm_id = {kkm:UInt32} AND doc_type = 'ticket' ORDER BY doc_seq`,
-    query_params: { kkm: kkmId },
-    format: 'JSONEachRow',
-  });
-  return (await rs.json<{ ticket_number: string }>()).map((r) => r.ticket_number);
+    { kkm: kkmId },
+  );
+  return rows.map((r) => r.ticket_number);
 }
 
 t.test('ClickHouse failing: 254 at once, the resend succeeds once it is back', async (t) => {
@@ -53,12 +52,12 @@ t.test('ClickHouse failing: 254 at once, the resend succeeds once it is back', a
     ack(dev, a);
   }
 
-  const realInsert = server.ch.insert;
+  const realInsert = server.db.insert;
   let refused = 0;
-  server.ch.insert = (async () => {
+  server.db.insert = (async () => {
     refused++;
     throw new Error('simulated: ClickHouse is unavailable');
-  }) as typeof server.ch.insert;
+  }) as typeof server.db.insert;
   try {
     const started = performance.now();
     const answers = await Promise.all(
@@ -75,7 +74,7 @@ t.test('ClickHouse failing: 254 at once, the resend succeeds once it is back', a
     const again = await devs[0]!.resend();
     t.equal(code(again), UNAVAILABLE, 'resend during the outage → 254');
   } finally {
-    server.ch.insert = realInsert;
+    server.db.insert = realInsert;
   }
 
   for (const dev of devs) {
@@ -105,16 +104,16 @@ t.test('a commit that failed after the rows landed heals on the resend', async (
   const first = await dev.send(requests.ticket(ticket(random, { items: 2 })));
   t.equal(code(first), ResultCode.RESULT_TYPE_OK);
 
-  const realInsert = server.ch.insert;
-  server.ch.insert = (async (params: Parameters<typeof realInsert>[0]) => {
-    await realInsert.call(server.ch, params);
+  const realInsert = server.db.insert;
+  server.db.insert = (async (table, rows) => {
+    await realInsert.call(server.db, table, rows);
     throw new Error('simulated: the connection dropped after the insert');
-  }) as typeof server.ch.insert;
+  }) as typeof server.db.insert;
   let lost: Answer;
   try {
     lost = await dev.send(requests.ticket(ticket(random, { items: 3 })));
   } finally {
-    server.ch.insert = realInsert;
+    server.db.insert = realInsert;
   }
   t.equal(code(lost), UNAVAILABLE, 'the device is told 254');
   t.same(

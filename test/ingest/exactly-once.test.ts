@@ -18,28 +18,27 @@ t.teardown(() => server.stop());
 // Every row handed to ClickHouse, so "no duplicate insert" does not rest on merges not having
 // happened yet.
 const inserted = new Map<number, number>();
-const realInsert = server.ch.insert.bind(server.ch);
-server.ch.insert = ((params: Parameters<typeof server.ch.insert>[0]) => {
-  if (params.table === 'documents') {
-    for (const row of params.values as { kkm_id: number }[]) {
+const realInsert = server.db.insert.bind(server.db);
+server.db.insert = (table, rows) => {
+  if (table === 'documents') {
+    for (const row of rows as { kkm_id: number }[]) {
       inserted.set(row.kkm_id, (inserted.get(row.kkm_id) ?? 0) + 1);
     }
   }
-  return realInsert(params);
-}) as typeof server.ch.insert;
+  return realInsert(table, rows);
+};
 
 const UNAVAILABLE = ResultCode.RESULT_TYPE_SERVICE_TEMPORARILY_UNAVAILABLE;
 const random = seededRandom(42);
 const sell = () => requests.ticket(ticket(random, { items: 3 }));
 
 async function count(kkmId: number, final: boolean, docSeq?: number): Promise<number> {
-  const rs = await server.ch.query({
-    query: `SELECT count() AS n FROM documents ${final ? 'FINAL' : ''}
+  const [row] = await server.db.rows<{ n: number }>(
+    `SELECT count() AS n FROM documents ${final ? 'FINAL' : ''}
       WHERE kkm_id = {kkm:UInt32} ${docSeq === undefined ? '' : 'AND doc_seq = {seq:UInt32}'}`,
-    query_params: { kkm: kkmId, seq: docSeq ?? 0 },
-    format: 'JSONEachRow',
-  });
-  return Number((await rs.json<{ n: string }>())[0]!.n);
+    { kkm: kkmId, seq: docSeq ?? 0 },
+  );
+  return row!.n;
 }
 
 /** Deletes this server's keys only: other test files share the Redis instance. */

@@ -132,7 +132,7 @@ t.test('what was stored', async (t) => {
     devices.map(() => OK),
     'every register goes on',
   );
-  const ledger = await checkLedger(inProcess.ch, fleet.acked());
+  const ledger = await checkLedger(inProcess.db, fleet.acked());
   t.ok(ledger.acked > 80, `${ledger.acked} receipts acknowledged`);
   t.same(ledger.lost, [], 'no acknowledged receipt is missing');
   t.same(ledger.duplicated, [], 'none is stored twice (counted without FINAL)');

@@ -164,10 +164,6 @@ t.test('websocket: 254 as well', async (t) => {
 });
 
 t.test('nothing was stored', async (t) => {
-  const rs = await server.ch.query({
-    query: 'SELECT count() AS n FROM documents',
-    format: 'JSONEachRow',
-  });
-  const [row] = await rs.json<{ n: string }>();
-  t.equal(Number(row!.n), 0);
+  const [row] = await server.db.rows<{ n: number }>('SELECT count() AS n FROM documents');
+  t.equal(row!.n, 0);
 });

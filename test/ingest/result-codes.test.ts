@@ -45,14 +45,11 @@ for (const via of VIAS) {
       deviceId: unknownId,
     });
     t.equal(code(tk), ResultCode.RESULT_TYPE_UNKNOWN_ID, 'a ticket from it too');
-    const [n] = await server.ch
-      .query({
-        query: 'SELECT count() AS n FROM documents WHERE kkm_id = {id:UInt32}',
-        query_params: { id: unknownId },
-        format: 'JSONEachRow',
-      })
-      .then((r) => r.json<{ n: string }>());
-    t.equal(Number(n!.n), 0, 'nothing stored');
+    const [n] = await server.db.rows<{ n: number }>(
+      'SELECT count() AS n FROM documents WHERE kkm_id = {id:UInt32}',
+      { id: unknownId },
+    );
+    t.equal(n!.n, 0, 'nothing stored');
   });
 
   t.test(`${via}: wrong token → 2`, async (t) => {
@@ -201,7 +198,7 @@ for (const via of VIAS) {
     t.equal(code(await dev.send(requests.system())), OK, 'device state warm');
 
     let attempts = 0;
-    const restore = patchMethod(server.ch, 'insert', async () => {
+    const restore = patchMethod(server.db, 'insert', async () => {
       attempts++;
       throw new Error('Code: 242. DB::Exception: Table is in readonly mode');
     });
@@ -228,7 +225,7 @@ for (const via of VIAS) {
 
     // Reads failing (INFO needs the stored documents) are a 254 as well.
     await server.states.invalidate(kkm.kkmId);
-    const restoreQuery = patchMethod(server.ch, 'query', async () => {
+    const restoreQuery = patchMethod(server.db, 'rows', async () => {
       throw new Error('connect ECONNREFUSED');
     });
     let info: Answer;
@@ -247,15 +244,11 @@ for (const via of VIAS) {
     const kkm = await server.registerKkm();
     const dev = device(server, kkm, via);
     t.equal(code(await dev.send(requests.system())), OK, 'device state warm');
-    const insert = server.ch.insert.bind(server.ch);
-    const restore = patchMethod(
-      server.ch,
-      'insert',
-      async (params: Parameters<typeof insert>[0]) => {
-        await insert(params);
-        throw new Error('socket hang up');
-      },
-    );
+    const insert = server.db.insert.bind(server.db);
+    const restore = patchMethod(server.db, 'insert', async (...args: Parameters<typeof insert>) => {
+      await insert(...args);
+      throw new Error('socket hang up');
+    });
     let failed: Answer;
     try {
       failed = await dev.send(requests.ticket(ticket(rnd, { items: 2 })));

@@ -153,7 +153,7 @@ t.test('what was stored (the deployment opened in this process)', async (t) => {
     devices.map(() => OK),
     'every register goes on here too',
   );
-  const ledger = await checkLedger(inProcess.ch, fleet.acked());
+  const ledger = await checkLedger(inProcess.db, fleet.acked());
   t.comment(`${ledger.acked} receipts acknowledged in all`);
   t.same(ledger.lost, [], 'no acknowledged receipt is missing');
   t.same(ledger.duplicated, [], 'none is stored twice (counted without FINAL)');
@@ -187,17 +187,17 @@ t.test('ClickHouse hangs: 254 within the budget, bounded backlog, recovery', asy
 
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, server.writer.pendingRows)), 2);
-  const realInsert = server.ch.insert;
+  const realInsert = server.db.insert;
   let hangs = 0;
-  server.ch.insert = (() => {
+  server.db.insert = (() => {
     hangs++;
     return new Promise(() => {}); // never resolves
-  }) as typeof server.ch.insert;
+  }) as typeof server.db.insert;
   recording = true;
   writers.start();
   await sleep(HANG_MS);
   const restoredAt = performance.now();
-  server.ch.insert = realInsert;
+  server.db.insert = realInsert;
   await writers.waitForAcks(regs.length, 30_000);
   await writers.stop();
   clearInterval(sampler);
@@ -216,7 +216,7 @@ t.test('ClickHouse hangs: 254 within the budget, bounded backlog, recovery', asy
   t.equal(writers.stats.gaveUp, 0, 'every receipt was answered OK after the store came back');
   t.same(writers.stats.unexpected, [], 'nothing refused');
   t.equal(writers.stats.resendDifferent, 0, 'resends got identical answers');
-  const ledger = await checkLedger(server.ch, writers.acked());
+  const ledger = await checkLedger(server.db, writers.acked());
   t.same(ledger.lost, [], 'nothing acknowledged is missing');
   t.same(ledger.duplicated, [], 'nothing stored twice (without FINAL)');
   t.same(ledger.unacknowledged, [], 'nothing stored unacknowledged');

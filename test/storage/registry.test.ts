@@ -4,14 +4,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { openClickHouse } from '../../src/storage/clickhouse.js';
+import { openDb } from '../../src/storage/db.js';
+import { PERMISSIONS } from '../../src/access/permissions.js';
 import { migrate } from '../../src/storage/migrations.js';
 import { hashPassword, verifyPassword } from '../../src/storage/passwords.js';
 import {
   ConflictError,
   InvalidInputError,
   NotFoundError,
-  OWNER_PERMISSIONS,
   Registry,
   nextVersion,
   type NomenclatureElement,
@@ -19,24 +19,21 @@ import {
 
 // One chDB path per process: this file keeps one DATA_DIR for all its tests.
 const dataDir = mkdtempSync(join(tmpdir(), 'ofd-registry-test-'));
-const ch = openClickHouse({ dataDir });
+const db = openDb({ dataDir });
 const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
 const prefix = `ofdtest:registry:${randomBytes(6).toString('hex')}:`;
-await migrate(ch);
-const registry = new Registry(ch, redis, prefix);
+await migrate(db);
+const registry = new Registry(db, redis, prefix);
 
 t.teardown(async () => {
   const keys = await redis.keys(`${prefix}*`);
   if (keys.length) await redis.del(...keys);
   await redis.quit();
-  await ch.close();
+  await db.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function rows<T>(query: string, params: Record<string, unknown> = {}): Promise<T[]> {
-  const rs = await ch.query({ query, query_params: params, format: 'JSONEachRow' });
-  return rs.json<T>();
-}
+const rows = <T>(query: string, params: Record<string, unknown> = {}) => db.rows<T>(query, params);
 
 /** The error a promise rejects with (tap's typed `rejects` only matches Error's own fields). */
 async function failure(p: Promise<unknown>): Promise<unknown> {
@@ -102,7 +99,7 @@ t.test('organizations, points, KKMs and their lookups', async (t) => {
   t.equal(users.length, 1);
   const owner = users[0]!;
   t.match(owner, { org_id: orgId, login: bin, role: 'owner' });
-  t.same(owner.permissions, [...OWNER_PERMISSIONS]);
+  t.same(owner.permissions, [...PERMISSIONS]);
   t.ok(await verifyPassword('Secret@123', owner.password_hash), 'the owner password is hashed');
 
   const { pointId } = await registry.createPoint(orgId, { title: 'Магазин', address: 'ул. 1' });

@@ -19,7 +19,7 @@ t.teardown(async () => {
   await server.workers?.close();
   await server.stop();
 });
-const notifications = new Notifications(server.ch);
+const notifications = new Notifications(server.db);
 const kindsOf = async (orgId: number, kkmId: number) =>
   (await notifications.list(orgId, 31, 'all'))
     .filter((n) => n.kkmId === kkmId && n.kind !== 'kkm_token_issued')

@@ -25,7 +25,7 @@ t.teardown(async () => {
   await server.stop();
 });
 const call = api(server);
-const notifications = new Notifications(server.ch);
+const notifications = new Notifications(server.db);
 
 const wall = (day: number, h: number, m = 0) => new Date(Date.UTC(2025, 2, day, h, m, 0));
 

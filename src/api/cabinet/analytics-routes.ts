@@ -214,7 +214,7 @@ export async function analyticsRoutes(
 ): Promise<void> {
   readConventions(app);
   const { ctx } = opts;
-  const queries = new CabinetQueries(ctx.ch);
+  const queries = new CabinetQueries(ctx.db);
   app.addHook('preHandler', requirePermission('analytics'));
 
   app.get<{ Querystring: { kkmIds: string; from: string; to: string } }>(

@@ -42,7 +42,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function authPublicRoutes(app: FastifyInstance, opts: AuthRoutesOptions) {
   const { ctx } = opts;
   useIdentityErrors(app);
-  const users = new CabinetUsers(ctx.ch, ctx.redis, ctx.redisPrefix);
+  const users = new CabinetUsers(ctx.db, ctx.redis, ctx.redisPrefix);
   const throttle = new LoginThrottle(ctx.redis, ctx.redisPrefix, opts.throttle);
   // Unknown logins still pay for one scrypt, so timing does not tell which logins exist.
   let dummyHash: Promise<string> | null = null;

@@ -7,7 +7,7 @@ import type {
   onRequestAsyncHookHandler,
   preHandlerAsyncHookHandler,
 } from 'fastify';
-import type { Caller, Permission, Scope } from './scope.js';
+import type { Caller, Permission, Scope } from '../../storage/cabinet-scope.js';
 import type { Sessions } from './sessions.js';
 
 declare module 'fastify' {

@@ -69,7 +69,7 @@ interface NewGroupBody {
 export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetContext }) {
   const { ctx } = opts;
   useIdentityErrors(app);
-  const users = new CabinetUsers(ctx.ch, ctx.redis, ctx.redisPrefix);
+  const users = new CabinetUsers(ctx.db, ctx.redis, ctx.redisPrefix);
   const preHandler = requirePermission('users');
   const tags = ['groups'];
 

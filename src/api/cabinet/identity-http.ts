@@ -13,7 +13,7 @@ import {
 } from '../../storage/cabinet-users.js';
 import { MAX_UINT32 } from '../../storage/registry.js';
 import { formatSchemaErrors } from '../admin.js';
-import { PERMISSIONS } from './scope.js';
+import { PERMISSIONS } from '../../storage/cabinet-scope.js';
 
 export const idSchema = { type: 'integer', minimum: 1, maximum: MAX_UINT32 } as const;
 

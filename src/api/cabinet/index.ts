@@ -2,7 +2,7 @@
 // authenticated caller and sees only its organization (and, for sub-users, its points).
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { ClickHouseClient } from '../../storage/clickhouse.js';
+import type { Db } from '../../storage/db.js';
 import type { Registry } from '../../storage/registry.js';
 import type { LiveFeed } from '../../telemetry/live-feed.js';
 import { authPublicRoutes, authSecuredRoutes } from './auth-routes.js';
@@ -15,13 +15,13 @@ import { notificationsRoutes } from './notifications-routes.js';
 import { reconciliationRoutes } from './reconciliation-routes.js';
 import { exportRoutes } from './export-routes.js';
 import { reportsRoutes } from './reports-routes.js';
-import { Scope } from './scope.js';
+import { Scope } from '../../storage/cabinet-scope.js';
 import { Sessions } from './sessions.js';
 import { ticketsRoutes } from './tickets-routes.js';
 import { usersRoutes } from './users-routes.js';
 
 export interface CabinetOptions {
-  ch: ClickHouseClient;
+  db: Db;
   redis: Redis;
   registry: Registry;
   redisPrefix: string;
@@ -39,7 +39,7 @@ export interface CabinetContext extends CabinetOptions {
 export async function cabinetApi(app: FastifyInstance, opts: CabinetOptions): Promise<void> {
   const ctx: CabinetContext = {
     ...opts,
-    scope: new Scope(opts.ch),
+    scope: new Scope(opts.db),
     sessions: new Sessions(opts.redis, opts.redisPrefix),
   };
   app.decorateRequest('caller', null as never);

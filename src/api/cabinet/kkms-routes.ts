@@ -52,7 +52,7 @@ export async function kkmsRoutes(
 ): Promise<void> {
   readConventions(app);
   const { ctx } = opts;
-  const queries = new CabinetQueries(ctx.ch);
+  const queries = new CabinetQueries(ctx.db);
   const windowMs = ctx.kkmOnlineWindowMs ?? DEFAULT_ONLINE_WINDOW_MS;
 
   app.get(

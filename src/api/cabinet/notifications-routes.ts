@@ -22,7 +22,7 @@ export async function notificationsRoutes(
   app: FastifyInstance,
   opts: { ctx: CabinetContext },
 ): Promise<void> {
-  const store = new Notifications(opts.ctx.ch);
+  const store = new Notifications(opts.ctx.db);
   const points = (req: { caller: { pointIds: Set<number> | 'all' } }) =>
     req.caller.pointIds === 'all' ? ('all' as const) : [...req.caller.pointIds];
 

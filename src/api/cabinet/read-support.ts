@@ -6,6 +6,8 @@ import { STATUS_CODES } from 'node:http';
 import { Ajv } from 'ajv';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formatSchemaErrors } from '../admin.js';
+import { LRUCache } from 'lru-cache';
+import { seesKkm, type KkmPlace } from '../../access/grants.js';
 import type { CabinetContext } from './index.js';
 
 export class HttpError extends Error {
@@ -45,46 +47,28 @@ export function readConventions(app: FastifyInstance): void {
   });
 }
 
-/** Where a KKM is registered: its organization and point of sale. */
-interface KkmOwner {
-  orgId: number;
-  pointId: number;
-  until: number;
-}
+// A KKM's organization and point are written once at registration, so a short-lived
+// per-process cache saves a query on every read; the TTL bounds how long a re-registration to
+// another point could be seen late. Misses are never cached.
+const placeCaches = new WeakMap<object, LRUCache<number, KkmPlace>>();
 
-// A KKM's organization and point are written once at registration (the registry has no move),
-// so a short-lived per-process cache saves a query on every read; the TTL bounds how long a
-// future re-registration to another point could be seen late. Misses are never cached.
-const OWNER_TTL_MS = 10_000;
-const OWNER_CACHE_MAX = 100_000;
-const ownerCaches = new WeakMap<object, Map<number, KkmOwner>>();
-
-async function kkmOwners(ctx: CabinetContext, kkmIds: number[]): Promise<Map<number, KkmOwner>> {
-  let cache = ownerCaches.get(ctx.ch);
-  if (!cache) ownerCaches.set(ctx.ch, (cache = new Map()));
-  const now = Date.now();
-  const out = new Map<number, KkmOwner>();
+async function kkmPlaces(ctx: CabinetContext, kkmIds: number[]): Promise<Map<number, KkmPlace>> {
+  let cache = placeCaches.get(ctx.registry);
+  if (!cache) {
+    cache = new LRUCache({ max: 100_000, ttl: 10_000 });
+    placeCaches.set(ctx.registry, cache);
+  }
+  const out = new Map<number, KkmPlace>();
   const missing: number[] = [];
   for (const id of kkmIds) {
     const hit = cache.get(id);
-    if (hit && hit.until > now) out.set(id, hit);
+    if (hit) out.set(id, hit);
     else missing.push(id);
   }
   if (!missing.length) return out;
-  const rs = await ctx.ch.query({
-    query: `SELECT kkm_id, org_id, point_id FROM kkms FINAL WHERE kkm_id IN {ids:Array(UInt32)}`,
-    query_params: { ids: missing },
-    format: 'JSONEachRow',
-  });
-  if (cache.size >= OWNER_CACHE_MAX) cache.clear();
-  for (const row of await rs.json<{ kkm_id: number; org_id: number; point_id: number }>()) {
-    const owner = {
-      orgId: Number(row.org_id),
-      pointId: Number(row.point_id),
-      until: now + OWNER_TTL_MS,
-    };
-    cache.set(Number(row.kkm_id), owner);
-    out.set(Number(row.kkm_id), owner);
+  for (const [id, place] of await ctx.registry.kkmPlaces(missing)) {
+    cache.set(id, place);
+    out.set(id, place);
   }
   return out;
 }
@@ -95,16 +79,8 @@ async function kkmOwners(ctx: CabinetContext, kkmIds: number[]): Promise<Map<num
  * ids exist elsewhere. (Scope.seesKkm's rule, with the KKMs' registration cached.)
  */
 export async function requireKkms(ctx: CabinetContext, req: FastifyRequest, kkmIds: number[]) {
-  const owners = await kkmOwners(ctx, kkmIds);
-  const caller = req.caller;
-  const hidden = kkmIds.filter((id) => {
-    const owner = owners.get(id);
-    return !(
-      owner &&
-      owner.orgId === caller.orgId &&
-      (caller.pointIds === 'all' || caller.pointIds.has(owner.pointId))
-    );
-  });
+  const places = await kkmPlaces(ctx, kkmIds);
+  const hidden = kkmIds.filter((id) => !seesKkm(req.caller, places.get(id)));
   if (hidden.length) throw new HttpError(404, `kkm ${hidden.join(', ')} not found`);
 }
 

@@ -2,7 +2,7 @@
 // (gaps, duplicate offline numbers, documents outside the offline period, offline Z reports
 // that differ from the stored documents), per shift. Scoped like every cabinet read.
 import type { FastifyInstance } from 'fastify';
-import { reconciledUpTo, storedFindings } from '../../workers/reconciliation.js';
+import { ReconciliationStore } from '../../storage/reconciliation-store.js';
 import { requirePermission } from './authenticate.js';
 import type { CabinetContext } from './index.js';
 import { errorResponses, kkmParams, readConventions, requireKkm } from './read-support.js';
@@ -39,6 +39,7 @@ export async function reconciliationRoutes(
   opts: { ctx: CabinetContext },
 ): Promise<void> {
   const { ctx } = opts;
+  const store = new ReconciliationStore(ctx.db);
   readConventions(app);
   app.get<{ Params: { kkmId: number }; Querystring: { shift?: number } }>(
     '/api/v1/kkms/:kkmId/reconciliation',
@@ -76,8 +77,8 @@ export async function reconciliationRoutes(
       const { kkmId } = req.params;
       await requireKkm(ctx, req, kkmId);
       const [findings, progress] = await Promise.all([
-        storedFindings(ctx.ch, kkmId, req.query.shift),
-        reconciledUpTo(ctx.ch, kkmId),
+        store.findings(kkmId, req.query.shift),
+        store.reconciledUpTo(kkmId),
       ]);
       return { kkmId, reconciledUpTo: progress, findings };
     },

@@ -140,8 +140,8 @@ export async function reportsRoutes(
 ): Promise<void> {
   readConventions(app);
   const { ctx } = opts;
-  const queries = new CabinetQueries(ctx.ch);
-  const documents = new DocumentQueries(ctx.ch);
+  const queries = new CabinetQueries(ctx.db);
+  const documents = new DocumentQueries(ctx.db);
   app.addHook('preHandler', requirePermission('reports'));
 
   app.get<{ Params: { kkmId: number }; Querystring: ReportsQuery }>(

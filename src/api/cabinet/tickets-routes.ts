@@ -150,7 +150,7 @@ export async function ticketsRoutes(
 ): Promise<void> {
   readConventions(app);
   const { ctx } = opts;
-  const queries = new CabinetQueries(ctx.ch);
+  const queries = new CabinetQueries(ctx.db);
   app.addHook('preHandler', requirePermission('transactions'));
 
   app.get<{ Params: { kkmId: number }; Querystring: ListQuery }>(

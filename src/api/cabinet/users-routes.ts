@@ -107,7 +107,7 @@ type UserPatchBody = Partial<Omit<NewUserBody, 'login'>>;
 export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetContext }) {
   const { ctx } = opts;
   useIdentityErrors(app);
-  const users = new CabinetUsers(ctx.ch, ctx.redis, ctx.redisPrefix);
+  const users = new CabinetUsers(ctx.db, ctx.redis, ctx.redisPrefix);
   const preHandler = requirePermission('users');
   const tags = ['users'];
 

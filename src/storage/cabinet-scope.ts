@@ -1,0 +1,88 @@
+// Who a cabinet caller is and what they may see: the organization always, and for a sub-user
+// only the points of sale granted directly or through groups (src/access has the rules).
+// Everything is read from ClickHouse on each request, so a changed grant applies at once.
+import { effectiveGrants, seesKkm, type Viewer } from '../access/grants.js';
+import { PERMISSIONS, type Permission } from '../access/permissions.js';
+import type { Db } from './db.js';
+
+export { PERMISSIONS, type Permission };
+
+/** A signed-in cabinet user. */
+export interface Caller extends Viewer {
+  userId: number;
+  login: string;
+  permissions: Set<Permission>;
+  pointIds: Set<number> | 'all';
+}
+
+export class Scope {
+  constructor(private readonly db: Db) {}
+
+  /** The caller behind a user id, or null when the user is gone. */
+  async caller(userId: number, orgId: number): Promise<Caller | null> {
+    const [user] = await this.db.rows<{
+      login: string;
+      role: 'owner' | 'user';
+      point_ids: number[];
+      group_ids: number[];
+      permissions: string[];
+      deleted: number;
+    }>(
+      `SELECT login, role, point_ids, group_ids, permissions, deleted FROM users FINAL
+       WHERE user_id = {user:UInt32} AND org_id = {org:UInt32}`,
+      { user: userId, org: orgId },
+    );
+    if (!user || user.deleted) return null;
+    const base = { userId, orgId, login: user.login, role: user.role };
+    if (user.role === 'owner') {
+      return { ...base, permissions: new Set(PERMISSIONS), pointIds: 'all' };
+    }
+    const groups = user.group_ids.length
+      ? await this.db.rows<{ group_id: number; point_ids: number[]; permissions: string[] }>(
+          `SELECT group_id, point_ids, permissions FROM groups FINAL
+           WHERE org_id = {org:UInt32} AND has({ids:Array(UInt32)}, group_id) AND deleted = 0`,
+          { org: orgId, ids: user.group_ids },
+        )
+      : [];
+    const grants = effectiveGrants(
+      {
+        role: 'user',
+        pointIds: user.point_ids,
+        groupIds: user.group_ids,
+        permissions: user.permissions,
+      },
+      groups.map((g) => ({
+        groupId: g.group_id,
+        pointIds: g.point_ids,
+        permissions: g.permissions,
+      })),
+      [],
+    );
+    return {
+      ...base,
+      permissions: new Set(grants.permissions),
+      pointIds: new Set(grants.pointIds),
+    };
+  }
+
+  /** The KKMs the caller may see (any status). */
+  async kkmIds(caller: Caller): Promise<number[]> {
+    const rows = await this.db.rows<{ kkm_id: number }>(
+      caller.pointIds === 'all'
+        ? `SELECT kkm_id FROM kkms FINAL WHERE org_id = {org:UInt32} ORDER BY kkm_id`
+        : `SELECT kkm_id FROM kkms FINAL WHERE org_id = {org:UInt32}
+             AND has({points:Array(UInt32)}, point_id) ORDER BY kkm_id`,
+      { org: caller.orgId, points: caller.pointIds === 'all' ? [] : [...caller.pointIds] },
+    );
+    return rows.map((r) => r.kkm_id);
+  }
+
+  /** Whether one KKM is in the caller's scope (another org's or point's KKM is not). */
+  async seesKkm(caller: Caller, kkmId: number): Promise<boolean> {
+    const [row] = await this.db.rows<{ org_id: number; point_id: number }>(
+      `SELECT org_id, point_id FROM kkms FINAL WHERE kkm_id = {kkm:UInt32}`,
+      { kkm: kkmId },
+    );
+    return seesKkm(caller, row && { orgId: row.org_id, pointId: row.point_id });
+  }
+}
