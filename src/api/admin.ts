@@ -3,28 +3,18 @@
 // `Authorization: Bearer <admin token>`. Bodies are validated strictly (no coercion, unknown
 // fields refused) and every 4xx answer is JSON {error, message} naming the offending field.
 // Tokens and passwords never reach a log line.
-import { STATUS_CODES } from 'node:http';
-import { Ajv } from 'ajv';
-import type {
-  FastifyError,
-  FastifyInstance,
-  FastifyPluginAsync,
-  FastifyReply,
-  FastifyRequest,
-  FastifySchemaValidationError,
-} from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { NotFoundError } from '../storage/errors.js';
 import {
-  ConflictError,
-  InvalidInputError,
-  MAX_UINT32,
-  NotFoundError,
-  RegistryBusyError,
   type KkmRecord,
   type KkmStatus,
   type NomenclatureElement,
   type Registry,
 } from '../storage/registry.js';
 import { checkBearer } from './admin-token.js';
+import { sendError } from './http/conventions.js';
+import { httpError } from './http/errors.js';
+import { idParams, idSchema, uint32 } from './http/schemas.js';
 import { checkPasswordPolicy } from './password-policy.js';
 
 export interface AdminApiOptions {
@@ -44,17 +34,8 @@ const NOMENCLATURE_BODY_LIMIT = 32 * 1024 * 1024;
 // ---- schemas --------------------------------------------------------------------------------
 
 const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength }) as const;
-const idSchema = { type: 'integer', minimum: 1, maximum: MAX_UINT32 } as const;
-const uint32 = { type: 'integer', minimum: 0, maximum: MAX_UINT32 } as const;
 const uint64 = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
 const tiyn = uint64;
-
-const params = (name: string) => ({
-  type: 'object',
-  additionalProperties: false,
-  required: [name],
-  properties: { [name]: idSchema },
-});
 
 const object = (required: string[], properties: Record<string, unknown>) => ({
   type: 'object',
@@ -162,60 +143,6 @@ const idStatus = {
 
 // ---- validation and errors ------------------------------------------------------------------
 
-/**
- * One validation error as `<part>/<path> <problem>`, always naming the field: e.g.
- * `body/bin must match pattern "^[0-9]{12}$"`, `body/title is required`,
- * `body/extra is not allowed`, `params/kkmId must be integer`.
- */
-export function formatSchemaErrors(errors: FastifySchemaValidationError[], dataVar: string): Error {
-  const e = errors[0];
-  if (!e) return new Error(`${dataVar} is invalid`);
-  let path = `${dataVar}${e.instancePath}`;
-  let problem = e.message ?? 'is invalid';
-  if (e.keyword === 'required' && typeof e.params.missingProperty === 'string') {
-    path += `/${e.params.missingProperty}`;
-    problem = 'is required';
-  } else if (
-    e.keyword === 'additionalProperties' &&
-    typeof e.params.additionalProperty === 'string'
-  ) {
-    path += `/${e.params.additionalProperty}`;
-    problem = 'is not allowed';
-  } else if (e.keyword === 'not' && e.schemaPath.includes('/else/')) {
-    path += '/item';
-    problem = 'is only allowed for ITEM elements (type 1)';
-  } else if (e.keyword === 'enum' && Array.isArray(e.params.allowedValues)) {
-    problem = `must be one of ${e.params.allowedValues.join(', ')}`;
-  }
-  return new Error(`${path} ${problem}`);
-}
-
-/**
- * Our own validators: bodies are taken as sent (no type coercion, unknown properties refused,
- * where Fastify's defaults would coerce and silently drop them); params are strings, so they
- * are coerced to the integers their schemas ask for.
- */
-function validatorCompiler() {
-  const common = { allErrors: false, useDefaults: true, removeAdditional: false } as const;
-  const bodyAjv = new Ajv({ ...common, coerceTypes: false });
-  const paramsAjv = new Ajv({ ...common, coerceTypes: 'array' });
-  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
-    (httpPart === 'body' ? bodyAjv : paramsAjv).compile(schema);
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function sendError(reply: FastifyReply, statusCode: number, message: string) {
-  return reply.code(statusCode).send({ error: STATUS_CODES[statusCode] ?? 'Error', message });
-}
-
 /** Semantic checks the schema cannot express: unique ids, parents that are groups, no cycles. */
 export function nomenclatureProblem(elements: NomenclatureElement[]): string | null {
   const byId = new Map<number, NomenclatureElement>();
@@ -288,9 +215,6 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
   const { registry, adminToken, onKkmChanged } = opts;
   if (!adminToken) throw new Error('admin API needs an admin token');
 
-  app.setValidatorCompiler(validatorCompiler());
-  app.setSchemaErrorFormatter(formatSchemaErrors);
-
   app.addHook('onRequest', async (request, reply) => {
     const header = request.headers.authorization;
     if (checkBearer(header, adminToken)) return;
@@ -304,21 +228,6 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
     return reply;
   });
 
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    if (err.validation) return sendError(reply, 400, err.message);
-    if (err instanceof NotFoundError) return sendError(reply, 404, err.message);
-    if (err instanceof ConflictError) return sendError(reply, 409, err.message);
-    if (err instanceof InvalidInputError) return sendError(reply, 400, `body/${err.message}`);
-    if (err instanceof RegistryBusyError) return sendError(reply, 503, err.message);
-    if (err instanceof HttpError) return sendError(reply, err.statusCode, err.message);
-    const status = err.statusCode;
-    if (status !== undefined && status >= 400 && status < 500) {
-      return sendError(reply, status, err.message);
-    }
-    request.log.error({ err }, 'admin API request failed');
-    return sendError(reply, 500, 'internal error; see the server log');
-  });
-
   /** Tell ingest to drop its cached state; the change is stored either way. */
   async function kkmChanged(
     request: FastifyRequest,
@@ -329,7 +238,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
       await onKkmChanged(kkmId, change);
     } catch (err) {
       request.log.error({ err, kkmId }, 'admin API: could not refresh the ingest device state');
-      throw new HttpError(
+      throw httpError(
         500,
         `kkm ${kkmId} was updated but ingest nodes could not refresh it; repeat the request`,
       );
@@ -358,7 +267,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
     `${ADMIN_PREFIX}/orgs/:orgId/points`,
     {
       schema: {
-        params: params('orgId'),
+        params: idParams('orgId'),
         body: pointBody,
         response: { 201: object([], { id: idSchema }) },
       },
@@ -375,7 +284,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
     `${ADMIN_PREFIX}/points/:pointId/kkms`,
     {
       schema: {
-        params: params('pointId'),
+        params: idParams('pointId'),
         body: kkmBody,
         response: { 201: object([], { id: idSchema }) },
       },
@@ -397,7 +306,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
     {
       bodyLimit: BULK_KKMS_MAX * 1024,
       schema: {
-        params: params('pointId'),
+        params: idParams('pointId'),
         body: bulkKkmBody,
         response: {
           201: object([], {
@@ -426,7 +335,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
     `${ADMIN_PREFIX}/kkms/:kkmId/token`,
     {
       schema: {
-        params: params('kkmId'),
+        params: idParams('kkmId'),
         response: { 200: object([], { token: { type: 'integer' } }) },
       },
     },
@@ -443,7 +352,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
     app.route<{ Params: { kkmId: number } }>({
       method,
       url: `${ADMIN_PREFIX}${path}`,
-      schema: { params: params('kkmId'), response: { 200: idStatus } },
+      schema: { params: idParams('kkmId'), response: { 200: idStatus } },
       handler: async (request) => {
         const { kkmId } = request.params;
         const kkm = await registry.setStatus(kkmId, status);
@@ -458,7 +367,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
 
   app.get<{ Params: { kkmId: number } }>(
     `${ADMIN_PREFIX}/kkms/:kkmId`,
-    { schema: { params: params('kkmId'), response: { 200: kkmView } } },
+    { schema: { params: idParams('kkmId'), response: { 200: kkmView } } },
     async (request) => {
       const { kkmId } = request.params;
       const kkm = await registry.getKkm(kkmId);
@@ -471,7 +380,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
     `${ADMIN_PREFIX}/orgs/:orgId/cashiers`,
     {
       schema: {
-        params: params('orgId'),
+        params: idParams('orgId'),
         body: cashierBody,
         response: { 201: object([], { code: { type: 'integer' }, login: { type: 'string' } }) },
       },
@@ -489,7 +398,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
     {
       bodyLimit: NOMENCLATURE_BODY_LIMIT,
       schema: {
-        params: params('orgId'),
+        params: idParams('orgId'),
         body: nomenclatureBody,
         response: { 200: object([], { version: { type: 'integer' } }) },
       },

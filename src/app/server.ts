@@ -1,7 +1,8 @@
 // Assembles the server from its parts for the configured roles and starts each for real:
 // ClickHouse (embedded chDB or a server), Redis, the group-commit writer, the command core,
 // the KKM TCP server and the Fastify HTTP server (admin API, KKM over HTTP/WebSocket).
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { createHttpApp } from '../api/http/app.js';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { Config } from '../config/config.js';
@@ -223,10 +224,10 @@ export async function startServer(
   };
 
   const adminToken = resolveAdminToken(config.adminToken, config.dataDir, log);
-  const app = Fastify({
+  const app = createHttpApp({
     loggerInstance: log.child({ part: 'http' }, { serializers: { req: requestLogFields } }),
     bodyLimit: 10 * 1024 * 1024,
-  }) as unknown as FastifyInstance;
+  });
   await app.register(swagger, {
     openapi: {
       info: { title: 'OFD ingest server API', version: '1' },

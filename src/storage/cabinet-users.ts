@@ -11,57 +11,18 @@ import { Coordination } from './coordination.js';
 import { hashPassword } from './passwords.js';
 import { effectiveGrants, outsideAccess, type Viewer } from '../access/grants.js';
 import { PERMISSIONS, inPermissionOrder, isPermission } from '../access/permissions.js';
+import {
+  BusyError,
+  ConflictError,
+  ForbiddenError,
+  InvalidInputError,
+  NotFoundError,
+  StoreBrokenError,
+} from './errors.js';
 import { MAX_UINT32, nextVersion } from './registry.js';
 
 /** Logins of 12 digits are organizations' BINs (the owner's login); sub-users cannot take one. */
 export const BIN_LOGIN_RE = /^[0-9]{12}$/;
-
-// ---- errors ---------------------------------------------------------------------------------
-
-export class IdentityError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
-
-/** No such user or group in the caller's organization (another org's id included). */
-export class IdentityNotFoundError extends IdentityError {
-  constructor(
-    readonly entity: 'user' | 'group',
-    readonly id: number,
-  ) {
-    super(`${entity} ${id} not found`);
-  }
-}
-
-/** A field refers to something outside the organization or breaks a rule; 400. */
-export class IdentityInputError extends IdentityError {
-  constructor(
-    readonly field: string,
-    problem: string,
-  ) {
-    super(`${field} ${problem}`);
-  }
-}
-
-/** The acting user may not do this (grant beyond its own access, touch the owner); 403. */
-export class IdentityForbiddenError extends IdentityError {}
-
-export type IdentityConflictReason = 'login_taken' | 'owner_protected';
-
-/** The login is taken, or the change would delete or demote the owner; 409. */
-export class IdentityConflictError extends IdentityError {
-  constructor(
-    readonly reason: IdentityConflictReason,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** Another request holds the organization's lock longer than we wait; 503. */
-export class IdentityBusyError extends IdentityError {}
 
 // ---- records --------------------------------------------------------------------------------
 
@@ -240,7 +201,7 @@ export class CabinetUsers {
   async createUser(actor: Actor, input: NewUser): Promise<UserView> {
     const login = input.login;
     if (BIN_LOGIN_RE.test(login)) {
-      throw new IdentityInputError('login', "of 12 digits is reserved for organizations' BINs");
+      throw new InvalidInputError('login', "of 12 digits is reserved for organizations' BINs");
     }
     const passwordHash = await hashPassword(input.password);
     return this.withLock(`cabinet-users:${actor.orgId}`, async () => {
@@ -258,7 +219,7 @@ export class CabinetUsers {
       );
       return this.withLock(`login:${login}`, async () => {
         if (await this.loginTaken(login)) {
-          throw new IdentityConflictError('login_taken', `the login ${login} is already taken`);
+          throw new ConflictError('login_taken', `the login ${login} is already taken`);
         }
         const userId = await this.nextId('user', 'users', 'user_id');
         const now = Date.now();
@@ -297,10 +258,10 @@ export class CabinetUsers {
         patch.groupIds !== undefined;
       if (row.role === 'owner') {
         if (actor.userId !== userId) {
-          throw new IdentityForbiddenError("only the owner can change the owner's account");
+          throw new ForbiddenError("only the owner can change the owner's account");
         }
         if (accessChange) {
-          throw new IdentityConflictError(
+          throw new ConflictError(
             'owner_protected',
             'the owner has every point of sale and permission; its access cannot be changed',
           );
@@ -342,10 +303,7 @@ export class CabinetUsers {
       const state = await this.orgState(actor.orgId);
       const row = findUser(state, userId);
       if (row.role === 'owner') {
-        throw new IdentityConflictError(
-          'owner_protected',
-          'the organization owner cannot be deleted',
-        );
+        throw new ConflictError('owner_protected', 'the organization owner cannot be deleted');
       }
       requireWithin(actor, effective(state, userGrants(row)), `user ${userId} has`);
       await this.writeUsers([{ ...row, version: nextVersion(Number(row.version)) }], true);
@@ -525,12 +483,12 @@ export class CabinetUsers {
       `SELECT max(${column}) AS m FROM ${table}`,
     );
     const floor = Number(rows[0]?.m ?? 0);
-    return this.coordination.next(name, floor, 1, (m) => new IdentityError(m));
+    return this.coordination.next(name, floor, 1, (m) => new StoreBrokenError(m));
   }
 
   /** Runs `fn` holding a Redis lock (the registry's `lock:` keys). */
   private withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    return this.coordination.withLock(name, fn, (m) => new IdentityBusyError(m));
+    return this.coordination.withLock(name, fn, (m) => new BusyError(m));
   }
 }
 
@@ -543,13 +501,13 @@ interface Grants {
 
 function findUser(state: OrgState, userId: number): UserRow {
   const row = isId(userId) ? state.users.find((u) => Number(u.user_id) === userId) : undefined;
-  if (!row) throw new IdentityNotFoundError('user', userId);
+  if (!row) throw new NotFoundError('user', userId);
   return row;
 }
 
 function findGroup(state: OrgState, groupId: number): GroupRow {
   const row = isId(groupId) ? state.groups.find((g) => Number(g.group_id) === groupId) : undefined;
-  if (!row) throw new IdentityNotFoundError('group', groupId);
+  if (!row) throw new NotFoundError('group', groupId);
   return row;
 }
 
@@ -586,7 +544,7 @@ const effective = (
 function checkGrants(state: OrgState, g: Grants & { groupIds: number[] }): void {
   const foreignPoint = g.pointIds.find((p) => !state.points.has(p));
   if (foreignPoint !== undefined) {
-    throw new IdentityInputError(
+    throw new InvalidInputError(
       'pointIds',
       `contains ${foreignPoint}, which is not a point of sale of this organization`,
     );
@@ -594,14 +552,14 @@ function checkGrants(state: OrgState, g: Grants & { groupIds: number[] }): void 
   const live = new Set(state.groups.map((x) => Number(x.group_id)));
   const foreignGroup = g.groupIds.find((x) => !live.has(x));
   if (foreignGroup !== undefined) {
-    throw new IdentityInputError(
+    throw new InvalidInputError(
       'groupIds',
       `contains ${foreignGroup}, which is not a group of this organization`,
     );
   }
   const unknown = g.permissions.find((p) => !isPermission(p));
   if (unknown !== undefined) {
-    throw new IdentityInputError(
+    throw new InvalidInputError(
       'permissions',
       `contains ${unknown}; allowed: ${PERMISSIONS.join(', ')}`,
     );
@@ -612,7 +570,7 @@ function checkMembers(state: OrgState, memberIds: number[]): Set<number> {
   const users = new Set(state.users.map((u) => Number(u.user_id)));
   const foreign = memberIds.find((m) => !users.has(m));
   if (foreign !== undefined) {
-    throw new IdentityInputError(
+    throw new InvalidInputError(
       'memberIds',
       `contains ${foreign}, which is not a user of this organization`,
     );
@@ -624,7 +582,7 @@ function checkMembers(state: OrgState, memberIds: number[]): Set<number> {
 function requireWithin(actor: Actor, grants: Grants, what: string): void {
   const outside = outsideAccess(actor, grants);
   if (!outside) return;
-  throw new IdentityForbiddenError(
+  throw new ForbiddenError(
     'pointId' in outside
       ? `${what} point of sale ${outside.pointId}, which is outside your own access`
       : `${what} the "${outside.permission}" permission, which you do not have`,

@@ -9,6 +9,14 @@ import type { Redis } from 'ioredis';
 import type { Db } from './db.js';
 import { PERMISSIONS } from '../access/permissions.js';
 import { Coordination } from './coordination.js';
+import {
+  BusyError,
+  ConflictError,
+  InvalidInputError,
+  NotFoundError,
+  StoreBrokenError,
+  type Entity,
+} from './errors.js';
 import { hashPassword } from './passwords.js';
 
 export type KkmStatus = 'active' | 'blocked' | 'deregistered';
@@ -21,51 +29,6 @@ export const MAX_UINT32 = 0xffff_ffff;
 const BIN_RE = /^[0-9]{12}$/;
 
 // ---- errors ---------------------------------------------------------------------------------
-
-export class RegistryError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
-
-export type RegistryEntity = 'org' | 'point' | 'kkm';
-
-/** The org, point or KKM an operation refers to does not exist. */
-export class NotFoundError extends RegistryError {
-  constructor(
-    readonly entity: RegistryEntity,
-    readonly id: number,
-  ) {
-    super(`${entity} ${id} not found`);
-  }
-}
-
-export type ConflictReason =
-  'duplicate_bin' | 'login_taken' | 'cashier_code_taken' | 'kkm_deregistered';
-
-/** The operation contradicts stored state (duplicate BIN, a change to a deregistered KKM, …). */
-export class ConflictError extends RegistryError {
-  constructor(
-    readonly reason: ConflictReason,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** Input the registry refuses (the admin API validates first; this guards other callers). */
-export class InvalidInputError extends RegistryError {
-  constructor(
-    readonly field: string,
-    problem: string,
-  ) {
-    super(`${field} ${problem}`);
-  }
-}
-
-/** Another process holds the lock for this record longer than we are willing to wait. */
-export class RegistryBusyError extends RegistryError {}
 
 // ---- records --------------------------------------------------------------------------------
 
@@ -217,7 +180,7 @@ function isId(x: unknown): x is number {
   return Number.isInteger(x) && (x as number) >= 1 && (x as number) <= MAX_UINT32;
 }
 
-function requireId(entity: RegistryEntity, id: number): void {
+function requireId(entity: Entity, id: number): void {
   if (!isId(id)) throw new InvalidInputError(`${entity}Id`, 'must be an integer from 1 to 2^32-1');
 }
 
@@ -788,12 +751,12 @@ export class Registry {
 
   /** The next value of a sequence, or with `count` the last of `count` consecutive values. */
   private async nextSeq(name: string, floor: () => Promise<number>, count = 1): Promise<number> {
-    return this.coordination.next(name, await floor(), count, (m) => new RegistryError(m));
+    return this.coordination.next(name, await floor(), count, (m) => new StoreBrokenError(m));
   }
 
   /** Runs `fn` holding a Redis lock, so read-modify-write updates do not interleave. */
   private withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    return this.coordination.withLock(name, fn, (m) => new RegistryBusyError(m));
+    return this.coordination.withLock(name, fn, (m) => new BusyError(m));
   }
 
   private async insert(table: string, row: Record<string, unknown>): Promise<void> {

@@ -19,6 +19,7 @@ import { compareReports } from '../fiscal/zx-report.js';
 import { tenge, toTiyn } from '../fiscal/money.js';
 import { ItemType, Operation, PaymentType, type IZXReport } from '../protocol/schema.js';
 import type { Db } from '../storage/db.js';
+import { ExportReads, type ExportColumns } from '../storage/export-reads.js';
 import type { ExportJobData, ExportResult } from '../jobs/queues.js';
 
 type Row = Record<string, unknown>;
@@ -107,22 +108,6 @@ const REPORT_COLUMNS = [
   ...REPORT_FIGURES.map((f) => `device_${f}`),
   'differences',
 ];
-
-// (Aliases never reuse a column name: in ClickHouse an alias would replace the column in WHERE.)
-const TICKET_SELECT = `doc_seq, ticket_number, shift_number, toString(device_time) AS device_text,
-  toString(received_at) AS received_text, operation, total, taken, change, discount, markup,
-  is_offline, offline_number, printed_number, operator_code, operator_name, customer_iin,
-  customer_email, customer_phone,
-  doc_seq IN (SELECT cancelled_seq FROM documents
-              WHERE kkm_id = {kkm:UInt32} AND doc_type = 'cancel_ticket') AS annulled`;
-const ITEM_ARRAYS = `items.type, items.name, items.section, items.quantity, items.price,
-  items.sum, items.code, items.barcode, items.unit, items.tax_percent, items.tax_sum`;
-const PAYMENT_ARRAYS = 'payments.type, payments.sum';
-const ITEM_SELECT = `doc_seq, ticket_number, ${ITEM_ARRAYS}`;
-const PAYMENT_SELECT = `doc_seq, ticket_number, ${PAYMENT_ARRAYS}`;
-const REPORT_SELECT = `doc_seq, shift_number, toString(device_time) AS closed_text,
-  toString(received_at) AS received_text, is_offline, printed_number, operator_code,
-  device_report, server_report`;
 
 function ticketRecord(r: Row): unknown[] {
   return [
@@ -260,31 +245,11 @@ export async function runExport(
   job: Pick<Job<ExportJobData>, 'id' | 'data' | 'updateProgress'>,
 ): Promise<ExportResult> {
   const d = job.data;
-  const docType = d.kind === 'tickets' ? 'ticket' : 'close_shift';
-  let where = `kkm_id = {kkm:UInt32} AND doc_type = '${docType}'`;
-  const params: Record<string, unknown> = { kkm: d.kkmId };
-  if (d.shift !== undefined) {
-    where += ' AND shift_number = {shift:UInt32}';
-    params.shift = d.shift;
-  } else {
-    where +=
-      " AND device_time >= toDateTime({from:String}, 'UTC') AND device_time < toDateTime({to:String}, 'UTC')";
-    params.from = d.from;
-    params.to = d.to;
-  }
-  const [totals] = await o.db.rows<Record<string, string | number>>(
-    `SELECT count() AS n, sum(length(items.type)) AS items,
-      sum(length(payments.type)) AS payments, max(doc_seq) AS max_seq
-      FROM documents FINAL WHERE ${where}`,
-    params,
-  );
-  const count = Number(totals?.n ?? 0);
-  const maxSeq = Number(totals?.max_seq ?? 0);
+  const reads = new ExportReads(o.db);
+  const totals = await reads.totals(d);
+  const count = totals.documents;
   const csv = d.format === 'csv';
-  const units =
-    d.kind === 'tickets' && csv
-      ? count + Number(totals?.items ?? 0) + Number(totals?.payments ?? 0)
-      : count;
+  const units = d.kind === 'tickets' && csv ? count + totals.items + totals.payments : count;
 
   let done = 0;
   let reported = -1;
@@ -298,34 +263,19 @@ export async function runExport(
   };
   await job.updateProgress(0);
 
-  /** The rows of the export, a page (one query) at a time. */
-  async function* pages(select: string): AsyncGenerator<Row[]> {
-    let after = 0;
-    for (;;) {
-      const rows = await o.db.rows<Row>(
-        `SELECT ${select} FROM documents FINAL
-          WHERE ${where} AND doc_seq > {after:UInt32} AND doc_seq <= {max:UInt32}
-          ORDER BY doc_seq LIMIT {limit:UInt32}`,
-        { ...params, after, max: maxSeq, limit: o.pageRows },
-      );
-      if (!rows.length) return;
-      yield rows;
-      if (rows.length < o.pageRows) return;
-      after = Number(rows[rows.length - 1]!.doc_seq);
-    }
-  }
+  const pages = (columns: ExportColumns) => reads.pages(d, columns, totals.maxSeq, o.pageRows);
 
   /** A CSV entry: the header row, then the records each row makes (progress: per record). */
   function csvEntry(
-    columns: string[],
-    select: string,
+    header: string[],
+    columns: ExportColumns,
     records: (r: Row) => unknown[][],
   ): () => Readable {
     return () =>
       Readable.from(
         (async function* () {
-          yield Buffer.from(stringify([columns]));
-          for await (const page of pages(select)) {
+          yield Buffer.from(stringify([header]));
+          for await (const page of pages(columns)) {
             const out: unknown[][] = [];
             for (const r of page) out.push(...records(r));
             yield Buffer.from(stringify(out));
@@ -337,13 +287,13 @@ export async function runExport(
   }
 
   /** A JSON entry: one array, an element per row. */
-  function jsonEntry(select: string, element: (r: Row) => unknown): () => Readable {
+  function jsonEntry(columns: ExportColumns, element: (r: Row) => unknown): () => Readable {
     return () =>
       Readable.from(
         (async function* () {
           yield Buffer.from('[');
           let first = true;
-          for await (const page of pages(select)) {
+          for await (const page of pages(columns)) {
             const parts = page.map((r) => JSON.stringify(element(r)));
             yield Buffer.from((first ? '\n' : ',\n') + parts.join(',\n'));
             first = false;
@@ -359,19 +309,14 @@ export async function runExport(
     d.kind === 'tickets'
       ? csv
         ? [
-            ['tickets.csv', csvEntry(TICKET_COLUMNS, TICKET_SELECT, (r) => [ticketRecord(r)])],
-            ['items.csv', csvEntry(ITEM_COLUMNS, ITEM_SELECT, itemRecords)],
-            ['payments.csv', csvEntry(PAYMENT_COLUMNS, PAYMENT_SELECT, paymentRecords)],
+            ['tickets.csv', csvEntry(TICKET_COLUMNS, 'tickets', (r) => [ticketRecord(r)])],
+            ['items.csv', csvEntry(ITEM_COLUMNS, 'items', itemRecords)],
+            ['payments.csv', csvEntry(PAYMENT_COLUMNS, 'payments', paymentRecords)],
           ]
-        : [
-            [
-              'tickets.json',
-              jsonEntry(`${TICKET_SELECT}, ${ITEM_ARRAYS}, ${PAYMENT_ARRAYS}`, ticketJson),
-            ],
-          ]
+        : [['tickets.json', jsonEntry('ticketsWithLines', ticketJson)]]
       : csv
-        ? [['reports.csv', csvEntry(REPORT_COLUMNS, REPORT_SELECT, (r) => [reportRecord(r)])]]
-        : [['reports.json', jsonEntry(REPORT_SELECT, reportJson)]];
+        ? [['reports.csv', csvEntry(REPORT_COLUMNS, 'reports', (r) => [reportRecord(r)])]]
+        : [['reports.json', jsonEntry('reports', reportJson)]];
 
   const dir = exportsDir(o.dataDir);
   await mkdir(dir, { recursive: true });

@@ -5,13 +5,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { adminApi } from '../../src/api/admin.js';
 import { openDb } from '../../src/storage/db.js';
 import { migrate } from '../../src/storage/migrations.js';
 import { Registry } from '../../src/storage/registry.js';
+import { createHttpApp } from '../../src/api/http/app.js';
 
 // One chDB path per process: this file keeps one DATA_DIR for all its tests.
 const dataDir = mkdtempSync(join(tmpdir(), 'ofd-admin-bulk-test-'));
@@ -21,7 +21,7 @@ const prefix = `ofdtest:admin-bulk:${randomBytes(6).toString('hex')}:`;
 await migrate(db);
 const registry = new Registry(db, redis, prefix);
 const ADMIN_TOKEN = randomBytes(32).toString('hex');
-const app = Fastify({ loggerInstance: pino({ level: 'silent' }) });
+const app = createHttpApp({ loggerInstance: pino({ level: 'silent' }) });
 await app.register(adminApi, { registry, adminToken: ADMIN_TOKEN, onKkmChanged: async () => {} });
 await app.ready();
 

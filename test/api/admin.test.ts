@@ -4,7 +4,6 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { adminApi } from '../../src/api/admin.js';
@@ -14,6 +13,7 @@ import { openDb } from '../../src/storage/db.js';
 import { migrate } from '../../src/storage/migrations.js';
 import { verifyPassword } from '../../src/storage/passwords.js';
 import { Registry } from '../../src/storage/registry.js';
+import { createHttpApp } from '../../src/api/http/app.js';
 
 // One chDB path per process: this file keeps one DATA_DIR for all its tests.
 const dataDir = mkdtempSync(join(tmpdir(), 'ofd-admin-test-'));
@@ -33,7 +33,7 @@ const logStream = new Writable({
 });
 const changed: number[] = [];
 let failNotify = false;
-const app = Fastify({ loggerInstance: pino({ level: 'debug' }, logStream) });
+const app = createHttpApp({ loggerInstance: pino({ level: 'debug' }, logStream) });
 app.get('/health', async () => ({ ok: true }));
 await app.register(adminApi, {
   registry,

@@ -1,6 +1,5 @@
 import t from 'tap';
 import { Writable } from 'node:stream';
-import Fastify from 'fastify';
 import { pino } from 'pino';
 import { authPublicRoutes } from '../../src/api/cabinet/auth-routes.js';
 import type { CabinetContext } from '../../src/api/cabinet/index.js';
@@ -9,6 +8,7 @@ import { Scope } from '../../src/storage/cabinet-scope.js';
 import { Sessions } from '../../src/api/cabinet/sessions.js';
 import { cabinetClient, ORG_PASSWORD } from '../helpers/cabinet.js';
 import { startTestServer } from '../helpers/server.js';
+import { createHttpApp } from '../../src/api/http/app.js';
 
 const server = await startTestServer();
 t.teardown(() => server.stop());
@@ -132,14 +132,14 @@ t.test('thresholds are options; one address guessing many logins is throttled to
   });
   const prefix = `${server.config.redisPrefix}alt:`;
   const ctx = {
-    ch: server.db,
+    db: server.db,
     redis: server.redis,
     registry: server.registry,
     redisPrefix: prefix,
     scope: new Scope(server.db),
     sessions: new Sessions(server.redis, prefix),
   } as unknown as CabinetContext;
-  const app = Fastify({ loggerInstance: pino({ level: 'trace' }, stream) });
+  const app = createHttpApp({ loggerInstance: pino({ level: 'trace' }, stream) });
   await app.register(authPublicRoutes, {
     ctx,
     throttle: { addressSlowAfter: 2, addressLockAfter: 4, delayStepMs: 100, lockSeconds: 60 },

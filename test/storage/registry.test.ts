@@ -8,14 +8,8 @@ import { openDb } from '../../src/storage/db.js';
 import { PERMISSIONS } from '../../src/access/permissions.js';
 import { migrate } from '../../src/storage/migrations.js';
 import { hashPassword, verifyPassword } from '../../src/storage/passwords.js';
-import {
-  ConflictError,
-  InvalidInputError,
-  NotFoundError,
-  Registry,
-  nextVersion,
-  type NomenclatureElement,
-} from '../../src/storage/registry.js';
+import { ConflictError, InvalidInputError, NotFoundError } from '../../src/storage/errors.js';
+import { Registry, nextVersion, type NomenclatureElement } from '../../src/storage/registry.js';
 
 // One chDB path per process: this file keeps one DATA_DIR for all its tests.
 const dataDir = mkdtempSync(join(tmpdir(), 'ofd-registry-test-'));

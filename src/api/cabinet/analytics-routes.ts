@@ -8,18 +8,17 @@ import { CabinetQueries, type SummaryRow } from '../../storage/cabinet-queries.j
 import type { CabinetContext } from './index.js';
 import { requirePermission } from './authenticate.js';
 import {
-  MAX_UINT32,
   OPERATION_NAMES,
-  badRequest,
-  errorResponses,
+  readErrors,
   isoWall,
   operationName,
   parsePeriod,
   paymentName,
   periodProperties,
-  readConventions,
   requireKkms,
 } from './read-support.js';
+import { MAX_UINT32 } from '../http/schemas.js';
+import { BadRequest } from '../http/errors.js';
 
 export const ANALYTICS_LIMITS = { maxKkms: 20, oneKkmDays: 31, manyKkmsDays: 7 } as const;
 const DAY_MS = 86_400_000;
@@ -177,7 +176,7 @@ const figuresProperties = {
 export function parseKkmIds(text: string): number[] {
   const ids = [...new Set(text.split(',').map(Number))];
   if (ids.some((id) => !Number.isInteger(id) || id < 1 || id > MAX_UINT32)) {
-    throw badRequest('querystring/kkmIds must be KKM ids separated by commas');
+    throw new BadRequest('querystring/kkmIds must be KKM ids separated by commas');
   }
   return ids;
 }
@@ -186,11 +185,11 @@ export function parseKkmIds(text: string): number[] {
 export function checkLimits(kkmCount: number, periodMs: number): void {
   const { maxKkms, oneKkmDays, manyKkmsDays } = ANALYTICS_LIMITS;
   if (kkmCount > maxKkms) {
-    throw badRequest(`analytics takes at most ${maxKkms} KKMs at once (got ${kkmCount})`);
+    throw new BadRequest(`analytics takes at most ${maxKkms} KKMs at once (got ${kkmCount})`);
   }
   const days = kkmCount === 1 ? oneKkmDays : manyKkmsDays;
   if (periodMs > days * DAY_MS) {
-    throw badRequest(
+    throw new BadRequest(
       kkmCount === 1
         ? `the period for one KKM is at most ${oneKkmDays} days`
         : `the period for 2–${maxKkms} KKMs is at most ${manyKkmsDays} days`,
@@ -212,7 +211,6 @@ export async function analyticsRoutes(
   app: FastifyInstance,
   opts: { ctx: CabinetContext },
 ): Promise<void> {
-  readConventions(app);
   const { ctx } = opts;
   const queries = new CabinetQueries(ctx.db);
   app.addHook('preHandler', requirePermission('analytics'));
@@ -266,7 +264,7 @@ export async function analyticsRoutes(
               },
             },
           },
-          ...errorResponses,
+          ...readErrors,
         },
       },
     },

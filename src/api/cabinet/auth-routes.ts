@@ -7,8 +7,10 @@ import type { FastifyInstance } from 'fastify';
 import { CabinetUsers } from '../../storage/cabinet-users.js';
 import { hashPassword, verifyPassword } from '../../storage/passwords.js';
 import type { CabinetContext } from './index.js';
-import { errorResponses, sendError, useIdentityErrors } from './identity-http.js';
+
 import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
+import { errorResponses } from '../http/schemas.js';
+import { sendError } from '../http/conventions.js';
 
 export interface AuthRoutesOptions {
   ctx: CabinetContext;
@@ -41,7 +43,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** POST /api/v1/auth/login; registered before the cabinet's authentication hook. */
 export async function authPublicRoutes(app: FastifyInstance, opts: AuthRoutesOptions) {
   const { ctx } = opts;
-  useIdentityErrors(app);
   const users = new CabinetUsers(ctx.db, ctx.redis, ctx.redisPrefix);
   const throttle = new LoginThrottle(ctx.redis, ctx.redisPrefix, opts.throttle);
   // Unknown logins still pay for one scrypt, so timing does not tell which logins exist.
@@ -97,7 +98,6 @@ export async function authPublicRoutes(app: FastifyInstance, opts: AuthRoutesOpt
 /** POST /api/v1/auth/logout; registered behind the authentication hook. */
 export async function authSecuredRoutes(app: FastifyInstance, opts: { ctx: CabinetContext }) {
   const { ctx } = opts;
-  useIdentityErrors(app);
 
   app.post(
     '/api/v1/auth/logout',

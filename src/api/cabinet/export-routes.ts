@@ -18,13 +18,9 @@ import {
 } from '../../jobs/queues.js';
 import { requirePermission } from './authenticate.js';
 import type { CabinetContext } from './index.js';
-import {
-  HttpError,
-  errorResponses,
-  idSchema,
-  readConventions,
-  requireKkm,
-} from './read-support.js';
+import { readErrors, requireKkm } from './read-support.js';
+import { idSchema } from '../http/schemas.js';
+import { httpError } from '../http/errors.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -83,7 +79,6 @@ export async function exportRoutes(
     queues = own;
   }
   const exportsQueue = queues.exports;
-  readConventions(app);
   const guard = requirePermission('exports');
 
   /** The caller's export job, or 404 (unknown, another org's, or a KKM out of scope). */
@@ -93,10 +88,10 @@ export async function exportRoutes(
   ): Promise<Job<ExportJobData, ExportResult>> {
     const job = (await exportsQueue.getJob(jobId)) as Job<ExportJobData, ExportResult> | undefined;
     if (!job || job.data.orgId !== req.caller.orgId) {
-      throw new HttpError(404, `export ${jobId} not found`);
+      throw httpError(404, `export ${jobId} not found`);
     }
     if (!(await ctx.scope.seesKkm(req.caller, job.data.kkmId))) {
-      throw new HttpError(404, `export ${jobId} not found`);
+      throw httpError(404, `export ${jobId} not found`);
     }
     return job;
   }
@@ -132,7 +127,7 @@ export async function exportRoutes(
         },
         response: {
           202: { type: 'object', properties: { jobId: { type: 'string' } } },
-          ...errorResponses,
+          ...readErrors,
         },
       },
     },
@@ -140,7 +135,7 @@ export async function exportRoutes(
       const b = req.body;
       const hasPeriod = b.from !== undefined || b.to !== undefined;
       if (b.shift !== undefined && hasPeriod) {
-        throw new HttpError(400, 'body: give either shift or from and to, not both');
+        throw httpError(400, 'body: give either shift or from and to, not both');
       }
       const data: ExportJobData = {
         orgId: req.caller.orgId,
@@ -153,10 +148,10 @@ export async function exportRoutes(
         data.shift = b.shift;
       } else {
         if (b.from === undefined || b.to === undefined) {
-          throw new HttpError(400, 'body: give shift, or from and to');
+          throw httpError(400, 'body: give shift, or from and to');
         }
         const period = exportPeriod(b.from, b.to);
-        if ('error' in period) throw new HttpError(400, period.error);
+        if ('error' in period) throw httpError(400, period.error);
         data.from = period.from;
         data.to = period.to;
       }
@@ -175,7 +170,7 @@ export async function exportRoutes(
         summary: 'State and progress of an export',
         tags: ['exports'],
         params: jobParams,
-        response: { 200: statusSchema, ...errorResponses },
+        response: { 200: statusSchema, ...readErrors },
       },
     },
     async (req) => {
@@ -211,9 +206,9 @@ export async function exportRoutes(
         params: jobParams,
         response: {
           200: { description: 'the zip archive', type: 'string', format: 'binary' },
-          ...errorResponses,
-          409: { ...errorResponses[400], description: 'Not finished yet' },
-          410: { ...errorResponses[400], description: 'The file has expired' },
+          ...readErrors,
+          409: { ...readErrors[400], description: 'Not finished yet' },
+          410: { ...readErrors[400], description: 'The file has expired' },
         },
       },
     },
@@ -224,11 +219,11 @@ export async function exportRoutes(
         job = (await exportsQueue.getJob(job.id!)) ?? job;
       }
       if (state !== 'completed' || !job.returnvalue) {
-        throw new HttpError(409, `export ${job.id} is ${state}, not completed`);
+        throw httpError(409, `export ${job.id} is ${state}, not completed`);
       }
       const { file } = job.returnvalue;
       const info = await stat(file).catch(() => null);
-      if (!info) throw new HttpError(410, `the file of export ${job.id} has expired`);
+      if (!info) throw httpError(410, `the file of export ${job.id} has expired`);
       const name = `${job.data.kind}-kkm${job.data.kkmId}-${job.id}.zip`;
       return reply
         .type('application/zip')

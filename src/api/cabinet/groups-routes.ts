@@ -5,14 +5,9 @@ import type { FastifyInstance } from 'fastify';
 import { CabinetUsers, type GroupView } from '../../storage/cabinet-users.js';
 import { requirePermission } from './authenticate.js';
 import type { CabinetContext } from './index.js';
-import {
-  errorResponses,
-  idList,
-  idParams,
-  permissionsSchema,
-  sendError,
-  useIdentityErrors,
-} from './identity-http.js';
+import { idList, permissionsSchema } from './identity-http.js';
+import { errorResponses, idParams } from '../http/schemas.js';
+import { sendError } from '../http/conventions.js';
 
 const groupFields = {
   name: { type: 'string', minLength: 1, maxLength: 200 },
@@ -68,7 +63,6 @@ interface NewGroupBody {
 
 export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetContext }) {
   const { ctx } = opts;
-  useIdentityErrors(app);
   const users = new CabinetUsers(ctx.db, ctx.redis, ctx.redisPrefix);
   const preHandler = requirePermission('users');
   const tags = ['groups'];
@@ -122,7 +116,7 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
       schema: {
         tags,
         summary: 'One group with its members',
-        params: idParams,
+        params: idParams('id'),
         response: { 200: groupViewSchema, ...errorResponses(400, 401, 403, 404) },
       },
     },
@@ -140,7 +134,7 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
       schema: {
         tags,
         summary: "Change a group's name, grants or members",
-        params: idParams,
+        params: idParams('id'),
         body: groupPatchBody,
         response: { 200: groupViewSchema, ...errorResponses(400, 401, 403, 404) },
       },
@@ -168,7 +162,7 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
       schema: {
         tags,
         summary: 'Delete a group; its members lose what it granted',
-        params: idParams,
+        params: idParams('id'),
         response: {
           204: { type: 'null', description: 'Deleted' },
           ...errorResponses(400, 401, 403, 404),

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { CabinetQueries } from '../../storage/cabinet-queries.js';
 import type { CabinetContext } from './index.js';
-import { errorResponses, isoWall, readConventions } from './read-support.js';
+import { readErrors, isoWall } from './read-support.js';
 
 export const DEFAULT_ONLINE_WINDOW_MS = 10 * 60_000;
 
@@ -50,7 +50,6 @@ export async function kkmsRoutes(
   app: FastifyInstance,
   opts: { ctx: CabinetContext },
 ): Promise<void> {
-  readConventions(app);
   const { ctx } = opts;
   const queries = new CabinetQueries(ctx.db);
   const windowMs = ctx.kkmOnlineWindowMs ?? DEFAULT_ONLINE_WINDOW_MS;
@@ -66,7 +65,7 @@ export async function kkmsRoutes(
             type: 'object',
             properties: { items: { type: 'array', items: kkmView } },
           },
-          401: errorResponses[401],
+          401: readErrors[401],
         },
       },
     },

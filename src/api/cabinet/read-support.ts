@@ -1,51 +1,12 @@
-// What the cabinet's read routes (KKMs, tickets, reports, analytics) share: strict validation of
-// params and query strings (coerced to the types their schemas ask for, unknown names refused),
-// errors as JSON {error, message}, the one 404 for a KKM that does not exist or is out of the
-// caller's scope, device wall-clock periods, opaque keyset cursors and the protocol's names.
-import { STATUS_CODES } from 'node:http';
-import { Ajv } from 'ajv';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { formatSchemaErrors } from '../admin.js';
+// What the cabinet's read routes (KKMs, tickets, reports, analytics) share: the one 404 for a
+// KKM that does not exist or is out of the caller's scope, device wall-clock periods, opaque
+// keyset cursors and the protocol's names. Validation and errors are the HTTP conventions'.
+import type { FastifyRequest } from 'fastify';
+import { BadRequest, NotFound } from '../http/errors.js';
+import { MAX_UINT32, errorResponses, idParams } from '../http/schemas.js';
 import { LRUCache } from 'lru-cache';
 import { seesKkm, type KkmPlace } from '../../access/grants.js';
 import type { CabinetContext } from './index.js';
-
-export class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export const badRequest = (message: string) => new HttpError(400, message);
-
-export function sendError(reply: FastifyReply, statusCode: number, message: string) {
-  return reply.code(statusCode).send({ error: STATUS_CODES[statusCode] ?? 'Error', message });
-}
-
-/** Validation, schema error messages and the error handler of one read-route plugin. */
-export function readConventions(app: FastifyInstance): void {
-  const ajv = new Ajv({
-    allErrors: false,
-    useDefaults: true,
-    removeAdditional: false,
-    coerceTypes: 'array',
-  });
-  app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
-  app.setSchemaErrorFormatter(formatSchemaErrors);
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    if (err.validation) return sendError(reply, 400, err.message);
-    if (err instanceof HttpError) return sendError(reply, err.statusCode, err.message);
-    const status = err.statusCode;
-    if (status !== undefined && status >= 400 && status < 500) {
-      return sendError(reply, status, err.message);
-    }
-    request.log.error({ err, url: request.url }, 'cabinet read failed');
-    return sendError(reply, 500, 'internal error; see the server log');
-  });
-}
 
 // A KKM's organization and point are written once at registration, so a short-lived
 // per-process cache saves a query on every read; the TTL bounds how long a re-registration to
@@ -81,7 +42,7 @@ async function kkmPlaces(ctx: CabinetContext, kkmIds: number[]): Promise<Map<num
 export async function requireKkms(ctx: CabinetContext, req: FastifyRequest, kkmIds: number[]) {
   const places = await kkmPlaces(ctx, kkmIds);
   const hidden = kkmIds.filter((id) => !seesKkm(req.caller, places.get(id)));
-  if (hidden.length) throw new HttpError(404, `kkm ${hidden.join(', ')} not found`);
+  if (hidden.length) throw new NotFound(`kkm ${hidden.join(', ')} not found`);
 }
 
 export const requireKkm = (ctx: CabinetContext, req: FastifyRequest, kkmId: number) =>
@@ -89,28 +50,10 @@ export const requireKkm = (ctx: CabinetContext, req: FastifyRequest, kkmId: numb
 
 // ---- schemas --------------------------------------------------------------------------------
 
-export const MAX_UINT32 = 0xffff_ffff;
-export const idSchema = { type: 'integer', minimum: 1, maximum: MAX_UINT32 } as const;
-
-export const errorSchema = {
-  type: 'object',
-  properties: { error: { type: 'string' }, message: { type: 'string' } },
-} as const;
-
 /** The error answers every read route may give, for the OpenAPI document. */
-export const errorResponses = {
-  400: { description: 'Invalid input', ...errorSchema },
-  401: { description: 'No valid session', ...errorSchema },
-  403: { description: 'The account lacks the permission', ...errorSchema },
-  404: { description: 'No such KKM in the caller scope', ...errorSchema },
-} as const;
+export const readErrors = errorResponses(400, 401, 403, 404);
 
-export const kkmParams = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['kkmId'],
-  properties: { kkmId: idSchema },
-} as const;
+export const kkmParams = idParams('kkmId');
 
 const WALL_CLOCK = '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?$';
 
@@ -164,7 +107,7 @@ function parseWall(text: string, field: string): { ms: number; dateOnly: boolean
   const ms = asUtc(normal);
   // Date.parse accepts 2024-02-31 as March 2; the round trip refuses it.
   if (Number.isNaN(ms) || wallText(ms) !== normal) {
-    throw badRequest(`querystring/${field} is not a valid date and time`);
+    throw new BadRequest(`querystring/${field} is not a valid date and time`);
   }
   return { ms, dateOnly };
 }
@@ -174,7 +117,7 @@ export function parsePeriod(from: string, to: string): Period {
   const f = parseWall(from, 'from');
   const t = parseWall(to, 'to');
   const end = t.dateOnly ? t.ms + DAY_MS : t.ms;
-  if (end <= f.ms) throw badRequest('querystring/to must be after from');
+  if (end <= f.ms) throw new BadRequest('querystring/to must be after from');
   return { from: wallText(f.ms), to: wallText(end), ms: end - f.ms };
 }
 
@@ -188,16 +131,16 @@ export function documentFilter(
 ): { shift: number } | { from: string; to: string; ms: number } | Record<string, never> {
   const hasPeriod = q.from !== undefined || q.to !== undefined;
   if (q.shift !== undefined && hasPeriod) {
-    throw badRequest('querystring: give either shift or from and to, not both');
+    throw new BadRequest('querystring: give either shift or from and to, not both');
   }
   if (q.shift !== undefined) return { shift: q.shift };
   if (hasPeriod) {
-    if (q.from === undefined) throw badRequest('querystring/from is required with to');
-    if (q.to === undefined) throw badRequest('querystring/to is required with from');
+    if (q.from === undefined) throw new BadRequest('querystring/from is required with to');
+    if (q.to === undefined) throw new BadRequest('querystring/to is required with from');
     return parsePeriod(q.from, q.to);
   }
   if (optional) return {};
-  throw badRequest('querystring: give shift, or from and to');
+  throw new BadRequest('querystring: give shift, or from and to');
 }
 
 // ---- cursors --------------------------------------------------------------------------------
@@ -227,7 +170,7 @@ export function decodeCursor(cursor: string | undefined, kkmId: number): number 
   } catch {
     // falls through to the 400 below
   }
-  throw badRequest('querystring/cursor is not a cursor of this KKM listing');
+  throw new BadRequest('querystring/cursor is not a cursor of this KKM listing');
 }
 
 // ---- protocol names -------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { ReconciliationStore } from '../../storage/reconciliation-store.js';
 import { requirePermission } from './authenticate.js';
 import type { CabinetContext } from './index.js';
-import { errorResponses, kkmParams, readConventions, requireKkm } from './read-support.js';
+import { readErrors, kkmParams, requireKkm } from './read-support.js';
 
 const finding = {
   type: 'object',
@@ -40,7 +40,6 @@ export async function reconciliationRoutes(
 ): Promise<void> {
   const { ctx } = opts;
   const store = new ReconciliationStore(ctx.db);
-  readConventions(app);
   app.get<{ Params: { kkmId: number }; Querystring: { shift?: number } }>(
     '/api/v1/kkms/:kkmId/reconciliation',
     {
@@ -69,7 +68,7 @@ export async function reconciliationRoutes(
               findings: { type: 'array', items: finding },
             },
           },
-          ...errorResponses,
+          ...readErrors,
         },
       },
     },

@@ -14,19 +14,18 @@ import { DocumentQueries } from '../../storage/document-queries.js';
 import type { CabinetContext } from './index.js';
 import { requirePermission } from './authenticate.js';
 import {
-  badRequest,
   cursorProperties,
   decodeCursor,
   documentFilter,
   encodeCursor,
-  errorResponses,
-  idSchema,
+  readErrors,
   isoWall,
   kkmParams,
   periodProperties,
-  readConventions,
   requireKkm,
 } from './read-support.js';
+import { idSchema } from '../http/schemas.js';
+import { BadRequest } from '../http/errors.js';
 
 const isMoney = (v: object): v is { bills: unknown; coins: unknown } => {
   const keys = Object.keys(v);
@@ -138,7 +137,6 @@ export async function reportsRoutes(
   app: FastifyInstance,
   opts: { ctx: CabinetContext },
 ): Promise<void> {
-  readConventions(app);
   const { ctx } = opts;
   const queries = new CabinetQueries(ctx.db);
   const documents = new DocumentQueries(ctx.db);
@@ -176,7 +174,7 @@ export async function reportsRoutes(
               hasMore: { type: 'boolean' },
             },
           },
-          ...errorResponses,
+          ...readErrors,
         },
       },
     },
@@ -185,7 +183,7 @@ export async function reportsRoutes(
       const q = req.query;
       if (q.type === 'x') {
         if (q.shift !== undefined || q.from !== undefined || q.to !== undefined || q.cursor) {
-          throw badRequest('querystring: type=x takes no shift, period or cursor');
+          throw new BadRequest('querystring: type=x takes no shift, period or cursor');
         }
         await requireKkm(ctx, req, kkmId);
         const [kkm] = await queries.overview([kkmId]);

@@ -9,22 +9,21 @@ import { CabinetQueries, type TicketSummary } from '../../storage/cabinet-querie
 import type { CabinetContext } from './index.js';
 import { requirePermission } from './authenticate.js';
 import {
-  HttpError,
   cursorProperties,
   decodeCursor,
   documentFilter,
   encodeCursor,
-  errorResponses,
-  idSchema,
+  readErrors,
   kkmParams,
   isoWall,
   itemTypeName,
   operationName,
   paymentName,
   periodProperties,
-  readConventions,
   requireKkm,
 } from './read-support.js';
+import { idSchema } from '../http/schemas.js';
+import { httpError } from '../http/errors.js';
 
 const HEADER_BYTES = 18;
 
@@ -148,7 +147,6 @@ export async function ticketsRoutes(
   app: FastifyInstance,
   opts: { ctx: CabinetContext },
 ): Promise<void> {
-  readConventions(app);
   const { ctx } = opts;
   const queries = new CabinetQueries(ctx.db);
   app.addHook('preHandler', requirePermission('transactions'));
@@ -183,7 +181,7 @@ export async function ticketsRoutes(
               hasMore: { type: 'boolean' },
             },
           },
-          ...errorResponses,
+          ...readErrors,
         },
       },
     },
@@ -217,7 +215,7 @@ export async function ticketsRoutes(
             ticketNumber: { type: 'string', pattern: '^[0-9]{1,32}$' },
           },
         },
-        response: { 200: receipt, ...errorResponses },
+        response: { 200: receipt, ...readErrors },
       },
     },
     async (req) => {
@@ -229,7 +227,7 @@ export async function ticketsRoutes(
       const seq = /^[0-9]{10}$/.test(digits) ? Number(digits) : undefined;
       const exact = seq !== undefined && fiscalNumber(kkmId, seq) === ticketNumber;
       const t = await queries.ticket(kkmId, ticketNumber, exact ? seq : undefined);
-      if (!t) throw new HttpError(404, `ticket ${ticketNumber} of kkm ${kkmId} not found`);
+      if (!t) throw httpError(404, `ticket ${ticketNumber} of kkm ${kkmId} not found`);
       return {
         kkmId,
         ...summaryJson(t),

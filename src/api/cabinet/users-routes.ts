@@ -8,14 +8,9 @@ import { CabinetUsers, type UserView } from '../../storage/cabinet-users.js';
 import { checkPasswordPolicy } from '../password-policy.js';
 import { requirePermission } from './authenticate.js';
 import type { CabinetContext } from './index.js';
-import {
-  errorResponses,
-  idList,
-  idParams,
-  permissionsSchema,
-  sendError,
-  useIdentityErrors,
-} from './identity-http.js';
+import { idList, permissionsSchema } from './identity-http.js';
+import { errorResponses, idParams } from '../http/schemas.js';
+import { sendError } from '../http/conventions.js';
 
 const passwordSchema = {
   type: 'string',
@@ -106,7 +101,6 @@ type UserPatchBody = Partial<Omit<NewUserBody, 'login'>>;
 
 export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetContext }) {
   const { ctx } = opts;
-  useIdentityErrors(app);
   const users = new CabinetUsers(ctx.db, ctx.redis, ctx.redisPrefix);
   const preHandler = requirePermission('users');
   const tags = ['users'];
@@ -157,7 +151,7 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
       schema: {
         tags,
         summary: 'One user with its direct and effective access',
-        params: idParams,
+        params: idParams('id'),
         response: { 200: userViewSchema, ...errorResponses(400, 401, 403, 404) },
       },
     },
@@ -175,7 +169,7 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
       schema: {
         tags,
         summary: "Change a user's name, e-mail, password or access",
-        params: idParams,
+        params: idParams('id'),
         body: userPatchBody,
         response: { 200: userViewSchema, ...errorResponses(400, 401, 403, 404, 409) },
       },
@@ -207,7 +201,7 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
       schema: {
         tags,
         summary: 'Delete a user; its sessions stop working (the owner cannot be deleted)',
-        params: idParams,
+        params: idParams('id'),
         response: {
           204: { type: 'null', description: 'Deleted' },
           ...errorResponses(400, 401, 403, 404, 409),

@@ -1,0 +1,15 @@
+// A Fastify instance with the HTTP conventions at its root, for the server and for tests that
+// mount one route family alone.
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Logger } from 'pino';
+import { useHttpConventions } from './conventions.js';
+
+export function createHttpApp(
+  options: Pick<FastifyServerOptions, 'bodyLimit' | 'trustProxy'> & {
+    loggerInstance?: Logger;
+  } = {},
+): FastifyInstance {
+  const app = Fastify(options as FastifyServerOptions) as unknown as FastifyInstance;
+  useHttpConventions(app);
+  return app;
+}
