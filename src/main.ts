@@ -6,7 +6,8 @@ import cluster from 'node:cluster';
 import { ConfigError, loadConfig } from './config/config.js';
 import { runIngestProcess } from './cluster/ingest-process.js';
 import { startIngestProcesses, type IngestProcesses } from './cluster/ingest-processes.js';
-import { createLogger, startServer } from './app/server.js';
+import { createLogger } from './app/logger.js';
+import { startServer } from './app/server.js';
 
 let config;
 try {

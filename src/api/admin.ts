@@ -11,6 +11,7 @@ import {
   type NomenclatureElement,
   type Registry,
 } from '../storage/registry.js';
+import type { KkmChange } from '../telemetry/events.js';
 import { checkBearer } from './admin-token.js';
 import { sendError } from './http/conventions.js';
 import { httpError } from './http/errors.js';
@@ -23,9 +24,6 @@ export interface AdminApiOptions {
   /** Called after a KKM's token or status changed, so ingest drops its cached device state. */
   onKkmChanged: (kkmId: number, change: KkmChange) => Promise<void>;
 }
-
-/** What happened to a KKM: a token was issued, or its status became this. */
-export type KkmChange = 'token_issued' | KkmStatus;
 
 export const ADMIN_PREFIX = '/api/v1/admin';
 const NOMENCLATURE_MAX_ELEMENTS = 100_000;

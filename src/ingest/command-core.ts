@@ -11,6 +11,7 @@ import { Command, ResultCode } from '../protocol/schema.js';
 import { StoreUnavailableError, type BatchWriter } from '../storage/batch-writer.js';
 import type { DocumentQueries } from '../storage/document-queries.js';
 import type { DocType } from '../fiscal/document-rows.js';
+import type { AcknowledgedDocument } from '../telemetry/events.js';
 import {
   freshState,
   nextToken,
@@ -45,19 +46,6 @@ export interface KkmRecord {
 export interface CoreRegistry extends RegistryReader {
   getKkm(kkmId: number): Promise<KkmRecord | null>;
   getOrg(orgId: number): Promise<{ bin: string } | null>;
-}
-
-export interface AcknowledgedDocument {
-  kkmId: number;
-  orgId: number;
-  pointId: number;
-  docType: DocType;
-  docSeq: number;
-  shiftNumber: number;
-  ticketNumber?: string;
-  total?: number;
-  /** Made offline (is_offline, or an offline ticket number): reconciliation looks at it. */
-  isOffline?: boolean;
 }
 
 export interface CoreOptions {

@@ -5,15 +5,13 @@
 import { DelayedError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { LiveFeed } from '../telemetry/live-feed.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { Config } from '../config/config.js';
 import type { Db } from '../storage/db.js';
-import type { Notifications } from '../storage/notifications.js';
 import type { Registry } from '../storage/registry.js';
 import { cleanupExports, runExport } from './exports.js';
 import { Monitors } from './monitors.js';
-import { Notifier } from './notifier.js';
+import type { Notifier } from '../telemetry/notifier.js';
 import {
   bullPrefix,
   QUEUES,
@@ -35,8 +33,7 @@ export interface WorkerDeps {
   db: Db;
   redis: Redis;
   registry: Registry;
-  notifications: Notifications;
-  feed: LiveFeed;
+  notifier: Notifier;
   metrics: Metrics;
   jobs: JobQueues;
 }
@@ -61,7 +58,7 @@ const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'co
 export async function startWorkers(d: WorkerDeps): Promise<Workers> {
   const { config, log, jobs } = d;
   const cfg = config.jobs;
-  const notifier = new Notifier(d.notifications, d.feed);
+  const { notifier } = d;
   const reconciler = new Reconciler({
     store: new ReconciliationStore(d.db),
     coordination: new Coordination(d.redis, config.redisPrefix),

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { DocumentQueries } from '../storage/document-queries.js';
 import type { Registry } from '../storage/registry.js';
 import type { NewNotification } from '../storage/notifications.js';
-import type { Notifier } from './notifier.js';
+import type { Notifier } from '../telemetry/notifier.js';
 import { wallMs } from '../fiscal/reconciliation-rules.js';
 
 const presenceKey = (prefix: string) => `${prefix}presence`;

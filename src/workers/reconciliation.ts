@@ -22,7 +22,7 @@ import type { Coordination } from '../storage/coordination.js';
 import type { NewNotification } from '../storage/notifications.js';
 import type { ReconciliationStore } from '../storage/reconciliation-store.js';
 import { nextVersion, type Registry } from '../storage/registry.js';
-import type { Notifier } from './notifier.js';
+import type { Notifier } from '../telemetry/notifier.js';
 
 export class LockedError extends Error {}
 

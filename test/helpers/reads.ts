@@ -15,7 +15,7 @@ export interface Got {
 }
 
 export async function get(server: TestServer, url: string, token?: string): Promise<Got> {
-  const res = await server.app.inject({
+  const res = await server.app!.inject({
     method: 'GET',
     url,
     headers: token ? { authorization: `Bearer ${token}` } : {},

@@ -14,7 +14,7 @@ import t, { type Test } from 'tap';
 import WebSocket from 'ws';
 import { Sessions } from '../../src/api/cabinet/sessions.js';
 import { ResultCode } from '../../src/protocol/schema.js';
-import { createLogger } from '../../src/app/server.js';
+import { createLogger } from '../../src/app/logger.js';
 import { emptyReport, requests, seededRandom, ticket } from '../../src/sim/documents.js';
 import { KkmDevice, httpTransport } from '../../src/sim/kkm-client.js';
 import { cabinetClient, ORG_PASSWORD, type CabinetResponse } from '../helpers/cabinet.js';
@@ -459,7 +459,7 @@ const isCabinetRoute = (route: string) =>
 function routeTable(): { method: string; route: string }[] {
   const out: { method: string; route: string }[] = [];
   const stack: string[] = [];
-  for (const line of server.app.printRoutes({ commonPrefix: false }).split('\n')) {
+  for (const line of server.app!.printRoutes({ commonPrefix: false }).split('\n')) {
     const m = /^((?:│ {3}| {4})*)[├└]── (.*?)(?: \(([A-Z, ]+)\))?$/.exec(line);
     if (!m) continue;
     const depth = m[1]!.length / 4;
@@ -492,7 +492,7 @@ function expectRefusal(t: Test, res: CabinetResponse, codes: number[], what: str
 
 t.test('the route table is what this test covers', async (t) => {
   const table = routeTable();
-  const doc = server.app.swagger() as { paths: Record<string, object> };
+  const doc = server.app!.swagger() as { paths: Record<string, object> };
   for (const [path, ops] of Object.entries(doc.paths)) {
     for (const method of Object.keys(ops)) {
       const route = path.replace(/\{(\w+)\}/g, ':$1');

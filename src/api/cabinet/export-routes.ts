@@ -8,9 +8,7 @@ import { stat } from 'node:fs/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Job } from 'bullmq';
 import { exportPeriod } from '../../fiscal/periods.js';
-import { loadJobsConfig } from '../../config/jobs.js';
 import {
-  JobQueues,
   type ExportFormat,
   type ExportJobData,
   type ExportKind,
@@ -21,13 +19,6 @@ import type { CabinetContext } from './index.js';
 import { readErrors, requireKkm } from './read-support.js';
 import { idSchema } from '../http/schemas.js';
 import { httpError } from '../http/errors.js';
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** The job queues of this process (set by server.ts). */
-    jobQueues?: JobQueues;
-  }
-}
 
 interface ExportBody {
   kkmId: number;
@@ -71,14 +62,7 @@ export async function exportRoutes(
   opts: { ctx: CabinetContext },
 ): Promise<void> {
   const { ctx } = opts;
-  let queues = app.jobQueues;
-  if (!queues) {
-    // Registered without server.ts (a bare cabinet): queues of our own on the cabinet's Redis.
-    const own = new JobQueues(ctx.redis, ctx.redisPrefix, loadJobsConfig({}, []), app.log as never);
-    app.addHook('onClose', () => own.close());
-    queues = own;
-  }
-  const exportsQueue = queues.exports;
+  const exportsQueue = ctx.jobs.exports;
   const guard = requirePermission('exports');
 
   /** The caller's export job, or 404 (unknown, another org's, or a KKM out of scope). */

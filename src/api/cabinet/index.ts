@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Db } from '../../storage/db.js';
+import type { JobQueues } from '../../jobs/queues.js';
 import type { Registry } from '../../storage/registry.js';
 import type { LiveFeed } from '../../telemetry/live-feed.js';
 import { authPublicRoutes, authSecuredRoutes } from './auth-routes.js';
@@ -26,6 +27,8 @@ export interface CabinetOptions {
   registry: Registry;
   redisPrefix: string;
   feed: LiveFeed;
+  /** Producers of the background jobs (exports). */
+  jobs: JobQueues;
   /** A KKM heard from within this window counts as online (default 10 minutes). */
   kkmOnlineWindowMs?: number;
 }

@@ -1,0 +1,105 @@
+// The HTTP side of a process: health and readiness, metrics, OpenAPI and its docs page, and
+// per role the admin and cabinet APIs (api) and KKMs over HTTP POST and WebSocket (ingest).
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import adminRoutes from '../api/admin.js';
+import { adminJobsRoutes } from '../api/admin-jobs.js';
+import { cabinetApi } from '../api/cabinet/index.js';
+import { createHttpApp } from '../api/http/app.js';
+import type { Config } from '../config/config.js';
+import { kkmHttpTransport } from '../ingest/http-transport.js';
+import type { JobQueues } from '../jobs/queues.js';
+import type { Db } from '../storage/db.js';
+import type { Registry } from '../storage/registry.js';
+import type { DomainEvents } from '../telemetry/events.js';
+import type { LiveFeed } from '../telemetry/live-feed.js';
+import type { Metrics, MetricsJson } from '../telemetry/metrics.js';
+import type { IngestCore } from './ingest-core.js';
+import { requestLogFields } from './logger.js';
+
+export interface HttpAppDeps {
+  config: Config;
+  log: Logger;
+  db: Db;
+  redis: Redis;
+  registry: Registry;
+  metrics: Metrics;
+  events: DomainEvents;
+  feed: LiveFeed;
+  jobs: JobQueues;
+  adminToken: string;
+  /** The ingest core, when this process has the ingest role. */
+  ingest: IngestCore | null;
+  /** Drops a KKM's cached device state everywhere (its registration changed). */
+  invalidateKkm(kkmId: number): Promise<void>;
+  /** Metrics of other processes, merged into this one's /metrics. */
+  otherMetrics?: () => Promise<MetricsJson[]>;
+}
+
+export async function buildHttpApp(d: HttpAppDeps): Promise<FastifyInstance> {
+  const { config, metrics, ingest } = d;
+  const app = createHttpApp({
+    loggerInstance: d.log.child({ part: 'http' }, { serializers: { req: requestLogFields } }),
+    bodyLimit: 10 * 1024 * 1024,
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'OFD ingest server API', version: '1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/v1/docs' });
+  await app.register(websocket, { options: { maxPayload: config.maxFrameBytes } });
+  metrics.register(app, () => ingest?.writer.pendingRows ?? 0, d.otherMetrics);
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    const [redisOk, clickhouseOk] = await Promise.all([
+      d.redis.ping().then(
+        () => true,
+        () => false,
+      ),
+      d.db.ping().catch(() => false),
+    ]);
+    return reply.code(redisOk && clickhouseOk ? 200 : 503).send({
+      redis: redisOk ? 'ok' : 'unreachable',
+      clickhouse: clickhouseOk ? 'ok' : 'unreachable',
+    });
+  });
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  if (config.roles.has('api')) {
+    await app.register(adminJobsRoutes, { queues: d.jobs, adminToken: d.adminToken });
+    await app.register(cabinetApi, {
+      db: d.db,
+      redis: d.redis,
+      registry: d.registry,
+      redisPrefix: config.redisPrefix,
+      feed: d.feed,
+      jobs: d.jobs,
+      kkmOnlineWindowMs: config.kkmOnlineWindowSeconds * 1000,
+    });
+    await app.register(adminRoutes, {
+      registry: d.registry,
+      adminToken: d.adminToken,
+      onKkmChanged: async (kkmId, change) => {
+        // Every ingest process must read the changed registration: drop the cached state.
+        await d.invalidateKkm(kkmId);
+        await d.events.emit('kkm.changed', { kkmId, change, kkm: await d.registry.getKkm(kkmId) });
+      },
+    });
+  }
+  if (ingest) {
+    await app.register(kkmHttpTransport, {
+      handle: ingest.handle,
+      admitAddress: ingest.admitAddress,
+      maxFrameBytes: config.maxFrameBytes,
+      onFrameError: (e) => metrics.frameErrors.inc({ code: e.code }),
+    });
+  }
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,110 @@
+// The ingest role's core: device states, the group-commit writer, the command core and the
+// request limits in front of it, shared by every transport (TCP, HTTP, WebSocket).
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import { CommandCore } from '../ingest/command-core.js';
+import { RequestGuard, type KkmHandler } from '../ingest/request-limits.js';
+import { StateStore } from '../ingest/state-store.js';
+import { BatchWriter, dbInsert, type InsertRows } from '../storage/batch-writer.js';
+import type { Db } from '../storage/db.js';
+import { DocumentQueries } from '../storage/document-queries.js';
+import { verifyPassword } from '../storage/passwords.js';
+import type { Registry } from '../storage/registry.js';
+import { tokenSecret } from '../storage/settings.js';
+import type { DomainEvents } from '../telemetry/events.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { PresenceTracker } from '../workers/monitors.js';
+
+export interface IngestCoreDeps {
+  config: Config;
+  log: Logger;
+  db: Db;
+  redis: Redis;
+  registry: Registry;
+  metrics: Metrics;
+  events: DomainEvents;
+  /** Where group commits go instead of `db` (an ingest process: the server process's writer). */
+  insertRows?: InsertRows;
+  /** Count this process's group commits in /metrics. */
+  commitMetrics: boolean;
+}
+
+export interface IngestCore {
+  states: StateStore;
+  writer: BatchWriter;
+  core: CommandCore;
+  /** Answers one frame: the limits first, then the command core. */
+  handle: KkmHandler;
+  /** Whether a new connection or HTTP request from this address is within its rate. */
+  admitAddress(address: string): boolean;
+  close(): Promise<void>;
+}
+
+export async function buildIngestCore(d: IngestCoreDeps): Promise<IngestCore> {
+  const { config, log, metrics } = d;
+  const states = new StateStore(
+    d.redis,
+    config.redisPrefix,
+    config.deviceLeaseMs,
+    config.stateCacheEntries,
+  );
+  // OFD_STORE=noop (benchmark baseline only): documents and device events are decoded, checked
+  // and answered, but their group commits go nowhere.
+  const insertRows: InsertRows =
+    d.insertRows ?? (config.store === 'noop' ? async () => {} : dbInsert(d.db));
+  const writer = new BatchWriter(
+    insertRows,
+    {
+      maxRows: config.batchMaxRows,
+      maxDelayMs: config.batchMaxDelayMs,
+      maxPending: config.batchMaxRows * 50,
+      commitTimeoutMs: 4000,
+    },
+    (stats) => {
+      if (d.commitMetrics) metrics.flush(stats);
+      if (!stats.ok) log.error(stats, 'group commit failed');
+    },
+  );
+  const presence = new PresenceTracker(
+    d.redis,
+    config.redisPrefix,
+    Math.min(5000, Math.floor(config.jobs.kkmOfflineMs / 4)),
+  );
+  const core = new CommandCore({
+    registry: d.registry,
+    states,
+    writer,
+    queries: new DocumentQueries(d.db),
+    tokenSecret: await tokenSecret(d.db),
+    receiptUrl: config.receiptUrl,
+    shiftMaxHours: config.shiftMaxHours,
+    verifyPassword,
+    log: log.child({ part: 'ingest' }),
+    onAnswer: (command, code, ms, kkmId) => {
+      metrics.answer(command, code, ms);
+      // Heard from a known device (not an unknown id, a wrong token or garbage).
+      if (code !== 1 && code !== 2 && code !== 3) presence.touch(kkmId);
+    },
+    onDocument: (doc) => void d.events.emit('document.acknowledged', doc),
+  });
+  const guard = new RequestGuard(config, log.child({ part: 'limits' }), (scope, command) => {
+    metrics.rateLimited.inc({ scope });
+    metrics.answer(command, 254, 0);
+  });
+  return {
+    states,
+    writer,
+    core,
+    handle: guard.guard((frame) => core.handle(frame)),
+    admitAddress(address) {
+      if (guard.admitAddress(address)) return true;
+      metrics.rateLimited.inc({ scope: 'address' });
+      return false;
+    },
+    async close() {
+      guard.close();
+      await writer.close();
+    },
+  };
+}
