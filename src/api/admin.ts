@@ -5,12 +5,8 @@
 // Tokens and passwords never reach a log line.
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { NotFoundError } from '../storage/errors.js';
-import {
-  type KkmRecord,
-  type KkmStatus,
-  type NomenclatureElement,
-  type Registry,
-} from '../storage/registry.js';
+import { type KkmRecord, type NomenclatureElement, type Registry } from '../storage/registry.js';
+import type { KkmStatus } from '../fiscal/device-state.js';
 import type { KkmChange } from '../telemetry/events.js';
 import { checkBearer } from './admin-token.js';
 import { sendError } from './http/conventions.js';

@@ -11,13 +11,13 @@ import { Command, ResultCode } from '../protocol/schema.js';
 import { StoreUnavailableError, type BatchWriter } from '../storage/batch-writer.js';
 import type { DocumentQueries } from '../storage/document-queries.js';
 import type { DocType } from '../fiscal/document-rows.js';
+import type { KkmRecord } from '../storage/registry.js';
 import type { AcknowledgedDocument } from '../telemetry/events.js';
 import {
   freshState,
   nextToken,
   storedPart,
   type DeviceState,
-  type KkmStatus,
 } from '../fiscal/device-state.js';
 import type { StateStore } from './state-store.js';
 import { crashPoint } from './faults.js';
@@ -34,17 +34,13 @@ import {
 import { ticketCommand } from './commands/ticket.js';
 import type { CommandContext, Outcome, RegistryReader } from './commands/types.js';
 
-export interface KkmRecord {
-  kkmId: number;
-  orgId: number;
-  pointId: number;
-  status: KkmStatus;
-  token: number;
-  tokenEpoch: number;
-}
-
 export interface CoreRegistry extends RegistryReader {
-  getKkm(kkmId: number): Promise<KkmRecord | null>;
+  getKkm(
+    kkmId: number,
+  ): Promise<Pick<
+    KkmRecord,
+    'kkmId' | 'orgId' | 'pointId' | 'status' | 'token' | 'tokenEpoch'
+  > | null>;
   getOrg(orgId: number): Promise<{ bin: string } | null>;
 }
 

@@ -5,6 +5,7 @@
 // POST /kkm from an address over its rate gets 429 before its body is read.
 // Each process limits what it sees: behind N ingest processes a device that spreads its
 // requests over all of them could get up to N times its rate.
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { encodeResponse, peekCommand, resultResponse } from '../protocol/codec.js';
 import type { Frame } from '../protocol/framer.js';
@@ -38,16 +39,19 @@ const LOG_EVERY_MS = 10_000;
 /**
  * Token buckets by key: `rate` tokens a second up to `burst`. The map is bounded: buckets that
  * have refilled are dropped by `sweep` (a new bucket starts full, so nothing is lost), and when
- * it is full anyway the oldest bucket goes first, which only ever makes one key's limit laxer.
+ * it is full anyway the least recently used bucket goes first, which only ever makes one key's
+ * limit laxer.
  */
-export class TokenBuckets<K> {
-  private readonly buckets = new Map<K, Bucket>();
+export class TokenBuckets<K extends number | string> {
+  private readonly buckets: LRUCache<K, Bucket>;
 
   constructor(
     readonly rate: number,
     readonly burst: number,
-    private readonly maxKeys = 1_000_000,
-  ) {}
+    maxKeys = 1_000_000,
+  ) {
+    this.buckets = new LRUCache({ max: maxKeys });
+  }
 
   get size(): number {
     return this.buckets.size;
@@ -57,7 +61,6 @@ export class TokenBuckets<K> {
   take(key: K, now = performance.now()): Bucket | null {
     let bucket = this.buckets.get(key);
     if (!bucket) {
-      if (this.buckets.size >= this.maxKeys) this.evict(now);
       bucket = { tokens: this.burst, at: now, refused: 0, loggedAt: -Infinity };
       this.buckets.set(key, bucket);
     } else {
@@ -73,17 +76,8 @@ export class TokenBuckets<K> {
 
   /** Drops the buckets that are full again. */
   sweep(now = performance.now()): void {
-    for (const [key, b] of this.buckets) {
+    for (const [key, b] of this.buckets.entries()) {
       if (b.tokens + ((now - b.at) * this.rate) / 1000 >= this.burst) this.buckets.delete(key);
-    }
-  }
-
-  private evict(now: number): void {
-    this.sweep(now);
-    while (this.buckets.size >= this.maxKeys) {
-      const oldest = this.buckets.keys().next();
-      if (oldest.done) break;
-      this.buckets.delete(oldest.value);
     }
   }
 }

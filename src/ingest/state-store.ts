@@ -11,6 +11,7 @@
 //   in this process as well; a claim sends the version it holds and Redis answers "yours is
 //   current" instead of the state, so an unchanged device costs no transfer and no JSON parse.
 //   A flushed or rebuilt key gets a new version, so a stale copy here is never trusted.
+import { LRUCache } from 'lru-cache';
 import type { Redis } from 'ioredis';
 import type { DeviceState } from '../fiscal/device-state.js';
 
@@ -127,7 +128,8 @@ interface Cached {
 export class StateStore {
   private readonly redis: ScriptRedis;
   /** The last state this process wrote or read per device, by version; oldest first. */
-  private readonly cache = new Map<number, Cached>();
+  /** States this process wrote, least recently used first out (null: none kept). */
+  private readonly cache: LRUCache<number, Cached> | null;
   private readonly claims: TurnBatch<Claim>;
   private readonly releases: TurnBatch<void>;
 
@@ -135,8 +137,9 @@ export class StateStore {
     redis: Redis,
     private readonly prefix: string,
     private readonly leaseMs: number,
-    private readonly cacheSize = 100_000,
+    cacheSize = 100_000,
   ) {
+    this.cache = cacheSize > 0 ? new LRUCache({ max: cacheSize }) : null;
     if (!('ofdClaimMany' in redis)) {
       redis.defineCommand('ofdClaimMany', { lua: CLAIM });
       redis.defineCommand('ofdReleaseMany', { lua: RELEASE });
@@ -156,7 +159,7 @@ export class StateStore {
    */
   claim(kkmId: number): Promise<Claim> {
     const owner = `${instance}.${++ownerCounter}`;
-    return this.claims.add(kkmId, [owner, this.cache.get(kkmId)?.version ?? '']);
+    return this.claims.add(kkmId, [owner, this.cache?.peek(kkmId)?.version ?? '']);
   }
 
   /**
@@ -171,23 +174,18 @@ export class StateStore {
 
   /** After a commit whose outcome is unknown: the next request rebuilds from ClickHouse. */
   markUncertain(kkmId: number, claim: string): Promise<void> {
-    this.cache.delete(kkmId);
+    this.cache?.delete(kkmId);
     return this.releases.add(kkmId, [claim, 'uncertain', '']);
   }
 
   /** Drops the cached state (registry changed); an in-flight request's release then no-ops. */
   async invalidate(kkmId: number): Promise<void> {
-    this.cache.delete(kkmId);
+    this.cache?.delete(kkmId);
     await this.redis.del(this.key(kkmId));
   }
 
   private remember(kkmId: number, version: string, state: DeviceState): void {
-    if (this.cacheSize === 0) return;
-    this.cache.delete(kkmId); // re-inserted last: the Map's order is least recently used first
-    this.cache.set(kkmId, { version, state });
-    if (this.cache.size > this.cacheSize) {
-      this.cache.delete(this.cache.keys().next().value as number);
-    }
+    this.cache?.set(kkmId, { version, state });
   }
 
   private async sendClaims(batch: Pending<Claim>[]): Promise<void> {
@@ -201,9 +199,9 @@ export class StateStore {
       if (kind === 'busy') return p.resolve({ kind: 'busy' });
       let state: DeviceState | null = null;
       if (kind === 'cached') {
-        const entry = this.cache.get(p.kkmId);
+        // get() marks the entry recently used again.
+        const entry = this.cache?.get(p.kkmId);
         state = entry && entry.version === p.args[1] ? entry.state : null;
-        if (state) this.remember(p.kkmId, entry!.version, state); // recently used again
       } else if (kind === 'ok') {
         try {
           state = JSON.parse(json!) as DeviceState;
@@ -212,7 +210,7 @@ export class StateStore {
           state = null; // unreadable: rebuilt below like a missing one
         }
       } else {
-        this.cache.delete(p.kkmId);
+        this.cache?.delete(p.kkmId);
       }
       p.resolve({ kind: 'held', claim: claim!, state, rebuild: kind === 'stale' || !state });
     });

@@ -3,6 +3,7 @@
 // admin API lists and retries failed jobs); only the 'worker' role processes them (index.ts).
 // Keys live under the deployment's Redis prefix, so several deployments (and test runs) share
 // one Redis without meeting.
+import { LRUCache } from 'lru-cache';
 import { Queue, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { JobsConfig } from '../config/jobs.js';
@@ -67,7 +68,7 @@ export class JobQueues {
   readonly exports: Queue<ExportJobData, ExportResult>;
   readonly maintenance: Queue<MaintenanceJobData>;
   /** The burst each KKM was last queued for here, so a burst costs one Redis call per process. */
-  private readonly queuedBurst = new Map<number, number>();
+  private readonly queuedBurst = new LRUCache<number, number>({ max: 100_000 });
   private readonly pending = new Set<Promise<unknown>>();
 
   constructor(
@@ -125,7 +126,6 @@ export class JobQueues {
     const burst = Math.floor(now / reconcileBurstMs);
     if (this.queuedBurst.get(kkmId) === burst) return;
     this.queuedBurst.set(kkmId, burst);
-    if (this.queuedBurst.size > 100_000) this.queuedBurst.clear();
     const delay = (burst + 1) * reconcileBurstMs - now + reconcileDelayMs;
     this.track(
       this.reconciliation

@@ -5,3 +5,6 @@ import protobuf from 'protobufjs/minimal.js';
 
 protobuf.util.Long = null as never;
 protobuf.configure();
+
+/** The largest uint32 of the wire (device ids, shift and document numbers). */
+export const MAX_UINT32 = 0xffff_ffff;

@@ -19,7 +19,8 @@ import {
   NotFoundError,
   StoreBrokenError,
 } from './errors.js';
-import { MAX_UINT32, nextVersion } from './registry.js';
+import { MAX_UINT32 } from '../protocol/numbers.js';
+import { nextVersion } from './registry.js';
 
 /** Logins of 12 digits are organizations' BINs (the owner's login); sub-users cannot take one. */
 export const BIN_LOGIN_RE = /^[0-9]{12}$/;

@@ -3,6 +3,7 @@
 // updates of registry rows.
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { MAX_UINT32 } from '../protocol/numbers.js';
 
 /** Seed the counter up to the floor if Redis lost or lags it, then INCRBY (default 1). */
 const SEQ_NEXT = `
@@ -17,7 +18,6 @@ return 0`;
 
 const LOCK_TTL_MS = 15_000;
 const LOCK_WAIT_MS = 5_000;
-const MAX_UINT32 = 0xffff_ffff;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

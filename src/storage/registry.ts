@@ -8,6 +8,8 @@ import { randomInt } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Db } from './db.js';
 import { PERMISSIONS } from '../access/permissions.js';
+import type { KkmStatus } from '../fiscal/device-state.js';
+import { MAX_UINT32 } from '../protocol/numbers.js';
 import { Coordination } from './coordination.js';
 import {
   BusyError,
@@ -19,13 +21,11 @@ import {
 } from './errors.js';
 import { hashPassword } from './passwords.js';
 
-export type KkmStatus = 'active' | 'blocked' | 'deregistered';
 export const KKM_STATUSES: readonly KkmStatus[] = ['active', 'blocked', 'deregistered'];
 
 /** Protocol UserRoleEnum: 1 paymaster, 2 chief paymaster, 3 administrator. */
 export const CASHIER_ROLES = [1, 2, 3] as const;
 
-export const MAX_UINT32 = 0xffff_ffff;
 const BIN_RE = /^[0-9]{12}$/;
 
 // ---- errors ---------------------------------------------------------------------------------

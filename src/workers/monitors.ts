@@ -1,6 +1,7 @@
 // Watching the fleet: a KKM that went quiet (no request for the configured time) and came back,
 // and shifts open longer than the warning time (23 h) or past the limit (24 h). Both raise
 // notifications once per occurrence (a Redis marker each; Notifications dedups the stored copy).
+import { LRUCache } from 'lru-cache';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { DocumentQueries } from '../storage/document-queries.js';
@@ -18,18 +19,19 @@ const cutoffKey = (prefix: string) => `${prefix}presence:cutoff`;
  * Called on the ingest path: at most one write per KKM per `throttleMs`, never awaited.
  */
 export class PresenceTracker {
-  private readonly written = new Map<number, number>();
+  /** When each KKM was last written here; a write is due again after `throttleMs`. */
+  private readonly written: LRUCache<number, number>;
 
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly throttleMs: number,
-  ) {}
+    throttleMs: number,
+  ) {
+    this.written = new LRUCache({ max: 500_000, ttl: Math.max(1, throttleMs) });
+  }
 
   touch(kkmId: number, now = Date.now()): void {
-    const last = this.written.get(kkmId);
-    if (last !== undefined && now - last < this.throttleMs) return;
-    if (this.written.size > 500_000) this.written.clear();
+    if (this.written.has(kkmId)) return;
     this.written.set(kkmId, now);
     this.redis.zadd(presenceKey(this.prefix), now, String(kkmId)).catch(() => {
       this.written.delete(kkmId);

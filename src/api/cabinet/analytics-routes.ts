@@ -17,7 +17,7 @@ import {
   periodProperties,
   requireKkms,
 } from './read-support.js';
-import { MAX_UINT32 } from '../http/schemas.js';
+import { MAX_UINT32 } from '../../protocol/numbers.js';
 import { BadRequest } from '../http/errors.js';
 
 export const ANALYTICS_LIMITS = { maxKkms: 20, oneKkmDays: 31, manyKkmsDays: 7 } as const;

@@ -3,7 +3,8 @@
 // keyset cursors and the protocol's names. Validation and errors are the HTTP conventions'.
 import type { FastifyRequest } from 'fastify';
 import { BadRequest, NotFound } from '../http/errors.js';
-import { MAX_UINT32, errorResponses, idParams } from '../http/schemas.js';
+import { errorResponses, idParams } from '../http/schemas.js';
+import { MAX_UINT32 } from '../../protocol/numbers.js';
 import { LRUCache } from 'lru-cache';
 import { seesKkm, type KkmPlace } from '../../access/grants.js';
 import type { CabinetContext } from './index.js';

@@ -1,5 +1,5 @@
 // JSON schemas every route family shares: ids, error answers, id params.
-export const MAX_UINT32 = 0xffff_ffff;
+import { MAX_UINT32 } from '../../protocol/numbers.js';
 
 export const idSchema = { type: 'integer', minimum: 1, maximum: MAX_UINT32 } as const;
 export const uint32 = { type: 'integer', minimum: 0, maximum: MAX_UINT32 } as const;

@@ -4,14 +4,9 @@ import type { Logger } from 'pino';
 import type { FrameHeader } from '../../protocol/header.js';
 import type { IResponse, Request } from '../../protocol/schema.js';
 import type { DocumentQueries } from '../../storage/document-queries.js';
+import type { RegInfo } from '../../storage/registry.js';
 import type { DocumentRow } from '../../fiscal/document-rows.js';
 import type { DeviceState } from '../../fiscal/device-state.js';
-
-export interface RegInfo {
-  kkm: Record<string, string>;
-  pos: { title: string; address: string };
-  org: { title: string; address: string; inn: string; okved: string };
-}
 
 export interface Cashier {
   code: number;
