@@ -76,7 +76,7 @@ type StoredElement = {
 };
 
 export async function nomenclatureCommand(ctx: CommandContext): Promise<Outcome> {
-  const current = ctx.request.nomenclature!.current_version;
+  const current = ctx.request.nomenclature!.current_version ?? 0;
   const latest = await ctx.registry.latestNomenclature(ctx.state.orgId);
   const Result = NomenclatureResult;
   const nomenclature = !latest
