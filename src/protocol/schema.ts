@@ -37,6 +37,7 @@ export type IParentTicket = kkm.proto.TicketRequest.IParentTicket;
 
 export const Command = enumValues<typeof kkm.proto.CommandTypeEnum>('CommandTypeEnum');
 export const ResultCode = enumValues<typeof kkm.proto.ResultTypeEnum>('ResultTypeEnum');
+export const DomainType = enumValues<typeof kkm.proto.DomainTypeEnum>('DomainTypeEnum');
 export const Operation = enumValues<typeof kkm.proto.OperationTypeEnum>('OperationTypeEnum');
 export const PaymentType = enumValues<typeof kkm.proto.PaymentTypeEnum>('PaymentTypeEnum');
 export const ReportType = enumValues<typeof kkm.proto.ReportTypeEnum>('ReportTypeEnum');

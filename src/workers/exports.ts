@@ -19,6 +19,7 @@ import { compareReports } from '../ingest/zx-report.js';
 import { toTiyn } from '../protocol/money.js';
 import { ItemType, Operation, PaymentType, type IZXReport } from '../protocol/schema.js';
 import type { ClickHouseClient } from '../storage/clickhouse.js';
+import { readTicket203, TICKET_203_SCALARS } from '../storage/ticket-columns-203.js';
 import type { ExportJobData, ExportResult } from './queues.js';
 import { tenge } from './reconciliation.js';
 
@@ -66,6 +67,13 @@ const TICKET_COLUMNS = [
   'customer_email',
   'customer_phone',
   'annulled',
+  'protocol_version',
+  'domain',
+  'parent_number',
+  'parent_time',
+  'parent_kgd_kkm_id',
+  'parent_total',
+  'parent_offline',
 ];
 const ITEM_COLUMNS = [
   'doc_seq',
@@ -82,8 +90,22 @@ const ITEM_COLUMNS = [
   'unit',
   'tax_percent',
   'tax_sum',
+  'ntin',
+  'excise_stamps',
 ];
-const PAYMENT_COLUMNS = ['doc_seq', 'ticket_number', 'type', 'sum'];
+const PAYMENT_COLUMNS = [
+  'doc_seq',
+  'ticket_number',
+  'type',
+  'sum',
+  'card_terminal_id',
+  'card_type',
+  'card_auth_code',
+  'card_rrn',
+  'card_receipt_number',
+  'mobile_qr_type',
+  'mobile_qr_id',
+];
 const REPORT_FIGURES = [
   'sell_count',
   'sell_sum',
@@ -113,12 +135,15 @@ const REPORT_COLUMNS = [
 const TICKET_SELECT = `doc_seq, ticket_number, shift_number, toString(device_time) AS device_text,
   toString(received_at) AS received_text, operation, total, taken, change, discount, markup,
   is_offline, offline_number, printed_number, operator_code, operator_name, customer_iin,
-  customer_email, customer_phone,
+  customer_email, customer_phone, ${TICKET_203_SCALARS},
   doc_seq IN (SELECT cancelled_seq FROM documents
               WHERE kkm_id = {kkm:UInt32} AND doc_type = 'cancel_ticket') AS annulled`;
 const ITEM_ARRAYS = `items.type, items.name, items.section, items.quantity, items.price,
-  items.sum, items.code, items.barcode, items.unit, items.tax_percent, items.tax_sum`;
-const PAYMENT_ARRAYS = 'payments.type, payments.sum';
+  items.sum, items.code, items.barcode, items.unit, items.tax_percent, items.tax_sum,
+  items.ntin, items.excise_stamps`;
+const PAYMENT_ARRAYS = `payments.type, payments.sum, payments.card_terminal_id, payments.card_type,
+  payments.card_auth_code, payments.card_rrn, payments.card_receipt_number,
+  payments.mobile_qr_type, payments.mobile_qr_id`;
 const ITEM_SELECT = `doc_seq, ticket_number, ${ITEM_ARRAYS}`;
 const PAYMENT_SELECT = `doc_seq, ticket_number, ${PAYMENT_ARRAYS}`;
 const REPORT_SELECT = `doc_seq, shift_number, toString(device_time) AS closed_text,
@@ -147,6 +172,22 @@ function ticketRecord(r: Row): unknown[] {
     r.customer_email,
     r.customer_phone,
     Number(r.annulled),
+    ...parentRecord(r),
+  ];
+}
+
+/** protocol_version, domain and the parent ticket columns of a receipt (2.0.3). */
+function parentRecord(r: Row): unknown[] {
+  const v = readTicket203(r);
+  const p = v.parentTicket;
+  return [
+    v.protocolVersion,
+    v.domain,
+    p?.number ?? '',
+    p?.dateTime ?? '',
+    p?.kgdKkmId ?? '',
+    p ? money(p.total) : '',
+    p ? Number(p.offline) : '',
   ];
 }
 
@@ -167,6 +208,8 @@ function itemRecords(r: Row): unknown[][] {
     arr(r['items.unit'])[i],
     thousandths(arr(r['items.tax_percent'])[i]),
     money(arr(r['items.tax_sum'])[i]),
+    arr(r['items.ntin'])[i] ?? '',
+    (arr(arr(r['items.excise_stamps'])[i]) as string[]).join(' '),
   ]);
 }
 
@@ -176,10 +219,12 @@ function paymentRecords(r: Row): unknown[][] {
     r.ticket_number,
     PAYMENTS[Number(type)] ?? type,
     money(arr(r['payments.sum'])[i]),
+    ...PAYMENT_COLUMNS.slice(4).map((c) => arr(r[`payments.${c}`])[i] ?? ''),
   ]);
 }
 
 function ticketJson(r: Row) {
+  const v203 = readTicket203(r);
   return {
     docSeq: Number(r.doc_seq),
     ticketNumber: r.ticket_number,
@@ -198,10 +243,22 @@ function ticketJson(r: Row) {
     operator: { code: Number(r.operator_code), name: r.operator_name },
     customer: { iin: r.customer_iin, email: r.customer_email, phone: r.customer_phone },
     annulled: Number(r.annulled) === 1,
-    items: itemRecords(r).map((i) =>
-      Object.fromEntries(ITEM_COLUMNS.slice(2).map((c, k) => [c, i[k + 2]])),
-    ),
-    payments: paymentRecords(r).map((p) => ({ type: p[2], sum: p[3] })),
+    protocolVersion: v203.protocolVersion,
+    domain: v203.domain,
+    parentTicket: v203.parentTicket && {
+      ...v203.parentTicket,
+      total: money(v203.parentTicket.total),
+    },
+    items: itemRecords(r).map((i, n) => ({
+      ...Object.fromEntries(ITEM_COLUMNS.slice(2, -1).map((c, k) => [c, i[k + 2]])),
+      excise_stamps: v203.items[n]?.exciseStamps ?? [],
+    })),
+    payments: paymentRecords(r).map((p, n) => ({
+      type: p[2],
+      sum: p[3],
+      card: v203.payments[n]?.card ?? null,
+      mobile: v203.payments[n]?.mobile ?? null,
+    })),
   };
 }
 

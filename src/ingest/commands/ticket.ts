@@ -3,6 +3,7 @@
 import { wallClock } from '../../protocol/datetime.js';
 import { ResultCode, Command } from '../../protocol/schema.js';
 import { InvalidDocumentError, ticketFigures } from '../../storage/document-rows.js';
+import { ticketColumns203 } from '../../storage/ticket-columns-203.js';
 import { ticketNumber } from '../device-state.js';
 import { ticketCashDelta } from '../zx-report.js';
 import { documentRow } from './document.js';
@@ -74,6 +75,7 @@ export async function ticketCommand(ctx: CommandContext): Promise<Outcome> {
     customer_email: ext?.customer_email ?? '',
     customer_phone: ext?.customer_phone ?? '',
     ...figures,
+    ...ticketColumns203(ticket),
   });
   const url = receiptUrl(ctx.receiptUrl, number, next.kkmId, figures.total, deviceTime);
   return {
