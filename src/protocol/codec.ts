@@ -11,7 +11,8 @@ import {
 } from './header.js';
 import type { Frame } from './framer.js';
 import { Command, ResultCode, type IResponse, type Request } from './schema.js';
-import { schemaFor } from './versions.js';
+import { is203, schemaFor } from './versions.js';
+import { missing203 } from './rules-203.js';
 import type { Revision } from './revision.js';
 
 export type Rejection = { ok: false; command: number; code: number; reason: string };
@@ -105,7 +106,9 @@ export function decodeRequest(frame: Frame): Decoded {
   if (!KNOWN_COMMANDS.has(command)) {
     return reject(command, ResultCode.RESULT_TYPE_UNKNOWN_COMMAND, `unknown command ${command}`);
   }
-  const missing = missingForCommand(request, frame.header.version);
+  const missing =
+    missingForCommand(request, frame.header.version) ??
+    (is203(frame.header.version) ? missing203(request) : null);
   if (missing) return reject(command, missing.code, missing.reason);
   return { ok: true, request };
 }

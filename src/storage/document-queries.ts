@@ -113,6 +113,17 @@ export class DocumentQueries {
     return row ? { ...row, shift_number: num(row.shift_number), doc_seq: num(row.doc_seq) } : null;
   }
 
+  /** Whether we stored receipt `number` of the KKM the tax authority registered as `kgdKkmId`. */
+  async knownTicket(kgdKkmId: string, number: string): Promise<boolean> {
+    const [row] = await this.rows<{ n: string }>(
+      `SELECT count() AS n FROM documents
+       WHERE kkm_id IN (SELECT kkm_id FROM kkms FINAL WHERE fns_kkm_id = {kgd:String})
+         AND doc_type = 'ticket' AND ticket_number = {number:String}`,
+      { kgd: kgdKkmId, number },
+    );
+    return num(row?.n ?? 0) > 0;
+  }
+
   async lastDocument(kkmId: number): Promise<LastDocument | null> {
     const [row] = await this.rows<LastDocument>(
       `SELECT doc_seq, doc_type, req_num, token_in, token_out, state, response

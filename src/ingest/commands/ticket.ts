@@ -7,6 +7,7 @@ import { ticketColumns203 } from '../../storage/ticket-columns-203.js';
 import { ticketNumber } from '../device-state.js';
 import { ticketCashDelta } from '../zx-report.js';
 import { documentRow } from './document.js';
+import { parentTicketRefusal } from './rules-203.js';
 import { shiftViolation, withShiftOpen } from './shift-rules.js';
 import { reject, type CommandContext, type Outcome } from './types.js';
 
@@ -48,6 +49,8 @@ export async function ticketCommand(ctx: CommandContext): Promise<Outcome> {
   };
   const violation = shiftViolation(ctx.state, facts, ctx.shiftMaxHours);
   if (violation) return reject(violation.code, violation.text);
+  const parentRefused = await parentTicketRefusal(ctx, ticket);
+  if (parentRefused) return parentRefused;
 
   const next = withShiftOpen(ctx.state, facts);
   next.seq += 1;
