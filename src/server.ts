@@ -25,6 +25,8 @@ import { migrate } from './storage/migrations.js';
 import { Notifications } from './storage/notifications.js';
 import { verifyPassword } from './storage/passwords.js';
 import { Registry } from './storage/registry.js';
+import { OrgProfile } from './storage/org-profile.js';
+import { Catalogue } from './storage/catalogue.js';
 import { tokenSecret } from './storage/settings.js';
 import { adminJobsRoutes } from './api/admin-jobs.js';
 import { startWorkers, type Workers } from './workers/index.js';
@@ -136,6 +138,8 @@ export async function startServer(
   await redisReady(redis, 5000).catch(() => log.error('redis unreachable at start; answering 254'));
 
   const registry = new Registry(ch, redis, config.redisPrefix);
+  const orgs = new OrgProfile(ch);
+  const catalogue = new Catalogue(ch);
   const metrics = new Metrics();
   const notifications = new Notifications(ch);
   const feed = new LiveFeed(redis, config.redisPrefix, log.child({ part: 'live' }));
@@ -182,6 +186,8 @@ export async function startServer(
   );
   const core = new CommandCore({
     registry,
+    orgs,
+    catalogue,
     states,
     writer,
     queries,
@@ -268,6 +274,7 @@ export async function startServer(
     await app.register(adminRoutes, {
       registry,
       adminToken,
+      profile: { orgs, catalogue },
       onKkmChanged: async (kkmId, change) => {
         await states.invalidate(kkmId);
         const kkm = await registry.getKkm(kkmId);

@@ -25,6 +25,7 @@ import {
   type Registry,
 } from '../storage/registry.js';
 import { checkBearer } from './admin-token.js';
+import { adminCatalogueRoutes, type AdminCatalogueOptions } from './admin-catalogue.js';
 import { checkPasswordPolicy } from './password-policy.js';
 
 export interface AdminApiOptions {
@@ -32,6 +33,8 @@ export interface AdminApiOptions {
   adminToken: string;
   /** Called after a KKM's token or status changed, so ingest drops its cached device state. */
   onKkmChanged: (kkmId: number, change: KkmChange) => Promise<void>;
+  /** Catalogue, ads and taxation routes (admin-catalogue.ts), when given. */
+  profile?: Omit<AdminCatalogueOptions, 'registry' | 'prefix'>;
 }
 
 /** What happened to a KKM: a token was issued, or its status became this. */
@@ -507,6 +510,10 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
       return { version };
     },
   );
+
+  if (opts.profile) {
+    await adminCatalogueRoutes(app, { ...opts.profile, registry, prefix: ADMIN_PREFIX });
+  }
 };
 
 export default adminApi;

@@ -86,7 +86,7 @@ export class DocumentQueries {
          countIf(doc_seq IN cancelled) AS annulled
        FROM documents FINAL
        WHERE kkm_id = {kkm:UInt32} AND shift_number < {shift:UInt32}
-         AND doc_type IN ('ticket', 'money_placement')
+         AND (doc_type IN ('ticket', 'money_placement') OR (doc_type = 'close_shift' AND total > 0))
        GROUP BY doc_type, k`,
       { kkm: kkmId, shift },
     );
@@ -97,7 +97,8 @@ export class DocumentQueries {
         totals.ticketSum[k] = num(r.s);
         totals.annulledCount += num(r.annulled);
       } else {
-        totals.placementCount[k] = num(r.n);
+        // A close_shift with a total withdrew all cash (withdraw_money): a withdrawal too.
+        totals.placementCount[k]! += num(r.n);
       }
     }
     return totals;

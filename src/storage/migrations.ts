@@ -277,6 +277,33 @@ export const migrations: Migration[] = [
       'ALTER TABLE documents MODIFY COLUMN `items.quantity` Array(UInt64)',
     ],
   },
+  {
+    version: 11,
+    name: 'organization settings',
+    statements: [
+      // Per-organization settings the operator sets: receipt ads, bound taxation (JSON values).
+      `CREATE TABLE IF NOT EXISTS org_settings (
+        org_id UInt32,
+        name LowCardinality(String),
+        value String,
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version) ORDER BY (org_id, name)`,
+    ],
+  },
+  {
+    version: 12,
+    name: 'national product catalogue',
+    statements: [
+      // The national product catalogue (НКТ) the operator loads, for 2.0.3 barcode lookups.
+      `CREATE TABLE IF NOT EXISTS product_catalogue (
+        barcode String,
+        ntin String,
+        name_ru String,
+        name_kk String,
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version) ORDER BY barcode`,
+    ],
+  },
 ];
 
 export async function migrate(ch: ClickHouseClient): Promise<number[]> {

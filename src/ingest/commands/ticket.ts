@@ -8,6 +8,7 @@ import { ticketNumber } from '../device-state.js';
 import { ticketCashDelta } from '../zx-report.js';
 import { documentRow } from './document.js';
 import { parentTicketRefusal } from './rules-203.js';
+import { cashierRefusal, paymentRefusal } from './rules-202.js';
 import { shiftViolation, withShiftOpen } from './shift-rules.js';
 import { reject, type CommandContext, type Outcome } from './types.js';
 
@@ -33,6 +34,8 @@ export async function ticketCommand(ctx: CommandContext): Promise<Outcome> {
     if (e instanceof InvalidDocumentError) return incorrect(e.message);
     throw e;
   }
+  const paymentRefused = paymentRefusal(ticket);
+  if (paymentRefused) return paymentRefused;
   const customer = ticket.extension_options?.customer_iin_or_bin;
   if (customer && customer === ctx.state.orgBin) {
     return reject(
@@ -49,8 +52,9 @@ export async function ticketCommand(ctx: CommandContext): Promise<Outcome> {
   };
   const violation = shiftViolation(ctx.state, facts, ctx.shiftMaxHours);
   if (violation) return reject(violation.code, violation.text);
-  const parentRefused = await parentTicketRefusal(ctx, ticket);
-  if (parentRefused) return parentRefused;
+  const refused =
+    (await cashierRefusal(ctx, ticket.operator)) ?? (await parentTicketRefusal(ctx, ticket));
+  if (refused) return refused;
 
   const next = withShiftOpen(ctx.state, facts);
   next.seq += 1;
