@@ -6,6 +6,7 @@
 import { toTiyn } from '../protocol/money.js';
 import { wallClock } from '../protocol/datetime.js';
 import { ItemType, type ITicketRequest } from '../protocol/schema.js';
+import { InvalidDocumentError } from './document-rows.js';
 
 /** The domain column when a receipt names none (2.0.2 made it optional). */
 export const NO_DOMAIN = -1;
@@ -13,6 +14,14 @@ export const NO_DOMAIN = -1;
 /** The parent-ticket columns when a receipt has none. */
 export const NO_PARENT_TIME = '1970-01-01 00:00:00';
 
+function parentTotal(m: Parameters<typeof toTiyn>[0]): number {
+  if (!m) return 0;
+  const tiyn = toTiyn(m);
+  if (tiyn === null) throw new InvalidDocumentError('parent_ticket_total is not a valid amount');
+  return tiyn;
+}
+
+/** The 2.0.3 columns of a receipt; throws InvalidDocumentError for out-of-range values. */
 export function ticketColumns203(t: ITicketRequest): Record<string, unknown> {
   const items = t.items ?? [];
   const ntin: string[] = [];
@@ -30,6 +39,12 @@ export function ticketColumns203(t: ITicketRequest): Record<string, unknown> {
   }
   const payments = t.payments ?? [];
   const card = payments.map((p) => p.card_payment_fields);
+  for (const c of card) {
+    // uint64 on the wire: past 2^53 a JS number would round into storage.
+    if (c?.pos_rrn && !Number.isSafeInteger(c.pos_rrn)) {
+      throw new InvalidDocumentError('payments.card_payment_fields.pos_rrn is out of range');
+    }
+  }
   const mobile = payments.map((p) => p.mobile_payment_fields);
   const parent = t.parent_ticket;
   return {
@@ -46,7 +61,7 @@ export function ticketColumns203(t: ITicketRequest): Record<string, unknown> {
     parent_number: parent?.parent_ticket_number ?? '',
     parent_time: (parent && wallClock(parent.parent_ticket_data_time)) || NO_PARENT_TIME,
     parent_kgd_kkm_id: parent?.kgd_kkm_id ?? '',
-    parent_total: (parent && toTiyn(parent.parent_ticket_total)) ?? 0,
+    parent_total: parentTotal(parent?.parent_ticket_total),
     parent_offline: parent?.parent_ticket_is_offline ? 1 : 0,
   };
 }

@@ -78,6 +78,7 @@ export async function barcodeLookup(ctx: CommandContext, barcode: string): Promi
   return answer(
     ResultCode.RESULT_TYPE_ELEMENT_NOT_FOUND_BY_BARCODE,
     { result: NomenclatureResult.RESULT_TYPE_ELEMENT_NOT_FOUND_BY_BARCODE },
-    `barcode ${barcode} is in neither the nomenclature nor the national catalogue`,
+    // The device's barcode is echoed cut short: it may be arbitrarily long.
+    `barcode ${barcode.slice(0, 64)} is in neither the nomenclature nor the national catalogue`,
   );
 }

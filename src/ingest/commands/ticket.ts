@@ -28,8 +28,10 @@ export async function ticketCommand(ctx: CommandContext): Promise<Outcome> {
   if (!deviceTime) return incorrect('ticket.date_time is not a valid date and time');
   if (ticket.operation < 0 || ticket.operation > 3) return incorrect('unknown operation');
   let figures: ReturnType<typeof ticketFigures>;
+  let columns203: ReturnType<typeof ticketColumns203>;
   try {
     figures = ticketFigures(ticket);
+    columns203 = ticketColumns203(ticket);
   } catch (e) {
     if (e instanceof InvalidDocumentError) return incorrect(e.message);
     throw e;
@@ -82,7 +84,7 @@ export async function ticketCommand(ctx: CommandContext): Promise<Outcome> {
     customer_email: ext?.customer_email ?? '',
     customer_phone: ext?.customer_phone ?? '',
     ...figures,
-    ...ticketColumns203(ticket),
+    ...columns203,
   });
   const url = receiptUrl(ctx.receiptUrl, number, next.kkmId, figures.total, deviceTime);
   return {
