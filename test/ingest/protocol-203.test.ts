@@ -286,3 +286,43 @@ t.test('barcode lookup: nomenclature, then catalogue, else code 18', async (t) =
     NomenclatureResult.RESULT_TYPE_ELEMENT_NOT_FOUND_BY_BARCODE,
   );
 });
+
+t.test(
+  '2.0.3 SYSTEM: the Kazakh address and the geo-position with its source are kept',
+  async (t) => {
+    const kkm = await server.registerKkm();
+    const dev = device(kkm, 203);
+    const sys = await dev.send({
+      command: 0,
+      service: {
+        security_stats: {
+          geo_position: { latitude: 43260544, longitude: 76945465, source: 'GPS' },
+        },
+        reg_info: {
+          kkm: { fns_kkm_id: 'FNS-1' },
+          org: { inn: kkm.bin, address_kz: 'Алматы қ., Төле би, 101' },
+        },
+      },
+    });
+    t.equal(code(sys), OK, text(sys));
+    const events = await rows<{ kind: string; detail: string }>(
+      server,
+      `SELECT kind, detail FROM device_events
+     WHERE kkm_id = {kkm:UInt32} AND kind IN ('geo_position', 'reg_info') ORDER BY kind`,
+      { kkm: kkm.kkmId },
+    );
+    t.same(
+      events.map((e) => [e.kind, JSON.parse(e.detail)]),
+      [
+        ['geo_position', { latitude: 43260544, longitude: 76945465, source: 'GPS' }],
+        [
+          'reg_info',
+          {
+            kkm: { fns_kkm_id: 'FNS-1' },
+            org: { inn: kkm.bin, address_kz: 'Алматы қ., Төле би, 101' },
+          },
+        ],
+      ],
+    );
+  },
+);
