@@ -255,8 +255,10 @@ export const migrations: Migration[] = [
     // What 2.0.3 adds to a receipt (see ticket-columns-203.ts), with defaults so rows stored
     // before keep reading: a missing Nested subcolumn reads as defaults of its siblings' length.
     // Quantities become 64-bit thousandths (2.0.3 made them uint64).
+    // One ALTER with every action: each statement costs a start-up, and this runs on every
+    // fresh data directory (the tests start many).
     statements: [
-      ...[
+      [
         'protocol_version UInt16 DEFAULT 0',
         'domain Int16 DEFAULT -1',
         '`items.ntin` Array(String)',
@@ -273,8 +275,10 @@ export const migrations: Migration[] = [
         "parent_kgd_kkm_id String DEFAULT ''",
         'parent_total Int64 DEFAULT 0',
         'parent_offline UInt8 DEFAULT 0',
-      ].map((column) => `ALTER TABLE documents ADD COLUMN IF NOT EXISTS ${column}`),
-      'ALTER TABLE documents MODIFY COLUMN `items.quantity` Array(UInt64)',
+      ]
+        .map((column) => `ADD COLUMN IF NOT EXISTS ${column}`)
+        .concat('MODIFY COLUMN `items.quantity` Array(UInt64)')
+        .reduce((sql, action, i) => `${sql}${i ? ',' : ''}\n  ${action}`, 'ALTER TABLE documents'),
     ],
   },
   {
