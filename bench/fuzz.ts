@@ -3,8 +3,9 @@
 //   FUZZ_FRAMES=1000000 FUZZ_SEED=1 FUZZ_FULL_EVERY=50 npm run bench:fuzz
 //
 // Seeds are valid request frames of every command (receipts of all kinds, close shift with a
-// device Z report, money placements, X/Z reports, INFO, SYSTEM, NOMENCLATURE, AUTH, cancel)
-// plus the protocol fixtures. Each fuzzed frame applies one to three mutations: protobuf-aware
+// device Z report, money placements, X/Z reports, INFO, SYSTEM, NOMENCLATURE, AUTH, cancel), in
+// 2.0.2 and in 2.0.3 form, plus the protocol fixtures of both versions; half the frames carry
+// VERSION 202, half 203. Each fuzzed frame applies one to three mutations: protobuf-aware
 // ones (a field spliced in from another valid request at any depth, a field replaced, duplicated,
 // dropped or renumbered, a varint set to a boundary value, a length prefix lied about) and
 // byte-level ones over the whole frame (bit flips, byte insertions and deletions, truncation,
@@ -33,6 +34,7 @@ import { decodeRequest, encodeResponse, resultResponse } from '../src/protocol/c
 import { FrameDecoder, FrameError, parseFrame, type Frame } from '../src/protocol/framer.js';
 import { APP_CODE, encodeFrame, HEADER_SIZE, writeHeader } from '../src/protocol/header.js';
 import { fromTiyn } from '../src/fiscal/money.js';
+import { V203 } from '../src/protocol/versions.js';
 import {
   Command,
   MoneyPlacementType,
@@ -45,6 +47,7 @@ import {
   type IZXReport,
 } from '../src/protocol/schema.js';
 import {
+  as203,
   dateTime,
   emptyReport,
   requests,
@@ -94,6 +97,8 @@ process.on('unhandledRejection', (e) => crash('process: unhandled rejection', e)
 
 // ---------------------------------------------------------------------------------------------
 // Seeds: valid payloads of every command.
+
+const VERSIONS = [202, 203];
 
 function seedPayloads(random: Random): Uint8Array[] {
   const at = new Date(Date.UTC(2026, 10, 22, 10, 0, 0));
@@ -156,10 +161,16 @@ function seedPayloads(random: Random): Uint8Array[] {
       },
     },
   );
-  const payloads: Uint8Array[] = out.map((r) => Request.encode(r).finish());
-  const fixtures = new URL('../test/fixtures/protocol/', import.meta.url);
-  for (const name of readdirSync(fixtures)) {
-    if (name.endsWith('.request.bin')) payloads.push(readFileSync(new URL(name, fixtures)));
+  // 2.0.3 seeds too: the same requests as a 2.0.3 register sends them, through the 2.0.3 schema.
+  const payloads: Uint8Array[] = [
+    ...out.map((r) => Request.encode(r).finish()),
+    ...out.map((r) => V203.Request.encode(as203(r)).finish()),
+  ];
+  for (const dir of ['../test/fixtures/protocol/', '../test/fixtures/protocol/v203/']) {
+    const fixtures = new URL(dir, import.meta.url);
+    for (const name of readdirSync(fixtures)) {
+      if (name.endsWith('.request.bin')) payloads.push(readFileSync(new URL(name, fixtures)));
+    }
   }
   return payloads;
 }
@@ -627,6 +638,8 @@ async function main(): Promise<void> {
     let framesFound = 0;
     for (let n = 1; n <= FRAMES; n++) {
       const seed = mutator.pick(seeds);
+      // Half the frames speak 2.0.2, half 2.0.3, whatever schema the seed was encoded with.
+      const version = mutator.pick(VERSIONS);
       let payload: Buffer = seed;
       const rounds = 1 + mutator.int(3);
       let bytes: Buffer | null = null;
@@ -635,13 +648,13 @@ async function main(): Promise<void> {
           payload = mutator.mutateMessage(payload) ?? payload;
         } else {
           bytes ??= encodeFrame(
-            { version: 202, deviceId: 1 + mutator.int(FULL_DEVICES), token: 1, reqNum: n & 0xffff },
+            { version, deviceId: 1 + mutator.int(FULL_DEVICES), token: 1, reqNum: n & 0xffff },
             payload,
           );
           bytes = mutator.mutateBytes(bytes);
         }
       }
-      bytes ??= encodeFrame({ version: 202, deviceId: 1, token: 1, reqNum: n & 0xffff }, payload);
+      bytes ??= encodeFrame({ version, deviceId: 1, token: 1, reqNum: n & 0xffff }, payload);
       const found = framerAndCodec(bytes, random);
       framesFound += found.length;
       if (found.length && n % FULL_EVERY === 0) {

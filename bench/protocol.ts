@@ -14,6 +14,11 @@
 // code that measures the other; runs alternate reflection/static (R S S R R S). A child warms
 // every case up, then runs each for BENCH_SECONDS; the table shows the median of the REPEATS runs.
 //
+// Protocol 2.0.3 (VERSION 203) runs beside 2.0.2 in the reflection child (the server has no
+// static 2.0.3 code to compare with): the same 10-item receipt as a 2.0.3 register sends it
+// (domain, reg_info, an NTIN per line) and the same Z report, through the 2.0.3 schema and a
+// VERSION 203 frame; a second table sets its rates beside 2.0.2's.
+//
 // The framed path runs our codec (FrameDecoder, decodeRequest, encodeResponse) unchanged. Since
 // codec.ts calls Request.decode and Response.encode of the reflected types, the static child
 // points those two methods at the static types before anything runs; the reflection child runs
@@ -30,6 +35,7 @@ import { decodeRequest, encodeResponse } from '../src/protocol/codec.js';
 import { FrameDecoder, type Frame, type FrameError } from '../src/protocol/framer.js';
 import type { kkm } from '../src/protocol/generated/kkm.js';
 import { CURRENT_VERSION, encodeFrame, type FrameHeader } from '../src/protocol/header.js';
+import { V203, VERSION_203 } from '../src/protocol/versions.js';
 import { fromTiyn } from '../src/fiscal/money.js';
 import {
   Command,
@@ -44,6 +50,7 @@ import {
   type IZXReport,
 } from '../src/protocol/schema.js';
 import {
+  as203,
   dateTime,
   requests,
   seededRandom,
@@ -531,7 +538,70 @@ function cases(codecs: Codecs, docs: Documents): { digest: string; cases: Case[]
       },
     },
   ];
+  if (codecs.Request === reflected.Request) list.push(...cases203(docs));
   return { digest, cases: list };
+}
+
+/** The same documents as a 2.0.3 register and the server exchange them (VERSION 203). */
+function cases203(docs: Documents): Case[] {
+  const ticketRequest = as203(docs.ticketRequest);
+  for (const item of ticketRequest.ticket!.items!) {
+    item.commodity = { ...item.commodity!, ntin: '0487000123456' };
+  }
+  const header = { ...docs.header, version: VERSION_203 };
+  const ticketPayload = V203.Request.encode(ticketRequest).finish();
+  const zPayload = V203.Response.encode(docs.zResponse).finish();
+  const ticketFrame = encodeFrame(header, ticketPayload);
+  const answerFrame = encodeResponse(header, header.token, docs.ticketAnswer);
+  const decoder = new FrameDecoder();
+  const onFrame = (frame: Frame): void => {
+    const decoded = decodeRequest(frame);
+    if (!decoded.ok) throw new Error(decoded.reason);
+    sink = decoded;
+  };
+  const onError = (error: FrameError): void => {
+    throw error;
+  };
+  decoder.push(ticketFrame, onFrame, onError);
+  const loop =
+    (one: () => unknown) =>
+    (n: number): void => {
+      for (let i = 0; i < n; i++) sink = one();
+    };
+  return [
+    {
+      name: '2.0.3 ticket Request (10 items) decode',
+      bytes: ticketPayload.length,
+      run: loop(() => V203.Request.decode(ticketPayload)),
+    },
+    {
+      name: '2.0.3 ticket Request (10 items) encode',
+      bytes: ticketPayload.length,
+      run: loop(() => V203.Request.encode(ticketRequest).finish()),
+    },
+    {
+      name: '2.0.3 Z report Response decode',
+      bytes: zPayload.length,
+      run: loop(() => V203.Response.decode(zPayload)),
+    },
+    {
+      name: '2.0.3 Z report Response encode',
+      bytes: zPayload.length,
+      run: loop(() => V203.Response.encode(docs.zResponse).finish()),
+    },
+    {
+      name: '2.0.3 framed ticket: push + decodeRequest',
+      bytes: ticketFrame.length,
+      run: (n) => {
+        for (let i = 0; i < n; i++) decoder.push(ticketFrame, onFrame, onError);
+      },
+    },
+    {
+      name: '2.0.3 framed ticket: encodeResponse',
+      bytes: answerFrame.length,
+      run: loop(() => encodeResponse(header, header.token, docs.ticketAnswer)),
+    },
+  ];
 }
 
 const seconds = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e9;
@@ -618,7 +688,8 @@ async function main(): Promise<void> {
 
   const rates = (impl: Impl, i: number) =>
     runs.filter((run) => run.impl === impl).map((run) => run.results[i]!.opsPerSecond);
-  const rows = runs[0]!.results.map((c, i) => {
+  const staticCount = runs.find((run) => run.impl === 'static')!.results.length;
+  const rows = runs[0]!.results.slice(0, staticCount).map((c, i) => {
     const reflectionOps = median(rates('reflection', i));
     const staticOps = median(rates('static', i));
     return [
@@ -629,7 +700,39 @@ async function main(): Promise<void> {
       `${(reflectionOps / staticOps).toFixed(2)}x`,
     ];
   });
-  const head = ['case', 'bytes', 'reflection ops/s', 'static ops/s', 'reflection/static'];
+  table(['case', 'bytes', 'reflection ops/s', 'static ops/s', 'reflection/static'], rows);
+  // 2.0.3 beside 2.0.2, both through reflection (what the server runs).
+  const reflection = runs.find((run) => run.impl === 'reflection')!.results;
+  const versusRows = reflection.slice(staticCount).map((c, k) => {
+    const v202 = median(rates('reflection', k));
+    const v203 = median(rates('reflection', staticCount + k));
+    const base = reflection[k]!;
+    return [
+      c.name.replace(/^2\.0\.3 /, ''),
+      `${base.bytes} / ${c.bytes}`,
+      fmt.format(v202),
+      fmt.format(v203),
+      `${(v203 / v202).toFixed(2)}x`,
+    ];
+  });
+  table(
+    ['case (reflection)', 'bytes 2.0.2 / 2.0.3', '2.0.2 ops/s', '2.0.3 ops/s', '2.0.3/2.0.2'],
+    versusRows,
+  );
+  console.log();
+  console.log('bytes: protobuf payload; framed cases: whole frame incl. the 18-byte header');
+  console.log('individual runs (ops/s):');
+  reflection.forEach((c, i) => {
+    const list = (impl: Impl) =>
+      rates(impl, i)
+        .map((v) => fmt.format(v))
+        .join(' / ');
+    const statics = i < staticCount ? `; static ${list('static')}` : '';
+    console.log(`  ${c.name}: reflection ${list('reflection')}${statics}`);
+  });
+}
+
+function table(head: string[], rows: string[][]): void {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>
     cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)));
@@ -637,16 +740,6 @@ async function main(): Promise<void> {
   console.log(line(head).join('  '));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const row of rows) console.log(line(row).join('  '));
-  console.log();
-  console.log('bytes: protobuf payload; framed cases: whole frame incl. the 18-byte header');
-  console.log('individual runs (ops/s):');
-  runs[0]!.results.forEach((c, i) => {
-    const list = (impl: Impl) =>
-      rates(impl, i)
-        .map((v) => fmt.format(v))
-        .join(' / ');
-    console.log(`  ${c.name}: reflection ${list('reflection')}; static ${list('static')}`);
-  });
 }
 
 const childIndex = process.argv.indexOf('--child');

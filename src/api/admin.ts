@@ -12,6 +12,7 @@ import { checkBearer } from './admin-token.js';
 import { sendError } from './http/conventions.js';
 import { httpError } from './http/errors.js';
 import { idParams, idSchema, uint32 } from './http/schemas.js';
+import { adminCatalogueRoutes, type AdminCatalogueOptions } from './admin-catalogue.js';
 import { checkPasswordPolicy } from './password-policy.js';
 
 export interface AdminApiOptions {
@@ -19,6 +20,8 @@ export interface AdminApiOptions {
   adminToken: string;
   /** Called after a KKM's token or status changed, so ingest drops its cached device state. */
   onKkmChanged: (kkmId: number, change: KkmChange) => Promise<void>;
+  /** Catalogue, ads and taxation routes (admin-catalogue.ts), when given. */
+  profile?: Omit<AdminCatalogueOptions, 'registry' | 'prefix'>;
 }
 
 export const ADMIN_PREFIX = '/api/v1/admin';
@@ -410,6 +413,10 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
       return { version };
     },
   );
+
+  if (opts.profile) {
+    await adminCatalogueRoutes(app, { ...opts.profile, registry, prefix: ADMIN_PREFIX });
+  }
 };
 
 export default adminApi;

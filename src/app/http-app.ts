@@ -14,6 +14,8 @@ import type { Config } from '../config/config.js';
 import { kkmHttpTransport } from '../ingest/http-transport.js';
 import type { JobQueues } from '../jobs/queues.js';
 import type { Db } from '../storage/db.js';
+import type { Catalogue } from '../storage/catalogue.js';
+import type { OrgProfile } from '../storage/org-profile.js';
 import type { Registry } from '../storage/registry.js';
 import type { DomainEvents } from '../telemetry/events.js';
 import type { LiveFeed } from '../telemetry/live-feed.js';
@@ -27,6 +29,8 @@ export interface HttpAppDeps {
   db: Db;
   redis: Redis;
   registry: Registry;
+  orgs: OrgProfile;
+  catalogue: Catalogue;
   metrics: Metrics;
   events: DomainEvents;
   feed: LiveFeed;
@@ -85,6 +89,7 @@ export async function buildHttpApp(d: HttpAppDeps): Promise<FastifyInstance> {
     await app.register(adminRoutes, {
       registry: d.registry,
       adminToken: d.adminToken,
+      profile: { orgs: d.orgs, catalogue: d.catalogue },
       onKkmChanged: async (kkmId, change) => {
         // Every ingest process must read the changed registration: drop the cached state.
         await d.invalidateKkm(kkmId);

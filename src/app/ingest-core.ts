@@ -10,6 +10,8 @@ import { BatchWriter, dbInsert, type InsertRows } from '../storage/batch-writer.
 import type { Db } from '../storage/db.js';
 import { DocumentQueries } from '../storage/document-queries.js';
 import { verifyPassword } from '../storage/passwords.js';
+import type { Catalogue } from '../storage/catalogue.js';
+import type { OrgProfile } from '../storage/org-profile.js';
 import type { Registry } from '../storage/registry.js';
 import { tokenSecret } from '../storage/settings.js';
 import type { DomainEvents } from '../telemetry/events.js';
@@ -22,6 +24,8 @@ export interface IngestCoreDeps {
   db: Db;
   redis: Redis;
   registry: Registry;
+  orgs: OrgProfile;
+  catalogue: Catalogue;
   metrics: Metrics;
   events: DomainEvents;
   /** Where group commits go instead of `db` (an ingest process: the server process's writer). */
@@ -73,6 +77,8 @@ export async function buildIngestCore(d: IngestCoreDeps): Promise<IngestCore> {
   );
   const core = new CommandCore({
     registry: d.registry,
+    orgs: d.orgs,
+    catalogue: d.catalogue,
     states,
     writer,
     queries: new DocumentQueries(d.db),

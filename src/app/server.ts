@@ -16,6 +16,8 @@ import type { BatchWriter, InsertRows } from '../storage/batch-writer.js';
 import { openDb, type Db } from '../storage/db.js';
 import { migrate } from '../storage/migrations.js';
 import { Notifications } from '../storage/notifications.js';
+import { Catalogue } from '../storage/catalogue.js';
+import { OrgProfile } from '../storage/org-profile.js';
 import { Registry } from '../storage/registry.js';
 import { DomainEvents } from '../telemetry/events.js';
 import { fanOut } from '../telemetry/fan-out.js';
@@ -86,6 +88,8 @@ export async function startServer(
     log.child({ part: 'jobs' }),
   );
   const registry = new Registry(db, redis, config.redisPrefix);
+  const orgs = new OrgProfile(db);
+  const catalogue = new Catalogue(db);
   const metrics = new Metrics();
   const events = new DomainEvents();
   const feed = new LiveFeed(redis, config.redisPrefix, log.child({ part: 'live' }));
@@ -99,6 +103,8 @@ export async function startServer(
         db,
         redis,
         registry,
+        orgs,
+        catalogue,
         metrics,
         events,
         insertRows: parts.insertRows,
@@ -119,6 +125,8 @@ export async function startServer(
           db,
           redis,
           registry,
+          orgs,
+          catalogue,
           metrics,
           events,
           feed,

@@ -125,7 +125,12 @@ export function ticketFigures(t: ITicketRequest): Record<string, unknown> & { to
     cols.type.push(type);
     cols.name.push((goods ?? modifier)!.name ?? '');
     cols.section.push(goods?.section_code ?? '');
-    cols.quantity.push(goods?.quantity ?? 0);
+    const quantity = goods?.quantity ?? 0;
+    // 64-bit thousandths on the wire since 2.0.3; past 2^53 a JS number would round.
+    if (!Number.isSafeInteger(quantity) || quantity < 0) {
+      throw new InvalidDocumentError(`${where}.quantity is out of range`);
+    }
+    cols.quantity.push(quantity);
     cols.price.push(goods ? tiyn(goods.price, `${where}.price`) : 0);
     cols.sum.push(sum);
     cols.code.push(item.commodity?.code ?? 0);

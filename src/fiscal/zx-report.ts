@@ -4,6 +4,7 @@
 import { toTiyn, fromTiyn } from './money.js';
 import { proto, type IDateTime, type IZXReport } from '../protocol/schema.js';
 import type { DocumentFigures } from './document-rows.js';
+import { reportChecksum } from './zx-checksum.js';
 
 export const OPERATIONS = [0, 1, 2, 3] as const; // BUY, BUY_RETURN, SELL, SELL_RETURN
 export const PAYMENT_TYPES = [0, 1, 2, 3, 4] as const; // CASH, CARD, CREDIT, TARE, MOBILE
@@ -59,7 +60,6 @@ export function buildReport(
     docs.filter((d) => d.doc_type === 'cancel_ticket').map((d) => d.cancelled_seq),
   );
   const tickets = docs.filter((d) => d.doc_type === 'ticket' && !annulled.has(d.doc_seq));
-  const annulledTickets = docs.filter((d) => d.doc_type === 'ticket' && annulled.has(d.doc_seq));
 
   const count = zeros(4);
   const total = zeros(4);
@@ -130,13 +130,6 @@ export function buildReport(
     cash += d.placement === 0 ? d.total : -d.total;
   }
 
-  const annulledOps = zeros(4);
-  const annulledSums = zeros(4);
-  for (const d of annulledTickets) {
-    annulledOps[d.operation]! += 1;
-    annulledSums[d.operation]! += d.total;
-  }
-
   const byOp = (counts: number[], sums: number[]) =>
     OPERATIONS.map((operation) => ({
       operation,
@@ -193,11 +186,8 @@ export function buildReport(
       operations_sum: money(placementSum[operation]!),
       offline_count: placementOffline[operation]!,
     })),
-    annulled_tickets: {
-      annulled_tickets_total_count: before.annulledCount + annulledTickets.length,
-      annulled_tickets_count: annulledTickets.length,
-      annulled_operations: byOp(annulledOps, annulledSums),
-    },
+    // annulled_tickets stays empty: "annulment is not supported in this version and this field
+    // is always empty" (section 3.8). Annulled receipts are left out of the figures above.
     cash_sum: money(cash),
     revenue: { sum: money(Math.abs(revenue)), is_negative: revenue < 0 },
     non_nullable_sums: OPERATIONS.map((operation) => ({
@@ -207,6 +197,7 @@ export function buildReport(
   };
   if (meta.openedAt) report.open_shift_time = meta.openedAt;
   if (meta.closedAt) report.close_shift_time = meta.closedAt;
+  report.checksum = reportChecksum(report);
   return report;
 }
 

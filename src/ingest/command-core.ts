@@ -13,12 +13,7 @@ import type { DocumentQueries } from '../storage/document-queries.js';
 import type { DocType } from '../fiscal/document-rows.js';
 import type { KkmRecord } from '../storage/registry.js';
 import type { AcknowledgedDocument } from '../telemetry/events.js';
-import {
-  freshState,
-  nextToken,
-  storedPart,
-  type DeviceState,
-} from '../fiscal/device-state.js';
+import { freshState, nextToken, storedPart, type DeviceState } from '../fiscal/device-state.js';
 import type { StateStore } from './state-store.js';
 import { crashPoint } from './faults.js';
 import { serviceEvents } from './commands/service-events.js';
@@ -32,7 +27,14 @@ import {
   systemCommand,
 } from './commands/service.js';
 import { ticketCommand } from './commands/ticket.js';
-import type { CommandContext, Outcome, RegistryReader } from './commands/types.js';
+import type {
+  CatalogueReader,
+  CommandContext,
+  OrgReader,
+  Outcome,
+  RegistryReader,
+} from './commands/types.js';
+import { blockedResponse } from './commands/ads.js';
 
 export interface CoreRegistry extends RegistryReader {
   getKkm(
@@ -46,6 +48,8 @@ export interface CoreRegistry extends RegistryReader {
 
 export interface CoreOptions {
   registry: CoreRegistry;
+  orgs: OrgReader;
+  catalogue: CatalogueReader;
   states: StateStore;
   writer: BatchWriter;
   queries: DocumentQueries;
@@ -214,7 +218,13 @@ export class CommandCore {
       }
       if (state.status !== 'active') {
         await release(state);
-        return plain(ResultCode.RESULT_TYPE_BLOCKED, `KKM is ${state.status}`);
+        // Section 5.4: the answer carries the TICKET_AD_INFO text the blocked KKM must print.
+        const blocked = await blockedResponse(this.o.orgs, state, command).catch(() => null);
+        if (!blocked) return plain(ResultCode.RESULT_TYPE_BLOCKED, `KKM is ${state.status}`);
+        return {
+          code: ResultCode.RESULT_TYPE_BLOCKED,
+          answer: encodeResponse(header, header.token, blocked),
+        };
       }
       // State rebuilt from the last document: requests answered since then (a REPORT, say)
       // left no trace, so its ticket stays cancellable only if this request directly follows.
@@ -230,6 +240,8 @@ export class CommandCore {
         state: { ...state },
         queries: this.o.queries,
         registry: this.o.registry,
+        orgs: this.o.orgs,
+        catalogue: this.o.catalogue,
         verifyPassword: this.o.verifyPassword,
         receiptUrl: this.o.receiptUrl,
         shiftMaxHours: this.o.shiftMaxHours,

@@ -10,7 +10,10 @@ import {
   type FrameHeader,
 } from './header.js';
 import type { Frame } from './framer.js';
-import { Command, lenient, Request, Response, ResultCode, type IResponse } from './schema.js';
+import { Command, ResultCode, type IResponse, type Request } from './schema.js';
+import { is203, schemaFor } from './versions.js';
+import { missing203 } from './rules-203.js';
+import type { Revision } from './revision.js';
 
 export type Rejection = { ok: false; command: number; code: number; reason: string };
 export type Decoded = { ok: true; request: Request } | Rejection;
@@ -52,7 +55,7 @@ export function peekCommand(payload: Uint8Array): number | null {
   }
 }
 
-function explainFailure(payload: Uint8Array, error: Error): Rejection {
+function explainFailure(schema: Revision, payload: Uint8Array, error: Error): Rejection {
   // proto2 enums are closed: an unknown command code decodes as a missing command.
   const rawCommand = peekCommand(payload);
   if (rawCommand !== null && !KNOWN_COMMANDS.has(rawCommand)) {
@@ -64,7 +67,7 @@ function explainFailure(payload: Uint8Array, error: Error): Rejection {
   }
   let loose: Loose;
   try {
-    loose = lenient.Request.decode(payload) as unknown as Loose;
+    loose = schema.lenient.Request.decode(payload) as unknown as Loose;
   } catch {
     return reject(Command.COMMAND_SYSTEM, ResultCode.RESULT_TYPE_PROTOCOL_ERROR, error.message);
   }
@@ -81,11 +84,13 @@ const isTicketFieldMissing = (message: string): boolean => TICKET_REQUIRED.test(
 
 /** Decodes and checks a request frame; never throws. */
 export function decodeRequest(frame: Frame): Decoded {
+  // The header's VERSION picks the schema: 203 reads 2.0.3, everything else 2.0.2.
+  const schema = schemaFor(frame.header.version);
   let request: Request;
   try {
-    request = Request.decode(frame.payload);
+    request = schema.Request.decode(frame.payload) as unknown as Request;
   } catch (error) {
-    return explainFailure(frame.payload, error as Error);
+    return explainFailure(schema, frame.payload, error as Error);
   }
   const command = request.command;
   if (!isSupportedVersion(frame.header.version)) {
@@ -101,7 +106,9 @@ export function decodeRequest(frame: Frame): Decoded {
   if (!KNOWN_COMMANDS.has(command)) {
     return reject(command, ResultCode.RESULT_TYPE_UNKNOWN_COMMAND, `unknown command ${command}`);
   }
-  const missing = missingForCommand(request, frame.header.version);
+  const missing =
+    missingForCommand(request, frame.header.version) ??
+    (is203(frame.header.version) ? missing203(request) : null);
   if (missing) return reject(command, missing.code, missing.reason);
   return { ok: true, request };
 }
@@ -153,7 +160,7 @@ export function encodeResponse(
   response: IResponse,
 ): Buffer {
   const version = isSupportedVersion(request.version) ? request.version : CURRENT_VERSION;
-  const payload = Response.encode(response).finish();
+  const payload = schemaFor(version).Response.encode(response).finish();
   return encodeFrame(
     { version, deviceId: request.deviceId, token, reqNum: request.reqNum },
     payload,

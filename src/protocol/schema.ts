@@ -1,37 +1,15 @@
-// The protocol's protobuf messages, loaded by reflection from the descriptor that
-// scripts/gen-proto.sh compiles out of proto/*.proto. Reflection decodes 1.15-1.5x faster than
-// protobufjs static code here (bench/protocol.ts); the static declarations only type it.
-// uint64 fields decode to plain numbers (see numbers.ts).
-import './numbers.js';
-import { readFileSync } from 'node:fs';
-import protobuf from 'protobufjs/light.js';
-import type { kkm } from './generated/kkm.js';
+// The protocol's protobuf messages (see versions.ts for the two revisions). The exports here
+// are 2.0.2's messages, which every revision shares but for the fields 2.0.3 adds; the types
+// are 2.0.3's, a superset (a 2.0.2 request simply lacks the 2.0.3 fields), and so are the enum
+// values (2.0.3 adds result code 18). uint64 fields decode to plain numbers (see numbers.ts).
+import type { kkm } from './generated/kkm203.js';
+import { V202, V203 } from './versions.js';
 
-const descriptor = (): protobuf.INamespace =>
-  JSON.parse(readFileSync(new URL('./generated/kkm.json', import.meta.url), 'utf8'));
+const root = V202.root;
 
-const root = protobuf.Root.fromJSON(descriptor());
-
-/**
- * The same messages with every field optional: they decode what a strict decode refuses (to
- * answer it with the right command and code) and encode what a device should never send (tests).
- */
-export const lenient = (() => {
-  const relaxed: unknown = descriptor();
-  const relax = (node: unknown): void => {
-    if (node === null || typeof node !== 'object') return;
-    const record = node as Record<string, unknown>;
-    if (record.rule === 'required') delete record.rule;
-    for (const value of Object.values(record)) relax(value);
-  };
-  relax(relaxed);
-  const relaxedRoot = protobuf.Root.fromJSON(relaxed as protobuf.INamespace);
-  return {
-    Request: relaxedRoot.lookupType('kkm.proto.Request'),
-    Response: relaxedRoot.lookupType('kkm.proto.Response'),
-  };
-})();
-const enumValues = <T>(name: string): T => root.lookupEnum(`kkm.proto.${name}`).values as T;
+/** Decode/encode without required-field checks (2.0.2). */
+export const lenient = V202.lenient;
+const enumValues = <T>(name: string): T => V203.root.lookupEnum(`kkm.proto.${name}`).values as T;
 
 /** Message types by their protocol names (nested types as properties, e.g. proto.TicketRequest.Item). */
 export const proto = root.lookup('kkm.proto') as unknown as Omit<
@@ -53,9 +31,13 @@ export type IMoneyPlacementRequest = kkm.proto.IMoneyPlacementRequest;
 export type IReportRequest = kkm.proto.IReportRequest;
 export type IServiceRequest = kkm.proto.IServiceRequest;
 export type IServiceResponse = kkm.proto.IServiceResponse;
+export type INomenclatureRequest = kkm.proto.INomenclatureRequest;
+export type ITicketPayment = kkm.proto.TicketRequest.IPayment;
+export type IParentTicket = kkm.proto.TicketRequest.IParentTicket;
 
 export const Command = enumValues<typeof kkm.proto.CommandTypeEnum>('CommandTypeEnum');
 export const ResultCode = enumValues<typeof kkm.proto.ResultTypeEnum>('ResultTypeEnum');
+export const DomainType = enumValues<typeof kkm.proto.DomainTypeEnum>('DomainTypeEnum');
 export const Operation = enumValues<typeof kkm.proto.OperationTypeEnum>('OperationTypeEnum');
 export const PaymentType = enumValues<typeof kkm.proto.PaymentTypeEnum>('PaymentTypeEnum');
 export const ReportType = enumValues<typeof kkm.proto.ReportTypeEnum>('ReportTypeEnum');

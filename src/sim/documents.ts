@@ -169,3 +169,29 @@ export const requests = {
     auth: { login, password },
   }),
 };
+
+/** Registration data a 2.0.3 register sends with every fiscal request. */
+export const SAMPLE_REG_INFO = {
+  kkm: { fns_kkm_id: '010102360873', serial_number: 'SWK00032851' },
+  org: { inn: '180440012345', title: 'ТОО "Тамак Маркет"', address_kz: 'Алматы қ., Төле би, 101' },
+};
+
+const FISCAL = new Set<number>([
+  Command.COMMAND_TICKET,
+  Command.COMMAND_CLOSE_SHIFT,
+  Command.COMMAND_MONEY_PLACEMENT,
+]);
+
+/**
+ * The request as a 2.0.3 register sends it (VERSION 203): a receipt names its domain (trading
+ * unless set) and every fiscal request carries service.reg_info. Returns still need their
+ * parent_ticket from the caller.
+ */
+export function as203(request: IRequest, regInfo = SAMPLE_REG_INFO): IRequest {
+  const out: IRequest = { ...request };
+  if (out.ticket && !out.ticket.domain) out.ticket = { ...out.ticket, domain: { type: 0 } };
+  if (FISCAL.has(out.command) && !out.service?.reg_info) {
+    out.service = { ...out.service, reg_info: regInfo };
+  }
+  return out;
+}

@@ -4,7 +4,8 @@
 import net from 'node:net';
 import { FrameDecoder } from '../protocol/framer.js';
 import { encodeFrame, readHeader, type FrameHeader } from '../protocol/header.js';
-import { Request, Response, type IRequest } from '../protocol/schema.js';
+import type { IRequest, Response } from '../protocol/schema.js';
+import { schemaFor } from '../protocol/versions.js';
 
 export interface Answer {
   header: FrameHeader;
@@ -125,7 +126,7 @@ export class KkmDevice {
   /** Builds the next request frame (REQNUM + 1, current token) without sending it. */
   frame(request: IRequest): Buffer {
     this.reqNum = (this.reqNum + 1) & 0xffff;
-    const payload = Request.encode(request).finish();
+    const payload = schemaFor(this.version).Request.encode(request).finish();
     this.lastFrame = encodeFrame(
       { version: this.version, deviceId: this.id, token: this.token, reqNum: this.reqNum },
       payload,
@@ -152,6 +153,11 @@ export class KkmDevice {
   }
 }
 
+/** An answer frame, read with the schema of its header's VERSION. */
 export function decodeAnswer(bytes: Buffer): Answer {
-  return { header: readHeader(bytes), response: Response.decode(bytes.subarray(18)), bytes };
+  const header = readHeader(bytes);
+  const response = schemaFor(header.version).Response.decode(
+    bytes.subarray(18),
+  ) as unknown as Response;
+  return { header, response, bytes };
 }

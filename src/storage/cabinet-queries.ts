@@ -10,6 +10,7 @@
 // since every copy of a document (a retry recomputes the same row) gives the same answer.
 import type { StoredState } from '../fiscal/device-state.js';
 import type { Db } from './db.js';
+import { readTicket203, TICKET_203_SELECT, type Ticket203 } from './ticket-columns-203.js';
 
 // JSONEachRow quotes 64-bit integers; every money column is Int64.
 const num = (v: unknown): number => Number(v);
@@ -84,6 +85,8 @@ export interface TicketDetail extends TicketSummary {
   customerPhone: string;
   /** The answer frame sent to the device, base64 (header + protobuf Response). */
   response: string;
+  /** What protocol 2.0.3 added (defaults for a 2.0.2 receipt). */
+  v203: Ticket203;
 }
 
 export interface ClosedShiftRow {
@@ -252,7 +255,7 @@ export class CabinetQueries {
          items.type, items.name, items.section, items.quantity, items.price, items.sum,
          items.code, items.barcode, items.unit, items.tax_percent, items.tax_sum,
          payments.type, payments.sum, taxes.type, taxes.percent, taxes.sum, taxes.turnover,
-         customer_iin, customer_email, customer_phone, response,
+         customer_iin, customer_email, customer_phone, response, ${TICKET_203_SELECT},
          ${ANNULLED.replace('{after:UInt32}', '{seq:UInt32}')} AS annulled
        FROM documents FINAL
        WHERE kkm_id = {kkm:UInt32} AND doc_type = 'ticket' AND ticket_number = {number:String}
@@ -310,6 +313,7 @@ export class CabinetQueries {
       customerEmail: String(r.customer_email),
       customerPhone: String(r.customer_phone),
       response: String(r.response),
+      v203: readTicket203(r),
     };
   }
 

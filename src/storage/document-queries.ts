@@ -81,7 +81,7 @@ export class DocumentQueries {
          countIf(doc_seq IN cancelled) AS annulled
        FROM documents FINAL
        WHERE kkm_id = {kkm:UInt32} AND shift_number < {shift:UInt32}
-         AND doc_type IN ('ticket', 'money_placement')
+         AND (doc_type IN ('ticket', 'money_placement') OR (doc_type = 'close_shift' AND total > 0))
        GROUP BY doc_type, k`,
       { kkm: kkmId, shift },
     );
@@ -92,7 +92,8 @@ export class DocumentQueries {
         totals.ticketSum[k] = num(r.s);
         totals.annulledCount += num(r.annulled);
       } else {
-        totals.placementCount[k] = num(r.n);
+        // A close_shift with a total withdrew all cash (withdraw_money): a withdrawal too.
+        totals.placementCount[k]! += num(r.n);
       }
     }
     return totals;
@@ -106,6 +107,17 @@ export class DocumentQueries {
       { kkm: kkmId },
     );
     return row ? { ...row, shift_number: num(row.shift_number), doc_seq: num(row.doc_seq) } : null;
+  }
+
+  /** Whether we stored receipt `number` of the KKM the tax authority registered as `kgdKkmId`. */
+  async knownTicket(kgdKkmId: string, number: string): Promise<boolean> {
+    const [row] = await this.db.rows<{ n: string }>(
+      `SELECT count() AS n FROM documents
+       WHERE kkm_id IN (SELECT kkm_id FROM kkms FINAL WHERE fns_kkm_id = {kgd:String})
+         AND doc_type = 'ticket' AND ticket_number = {number:String}`,
+      { kgd: kgdKkmId, number },
+    );
+    return num(row?.n ?? 0) > 0;
   }
 
   async lastDocument(kkmId: number): Promise<LastDocument | null> {

@@ -249,6 +249,65 @@ export const migrations: Migration[] = [
       ) ENGINE = ReplacingMergeTree(version) ORDER BY kkm_id`,
     ],
   },
+  {
+    version: 10,
+    name: 'protocol 2.0.3 documents',
+    // What 2.0.3 adds to a receipt (see ticket-columns-203.ts), with defaults so rows stored
+    // before keep reading: a missing Nested subcolumn reads as defaults of its siblings' length.
+    // Quantities become 64-bit thousandths (2.0.3 made them uint64).
+    // One ALTER with every action: each statement costs a start-up, and this runs on every
+    // fresh data directory (the tests start many).
+    statements: [
+      [
+        'protocol_version UInt16 DEFAULT 0',
+        'domain Int16 DEFAULT -1',
+        '`items.ntin` Array(String)',
+        '`items.excise_stamps` Array(Array(String))',
+        '`payments.card_terminal_id` Array(String)',
+        '`payments.card_type` Array(String)',
+        '`payments.card_auth_code` Array(UInt32)',
+        '`payments.card_rrn` Array(UInt64)',
+        '`payments.card_receipt_number` Array(UInt32)',
+        '`payments.mobile_qr_type` Array(String)',
+        '`payments.mobile_qr_id` Array(String)',
+        "parent_number String DEFAULT ''",
+        "parent_time DateTime('UTC') DEFAULT 0",
+        "parent_kgd_kkm_id String DEFAULT ''",
+        'parent_total Int64 DEFAULT 0',
+        'parent_offline UInt8 DEFAULT 0',
+      ]
+        .map((column) => `ADD COLUMN IF NOT EXISTS ${column}`)
+        .concat('MODIFY COLUMN `items.quantity` Array(UInt64)')
+        .reduce((sql, action, i) => `${sql}${i ? ',' : ''}\n  ${action}`, 'ALTER TABLE documents'),
+    ],
+  },
+  {
+    version: 11,
+    name: 'organization settings',
+    statements: [
+      // Per-organization settings the operator sets: receipt ads, bound taxation (JSON values).
+      `CREATE TABLE IF NOT EXISTS org_settings (
+        org_id UInt32,
+        name LowCardinality(String),
+        value String,
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version) ORDER BY (org_id, name)`,
+    ],
+  },
+  {
+    version: 12,
+    name: 'national product catalogue',
+    statements: [
+      // The national product catalogue (НКТ) the operator loads, for 2.0.3 barcode lookups.
+      `CREATE TABLE IF NOT EXISTS product_catalogue (
+        barcode String,
+        ntin String,
+        name_ru String,
+        name_kk String,
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version) ORDER BY barcode`,
+    ],
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

@@ -20,6 +20,7 @@ import { tenge, toTiyn } from '../fiscal/money.js';
 import { ItemType, Operation, PaymentType, type IZXReport } from '../protocol/schema.js';
 import type { Db } from '../storage/db.js';
 import { ExportReads, type ExportColumns } from '../storage/export-reads.js';
+import { readTicket203 } from '../storage/ticket-columns-203.js';
 import type { ExportJobData, ExportResult } from '../jobs/queues.js';
 
 type Row = Record<string, unknown>;
@@ -66,6 +67,13 @@ const TICKET_COLUMNS = [
   'customer_email',
   'customer_phone',
   'annulled',
+  'protocol_version',
+  'domain',
+  'parent_number',
+  'parent_time',
+  'parent_kgd_kkm_id',
+  'parent_total',
+  'parent_offline',
 ];
 const ITEM_COLUMNS = [
   'doc_seq',
@@ -82,8 +90,22 @@ const ITEM_COLUMNS = [
   'unit',
   'tax_percent',
   'tax_sum',
+  'ntin',
+  'excise_stamps',
 ];
-const PAYMENT_COLUMNS = ['doc_seq', 'ticket_number', 'type', 'sum'];
+const PAYMENT_COLUMNS = [
+  'doc_seq',
+  'ticket_number',
+  'type',
+  'sum',
+  'card_terminal_id',
+  'card_type',
+  'card_auth_code',
+  'card_rrn',
+  'card_receipt_number',
+  'mobile_qr_type',
+  'mobile_qr_id',
+];
 const REPORT_FIGURES = [
   'sell_count',
   'sell_sum',
@@ -131,6 +153,22 @@ function ticketRecord(r: Row): unknown[] {
     r.customer_email,
     r.customer_phone,
     Number(r.annulled),
+    ...parentRecord(r),
+  ];
+}
+
+/** protocol_version, domain and the parent ticket columns of a receipt (2.0.3). */
+function parentRecord(r: Row): unknown[] {
+  const v = readTicket203(r);
+  const p = v.parentTicket;
+  return [
+    v.protocolVersion,
+    v.domain,
+    p?.number ?? '',
+    p?.dateTime ?? '',
+    p?.kgdKkmId ?? '',
+    p ? money(p.total) : '',
+    p ? Number(p.offline) : '',
   ];
 }
 
@@ -151,6 +189,8 @@ function itemRecords(r: Row): unknown[][] {
     arr(r['items.unit'])[i],
     thousandths(arr(r['items.tax_percent'])[i]),
     money(arr(r['items.tax_sum'])[i]),
+    arr(r['items.ntin'])[i] ?? '',
+    (arr(arr(r['items.excise_stamps'])[i]) as string[]).join(' '),
   ]);
 }
 
@@ -160,10 +200,12 @@ function paymentRecords(r: Row): unknown[][] {
     r.ticket_number,
     PAYMENTS[Number(type)] ?? type,
     money(arr(r['payments.sum'])[i]),
+    ...PAYMENT_COLUMNS.slice(4).map((c) => arr(r[`payments.${c}`])[i] ?? ''),
   ]);
 }
 
 function ticketJson(r: Row) {
+  const v203 = readTicket203(r);
   return {
     docSeq: Number(r.doc_seq),
     ticketNumber: r.ticket_number,
@@ -182,10 +224,22 @@ function ticketJson(r: Row) {
     operator: { code: Number(r.operator_code), name: r.operator_name },
     customer: { iin: r.customer_iin, email: r.customer_email, phone: r.customer_phone },
     annulled: Number(r.annulled) === 1,
-    items: itemRecords(r).map((i) =>
-      Object.fromEntries(ITEM_COLUMNS.slice(2).map((c, k) => [c, i[k + 2]])),
-    ),
-    payments: paymentRecords(r).map((p) => ({ type: p[2], sum: p[3] })),
+    protocolVersion: v203.protocolVersion,
+    domain: v203.domain,
+    parentTicket: v203.parentTicket && {
+      ...v203.parentTicket,
+      total: money(v203.parentTicket.total),
+    },
+    items: itemRecords(r).map((i, n) => ({
+      ...Object.fromEntries(ITEM_COLUMNS.slice(2, -1).map((c, k) => [c, i[k + 2]])),
+      excise_stamps: v203.items[n]?.exciseStamps ?? [],
+    })),
+    payments: paymentRecords(r).map((p, n) => ({
+      type: p[2],
+      sum: p[3],
+      card: v203.payments[n]?.card ?? null,
+      mobile: v203.payments[n]?.mobile ?? null,
+    })),
   };
 }
 

@@ -327,13 +327,17 @@ t.test('one whole receipt', async (t) => {
         unit: c.measure_unit_code,
         taxPercent: c.taxes?.[0]?.percent ?? 0,
         taxSum: c.taxes?.[0] ? tiyn(c.taxes[0].sum) : 0,
+        // A 2.0.2 receipt: the 2.0.3 parts empty.
+        ntin: '',
+        exciseStamps: [],
+        measureUnitCode: c.measure_unit_code,
       };
     }),
     'every line, money in tiyn, quantity in thousandths',
   );
   t.same(r.payments, [
-    { type: 'card', sum: tiyn(sent.payments![0]!.sum) },
-    { type: 'mobile', sum: tiyn(sent.payments![1]!.sum) },
+    { type: 'card', sum: tiyn(sent.payments![0]!.sum), card: null, mobile: null },
+    { type: 'mobile', sum: tiyn(sent.payments![1]!.sum), card: null, mobile: null },
   ]);
   t.same(r.amounts, {
     total: tiyn(sent.amounts!.total),
@@ -388,7 +392,7 @@ t.test('Z reports: device and server figures, match and differences', async (t) 
     t.equal(sellOp(r[side]).tickets_sum, sellSum, `${side}: sales sum in integer tiyn`);
     t.type(r[side].cash_sum, 'number', `${side}: money is a number of tiyn`);
   }
-  t.equal(r.server.annulled_tickets.annulled_tickets_count, 1);
+  t.notOk(r.server.annulled_tickets, 'annulled_tickets left empty (section 3.8)');
 
   const z2 = await get(server, `/api/v1/kkms/${a2.kkmId}/reports?type=z&shift=1`, ownerA);
   const d = z2.json.items[0];

@@ -10,7 +10,8 @@ import {
   ResultCode,
   type IRequest,
 } from '../../src/protocol/schema.js';
-import { requests, seededRandom, ticket, emptyReport } from '../../src/sim/documents.js';
+import { as203, requests, seededRandom, ticket, emptyReport } from '../../src/sim/documents.js';
+import { V203 } from '../../src/protocol/versions.js';
 
 const random = seededRandom(1);
 
@@ -46,10 +47,14 @@ t.test('every version 2.0.0-2.0.3 is accepted, others are a protocol error', asy
 });
 
 t.test('fields unknown to 2.0.2 (as 2.0.3 adds) do not break decoding', async (t) => {
-  const base = Request.encode(requests.ticket(ticket(random, { items: 2 }))).finish();
   // field 99 (string "kk address") and field 100 (varint) appended at the top level
   const extra = Buffer.from([0x9a, 0x06, 0x03, 0x61, 0x62, 0x63, 0xa0, 0x06, 0x01]);
-  t.equal(codeOf(Buffer.concat([base, extra]), 203), 0);
+  const receipt = requests.ticket(ticket(random, { items: 2 }));
+  const base = Request.encode(receipt).finish();
+  t.equal(codeOf(Buffer.concat([base, extra]), 202), 0);
+  // At 203 the receipt needs the parts 2.0.3 makes mandatory (domain, reg_info).
+  const base203 = V203.Request.encode(as203(receipt)).finish();
+  t.equal(codeOf(Buffer.concat([base203, extra]), 203), 0);
 });
 
 t.test('garbage protobuf is a protocol error', async (t) => {

@@ -1,11 +1,13 @@
-// Golden wire fixtures: payloads encoded once with the reference KKM-OFD 2.0.2 contract
-// (see test/fixtures/protocol/README.md) must decode with OUR schema to the recorded value
-// and re-encode to the very same bytes.
-import t from 'tap';
+// Golden wire fixtures: payloads encoded once with each reference KKM-OFD contract (2.0.2 in
+// test/fixtures/protocol/, 2.0.3 in test/fixtures/protocol/v203/; see the READMEs there) must
+// decode with OUR schema of that revision to the recorded value and re-encode to the very same
+// bytes.
+import t, { type Test as Tap } from 'tap';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type protobuf from 'protobufjs';
-import { Request, Response } from '../../src/protocol/schema.js';
+import { V202, V203 } from '../../src/protocol/versions.js';
+import type { Revision } from '../../src/protocol/revision.js';
 
 const TO_OBJECT: protobuf.IConversionOptions = {
   longs: Number,
@@ -14,8 +16,6 @@ const TO_OBJECT: protobuf.IConversionOptions = {
   defaults: false,
   arrays: false,
 };
-
-const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/protocol/', import.meta.url));
 
 /** Command name (fixture file prefix) -> CommandTypeEnum code from the protocol. */
 const COMMANDS: Record<string, number> = {
@@ -30,75 +30,90 @@ const COMMANDS: Record<string, number> = {
   auth: 8,
 };
 
-const schema = { Request, Response };
-
 const FIXTURE_RE = /^(.+)\.(request|response)\.(bin|json)$/;
-const files = readdirSync(FIXTURES_DIR);
-const fixtures = [
-  ...new Set(
-    files.flatMap((f) => {
-      const m = FIXTURE_RE.exec(f);
-      return m ? [`${m[1]}.${m[2]}`] : [];
-    }),
-  ),
-].sort();
 
 interface MessageType {
   decode(bytes: Uint8Array): object;
   encode(message: object): { finish(): Uint8Array };
   toObject(message: object, options: protobuf.IConversionOptions): Record<string, unknown>;
 }
-const typeOf = (fixture: string): MessageType =>
-  (fixture.endsWith('.request') ? schema.Request : schema.Response) as unknown as MessageType;
 
-for (const fixture of fixtures) {
-  t.test(fixture, (t) => {
-    const binPath = `${FIXTURES_DIR}${fixture}.bin`;
-    const jsonPath = `${FIXTURES_DIR}${fixture}.json`;
-    t.ok(existsSync(binPath), `${fixture}.bin exists`);
-    t.ok(existsSync(jsonPath), `${fixture}.json exists`);
-    if (!existsSync(binPath) || !existsSync(jsonPath)) return t.end();
+const REVISIONS: [string, Revision][] = [
+  ['../fixtures/protocol/', V202],
+  ['../fixtures/protocol/v203/', V203],
+];
 
-    const type = typeOf(fixture);
-    const original = readFileSync(binPath);
-    const expected: unknown = JSON.parse(readFileSync(jsonPath, 'utf8'));
-
-    const message = type.decode(original);
-    const actual = type.toObject(message, TO_OBJECT);
-    t.strictSame(actual, expected, 'decodes to the recorded value');
-
-    const reencoded = Buffer.from(type.encode(message).finish());
-    const same = Buffer.compare(reencoded, original) === 0;
-    let detail = '';
-    if (!same) {
-      let i = 0;
-      while (i < reencoded.length && i < original.length && reencoded[i] === original[i]) i++;
-      detail =
-        `: re-encoded ${reencoded.length} B vs fixture ${original.length} B, ` +
-        `first difference at byte ${i}`;
-    }
-    t.ok(same, `re-encodes to the same bytes${detail}`);
+for (const [dir, schema] of REVISIONS) {
+  const FIXTURES_DIR = fileURLToPath(new URL(dir, import.meta.url));
+  t.test(`protocol ${schema.name}`, (t) => {
+    checkFixtures(t, FIXTURES_DIR, schema);
     t.end();
   });
 }
 
-t.test('every command has a request and a response fixture', (t) => {
-  const commandOf = (fixture: string): unknown => {
-    const binPath = `${FIXTURES_DIR}${fixture}.bin`;
-    if (!existsSync(binPath)) return undefined;
-    const type = typeOf(fixture);
-    return type.toObject(type.decode(readFileSync(binPath)), TO_OBJECT).command;
-  };
-  for (const [name, code] of Object.entries(COMMANDS)) {
-    for (const kind of ['request', 'response']) {
-      const matching = fixtures.filter(
-        (f) =>
-          f.endsWith(`.${kind}`) &&
-          (f === `${name}.${kind}` || f.startsWith(`${name}_`)) &&
-          commandOf(f) === code,
-      );
-      t.ok(matching.length > 0, `${name}: ${kind} fixture with command ${code}`);
-    }
+function checkFixtures(t: Tap, FIXTURES_DIR: string, schema: Revision): void {
+  const files = readdirSync(FIXTURES_DIR);
+  const fixtures = [
+    ...new Set(
+      files.flatMap((f) => {
+        const m = FIXTURE_RE.exec(f);
+        return m ? [`${m[1]}.${m[2]}`] : [];
+      }),
+    ),
+  ].sort();
+
+  const typeOf = (fixture: string): MessageType =>
+    (fixture.endsWith('.request') ? schema.Request : schema.Response) as unknown as MessageType;
+
+  for (const fixture of fixtures) {
+    t.test(fixture, (t) => {
+      const binPath = `${FIXTURES_DIR}${fixture}.bin`;
+      const jsonPath = `${FIXTURES_DIR}${fixture}.json`;
+      t.ok(existsSync(binPath), `${fixture}.bin exists`);
+      t.ok(existsSync(jsonPath), `${fixture}.json exists`);
+      if (!existsSync(binPath) || !existsSync(jsonPath)) return t.end();
+
+      const type = typeOf(fixture);
+      const original = readFileSync(binPath);
+      const expected: unknown = JSON.parse(readFileSync(jsonPath, 'utf8'));
+
+      const message = type.decode(original);
+      const actual = type.toObject(message, TO_OBJECT);
+      t.strictSame(actual, expected, 'decodes to the recorded value');
+
+      const reencoded = Buffer.from(type.encode(message).finish());
+      const same = Buffer.compare(reencoded, original) === 0;
+      let detail = '';
+      if (!same) {
+        let i = 0;
+        while (i < reencoded.length && i < original.length && reencoded[i] === original[i]) i++;
+        detail =
+          `: re-encoded ${reencoded.length} B vs fixture ${original.length} B, ` +
+          `first difference at byte ${i}`;
+      }
+      t.ok(same, `re-encodes to the same bytes${detail}`);
+      t.end();
+    });
   }
-  t.end();
-});
+
+  t.test('every command has a request and a response fixture', (t) => {
+    const commandOf = (fixture: string): unknown => {
+      const binPath = `${FIXTURES_DIR}${fixture}.bin`;
+      if (!existsSync(binPath)) return undefined;
+      const type = typeOf(fixture);
+      return type.toObject(type.decode(readFileSync(binPath)), TO_OBJECT).command;
+    };
+    for (const [name, code] of Object.entries(COMMANDS)) {
+      for (const kind of ['request', 'response']) {
+        const matching = fixtures.filter(
+          (f) =>
+            f.endsWith(`.${kind}`) &&
+            (f === `${name}.${kind}` || f.startsWith(`${name}_`)) &&
+            commandOf(f) === code,
+        );
+        t.ok(matching.length > 0, `${name}: ${kind} fixture with command ${code}`);
+      }
+    }
+    t.end();
+  });
+}

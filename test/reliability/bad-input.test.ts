@@ -38,7 +38,8 @@ import {
   type IRequest,
   type ITicketRequest,
 } from '../../src/protocol/schema.js';
-import { dateTime, requests, seededRandom, ticket } from '../../src/sim/documents.js';
+import { as203, dateTime, requests, seededRandom, ticket } from '../../src/sim/documents.js';
+import { V203 } from '../../src/protocol/versions.js';
 import { httpTransport, KkmDevice, type Transport } from '../../src/sim/kkm-client.js';
 import { decodeLoose, encodeLoose, rows, storedCount, wsLink } from '../helpers/kkm.js';
 import { startTestServer, type RegisteredKkm } from '../helpers/server.js';
@@ -319,6 +320,9 @@ const sale = (mutate?: (tk: ITicketRequest) => void): IRequest => {
   return requests.ticket(tk);
 };
 const encode = (r: IRequest) => Buffer.from(Request.encode(r).finish());
+/** A 2.0.3 request (VERSION 203 cases): the 2.0.3 schema and the parts it requires. */
+const encode203 = (r: IRequest) => Buffer.from(V203.Request.encode(as203(r)).finish());
+const sale203 = (mutate: (tk: ITicketRequest) => void) => encode203(sale(mutate));
 /** A ticket with a changed device date or time. */
 const dated = (date: Partial<{ year: number; month: number; day: number }>, time = {}) =>
   encode(
@@ -587,6 +591,99 @@ const codeCases: CodeCase[] = [
         ),
       ),
     want: R.RESULT_TYPE_INCORRECT_REQUEST_DATA,
+  },
+  // Protocol 2.0.3 frames (VERSION 203).
+  {
+    name: '2.0.3: a good receipt',
+    payload: () => sale203(() => {}),
+    version: 203,
+    want: R.RESULT_TYPE_OK,
+  },
+  {
+    name: '2.0.3: a 2.0.2 receipt (no domain, no reg_info) at VERSION 203',
+    payload: () => encode(sale()),
+    version: 203,
+    want: R.RESULT_TYPE_BLOCKED,
+  },
+  {
+    name: '2.0.3: truncated receipt',
+    payload: () => {
+      const p = sale203(() => {});
+      return p.subarray(0, p.length >> 1);
+    },
+    version: 203,
+    want: R.RESULT_TYPE_PROTOCOL_ERROR,
+  },
+  {
+    name: '2.0.3: parent ticket without its required fields',
+    payload: () =>
+      Buffer.from(
+        V203.lenient.Request.encode(
+          V203.lenient.Request.fromObject(
+            as203(sale((tk) => Object.assign(tk, { operation: 3, parent_ticket: {} }))),
+          ),
+        ).finish(),
+      ),
+    version: 203,
+    want: R.RESULT_TYPE_PROTOCOL_ERROR,
+  },
+  {
+    name: '2.0.3: quantity 2^64-1 (64-bit, past 2^53)',
+    payload: () =>
+      sale203((tk) => {
+        tk.items![0]!.commodity!.quantity = BILLS_2_64_M1 as never;
+      }),
+    version: 203,
+    want: R.RESULT_TYPE_INCORRECT_REQUEST_DATA,
+  },
+  {
+    name: '2.0.3: card RRN 2^64-1',
+    payload: () =>
+      sale203((tk) => {
+        tk.payments![0]!.card_payment_fields = { pos_rrn: BILLS_2_64_M1 as never };
+      }),
+    version: 203,
+    want: R.RESULT_TYPE_INCORRECT_REQUEST_DATA,
+  },
+  {
+    name: '2.0.3: parent ticket total coins 100',
+    payload: () =>
+      sale203((tk) => {
+        tk.operation = 3;
+        tk.parent_ticket = {
+          parent_ticket_number: '1',
+          parent_ticket_data_time: tk.date_time!,
+          kgd_kkm_id: 'X',
+          parent_ticket_total: { bills: 1, coins: 100 },
+          parent_ticket_is_offline: true,
+        };
+      }),
+    version: 203,
+    want: R.RESULT_TYPE_INCORRECT_REQUEST_DATA,
+  },
+  {
+    name: '2.0.3: barcode of 100,000 bytes (not found, code 18)',
+    payload: () =>
+      Buffer.from(
+        V203.Request.encode({
+          command: 4,
+          nomenclature: { barcode: 'x'.repeat(100_000) },
+        }).finish(),
+      ),
+    version: 203,
+    want: R.RESULT_TYPE_ELEMENT_NOT_FOUND_BY_BARCODE,
+  },
+  {
+    // 2.0.2 has tenantId (int32) at field 6: the string is skipped for its wire type.
+    name: '2.0.3 payload (org address_kz at field 6) sent as VERSION 202: read as 2.0.2',
+    payload: () =>
+      Buffer.from(
+        V203.Request.encode({
+          command: 0,
+          service: { reg_info: { org: { address_kz: 'Алматы қ., Төле би, 101' } } },
+        }).finish(),
+      ),
+    want: R.RESULT_TYPE_OK,
   },
 ];
 

@@ -3,7 +3,8 @@
 // org scope, expiry, job metrics, and the admin view of failed jobs with retry.
 import t from 'tap';
 import { ReportType } from '../../src/protocol/schema.js';
-import { emptyReport, requests, seededRandom, ticket } from '../../src/sim/documents.js';
+import { as203, emptyReport, requests, seededRandom, ticket } from '../../src/sim/documents.js';
+import { KkmDevice, TcpLink } from '../../src/sim/kkm-client.js';
 import { cleanupExports } from '../../src/workers/exports.js';
 import { startTestServer } from '../helpers/server.js';
 import {
@@ -171,6 +172,42 @@ t.test('tickets as JSON by period, and Z reports', async (t) => {
   t.equal(rows[1]![head.indexOf('shift_number')], '1');
   t.equal(rows[1]![head.indexOf('differences')], '0', 'device and server agree');
   t.equal(rows[1]![head.indexOf('server_sell_count')], String(TICKETS));
+});
+
+t.test('2.0.3 receipts: the new columns in CSV and JSON', async (t) => {
+  const kkm203 = await server.registerKkm({ orgId: kkm.orgId });
+  const link = new TcpLink(server.tcp!.port);
+  t.teardown(() => link.close());
+  const dev = new KkmDevice(kkm203.kkmId, kkm203.token, link.send, 203);
+  const tk = ticket(seededRandom(5), { items: 1, payments: [1] });
+  tk.items![0]!.commodity!.ntin = '0487000123456';
+  tk.items![0]!.commodity!.list_excise_stamp = ['S1', 'S2'];
+  tk.payments![0]!.card_payment_fields = { pos_terminal_id: 'T-9', pos_rrn: 77 };
+  const a = await dev.send(as203(requests.ticket(tk)));
+  t.equal(a.response.result.result_code, 0, a.response.result.result_text ?? '');
+  const csv = await runExport({ kkmId: kkm203.kkmId, kind: 'tickets', shift: 1 });
+  const files = await unzip((await call('GET', `/api/v1/exports/${csv.jobId}/file`, owner)).bytes);
+  const [ticketHead, ticketRow] = parseCsv(files.get('tickets.csv')!.toString());
+  t.equal(ticketRow![ticketHead!.indexOf('protocol_version')], '203');
+  t.equal(ticketRow![ticketHead!.indexOf('domain')], '0');
+  const [itemHead, itemRow] = parseCsv(files.get('items.csv')!.toString());
+  t.equal(itemRow![itemHead!.indexOf('ntin')], '0487000123456');
+  t.equal(itemRow![itemHead!.indexOf('excise_stamps')], 'S1 S2');
+  const [payHead, payRow] = parseCsv(files.get('payments.csv')!.toString());
+  t.equal(payRow![payHead!.indexOf('card_terminal_id')], 'T-9');
+  t.equal(payRow![payHead!.indexOf('card_rrn')], '77');
+  const json = await runExport({ kkmId: kkm203.kkmId, kind: 'tickets', shift: 1, format: 'json' });
+  const list = JSON.parse(
+    (await unzip((await call('GET', `/api/v1/exports/${json.jobId}/file`, owner)).bytes))
+      .get('tickets.json')!
+      .toString(),
+  ) as any[];
+  t.match(list[0], {
+    protocolVersion: 203,
+    parentTicket: null,
+    items: [{ ntin: '0487000123456', excise_stamps: ['S1', 'S2'] }],
+    payments: [{ type: 'card', card: { terminalId: 'T-9', rrn: 77 }, mobile: null }],
+  });
 });
 
 t.test('scope, permission and validation', async (t) => {

@@ -9,6 +9,12 @@ import { CabinetQueries, type TicketSummary } from '../../storage/cabinet-querie
 import type { CabinetContext } from './index.js';
 import { requirePermission } from './authenticate.js';
 import {
+  item203Properties,
+  payment203Properties,
+  receipt203Json,
+  receipt203Properties,
+} from './receipt-203.js';
+import {
   cursorProperties,
   decodeCursor,
   documentFilter,
@@ -52,6 +58,11 @@ const receipt = {
   properties: {
     kkmId: { type: 'integer' },
     ...common,
+    payments: {
+      type: 'array',
+      items: { ...payment, properties: { ...payment.properties, ...payment203Properties } },
+    },
+    ...receipt203Properties,
     printedNumber: { type: 'integer' },
     cashier: {
       type: 'object',
@@ -73,6 +84,7 @@ const receipt = {
           unit: { type: 'string' },
           taxPercent: { type: 'integer', description: 'thousandths of a percent' },
           taxSum: { type: 'integer' },
+          ...item203Properties,
         },
       },
     },
@@ -228,12 +240,16 @@ export async function ticketsRoutes(
       const exact = seq !== undefined && fiscalNumber(kkmId, seq) === ticketNumber;
       const t = await queries.ticket(kkmId, ticketNumber, exact ? seq : undefined);
       if (!t) throw httpError(404, `ticket ${ticketNumber} of kkm ${kkmId} not found`);
+      const { item, payment, ...v203 } = receipt203Json(t);
+      const summary = summaryJson(t);
       return {
         kkmId,
-        ...summaryJson(t),
+        ...summary,
+        payments: summary.payments.map((p, i) => ({ ...p, ...payment(i) })),
+        ...v203,
         printedNumber: t.printedNumber,
         cashier: { code: t.operatorCode, name: t.operatorName },
-        items: t.items.map((i) => ({ ...i, type: itemTypeName(i.type) })),
+        items: t.items.map((i, n) => ({ ...i, type: itemTypeName(i.type), ...item(n) })),
         taxes: t.taxes,
         amounts: {
           total: t.total,

@@ -29,6 +29,7 @@ export function documentRow(
     offline_number: 0,
     printed_number: printed ?? 0,
     req_num: ctx.header.reqNum,
+    protocol_version: ctx.header.version,
     token_in: ctx.header.token,
     token_out: 0,
     operator_code: operator?.code ?? 0,

@@ -4,6 +4,7 @@ import { wallClock } from '../../protocol/datetime.js';
 import { toTiyn } from '../../fiscal/money.js';
 import { Command, MoneyPlacementType, ResultCode } from '../../protocol/schema.js';
 import { documentRow } from './document.js';
+import { cashierRefusal } from './rules-202.js';
 import { shiftViolation, withShiftOpen } from './shift-rules.js';
 import { reject, type CommandContext, type Outcome } from './types.js';
 
@@ -27,6 +28,8 @@ export async function moneyPlacementCommand(ctx: CommandContext): Promise<Outcom
   };
   const violation = shiftViolation(ctx.state, facts, ctx.shiftMaxHours);
   if (violation) return reject(violation.code, violation.text);
+  const cashierRefused = await cashierRefusal(ctx, mp.operator);
+  if (cashierRefused) return cashierRefused;
   const next = withShiftOpen(ctx.state, facts);
   if (!deposit && !offline && sum > next.cash) {
     return reject(

@@ -11,6 +11,7 @@ import type { DocumentQueries } from '../../storage/document-queries.js';
 import type { DeviceState } from '../../fiscal/device-state.js';
 import { buildReport, compareReports, reportJson, zeroTotals } from '../../fiscal/zx-report.js';
 import { documentRow } from './document.js';
+import { cashierRefusal, closingWithdrawal } from './rules-202.js';
 import { shiftViolation } from './shift-rules.js';
 import { reject, type CommandContext, type Outcome } from './types.js';
 
@@ -85,6 +86,8 @@ export async function closeShiftCommand(ctx: CommandContext): Promise<Outcome> {
     ctx.shiftMaxHours,
   );
   if (violation) return reject(violation.code, violation.text);
+  const cashierRefused = await cashierRefusal(ctx, cs.operator);
+  if (cashierRefused) return cashierRefused;
   const state = ctx.state;
   const shiftNumber = state.shiftOpen
     ? state.shiftNumber
@@ -94,6 +97,8 @@ export async function closeShiftCommand(ctx: CommandContext): Promise<Outcome> {
     state.shiftOpen ? ctx.queries.shiftDocuments(state.kkmId, shiftNumber) : Promise.resolve([]),
     ctx.queries.totalsBefore(state.kkmId, shiftNumber),
   ]);
+  const withdrawal = closingWithdrawal(cs.withdraw_money, state.shiftOpen ? state.cash : 0, 0);
+  if (withdrawal) docs.push(withdrawal);
   const server = buildReport(docs, before, {
     shiftNumber,
     dateTime: cs.close_time,
@@ -118,6 +123,7 @@ export async function closeShiftCommand(ctx: CommandContext): Promise<Outcome> {
     offline,
     printed: cs.printed_document_number,
     operator: cs.operator,
+    ...(withdrawal ? { placement: withdrawal.placement, total: withdrawal.total } : {}),
     device_report: reportJson(cs.z_report!),
     server_report: reportJson(server),
   });

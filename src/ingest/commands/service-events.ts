@@ -32,5 +32,8 @@ export function serviceEvents(
   if (service.comm_quality) add('comm_quality', service.comm_quality);
   if (service.software_information) add('software_information', service.software_information);
   if (service.reg_info) add('reg_info', service.reg_info);
+  // Where the register stands (2.0.3 adds the position's source).
+  if (service.security_stats?.geo_position)
+    add('geo_position', service.security_stats.geo_position);
   return events;
 }

@@ -10,19 +10,28 @@ import {
   type IServiceRequest,
   type IServiceResponse,
 } from '../../protocol/schema.js';
-import { fromTiyn } from '../../fiscal/money.js';
+import { newerAds } from './ads.js';
+import { barcodeLookup, wireElement, type StoredElement } from './nomenclature-barcode.js';
 import { currentXReport, lastZReport } from './reports.js';
 import type { CommandContext, Outcome } from './types.js';
 
 const OK = { result_code: ResultCode.RESULT_TYPE_OK };
 const nowDateTime = (ms: number) => fromWallClock(wallClockAt(ms));
 
+// Every SYSTEM answer carries reg_info (sections 3.1, 3.10: required in the answer), the ads
+// newer than the device's (5.4) and, when asked, the bound taxation (3.2).
 async function serviceAnswer(ctx: CommandContext, service: IServiceRequest | null | undefined) {
+  const { kkmId, orgId } = ctx.state;
+  const [reg, ads, taxation] = await Promise.all([
+    ctx.registry.getRegInfo(kkmId),
+    ctx.orgs.ads(orgId),
+    service?.get_binded_taxation ? ctx.orgs.taxation(orgId) : null,
+  ]);
   const out: IServiceResponse = {};
-  if (service?.get_reg_info) {
-    const reg = await ctx.registry.getRegInfo(ctx.state.kkmId);
-    if (reg) out.reg_info = reg;
-  }
+  const ticketAds = newerAds(ads, service);
+  if (ticketAds.length) out.ticket_ads = ticketAds;
+  if (reg) out.reg_info = reg;
+  if (taxation) out.binded_taxation = taxation;
   return Object.keys(out).length ? out : undefined;
 }
 
@@ -42,11 +51,12 @@ export async function systemCommand(ctx: CommandContext): Promise<Outcome> {
 export async function infoCommand(ctx: CommandContext): Promise<Outcome> {
   const state = ctx.state;
   const at = nowDateTime(ctx.receivedAt);
-  const [zx_report, reg] = await Promise.all([
+  const [zx_report, reg, taxation] = await Promise.all([
     state.shiftOpen
       ? currentXReport(ctx.queries, state, at)
       : lastZReport(ctx.queries, state.kkmId, at),
     ctx.registry.getRegInfo(state.kkmId),
+    ctx.orgs.taxation(state.orgId),
   ]);
   const service: IServiceResponse = {
     last_document_info: {
@@ -55,6 +65,7 @@ export async function infoCommand(ctx: CommandContext): Promise<Outcome> {
     },
   };
   if (reg) service.reg_info = reg;
+  if (taxation) service.binded_taxation = taxation;
   return {
     kind: 'answer',
     state,
@@ -67,16 +78,10 @@ export async function infoCommand(ctx: CommandContext): Promise<Outcome> {
   };
 }
 
-type StoredElement = {
-  type: number;
-  title: string;
-  id: number;
-  parent_group_id?: number;
-  item?: Record<string, unknown> & { purchase_price?: number; sell_price?: number };
-};
-
 export async function nomenclatureCommand(ctx: CommandContext): Promise<Outcome> {
-  const current = ctx.request.nomenclature!.current_version;
+  const { barcode, current_version } = ctx.request.nomenclature!;
+  if (barcode) return barcodeLookup(ctx, barcode);
+  const current = current_version ?? 0;
   const latest = await ctx.registry.latestNomenclature(ctx.state.orgId);
   const Result = NomenclatureResult;
   const nomenclature = !latest
@@ -87,20 +92,7 @@ export async function nomenclatureCommand(ctx: CommandContext): Promise<Outcome>
           version: latest.version,
           created_time: nowDateTime(latest.createdAt.getTime()),
           result: Result.RESULT_TYPE_OK,
-          elements: (latest.elements as StoredElement[]).map((e) => ({
-            ...e,
-            item: e.item && {
-              ...e.item,
-              purchase_price: fromTiyn(e.item.purchase_price ?? 0),
-              sell_price: fromTiyn(e.item.sell_price ?? 0),
-              ...(typeof e.item.discount_sum === 'number'
-                ? { discount_sum: fromTiyn(e.item.discount_sum) }
-                : {}),
-              ...(typeof e.item.markup_sum === 'number'
-                ? { markup_sum: fromTiyn(e.item.markup_sum) }
-                : {}),
-            },
-          })),
+          elements: (latest.elements as StoredElement[]).map(wireElement),
         };
   return {
     kind: 'answer',

@@ -41,8 +41,13 @@ export function shiftViolation(
         `fr_shift_number ${facts.frShift} is not the open shift ${state.shiftNumber}`,
       );
     }
-    if (!state.shiftOpen && facts.frShift <= state.shiftNumber) {
-      return incorrect(`fr_shift_number ${facts.frShift} is not after shift ${state.shiftNumber}`);
+    // A new shift is the previous one plus 1; a register's first document may start anywhere.
+    const first = state.seq === 0;
+    if (
+      !state.shiftOpen &&
+      (first ? facts.frShift <= state.shiftNumber : facts.frShift !== state.shiftNumber + 1)
+    ) {
+      return incorrect(`fr_shift_number ${facts.frShift} is not shift ${state.shiftNumber + 1}`);
     }
   }
   if (state.shiftOpen && !facts.offline) {

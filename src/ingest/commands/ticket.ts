@@ -3,9 +3,12 @@
 import { wallClock } from '../../protocol/datetime.js';
 import { ResultCode, Command } from '../../protocol/schema.js';
 import { InvalidDocumentError, ticketFigures } from '../../fiscal/document-rows.js';
+import { ticketColumns203 } from '../../storage/ticket-columns-203.js';
 import { ticketNumber } from '../../fiscal/device-state.js';
 import { ticketCashDelta } from '../../fiscal/zx-report.js';
 import { documentRow } from './document.js';
+import { parentTicketRefusal } from './rules-203.js';
+import { cashierRefusal, paymentRefusal } from './rules-202.js';
 import { shiftViolation, withShiftOpen } from './shift-rules.js';
 import { reject, type CommandContext, type Outcome } from './types.js';
 
@@ -25,12 +28,16 @@ export async function ticketCommand(ctx: CommandContext): Promise<Outcome> {
   if (!deviceTime) return incorrect('ticket.date_time is not a valid date and time');
   if (ticket.operation < 0 || ticket.operation > 3) return incorrect('unknown operation');
   let figures: ReturnType<typeof ticketFigures>;
+  let columns203: ReturnType<typeof ticketColumns203>;
   try {
     figures = ticketFigures(ticket);
+    columns203 = ticketColumns203(ticket);
   } catch (e) {
     if (e instanceof InvalidDocumentError) return incorrect(e.message);
     throw e;
   }
+  const paymentRefused = paymentRefusal(ticket);
+  if (paymentRefused) return paymentRefused;
   const customer = ticket.extension_options?.customer_iin_or_bin;
   if (customer && customer === ctx.state.orgBin) {
     return reject(
@@ -47,6 +54,9 @@ export async function ticketCommand(ctx: CommandContext): Promise<Outcome> {
   };
   const violation = shiftViolation(ctx.state, facts, ctx.shiftMaxHours);
   if (violation) return reject(violation.code, violation.text);
+  const refused =
+    (await cashierRefusal(ctx, ticket.operator)) ?? (await parentTicketRefusal(ctx, ticket));
+  if (refused) return refused;
 
   const next = withShiftOpen(ctx.state, facts);
   next.seq += 1;
@@ -74,6 +84,7 @@ export async function ticketCommand(ctx: CommandContext): Promise<Outcome> {
     customer_email: ext?.customer_email ?? '',
     customer_phone: ext?.customer_phone ?? '',
     ...figures,
+    ...columns203,
   });
   const url = receiptUrl(ctx.receiptUrl, number, next.kkmId, figures.total, deviceTime);
   return {

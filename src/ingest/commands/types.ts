@@ -28,6 +28,23 @@ export interface RegistryReader {
   latestNomenclature(orgId: number): Promise<NomenclatureVersion | null>;
 }
 
+/** Operator-set organization data the rules read (implemented by storage/org-profile.ts). */
+export interface OrgReader {
+  ads(orgId: number): Promise<{ type: number; version: number; text: string }[]>;
+  taxation(
+    orgId: number,
+  ): Promise<{ taxation_type: number; taxes: { tax_type: number; percent: number }[] } | null>;
+  /** Codes of the org's active cashiers; null when it has none. */
+  cashierCodes(orgId: number): Promise<ReadonlySet<number> | null>;
+}
+
+/** The national product catalogue (implemented by storage/catalogue.ts). */
+export interface CatalogueReader {
+  find(
+    barcode: string,
+  ): Promise<{ barcode: string; ntin: string; nameRu: string; nameKk: string } | null>;
+}
+
 export interface CommandContext {
   header: FrameHeader;
   request: Request;
@@ -37,6 +54,8 @@ export interface CommandContext {
   state: DeviceState;
   queries: DocumentQueries;
   registry: RegistryReader;
+  orgs: OrgReader;
+  catalogue: CatalogueReader;
   verifyPassword: (plain: string, hash: string) => Promise<boolean>;
   receiptUrl: string;
   shiftMaxHours: number;
