@@ -30,6 +30,9 @@ export interface Config {
   /** Requests per second one remote address may make (bucket of `addressBurst`; 0: no limit). */
   addressRate: number;
   addressBurst: number;
+  /** Wrong-token requests per second one address may make (bucket of `wrongTokenBurst`). */
+  wrongTokenRate: number;
+  wrongTokenBurst: number;
   /** How long one device's request may hold its state before another may take it over. */
   deviceLeaseMs: number;
   /** Device states an ingest process keeps to skip reading them back from Redis (0: none). */
@@ -88,6 +91,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
   // Request rates: a burst of five seconds' worth unless set.
   const deviceRate = int('OFD_DEVICE_RATE', 20, 0, 1_000_000);
   const addressRate = int('OFD_ADDRESS_RATE', 2000, 0, 1_000_000);
+  const wrongTokenRate = int('OFD_WRONG_TOKEN_RATE', 2, 0, 1_000_000);
 
   const config: Config = {
     tcpPort: int('OFD_TCP_PORT', 7777, 0, 65535),
@@ -110,6 +114,8 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     deviceBurst: int('OFD_DEVICE_BURST', Math.max(1, deviceRate * 5), 1, 10_000_000),
     addressRate,
     addressBurst: int('OFD_ADDRESS_BURST', Math.max(1, addressRate * 5), 1, 10_000_000),
+    wrongTokenRate,
+    wrongTokenBurst: int('OFD_WRONG_TOKEN_BURST', Math.max(1, wrongTokenRate * 10), 1, 10_000_000),
     deviceLeaseMs: int('OFD_DEVICE_LEASE_MS', 5_000, 50, 600_000),
     stateCacheEntries: int('OFD_STATE_CACHE_ENTRIES', 100_000, 0, 10_000_000),
     shiftMaxHours: int('OFD_SHIFT_MAX_HOURS', 24, 1, 240),

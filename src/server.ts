@@ -17,6 +17,7 @@ import { CommandCore } from './ingest/command-core.js';
 import { kkmHttpTransport } from './ingest/http-transport.js';
 import { RequestGuard } from './ingest/request-limits.js';
 import { StateStore } from './ingest/state-store.js';
+import { WrongTokenNotices } from './ingest/wrong-token-notices.js';
 import { startTcpServer, type TcpServer } from './ingest/tcp-server.js';
 import { BatchWriter, clickhouseInsert, type InsertRows } from './storage/batch-writer.js';
 import { openClickHouse, type ClickHouseClient } from './storage/clickhouse.js';
@@ -210,12 +211,38 @@ export async function startServer(
       });
     },
   });
-  // Rate limits per device and per address, in front of the core for every transport.
-  const guard = new RequestGuard(config, log.child({ part: 'limits' }), (scope, command) => {
-    metrics.rateLimited.inc({ scope });
-    metrics.answer(command, 254, 0);
+  // The organization hears of requests naming its register with a wrong token.
+  const wrongTokens = new WrongTokenNotices((n) => {
+    log.warn({ kkmId: n.kkmId, remote: n.address, count: n.count }, 'wrong-token requests');
+    void (async () => {
+      const kkm = await registry.getKkm(n.kkmId);
+      if (!kkm) return;
+      await notifications.raise([
+        {
+          orgId: kkm.orgId,
+          kind: 'kkm_wrong_token',
+          subject: `${n.kkmId}:${n.since.toISOString()}`,
+          kkmId: n.kkmId,
+          pointId: kkm.pointId,
+          title: `KKM ${kkm.serialNumber || n.kkmId}: ${n.count} request(s) with a wrong token`,
+          detail: { count: n.count, address: n.address, since: n.since.toISOString() },
+        },
+      ]);
+    })().catch((err: unknown) => log.warn({ err }, 'wrong-token notification not stored'));
   });
-  const handle = guard.guard((frame) => core.handle(frame));
+  // Rate limits per device and per address, in front of the core for every transport.
+  const guard = new RequestGuard(config, log.child({ part: 'limits' }), {
+    onRefused: (scope, command) => {
+      metrics.rateLimited.inc({ scope });
+      metrics.answer(command, 254, 0);
+    },
+    knownState: (kkmId) => states.known(kkmId),
+    onWrongToken: (kkmId, address) => {
+      metrics.wrongToken.inc();
+      wrongTokens.record(kkmId, address);
+    },
+  });
+  const handle = guard.guard((frame, gate) => core.handle(frame, Date.now(), gate));
   const admitAddress = (address: string) => {
     if (guard.admitAddress(address)) return true;
     metrics.rateLimited.inc({ scope: 'address' });
@@ -366,6 +393,7 @@ export async function startServer(
       await tcp?.close();
       await app.close();
       guard.close();
+      wrongTokens.close();
       await feed.close();
       await writer.close();
       // Running jobs finish; queued ones stay in Redis for the next start.

@@ -14,11 +14,13 @@ import type { DocType } from '../storage/document-rows.js';
 import {
   freshState,
   nextToken,
+  presentsToken,
   storedPart,
   type DeviceState,
   type KkmStatus,
 } from './device-state.js';
 import type { StateStore } from './state-store.js';
+import { refusal, type GateCheck } from './request-limits.js';
 import { crashPoint } from './faults.js';
 import { serviceEvents } from './commands/service-events.js';
 import { cancelTicketCommand } from './commands/cancel-ticket.js';
@@ -109,7 +111,7 @@ export class CommandCore {
   constructor(private readonly o: CoreOptions) {}
 
   /** Answers one request frame. Never throws: every failure is a result code. */
-  async handle(frame: Frame, receivedAt = Date.now()): Promise<Buffer> {
+  async handle(frame: Frame, receivedAt = Date.now(), gate?: GateCheck): Promise<Buffer> {
     const started = performance.now();
     const { header } = frame;
     let command: number = Command.COMMAND_SYSTEM;
@@ -134,7 +136,7 @@ export class CommandCore {
         return answer(decoded.command, decoded.code, decoded.reason);
       }
       command = decoded.request.command;
-      const result = await this.process(frame, decoded.request, receivedAt);
+      const result = await this.process(frame, decoded.request, receivedAt, gate);
       code = result.code;
       return result.answer;
     } catch (error) {
@@ -156,6 +158,7 @@ export class CommandCore {
     frame: Frame,
     request: CommandContext['request'],
     receivedAt: number,
+    gate?: GateCheck,
   ): Promise<{ answer: Buffer; code: number }> {
     const { header } = frame;
     const kkmId = header.deviceId;
@@ -206,6 +209,15 @@ export class CommandCore {
         }
       }
 
+      // The rate limits, now that the token is known to be right or wrong (request-limits.ts).
+      const limited = gate?.(presentsToken(state, header));
+      if (limited) {
+        await release(state);
+        return {
+          code: ResultCode.RESULT_TYPE_SERVICE_TEMPORARILY_UNAVAILABLE,
+          answer: refusal(frame, limited, command),
+        };
+      }
       // A retry of the last request: the same answer, byte for byte.
       if (header.reqNum === state.lastReqNum && header.token === state.lastReqToken) {
         await release(state);

@@ -21,7 +21,7 @@ import {
 } from '../../src/sim/kkm-client.js';
 import { requests, seededRandom, ticket } from '../../src/sim/documents.js';
 import { TokenBuckets } from '../../src/ingest/request-limits.js';
-import { patchMethod } from '../helpers/kkm.js';
+import { patchMethod, rows } from '../helpers/kkm.js';
 import { startTestServer } from '../helpers/server.js';
 
 const FRAME_DEADLINE_MS = 1000;
@@ -29,6 +29,7 @@ const PER_ADDRESS = 5;
 const MAX_CONNECTIONS = 30;
 const DEVICE_RATE = 10;
 const ADDRESS_RATE = 100;
+const WRONG_TOKEN_RATE = 2;
 
 const server = await startTestServer({
   OFD_FRAME_DEADLINE_MS: String(FRAME_DEADLINE_MS),
@@ -38,6 +39,8 @@ const server = await startTestServer({
   OFD_DEVICE_BURST: String(DEVICE_RATE),
   OFD_ADDRESS_RATE: String(ADDRESS_RATE),
   OFD_ADDRESS_BURST: String(ADDRESS_RATE),
+  OFD_WRONG_TOKEN_RATE: String(WRONG_TOKEN_RATE),
+  OFD_WRONG_TOKEN_BURST: String(2 * WRONG_TOKEN_RATE),
 });
 t.teardown(() => server.stop());
 
@@ -57,7 +60,8 @@ async function tcpDevice(t: Test) {
 
 async function metric(name: string, labels: string): Promise<number> {
   const text = await (await fetch(`${base}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
+  const key = labels ? `${name}{${labels}} ` : `${name} `;
+  const line = text.split('\n').find((l) => l.startsWith(key));
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
@@ -478,3 +482,116 @@ t.test('token buckets: burst, refill, and a bounded map', async (t) => {
   t.equal(buckets.size, 0, 'refilled buckets are swept');
   t.equal(buckets.take('a', 10_000), null, 'and a swept key starts full');
 });
+
+/** Wrong token; REQNUM that was the register's last; over the address's wrong-token rate. */
+const STRANGER_CODES: number[] = [
+  ResultCode.RESULT_TYPE_INVALID_TOKEN,
+  ResultCode.RESULT_TYPE_INVALID_REQUEST_NUMBER,
+  UNAVAILABLE,
+];
+
+/** Sends `count` INFO frames naming `kkm` with a wrong token from `address`; their answers. */
+async function wrongTokenFlood(
+  kkm: { kkmId: number; token: number },
+  address: string,
+  count: number,
+) {
+  const link = await tcpFrom(address);
+  const stranger = new KkmDevice(kkm.kkmId, (kkm.token ^ 0x5a5a5a5a) >>> 0, link.send);
+  const answers: Answer[] = [];
+  for (let i = 0; i < count; i++) answers.push(await stranger.send(requests.info()));
+  link.socket.destroy();
+  return answers;
+}
+
+for (const where of ['in front of Redis', 'at the core’s gate'] as const) {
+  t.test(
+    `a wrong-token flood from another address cannot stop a register (${where})`,
+    async (t) => {
+      const dev = await tcpDevice(t);
+      const kkm = dev.kkm;
+      t.equal(code(await dev.send(requests.info())), OK, 'the register at work');
+      // Without this process's copy of the state the token is checked after the Redis claim.
+      if (where === 'at the core’s gate')
+        t.teardown(patchMethod(server.states, 'known', () => undefined));
+      let claims = 0;
+      const claim = server.states.claim.bind(server.states);
+      t.teardown(
+        patchMethod(server.states, 'claim', (kkmId: number) => {
+          if (kkmId === kkm.kkmId) claims++;
+          return claim(kkmId);
+        }),
+      );
+      const wrongBefore = await metric('ofd_ingest_wrong_token_total', '');
+      const limitedBefore = await metric('ofd_ingest_rate_limited_total', 'scope="wrong_token"');
+
+      // 150 frames at once, then ~30 a second while the register sells and resends.
+      const burst = await wrongTokenFlood(kkm, '127.0.0.6', 150);
+      let flooding = true;
+      const trickle = (async () => {
+        const answers: Answer[] = [];
+        while (flooding) {
+          answers.push(...(await wrongTokenFlood(kkm, '127.0.0.6', 3)));
+          await sleep(100);
+        }
+        return answers;
+      })();
+      const random = seededRandom(11);
+      const codes: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        codes.push(code(await dev.send(requests.ticket(ticket(random)))));
+        codes.push(code(await dev.resend()));
+        await sleep(150);
+      }
+      flooding = false;
+      const junk = [...burst, ...(await trickle)];
+
+      t.same(codes, Array(codes.length).fill(OK), `the register was answered OK (${codes.length})`);
+      const text = (a: Answer) => a.response.result.result_text ?? '';
+      const refused = junk.filter((a) => /wrong-token requests from here/.test(text(a)));
+      t.ok(
+        junk.every((a) => STRANGER_CODES.includes(code(a))),
+        `the stranger got 2, 8 or 254 (${[...new Set(junk.map(code))].join(', ')})`,
+      );
+      t.ok(
+        refused.length > 60,
+        `its address ran out of wrong-token budget (${refused.length} × 254)`,
+      );
+      t.ok(
+        refused.every((a) => code(a) === UNAVAILABLE),
+        'answered 254',
+      );
+      t.equal(
+        await metric('ofd_ingest_wrong_token_total', ''),
+        // Not those refused for the address's overall rate, or answered "busy" before any check.
+        wrongBefore +
+          junk.filter(
+            (a) => !/^too many requests from here|busy/.test(a.response.result.result_text ?? ''),
+          ).length,
+        'each wrong-token request counted',
+      );
+      t.ok(
+        (await metric('ofd_ingest_rate_limited_total', 'scope="wrong_token"')) >=
+          limitedBefore + refused.length,
+        'and each refusal',
+      );
+      if (where === 'in front of Redis') {
+        t.ok(
+          claims <= 12 + 2 * WRONG_TOKEN_RATE + 10,
+          `refused junk never reached Redis (${claims} claims)`,
+        );
+      }
+      let notices: { title: string }[] = [];
+      for (let i = 0; i < 50 && !notices.length; i++) {
+        await sleep(100);
+        notices = await rows(
+          server,
+          "SELECT title FROM notifications WHERE kkm_id = {k:UInt32} AND kind = 'kkm_wrong_token'",
+          { k: kkm.kkmId },
+        );
+      }
+      t.equal(notices.length, 1, 'the organization is told once, not per frame');
+      t.match(notices[0]?.title, /wrong token/);
+    },
+  );
+}
