@@ -41,6 +41,9 @@ const server = await startTestServer({
   OFD_ADDRESS_BURST: String(ADDRESS_RATE),
   OFD_WRONG_TOKEN_RATE: String(WRONG_TOKEN_RATE),
   OFD_WRONG_TOKEN_BURST: String(2 * WRONG_TOKEN_RATE),
+  // A request slowed past a short lease by a loaded machine would be taken over (and its state
+  // rebuilt) by a stranger's request: the production lease, as the flood tests need.
+  OFD_DEVICE_LEASE_MS: '5000',
 });
 t.teardown(() => server.stop());
 
@@ -561,14 +564,14 @@ for (const where of ['in front of Redis', 'at the core’s gate'] as const) {
         refused.every((a) => code(a) === UNAVAILABLE),
         'answered 254',
       );
-      t.equal(
-        await metric('ofd_ingest_wrong_token_total', ''),
-        // Not those refused for the address's overall rate, or answered "busy" before any check.
-        wrongBefore +
-          junk.filter(
-            (a) => !/^too many requests from here|busy/.test(a.response.result.result_text ?? ''),
-          ).length,
-        'each wrong-token request counted',
+      // Every one but those refused for the address's overall rate; one answered "busy" (its
+      // claim met the register's) is counted when the check came before Redis.
+      const wrongCounted = (await metric('ofd_ingest_wrong_token_total', '')) - wrongBefore;
+      const checked = junk.filter((a) => !/^too many requests from here/.test(text(a)));
+      const busy = checked.filter((a) => /busy/.test(text(a))).length;
+      t.ok(
+        wrongCounted <= checked.length && wrongCounted >= checked.length - busy,
+        `each wrong-token request counted (${wrongCounted})`,
       );
       t.ok(
         (await metric('ofd_ingest_rate_limited_total', 'scope="wrong_token"')) >=
