@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Job } from 'bullmq';
-import { stringify } from 'csv-stringify/sync';
+import { stringifyCsv } from './csv-safe.js';
 import yazl from 'yazl';
 import { compareReports } from '../ingest/zx-report.js';
 import { toTiyn } from '../protocol/money.js';
@@ -361,11 +361,11 @@ export async function runExport(
     return () =>
       Readable.from(
         (async function* () {
-          yield Buffer.from(stringify([columns]));
+          yield Buffer.from(stringifyCsv([columns]));
           for await (const page of pages(select)) {
             const out: unknown[][] = [];
             for (const r of page) out.push(...records(r));
-            yield Buffer.from(stringify(out));
+            yield Buffer.from(stringifyCsv(out));
             await advance(out.length);
           }
         })(),

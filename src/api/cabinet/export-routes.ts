@@ -17,6 +17,7 @@ import {
   type ExportResult,
 } from '../../workers/queues.js';
 import { requirePermission } from './authenticate.js';
+import { ExportQuota } from './export-quota.js';
 import type { CabinetContext } from './index.js';
 import {
   HttpError,
@@ -83,6 +84,7 @@ export async function exportRoutes(
     queues = own;
   }
   const exportsQueue = queues.exports;
+  const quota = new ExportQuota(exportsQueue, queues.config.exportsPerOrg);
   readConventions(app);
   const guard = requirePermission('exports');
 
@@ -161,9 +163,17 @@ export async function exportRoutes(
         data.to = period.to;
       }
       await requireKkm(ctx, req, b.kkmId);
-      const job = await exportsQueue.add('export', data, { jobId: `exp-${randomUUID()}` });
-      req.log.info({ jobId: job.id, kkmId: b.kkmId, kind: b.kind }, 'export queued');
-      return reply.code(202).send({ jobId: job.id });
+      const jobId = `exp-${randomUUID()}`;
+      const add = () => exportsQueue.add('export', data, { jobId });
+      if (!(await quota.admit(data.orgId, add))) {
+        reply.header('retry-after', '60');
+        throw new HttpError(
+          429,
+          `at most ${quota.perOrg} exports may be queued or running at once; wait for one to finish`,
+        );
+      }
+      req.log.info({ jobId, kkmId: b.kkmId, kind: b.kind }, 'export queued');
+      return reply.code(202).send({ jobId });
     },
   );
 
@@ -228,7 +238,9 @@ export async function exportRoutes(
       }
       const { file } = job.returnvalue;
       const info = await stat(file).catch(() => null);
-      if (!info) throw new HttpError(410, `the file of export ${job.id} has expired`);
+      // Expired is expired, whether or not the cleanup has deleted the file yet.
+      if (!info || Date.parse(job.returnvalue.expiresAt) <= Date.now())
+        throw new HttpError(410, `the file of export ${job.id} has expired`);
       const name = `${job.data.kind}-kkm${job.data.kkmId}-${job.id}.zip`;
       return reply
         .type('application/zip')
