@@ -186,6 +186,11 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
         if (policy) return sendError(reply, 400, policy);
       }
       const user = await users.updateUser(req.caller, req.params.id, req.body);
+      // A new password ends the user's other sessions (one's own change keeps the current one).
+      if (req.body.password !== undefined) {
+        const own = user.userId === req.caller.userId;
+        await ctx.sessions.revokeUser(user.userId, own ? req.sessionToken : undefined);
+      }
       req.log.info(
         {
           action: 'user.update',
@@ -216,6 +221,7 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
     },
     async (req, reply) => {
       await users.deleteUser(req.caller, req.params.id);
+      await ctx.sessions.revokeUser(req.params.id);
       req.log.info(
         {
           action: 'user.delete',
