@@ -33,6 +33,11 @@ export interface Config {
   /** Wrong-token requests per second one address may make (bucket of `wrongTokenBurst`). */
   wrongTokenRate: number;
   wrongTokenBurst: number;
+  /**
+   * Which reverse proxies' X-Forwarded-For to believe for the client address (login throttle,
+   * rate limits, logs): false (none), true (any), or addresses/CIDRs.
+   */
+  trustProxy: boolean | string;
   /** How long one device's request may hold its state before another may take it over. */
   deviceLeaseMs: number;
   /** Device states an ingest process keeps to skip reading them back from Redis (0: none). */
@@ -62,6 +67,13 @@ export class ConfigError extends Error {
     super(`invalid configuration:\n  ${problems.join('\n  ')}`);
     this.name = 'ConfigError';
   }
+}
+
+/** OFD_TRUST_PROXY: unset or `false`, `true`, or comma-separated addresses/CIDRs. */
+function trustProxy(raw: string | undefined): boolean | string {
+  const text = (raw ?? '').trim();
+  if (text === '' || text === 'false') return false;
+  return text === 'true' ? true : text;
 }
 
 export function loadConfig(env: Env = process.env, argv: string[] = process.argv.slice(2)): Config {
@@ -116,6 +128,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     addressBurst: int('OFD_ADDRESS_BURST', Math.max(1, addressRate * 5), 1, 10_000_000),
     wrongTokenRate,
     wrongTokenBurst: int('OFD_WRONG_TOKEN_BURST', Math.max(1, wrongTokenRate * 10), 1, 10_000_000),
+    trustProxy: trustProxy(env.OFD_TRUST_PROXY),
     deviceLeaseMs: int('OFD_DEVICE_LEASE_MS', 5_000, 50, 600_000),
     stateCacheEntries: int('OFD_STATE_CACHE_ENTRIES', 100_000, 0, 10_000_000),
     shiftMaxHours: int('OFD_SHIFT_MAX_HOURS', 24, 1, 240),

@@ -253,6 +253,7 @@ export async function startServer(
   const app = Fastify({
     loggerInstance: log.child({ part: 'http' }, { serializers: { req: requestLogFields } }),
     bodyLimit: 10 * 1024 * 1024,
+    trustProxy: config.trustProxy,
   }) as unknown as FastifyInstance;
   await app.register(swagger, {
     openapi: {
