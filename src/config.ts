@@ -24,6 +24,8 @@ export interface Config {
   idleTimeoutMs: number;
   /** A TCP frame must be whole within this many ms of its first byte (slow senders). */
   frameDeadlineMs: number;
+  /** An HTTP request (headers and body) must arrive whole within this many ms. */
+  httpRequestTimeoutMs: number;
   /** Requests per second a device ID may make (token bucket of `deviceBurst`; 0: no limit). */
   deviceRate: number;
   deviceBurst: number;
@@ -122,6 +124,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     maxConnectionsPerAddress: int('OFD_MAX_CONNECTIONS_PER_ADDRESS', 1000, 0, 1_000_000),
     idleTimeoutMs: int('OFD_IDLE_TIMEOUT_MS', 120_000, 100, 86_400_000),
     frameDeadlineMs: int('OFD_FRAME_DEADLINE_MS', 10_000, 100, 3_600_000),
+    httpRequestTimeoutMs: int('OFD_HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
     deviceRate,
     deviceBurst: int('OFD_DEVICE_BURST', Math.max(1, deviceRate * 5), 1, 10_000_000),
     addressRate,

@@ -18,6 +18,7 @@ import { kkmHttpTransport } from './ingest/http-transport.js';
 import { RequestGuard } from './ingest/request-limits.js';
 import { StateStore } from './ingest/state-store.js';
 import { WrongTokenNotices } from './ingest/wrong-token-notices.js';
+import { ConnectionsByAddress } from './ingest/address-connections.js';
 import { startTcpServer, type TcpServer } from './ingest/tcp-server.js';
 import { BatchWriter, clickhouseInsert, type InsertRows } from './storage/batch-writer.js';
 import { openClickHouse, type ClickHouseClient } from './storage/clickhouse.js';
@@ -254,6 +255,9 @@ export async function startServer(
     loggerInstance: log.child({ part: 'http' }, { serializers: { req: requestLogFields } }),
     bodyLimit: 10 * 1024 * 1024,
     trustProxy: config.trustProxy,
+    // Keep-alive sockets idle as long as TCP ones; a whole request within the HTTP deadline.
+    connectionTimeout: config.idleTimeoutMs,
+    requestTimeout: config.httpRequestTimeoutMs,
   }) as unknown as FastifyInstance;
   await app.register(swagger, {
     openapi: {
@@ -329,9 +333,17 @@ export async function startServer(
       handle,
       admitAddress,
       maxFrameBytes: config.maxFrameBytes,
+      frameDeadlineMs: config.frameDeadlineMs,
+      idleTimeoutMs: config.idleTimeoutMs,
       onFrameError: (e) => metrics.frameErrors.inc({ code: e.code }),
+      onLimit: (reason) => metrics.limitClosed.inc({ reason }),
     });
   }
+  // The TCP server's per-address cap for HTTP connections too (POST /kkm, /kkm/ws, the API).
+  new ConnectionsByAddress(config.maxConnectionsPerAddress, log.child({ part: 'http' })).guard(
+    app.server,
+    () => metrics.limitClosed.inc({ reason: 'http_address_connections' }),
+  );
   await app.ready();
   let httpPort = 0;
   if (parts.http ?? true) {

@@ -30,11 +30,13 @@ const MAX_CONNECTIONS = 30;
 const DEVICE_RATE = 10;
 const ADDRESS_RATE = 100;
 const WRONG_TOKEN_RATE = 2;
+const IDLE_TIMEOUT_MS = 3000;
 
 const server = await startTestServer({
   OFD_FRAME_DEADLINE_MS: String(FRAME_DEADLINE_MS),
   OFD_MAX_CONNECTIONS_PER_ADDRESS: String(PER_ADDRESS),
   OFD_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
+  OFD_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS),
   OFD_DEVICE_RATE: String(DEVICE_RATE),
   OFD_DEVICE_BURST: String(DEVICE_RATE),
   OFD_ADDRESS_RATE: String(ADDRESS_RATE),
@@ -378,7 +380,7 @@ t.test('an address past its rate gets 429 over HTTP; other addresses are served'
   const frame = dev.frame(requests.info());
   const agent = new http.Agent({
     keepAlive: true,
-    maxSockets: 25,
+    maxSockets: PER_ADDRESS, // HTTP connections are capped per address as TCP ones are
     localAddress: '127.0.0.4',
   } as http.AgentOptions);
   t.teardown(() => agent.destroy());
@@ -598,3 +600,126 @@ for (const where of ['in front of Redis', 'at the core’s gate'] as const) {
     },
   );
 }
+
+/** A WebSocket register connection from `localAddress`, open (or the error that refused it). */
+function wsFrom(localAddress: string) {
+  const ws = new WebSocket(`ws://127.0.0.1:${server.httpPort}/kkm/ws`, { localAddress });
+  ws.on('error', () => {});
+  return new Promise<WebSocket | null>((resolve) => {
+    ws.once('open', () => resolve(ws));
+    ws.once('close', () => resolve(null));
+    ws.once('unexpected-response', () => resolve(null));
+  });
+}
+
+/** Resolves with how long the WebSocket stayed open (ms), or null if still open after `ms`. */
+function wsClosedWithin(ws: WebSocket, ms: number, from = performance.now()) {
+  return new Promise<number | null>((resolve) => {
+    if (ws.readyState === ws.CLOSED) return resolve(performance.now() - from);
+    const timer = setTimeout(() => resolve(null), ms);
+    ws.once('close', () => {
+      clearTimeout(timer);
+      resolve(performance.now() - from);
+    });
+  });
+}
+
+t.test('HTTP and WebSocket registers get the TCP deadlines and per-address cap', async (t) => {
+  const kkm = await server.registerKkm();
+  const dev = new KkmDevice(kkm.kkmId, kkm.token, async () => Buffer.alloc(0));
+  const limited = (reason: string) => metric('ofd_tcp_limit_closed_total', `reason="${reason}"`);
+  const before = {
+    post: await limited('http_frame_deadline'),
+    fragments: await limited('ws_frame_deadline'),
+    idle: await limited('ws_idle_timeout'),
+    cap: await limited('http_address_connections'),
+  };
+
+  t.test('a POST /kkm body trickled a byte at a time is cut at the frame deadline', async (t) => {
+    const frame = dev.frame(requests.info());
+    const socket = net.connect({
+      port: server.httpPort,
+      host: '127.0.0.1',
+      localAddress: '127.0.0.7',
+    });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(
+      `POST /kkm HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n` +
+        `Content-Length: ${frame.length}\r\n\r\n`,
+    );
+    const started = performance.now();
+    const closed = closedWithin(socket, 10_000, started);
+    for (let sent = 0; sent < frame.length && !socket.destroyed; sent++) {
+      socket.write(frame.subarray(sent, sent + 1));
+      await Promise.race([sleep(200), closed]);
+    }
+    const openMs = await closed;
+    t.ok(openMs !== null, 'closed');
+    t.ok(
+      openMs! >= FRAME_DEADLINE_MS - 50 && openMs! < FRAME_DEADLINE_MS + 1500,
+      `at ${Math.round(openMs!)} ms`,
+    );
+  });
+
+  t.test('a WebSocket message fragmented for ever is cut at the frame deadline', async (t) => {
+    const ws = (await wsFrom('127.0.0.7'))!;
+    const frame = dev.frame(requests.info());
+    const started = performance.now();
+    const closed = wsClosedWithin(ws, 10_000, started);
+    for (let i = 0; i < 40 && ws.readyState === ws.OPEN; i++) {
+      ws.send(frame.subarray(i % frame.length, (i % frame.length) + 1), {
+        binary: true,
+        fin: false,
+      });
+      await Promise.race([sleep(200), closed]);
+    }
+    const openMs = await closed;
+    t.ok(openMs !== null, 'closed');
+    t.ok(
+      openMs! >= FRAME_DEADLINE_MS - 50 && openMs! < FRAME_DEADLINE_MS + 1500,
+      `at ${Math.round(openMs!)} ms`,
+    );
+  });
+
+  t.test('an idle WebSocket is closed at the idle timeout; a busy one is not', async (t) => {
+    const idle = (await wsFrom('127.0.0.7'))!;
+    const busy = (await wsFrom('127.0.0.7'))!;
+    const answers: Buffer[] = [];
+    busy.on('message', (d: Buffer) => answers.push(d));
+    const started = performance.now();
+    const idleClosed = wsClosedWithin(idle, IDLE_TIMEOUT_MS + 3000, started);
+    while (performance.now() - started < IDLE_TIMEOUT_MS + 1000) {
+      busy.send(dev.frame(requests.info()), { binary: true });
+      await sleep(500);
+    }
+    const openMs = await idleClosed;
+    t.ok(
+      openMs !== null && openMs >= IDLE_TIMEOUT_MS - 50,
+      `the idle one closed at ${Math.round(openMs ?? -1)} ms`,
+    );
+    t.equal(busy.readyState, busy.OPEN, 'the busy one is open');
+    t.ok(answers.length >= 6, `and answered (${answers.length})`);
+    t.ok(answers.map(decodeAnswer).every((a) => code(a) === OK || code(a) === UNAVAILABLE));
+    busy.close();
+  });
+
+  t.test('WebSocket connections past the per-address cap are refused', async (t) => {
+    await sleep(200); // the sockets of the tests above are gone
+    const attempts = await Promise.all(
+      Array.from({ length: PER_ADDRESS + 4 }, () => wsFrom('127.0.0.8')),
+    );
+    const open = attempts.filter((ws) => ws !== null) as WebSocket[];
+    t.equal(open.length, PER_ADDRESS, `${PER_ADDRESS} held`);
+    const elsewhere = await wsFrom('127.0.0.9');
+    t.ok(elsewhere, 'another address connects');
+    elsewhere?.close();
+    open.forEach((ws) => ws.close());
+  });
+
+  await t.test('each cut counted', async (t) => {
+    t.ok((await limited('http_frame_deadline')) > before.post, 'POST deadline');
+    t.ok((await limited('ws_frame_deadline')) > before.fragments, 'WebSocket deadline');
+    t.ok((await limited('ws_idle_timeout')) > before.idle, 'WebSocket idle timeout');
+    t.ok((await limited('http_address_connections')) >= before.cap + 4, 'per-address cap');
+  });
+});
