@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import type { ClickHouseClient } from './clickhouse.js';
 import { Coordination } from './coordination.js';
 import { hashPassword } from './passwords.js';
+import { UnknownIds } from './unknown-ids.js';
 
 export type KkmStatus = 'active' | 'blocked' | 'deregistered';
 export const KKM_STATUSES: readonly KkmStatus[] = ['active', 'blocked', 'deregistered'];
@@ -281,6 +282,8 @@ function kkmFromRow(r: KkmRow): KkmRecord {
 
 export class Registry {
   private readonly coordination: Coordination;
+  /** KKM ids looked up and not found (a register's frames name its id on every request). */
+  private readonly unknownKkms = new UnknownIds(() => this.highestKkmId());
 
   constructor(
     private readonly ch: ClickHouseClient,
@@ -428,6 +431,7 @@ export class Registry {
       created_at: chTime(Date.now()),
       version: nextVersion(),
     });
+    this.unknownKkms.registered(kkmId);
     return { kkmId };
   }
 
@@ -465,6 +469,7 @@ export class Registry {
       version: nextVersion(),
     }));
     await this.ch.insert({ table: 'kkms', values: rows, format: 'JSONEachRow' });
+    rows.forEach((r) => this.unknownKkms.registered(r.kkm_id));
     await this.ch.insert({
       table: 'device_events',
       values: rows.map((r) => ({
@@ -479,7 +484,9 @@ export class Registry {
   }
 
   async getKkm(kkmId: number): Promise<KkmRecord | null> {
+    if (await this.unknownKkms.absent(kkmId)) return null;
     const row = await this.kkmRow(kkmId);
+    if (!row) this.unknownKkms.add(kkmId);
     return row ? kkmFromRow(row) : null;
   }
 
@@ -773,6 +780,11 @@ export class Registry {
   }
 
   /** The next id of a kind: Redis INCR, never at or below the largest id in ClickHouse. */
+  private async highestKkmId(): Promise<number> {
+    const rows = await this.rows<{ m: number | string }>('SELECT max(kkm_id) AS m FROM kkms');
+    return Number(rows[0]?.m ?? 0);
+  }
+
   private async allocate(kind: SeqKind, count = 1): Promise<number> {
     const { table, column } = SEQ_SOURCE[kind];
     return this.nextSeq(

@@ -723,3 +723,36 @@ t.test('HTTP and WebSocket registers get the TCP deadlines and per-address cap',
     t.ok((await limited('http_address_connections')) >= before.cap + 4, 'per-address cap');
   });
 });
+
+t.test('frames naming unknown device IDs do not reach ClickHouse each', async (t) => {
+  await server.registerKkm(); // so the highest registered ID is known
+  let kkmQueries = 0;
+  const query = server.ch.query.bind(server.ch);
+  t.teardown(
+    patchMethod(server.ch, 'query', (params: { query: string }) => {
+      if (/\bkkms\b/.test(params.query)) kkmQueries++;
+      return query(params as never);
+    }),
+  );
+  const link = await tcpFrom('127.0.0.10');
+  t.teardown(() => link.socket.destroy());
+  const random = seededRandom(99);
+  const ids = [
+    ...Array.from({ length: 60 }, () => 1_000_000 + Math.floor(random() * 4_000_000_000)),
+    ...Array<number>(30).fill(3_999_999_999),
+  ];
+  const codes: number[] = [];
+  for (const id of ids) {
+    const stranger = new KkmDevice(id, 12345, link.send);
+    codes.push(code(await stranger.send(requests.info())));
+  }
+  t.same(
+    [...new Set(codes)],
+    [ResultCode.RESULT_TYPE_UNKNOWN_ID],
+    'every one answered "unknown ID"',
+  );
+  t.ok(kkmQueries <= 2, `${ids.length} frames, ${kkmQueries} registry queries`);
+  const kkm = await server.registerKkm();
+  const dev = new KkmDevice(kkm.kkmId, kkm.token, link.send);
+  t.equal(code(await dev.send(requests.info())), OK, 'a register registered just now is served');
+});
