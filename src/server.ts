@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
 import { resolveAdminToken } from './api/admin-token.js';
+import { checkBodyText } from './api/text-checks.js';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import adminRoutes, { type KkmChange } from './api/admin.js';
@@ -269,6 +270,7 @@ export async function startServer(
     },
   });
   await app.register(swaggerUi, { routePrefix: '/api/v1/docs' });
+  checkBodyText(app);
   await app.register(websocket, { options: { maxPayload: config.maxFrameBytes } });
   metrics.register(app, () => writer.pendingRows, parts.otherMetrics);
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {

@@ -3,6 +3,7 @@
 // token may also come as ?token=.
 import type { FastifyInstance } from 'fastify';
 import type { LiveFeed } from '../live-feed.js';
+import { bearerToken } from './authenticate.js';
 import type { CabinetContext } from './index.js';
 import { liveCaller, watchLiveSession } from './live-watch.js';
 
@@ -25,10 +26,7 @@ export async function liveRoutes(
       },
     },
     async (socket, req) => {
-      const header = req.headers.authorization;
-      const token =
-        (header?.startsWith('Bearer ') ? header.slice(7) : undefined) ??
-        (req.query as { token?: string }).token;
+      const token = bearerToken(req) ?? (req.query as { token?: string }).token;
       const first = await liveCaller(ctx.sessions, ctx.scope, token);
       if (!token || !first) {
         socket.close(4401, 'unauthorized');

@@ -8,6 +8,7 @@ import { CabinetUsers, type UserView } from '../../storage/cabinet-users.js';
 import { checkPasswordPolicy } from '../password-policy.js';
 import { requirePermission } from './authenticate.js';
 import type { CabinetContext } from './index.js';
+import { seesUser } from './user-visibility.js';
 import {
   errorResponses,
   idList,
@@ -41,8 +42,9 @@ const newUserBody = {
       type: 'string',
       minLength: 3,
       maxLength: 64,
-      pattern: '^[\\p{L}\\p{N}._@+-]+$',
-      description: 'Unique in the whole system; letters, digits and . _ @ + -',
+      // Latin only: a Cyrillic "А" would let "subА1" stand beside "subA1".
+      pattern: '^[A-Za-z0-9._@+-]+$',
+      description: 'Unique in the whole system; Latin letters, digits and . _ @ + -',
     },
     ...userFields,
   },
@@ -147,7 +149,11 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
         },
       },
     },
-    async (req) => ({ items: (await users.listUsers(req.caller.orgId)).map(userJson) }),
+    async (req) => ({
+      items: (await users.listUsers(req.caller.orgId))
+        .filter((u) => seesUser(req.caller, u))
+        .map(userJson),
+    }),
   );
 
   app.get<{ Params: { id: number } }>(
@@ -163,7 +169,9 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
     },
     async (req, reply) => {
       const user = await users.getUser(req.caller.orgId, req.params.id);
-      if (!user) return sendError(reply, 404, `user ${req.params.id} not found`);
+      if (!user || !seesUser(req.caller, user)) {
+        return sendError(reply, 404, `user ${req.params.id} not found`);
+      }
       return userJson(user);
     },
   );
