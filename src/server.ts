@@ -27,6 +27,7 @@ import { DocumentQueries } from './storage/document-queries.js';
 import { migrate } from './storage/migrations.js';
 import { Notifications } from './storage/notifications.js';
 import { verifyPassword } from './storage/passwords.js';
+import { CashierAuthLimits } from './storage/cashier-auth-limits.js';
 import { Registry } from './storage/registry.js';
 import { tokenSecret } from './storage/settings.js';
 import { adminJobsRoutes } from './api/admin-jobs.js';
@@ -192,6 +193,7 @@ export async function startServer(
     receiptUrl: config.receiptUrl,
     shiftMaxHours: config.shiftMaxHours,
     verifyPassword,
+    cashierAuth: new CashierAuthLimits(redis, config.redisPrefix),
     log: log.child({ part: 'ingest' }),
     onAnswer: (command, code, ms, kkmId) => {
       metrics.answer(command, code, ms);

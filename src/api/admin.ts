@@ -25,6 +25,7 @@ import {
   type Registry,
 } from '../storage/registry.js';
 import { checkBearer } from './admin-token.js';
+import { cashierPasswordProblem } from './cashier-password.js';
 import { checkPasswordPolicy } from './password-policy.js';
 
 export interface AdminApiOptions {
@@ -478,6 +479,8 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
     },
     async (request, reply) => {
       const { orgId } = request.params;
+      const weak = cashierPasswordProblem(request.body.password, 'body/password');
+      if (weak) return sendError(reply, 400, weak);
       const { code, login } = await registry.upsertCashier(orgId, request.body);
       request.log.info({ action: 'cashier.upsert', orgId, code, login }, 'admin: cashier saved');
       return reply.code(201).send({ code, login });

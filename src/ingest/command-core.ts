@@ -33,7 +33,12 @@ import {
   systemCommand,
 } from './commands/service.js';
 import { ticketCommand } from './commands/ticket.js';
-import type { CommandContext, Outcome, RegistryReader } from './commands/types.js';
+import type {
+  CashierAuthLimiter,
+  CommandContext,
+  Outcome,
+  RegistryReader,
+} from './commands/types.js';
 
 export interface KkmRecord {
   kkmId: number;
@@ -71,6 +76,8 @@ export interface CoreOptions {
   receiptUrl: string;
   shiftMaxHours: number;
   verifyPassword: (plain: string, hash: string) => Promise<boolean>;
+  /** Failed COMMAND_AUTH attempts per register and cashier (none: unlimited). */
+  cashierAuth?: CashierAuthLimiter;
   log: Logger;
   /** Called after each answer, for metrics. */
   onAnswer?: (command: number, resultCode: number, ms: number, kkmId: number) => void;
@@ -259,6 +266,7 @@ export class CommandCore {
         queries: this.o.queries,
         registry: this.o.registry,
         verifyPassword: this.o.verifyPassword,
+        cashierAuth: this.o.cashierAuth,
         receiptUrl: this.o.receiptUrl,
         shiftMaxHours: this.o.shiftMaxHours,
         log: this.o.log,

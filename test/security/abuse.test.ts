@@ -11,7 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import WebSocket from 'ws';
 import { FrameDecoder } from '../../src/protocol/framer.js';
-import { ResultCode } from '../../src/protocol/schema.js';
+import { AuthResult, ResultCode } from '../../src/protocol/schema.js';
+import { DEFAULT_CASHIER_AUTH_LIMITS } from '../../src/storage/cashier-auth-limits.js';
 import {
   decodeAnswer,
   httpTransport,
@@ -755,4 +756,55 @@ t.test('frames naming unknown device IDs do not reach ClickHouse each', async (t
   const kkm = await server.registerKkm();
   const dev = new KkmDevice(kkm.kkmId, kkm.token, link.send);
   t.equal(code(await dev.send(requests.info())), OK, 'a register registered just now is served');
+});
+
+t.test('COMMAND_AUTH: weak cashier passwords refused, guessing locked out', async (t) => {
+  const dev = await tcpDevice(t);
+  const kkm = dev.kkm;
+  const cashier = (login: string, password: string, code = 1) =>
+    server.admin('POST', `/api/v1/admin/orgs/${kkm.orgId}/cashiers`, {
+      code,
+      name: 'Кассир',
+      login,
+      password,
+      roles: [1],
+    });
+  for (const weak of ['1234', '000000', '123456', '654321', 'qwerty']) {
+    const res = await cashier('weak', weak);
+    t.equal(res.status, 400, `"${weak}" refused`);
+    t.match(res.json.message, /^body\/password/);
+  }
+  t.equal((await cashier('aliya', '739164')).status, 201, 'a six-digit PIN that is no pattern');
+  t.equal((await cashier('bolat', '582047', 2)).status, 201);
+
+  const auth = async (login: string, password: string) => {
+    const a = await dev.send(requests.auth(login, password));
+    await sleep(1000 / DEVICE_RATE); // within the device's own rate
+    return a;
+  };
+  const limits = DEFAULT_CASHIER_AUTH_LIMITS;
+  for (let i = 0; i < limits.perCashier; i++) {
+    const a = await auth('aliya', `${100000 + i}`);
+    t.equal(
+      a.response.auth?.result,
+      AuthResult.RESULT_TYPE_INVALID_LOGIN_PASSWORD,
+      `guess ${i + 1}`,
+    );
+  }
+  const locked = await auth('aliya', '739164');
+  t.equal(code(locked), UNAVAILABLE, 'then refused, even with the right password');
+  t.match(locked.response.result.result_text, /too many failed cashier logins/);
+  t.notOk(locked.response.auth?.operator_code, 'and no operator');
+  const colleague = await auth('bolat', '582047');
+  t.equal(colleague.response.auth?.result, AuthResult.RESULT_TYPE_OK, 'another cashier logs in');
+  const elsewhere = await tcpDevice(t);
+  await server.admin('POST', `/api/v1/admin/orgs/${elsewhere.kkm.orgId}/cashiers`, {
+    code: 1,
+    name: 'Кассир',
+    login: 'aliya',
+    password: '739164',
+    roles: [1],
+  });
+  const other = await elsewhere.send(requests.auth('aliya', '739164'));
+  t.equal(other.response.auth?.result, AuthResult.RESULT_TYPE_OK, 'on another register too');
 });

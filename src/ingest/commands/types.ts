@@ -33,6 +33,13 @@ export interface RegistryReader {
   latestNomenclature(orgId: number): Promise<NomenclatureVersion | null>;
 }
 
+/** Failed COMMAND_AUTH attempts per register and cashier (storage/cashier-auth-limits.ts). */
+export interface CashierAuthLimiter {
+  locked(kkmId: number, login: string): Promise<boolean>;
+  failed(kkmId: number, login: string): Promise<void>;
+  succeeded(kkmId: number, login: string): Promise<void>;
+}
+
 export interface CommandContext {
   header: FrameHeader;
   request: Request;
@@ -43,6 +50,7 @@ export interface CommandContext {
   queries: DocumentQueries;
   registry: RegistryReader;
   verifyPassword: (plain: string, hash: string) => Promise<boolean>;
+  cashierAuth?: CashierAuthLimiter;
   receiptUrl: string;
   shiftMaxHours: number;
   log: Logger;
