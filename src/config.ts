@@ -24,6 +24,10 @@ export interface Config {
   idleTimeoutMs: number;
   /** A TCP frame must be whole within this many ms of its first byte (slow senders). */
   frameDeadlineMs: number;
+  /** When set, GET /metrics needs `Authorization: Bearer <it>`. */
+  metricsToken: string | undefined;
+  /** Serve the interactive API docs page at /api/v1/docs. */
+  apiDocs: boolean;
   /** An HTTP request (headers and body) must arrive whole within this many ms. */
   httpRequestTimeoutMs: number;
   /** Requests per second a device ID may make (token bucket of `deviceBurst`; 0: no limit). */
@@ -124,6 +128,8 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     maxConnectionsPerAddress: int('OFD_MAX_CONNECTIONS_PER_ADDRESS', 1000, 0, 1_000_000),
     idleTimeoutMs: int('OFD_IDLE_TIMEOUT_MS', 120_000, 100, 86_400_000),
     frameDeadlineMs: int('OFD_FRAME_DEADLINE_MS', 10_000, 100, 3_600_000),
+    metricsToken: env.OFD_METRICS_TOKEN || undefined,
+    apiDocs: env.OFD_API_DOCS !== 'off',
     httpRequestTimeoutMs: int('OFD_HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
     deviceRate,
     deviceBurst: int('OFD_DEVICE_BURST', Math.max(1, deviceRate * 5), 1, 10_000_000),
@@ -142,6 +148,12 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     ingestProcesses: int('OFD_INGEST_PROCESSES', 0, 0, 64),
     jobs: loadJobsConfig(env, problems),
   };
+  if (config.metricsToken !== undefined && config.metricsToken.length < 16) {
+    problems.push('OFD_METRICS_TOKEN: use at least 16 characters');
+  }
+  if (env.OFD_API_DOCS && !['on', 'off'].includes(env.OFD_API_DOCS)) {
+    problems.push(`OFD_API_DOCS=${env.OFD_API_DOCS}: expected on or off`);
+  }
   if (env.OFD_STORE && !['clickhouse', 'noop'].includes(env.OFD_STORE)) {
     problems.push(`OFD_STORE=${env.OFD_STORE}: expected clickhouse or noop`);
   }

@@ -7,6 +7,7 @@ import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
 import { resolveAdminToken } from './api/admin-token.js';
 import { checkBodyText } from './api/text-checks.js';
+import { securityHeaders } from './api/security-headers.js';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import adminRoutes, { type KkmChange } from './api/admin.js';
@@ -262,6 +263,7 @@ export async function startServer(
     connectionTimeout: config.idleTimeoutMs,
     requestTimeout: config.httpRequestTimeoutMs,
   }) as unknown as FastifyInstance;
+  await securityHeaders(app, { metricsToken: config.metricsToken });
   await app.register(swagger, {
     openapi: {
       info: { title: 'OFD ingest server API', version: '1' },
@@ -271,7 +273,8 @@ export async function startServer(
       security: [{ bearer: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/api/v1/docs' });
+  // The interactive docs page can be switched off (OFD_API_DOCS=off); the JSON stays.
+  if (config.apiDocs) await app.register(swaggerUi, { routePrefix: '/api/v1/docs' });
   checkBodyText(app);
   await app.register(websocket, { options: { maxPayload: config.maxFrameBytes } });
   metrics.register(app, () => writer.pendingRows, parts.otherMetrics);
