@@ -1,9 +1,11 @@
 // The operator admin API's bearer token: OFD_ADMIN_TOKEN when set; otherwise the token kept in
-// DATA_DIR/admin-token; otherwise a new random one written there (mode 0600) and logged once,
-// so a zero-config start is usable and still closed to everyone without access to the host.
+// DATA_DIR/admin-token; otherwise a new random one written there (mode 0600), its path logged
+// (never the token: logs travel further than the host), so a zero-config start is usable and
+// still closed to everyone without access to the host.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { bearerOf } from './bearer.js';
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
 const MIN_TOKEN_LENGTH = 16;
@@ -39,10 +41,9 @@ export function resolveAdminToken(
     throw err;
   }
   log.info(
-    { adminTokenFile: path, adminToken: token },
+    { adminTokenFile: path },
     `Generated the operator admin API token and saved it to ${path} (mode 0600). ` +
-      'Send it as "Authorization: Bearer <token>" to /api/v1/admin/*; set OFD_ADMIN_TOKEN to use your own. ' +
-      'This token is logged only this once.',
+      'Send it as "Authorization: Bearer <token>" to /api/v1/admin/*; set OFD_ADMIN_TOKEN to use your own.',
   );
   return token;
 }
@@ -75,8 +76,8 @@ export function secretsEqual(given: string, expected: string): boolean {
 /** True when an Authorization header value is `Bearer <token>` with the expected token. */
 export function checkBearer(header: string | undefined, expected: string): boolean {
   if (typeof header !== 'string' || expected.length === 0) return false;
-  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+  const token = bearerOf(header);
   // Always compare, so a malformed header costs the same as a wrong token.
-  const ok = secretsEqual(match?.[1] ?? '', expected);
-  return ok && match !== null;
+  const ok = secretsEqual(token ?? '', expected);
+  return ok && token !== null;
 }

@@ -13,6 +13,7 @@ import { sendError } from './http/conventions.js';
 import { httpError } from './http/errors.js';
 import { idParams, idSchema, uint32 } from './http/schemas.js';
 import { adminCatalogueRoutes, type AdminCatalogueOptions } from './admin-catalogue.js';
+import { cashierPasswordProblem } from './cashier-password.js';
 import { checkPasswordPolicy } from './password-policy.js';
 
 export interface AdminApiOptions {
@@ -384,6 +385,8 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
     },
     async (request, reply) => {
       const { orgId } = request.params;
+      const weak = cashierPasswordProblem(request.body.password, 'body/password');
+      if (weak) return sendError(reply, 400, weak);
       const { code, login } = await registry.upsertCashier(orgId, request.body);
       request.log.info({ action: 'cashier.upsert', orgId, code, login }, 'admin: cashier saved');
       return reply.code(201).send({ code, login });

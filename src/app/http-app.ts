@@ -10,6 +10,9 @@ import adminRoutes from '../api/admin.js';
 import { adminJobsRoutes } from '../api/admin-jobs.js';
 import { cabinetApi } from '../api/cabinet/index.js';
 import { createHttpApp } from '../api/http/app.js';
+import { securityHeaders } from '../api/security-headers.js';
+import { checkBodyText } from '../api/text-checks.js';
+import { ConnectionsByAddress } from '../ingest/address-connections.js';
 import type { Config } from '../config/config.js';
 import { kkmHttpTransport } from '../ingest/http-transport.js';
 import type { JobQueues } from '../jobs/queues.js';
@@ -49,7 +52,12 @@ export async function buildHttpApp(d: HttpAppDeps): Promise<FastifyInstance> {
   const app = createHttpApp({
     loggerInstance: d.log.child({ part: 'http' }, { serializers: { req: requestLogFields } }),
     bodyLimit: 10 * 1024 * 1024,
+    trustProxy: config.trustProxy,
+    // Keep-alive sockets idle as long as TCP ones; a whole request within the HTTP deadline.
+    connectionTimeout: config.idleTimeoutMs,
+    requestTimeout: config.httpRequestTimeoutMs,
   });
+  await securityHeaders(app, { metricsToken: config.metricsToken });
   await app.register(swagger, {
     openapi: {
       info: { title: 'OFD ingest server API', version: '1' },
@@ -57,7 +65,9 @@ export async function buildHttpApp(d: HttpAppDeps): Promise<FastifyInstance> {
       security: [{ bearer: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/api/v1/docs' });
+  // The interactive docs page can be switched off (OFD_API_DOCS=off); the JSON stays.
+  if (config.apiDocs) await app.register(swaggerUi, { routePrefix: '/api/v1/docs' });
+  checkBodyText(app);
   await app.register(websocket, { options: { maxPayload: config.maxFrameBytes } });
   metrics.register(app, () => ingest?.writer.pendingRows ?? 0, d.otherMetrics);
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
@@ -102,9 +112,17 @@ export async function buildHttpApp(d: HttpAppDeps): Promise<FastifyInstance> {
       handle: ingest.handle,
       admitAddress: ingest.admitAddress,
       maxFrameBytes: config.maxFrameBytes,
+      frameDeadlineMs: config.frameDeadlineMs,
+      idleTimeoutMs: config.idleTimeoutMs,
       onFrameError: (e) => metrics.frameErrors.inc({ code: e.code }),
+      onLimit: (reason) => metrics.limitClosed.inc({ reason }),
     });
   }
+  // The TCP server's per-address cap for HTTP connections too (POST /kkm, /kkm/ws, the API).
+  new ConnectionsByAddress(config.maxConnectionsPerAddress, d.log.child({ part: 'http' })).guard(
+    app.server,
+    () => metrics.limitClosed.inc({ reason: 'http_address_connections' }),
+  );
   await app.ready();
   return app;
 }

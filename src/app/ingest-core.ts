@@ -6,6 +6,9 @@ import type { Config } from '../config/config.js';
 import { CommandCore } from '../ingest/command-core.js';
 import { RequestGuard, type KkmHandler } from '../ingest/request-limits.js';
 import { StateStore } from '../ingest/state-store.js';
+import { WrongTokenNotices } from '../ingest/wrong-token-notices.js';
+import { CashierAuthLimits } from '../storage/cashier-auth-limits.js';
+import type { Notifier } from '../telemetry/notifier.js';
 import { BatchWriter, dbInsert, type InsertRows } from '../storage/batch-writer.js';
 import type { Db } from '../storage/db.js';
 import { DocumentQueries } from '../storage/document-queries.js';
@@ -28,6 +31,7 @@ export interface IngestCoreDeps {
   catalogue: Catalogue;
   metrics: Metrics;
   events: DomainEvents;
+  notifier: Notifier;
   /** Where group commits go instead of `db` (an ingest process: the server process's writer). */
   insertRows?: InsertRows;
   /** Count this process's group commits in /metrics. */
@@ -86,6 +90,7 @@ export async function buildIngestCore(d: IngestCoreDeps): Promise<IngestCore> {
     receiptUrl: config.receiptUrl,
     shiftMaxHours: config.shiftMaxHours,
     verifyPassword,
+    cashierAuth: new CashierAuthLimits(d.redis, config.redisPrefix),
     log: log.child({ part: 'ingest' }),
     onAnswer: (command, code, ms, kkmId) => {
       metrics.answer(command, code, ms);
@@ -94,15 +99,42 @@ export async function buildIngestCore(d: IngestCoreDeps): Promise<IngestCore> {
     },
     onDocument: (doc) => void d.events.emit('document.acknowledged', doc),
   });
-  const guard = new RequestGuard(config, log.child({ part: 'limits' }), (scope, command) => {
-    metrics.rateLimited.inc({ scope });
-    metrics.answer(command, 254, 0);
+  // The organization hears of requests naming its register with a wrong token.
+  const wrongTokens = new WrongTokenNotices((n) => {
+    log.warn({ kkmId: n.kkmId, remote: n.address, count: n.count }, 'wrong-token requests');
+    void (async () => {
+      const kkm = await d.registry.getKkm(n.kkmId);
+      if (!kkm) return;
+      await d.notifier.raise([
+        {
+          orgId: kkm.orgId,
+          kind: 'kkm_wrong_token',
+          subject: `${n.kkmId}:${n.since.toISOString()}`,
+          kkmId: n.kkmId,
+          pointId: kkm.pointId,
+          title: `KKM ${kkm.serialNumber || n.kkmId}: ${n.count} request(s) with a wrong token`,
+          detail: { count: n.count, address: n.address, since: n.since.toISOString() },
+        },
+      ]);
+    })().catch((err: unknown) => log.warn({ err }, 'wrong-token notification not stored'));
+  });
+  // Rate limits per device and per address, in front of the core for every transport.
+  const guard = new RequestGuard(config, log.child({ part: 'limits' }), {
+    onRefused: (scope, command) => {
+      metrics.rateLimited.inc({ scope });
+      metrics.answer(command, 254, 0);
+    },
+    knownState: (kkmId) => states.known(kkmId),
+    onWrongToken: (kkmId, address) => {
+      metrics.wrongToken.inc();
+      wrongTokens.record(kkmId, address);
+    },
   });
   return {
     states,
     writer,
     core,
-    handle: guard.guard((frame) => core.handle(frame)),
+    handle: guard.guard((frame, gate) => core.handle(frame, Date.now(), gate)),
     admitAddress(address) {
       if (guard.admitAddress(address)) return true;
       metrics.rateLimited.inc({ scope: 'address' });
@@ -110,6 +142,7 @@ export async function buildIngestCore(d: IngestCoreDeps): Promise<IngestCore> {
     },
     async close() {
       guard.close();
+      wrongTokens.close();
       await writer.close();
     },
   };

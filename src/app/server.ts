@@ -107,6 +107,7 @@ export async function startServer(
         catalogue,
         metrics,
         events,
+        notifier,
         insertRows: parts.insertRows,
         commitMetrics: parts.commitMetrics ?? true,
       })

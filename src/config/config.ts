@@ -24,12 +24,26 @@ export interface Config {
   idleTimeoutMs: number;
   /** A TCP frame must be whole within this many ms of its first byte (slow senders). */
   frameDeadlineMs: number;
+  /** When set, GET /metrics needs `Authorization: Bearer <it>`. */
+  metricsToken: string | undefined;
+  /** Serve the interactive API docs page at /api/v1/docs. */
+  apiDocs: boolean;
+  /** An HTTP request (headers and body) must arrive whole within this many ms. */
+  httpRequestTimeoutMs: number;
   /** Requests per second a device ID may make (token bucket of `deviceBurst`; 0: no limit). */
   deviceRate: number;
   deviceBurst: number;
   /** Requests per second one remote address may make (bucket of `addressBurst`; 0: no limit). */
   addressRate: number;
   addressBurst: number;
+  /** Wrong-token requests per second one address may make (bucket of `wrongTokenBurst`). */
+  wrongTokenRate: number;
+  wrongTokenBurst: number;
+  /**
+   * Which reverse proxies' X-Forwarded-For to believe for the client address (login throttle,
+   * rate limits, logs): false (none), true (any), or addresses/CIDRs.
+   */
+  trustProxy: boolean | string;
   /** How long one device's request may hold its state before another may take it over. */
   deviceLeaseMs: number;
   /** Device states an ingest process keeps to skip reading them back from Redis (0: none). */
@@ -61,6 +75,13 @@ export class ConfigError extends Error {
   }
 }
 
+/** OFD_TRUST_PROXY: unset or `false`, `true`, or comma-separated addresses/CIDRs. */
+function trustProxy(raw: string | undefined): boolean | string {
+  const text = (raw ?? '').trim();
+  if (text === '' || text === 'false') return false;
+  return text === 'true' ? true : text;
+}
+
 export function loadConfig(env: Env = process.env, argv: string[] = process.argv.slice(2)): Config {
   const problems: string[] = [];
   const int = envInt(env, problems);
@@ -88,6 +109,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
   // Request rates: a burst of five seconds' worth unless set.
   const deviceRate = int('OFD_DEVICE_RATE', 20, 0, 1_000_000);
   const addressRate = int('OFD_ADDRESS_RATE', 2000, 0, 1_000_000);
+  const wrongTokenRate = int('OFD_WRONG_TOKEN_RATE', 2, 0, 1_000_000);
 
   const config: Config = {
     tcpPort: int('OFD_TCP_PORT', 7777, 0, 65535),
@@ -106,10 +128,16 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     maxConnectionsPerAddress: int('OFD_MAX_CONNECTIONS_PER_ADDRESS', 1000, 0, 1_000_000),
     idleTimeoutMs: int('OFD_IDLE_TIMEOUT_MS', 120_000, 100, 86_400_000),
     frameDeadlineMs: int('OFD_FRAME_DEADLINE_MS', 10_000, 100, 3_600_000),
+    metricsToken: env.OFD_METRICS_TOKEN || undefined,
+    apiDocs: env.OFD_API_DOCS !== 'off',
+    httpRequestTimeoutMs: int('OFD_HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
     deviceRate,
     deviceBurst: int('OFD_DEVICE_BURST', Math.max(1, deviceRate * 5), 1, 10_000_000),
     addressRate,
     addressBurst: int('OFD_ADDRESS_BURST', Math.max(1, addressRate * 5), 1, 10_000_000),
+    wrongTokenRate,
+    wrongTokenBurst: int('OFD_WRONG_TOKEN_BURST', Math.max(1, wrongTokenRate * 10), 1, 10_000_000),
+    trustProxy: trustProxy(env.OFD_TRUST_PROXY),
     deviceLeaseMs: int('OFD_DEVICE_LEASE_MS', 5_000, 50, 600_000),
     stateCacheEntries: int('OFD_STATE_CACHE_ENTRIES', 100_000, 0, 10_000_000),
     shiftMaxHours: int('OFD_SHIFT_MAX_HOURS', 24, 1, 240),
@@ -120,6 +148,12 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     ingestProcesses: int('OFD_INGEST_PROCESSES', 0, 0, 64),
     jobs: loadJobsConfig(env, problems),
   };
+  if (config.metricsToken !== undefined && config.metricsToken.length < 16) {
+    problems.push('OFD_METRICS_TOKEN: use at least 16 characters');
+  }
+  if (env.OFD_API_DOCS && !['on', 'off'].includes(env.OFD_API_DOCS)) {
+    problems.push(`OFD_API_DOCS=${env.OFD_API_DOCS}: expected on or off`);
+  }
   if (env.OFD_STORE && !['clickhouse', 'noop'].includes(env.OFD_STORE)) {
     problems.push(`OFD_STORE=${env.OFD_STORE}: expected clickhouse or noop`);
   }

@@ -14,6 +14,8 @@ export interface JobsConfig {
   offlineMaxHours: number;
   /** A finished export file is kept this long, then deleted. */
   exportTtlMs: number;
+  /** Exports one organization may have queued or running at once (more: 429). */
+  exportsPerOrg: number;
   /** Rows read from ClickHouse per page while exporting. */
   exportPageRows: number;
   /** A KKM not heard from for this long is reported offline. */
@@ -37,6 +39,7 @@ export function loadJobsConfig(env: Env, problems: string[]): JobsConfig {
     reconcileSweepDays: int('OFD_RECONCILE_SWEEP_DAYS', 7, 1, 366),
     offlineMaxHours: int('OFD_OFFLINE_MAX_HOURS', 72, 1, 10_000),
     exportTtlMs: int('OFD_EXPORT_TTL_MS', DAY_MS, 1000, 90 * DAY_MS),
+    exportsPerOrg: int('OFD_EXPORTS_PER_ORG', 3, 1, 1000),
     exportPageRows: int('OFD_EXPORT_PAGE_ROWS', 2000, 10, 100_000),
     kkmOfflineMs: int('OFD_KKM_OFFLINE_MS', 30 * 60_000, 1000, 30 * DAY_MS),
     shiftWarnHours: int('OFD_SHIFT_WARN_HOURS', 23, 1, 240),

@@ -40,6 +40,11 @@ export interface DeviceState {
   cancellableCash: number;
 }
 
+/** Whether a request header carries the device's token, or repeats its last request. */
+export function presentsToken(s: DeviceState, h: { token: number; reqNum: number }): boolean {
+  return h.token === s.token || (h.reqNum === s.lastReqNum && h.token === s.lastReqToken);
+}
+
 /** The part of the state stored with each document: enough to rebuild it. */
 export type StoredState = Pick<
   DeviceState,

@@ -13,8 +13,15 @@ import type { DocumentQueries } from '../storage/document-queries.js';
 import type { DocType } from '../fiscal/document-rows.js';
 import type { KkmRecord } from '../storage/registry.js';
 import type { AcknowledgedDocument } from '../telemetry/events.js';
-import { freshState, nextToken, storedPart, type DeviceState } from '../fiscal/device-state.js';
+import {
+  freshState,
+  nextToken,
+  presentsToken,
+  storedPart,
+  type DeviceState,
+} from '../fiscal/device-state.js';
 import type { StateStore } from './state-store.js';
+import { refusal, type GateCheck } from './request-limits.js';
 import { crashPoint } from './faults.js';
 import { serviceEvents } from './commands/service-events.js';
 import { cancelTicketCommand } from './commands/cancel-ticket.js';
@@ -28,6 +35,7 @@ import {
 } from './commands/service.js';
 import { ticketCommand } from './commands/ticket.js';
 import type {
+  CashierAuthLimiter,
   CatalogueReader,
   CommandContext,
   OrgReader,
@@ -57,6 +65,8 @@ export interface CoreOptions {
   receiptUrl: string;
   shiftMaxHours: number;
   verifyPassword: (plain: string, hash: string) => Promise<boolean>;
+  /** Failed COMMAND_AUTH attempts per register and cashier (none: unlimited). */
+  cashierAuth?: CashierAuthLimiter;
   log: Logger;
   /** Called after each answer, for metrics. */
   onAnswer?: (command: number, resultCode: number, ms: number, kkmId: number) => void;
@@ -97,7 +107,7 @@ export class CommandCore {
   constructor(private readonly o: CoreOptions) {}
 
   /** Answers one request frame. Never throws: every failure is a result code. */
-  async handle(frame: Frame, receivedAt = Date.now()): Promise<Buffer> {
+  async handle(frame: Frame, receivedAt = Date.now(), gate?: GateCheck): Promise<Buffer> {
     const started = performance.now();
     const { header } = frame;
     let command: number = Command.COMMAND_SYSTEM;
@@ -122,7 +132,7 @@ export class CommandCore {
         return answer(decoded.command, decoded.code, decoded.reason);
       }
       command = decoded.request.command;
-      const result = await this.process(frame, decoded.request, receivedAt);
+      const result = await this.process(frame, decoded.request, receivedAt, gate);
       code = result.code;
       return result.answer;
     } catch (error) {
@@ -144,6 +154,7 @@ export class CommandCore {
     frame: Frame,
     request: CommandContext['request'],
     receivedAt: number,
+    gate?: GateCheck,
   ): Promise<{ answer: Buffer; code: number }> {
     const { header } = frame;
     const kkmId = header.deviceId;
@@ -194,6 +205,15 @@ export class CommandCore {
         }
       }
 
+      // The rate limits, now that the token is known to be right or wrong (request-limits.ts).
+      const limited = gate?.(presentsToken(state, header));
+      if (limited) {
+        await release(state);
+        return {
+          code: ResultCode.RESULT_TYPE_SERVICE_TEMPORARILY_UNAVAILABLE,
+          answer: refusal(frame, limited, command),
+        };
+      }
       // A retry of the last request: the same answer, byte for byte.
       if (header.reqNum === state.lastReqNum && header.token === state.lastReqToken) {
         await release(state);
@@ -243,6 +263,7 @@ export class CommandCore {
         orgs: this.o.orgs,
         catalogue: this.o.catalogue,
         verifyPassword: this.o.verifyPassword,
+        cashierAuth: this.o.cashierAuth,
         receiptUrl: this.o.receiptUrl,
         shiftMaxHours: this.o.shiftMaxHours,
         log: this.o.log,

@@ -4,6 +4,7 @@
 // rate gets 429 on POST /kkm (before the body is read) and 254 answers on the WebSocket.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { FrameError, parseFrame } from '../protocol/framer.js';
+import { bodyDeadline, watchWebSocket, type TransportLimit } from './http-deadlines.js';
 import type { KkmHandler } from './request-limits.js';
 
 export interface KkmHttpOptions {
@@ -11,7 +12,13 @@ export interface KkmHttpOptions {
   /** The per-address request rate for POST /kkm: false answers 429. */
   admitAddress?: (address: string) => boolean;
   maxFrameBytes: number;
+  /** As for TCP: a frame must arrive whole this soon after its first byte (0: no deadline). */
+  frameDeadlineMs?: number;
+  /** A WebSocket bringing no whole message this long is closed. */
+  idleTimeoutMs?: number;
   onFrameError?: (error: FrameError) => void;
+  /** A time limit cut a connection (metrics). */
+  onLimit?: (limit: TransportLimit) => void;
 }
 
 export async function kkmHttpTransport(app: FastifyInstance, opts: KkmHttpOptions): Promise<void> {
@@ -29,7 +36,14 @@ export async function kkmHttpTransport(app: FastifyInstance, opts: KkmHttpOption
       .send({ error: 'Too Many Requests', message: 'too many requests from this address' });
   };
 
-  app.post('/kkm', { bodyLimit: opts.maxFrameBytes, onRequest: admit }, async (req, reply) => {
+  const deadline = async (req: FastifyRequest) =>
+    bodyDeadline(req.raw, opts.frameDeadlineMs ?? 0, () => {
+      req.log.warn({ deadlineMs: opts.frameDeadlineMs }, 'frame not complete within its deadline');
+      opts.onLimit?.('http_frame_deadline');
+    });
+
+  const onRequest = [deadline, admit];
+  app.post('/kkm', { bodyLimit: opts.maxFrameBytes, onRequest }, async (req, reply) => {
     if (!Buffer.isBuffer(req.body)) {
       return reply.code(415).send({
         error: 'Unsupported Media Type',
@@ -51,6 +65,15 @@ export async function kkmHttpTransport(app: FastifyInstance, opts: KkmHttpOption
 
   app.get('/kkm/ws', { websocket: true }, (socket, req) => {
     const peer = { address: req.ip };
+    watchWebSocket(
+      socket,
+      req.raw,
+      { frameDeadlineMs: opts.frameDeadlineMs ?? 0, idleTimeoutMs: opts.idleTimeoutMs ?? 120_000 },
+      (limit) => {
+        req.log.warn({ limit }, 'WebSocket register cut by a time limit');
+        opts.onLimit?.(limit);
+      },
+    );
     let chain = Promise.resolve();
     socket.on('message', (data: Buffer, isBinary: boolean) => {
       const frame = isBinary ? parseFrame(Buffer.from(data), opts.maxFrameBytes) : null;

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { encodeResponse, peekCommand, resultResponse } from '../protocol/codec.js';
 import type { Frame } from '../protocol/framer.js';
 import { Command, ResultCode } from '../protocol/schema.js';
+import { presentsToken, type DeviceState } from '../fiscal/device-state.js';
 
 /** Where a request came from. */
 export interface Peer {
@@ -22,7 +23,32 @@ export interface Peer {
 /** A transport's view of the ingest path: one request frame in, its answer frame out. */
 export type KkmHandler = (frame: Frame, peer: Peer) => Promise<Buffer>;
 
-export type LimitScope = 'device' | 'address';
+export type LimitScope = 'device' | 'address' | 'wrong_token';
+
+/**
+ * The command core's gate asks this once it knows whether the request presented the device's
+ * token (or repeated its last request): the scope whose limit refuses it, or null to go on.
+ */
+export type GateCheck = (authentic: boolean) => LimitScope | null;
+
+const REFUSAL_TEXT: Record<LimitScope, string> = {
+  device: 'too many requests from this KKM',
+  address: 'too many requests from here',
+  wrong_token: 'too many wrong-token requests from here',
+};
+
+/** The 254 answer to a request a limit refused (the register keeps its data and retries). */
+export function refusal(frame: Frame, scope: LimitScope, command: number): Buffer {
+  return encodeResponse(
+    frame.header,
+    frame.header.token,
+    resultResponse(
+      command,
+      ResultCode.RESULT_TYPE_SERVICE_TEMPORARILY_UNAVAILABLE,
+      `${REFUSAL_TEXT[scope]}; retry later`,
+    ),
+  );
+}
 
 interface Bucket {
   tokens: number;
@@ -74,6 +100,12 @@ export class TokenBuckets<K extends number | string> {
     return bucket;
   }
 
+  /** Whether `key` has a token left, without taking it. */
+  available(key: K, now = performance.now()): boolean {
+    const bucket = this.buckets.get(key);
+    return !bucket || bucket.tokens + ((now - bucket.at) * this.rate) / 1000 >= 1;
+  }
+
   /** Drops the buckets that are full again. */
   sweep(now = performance.now()): void {
     for (const [key, b] of this.buckets.entries()) {
@@ -89,27 +121,45 @@ export interface RequestLimits {
   /** Requests a second per remote address (0: no limit), with bursts of up to `addressBurst`. */
   addressRate: number;
   addressBurst: number;
+  /** Requests a second per remote address that fail the token check (0: no limit). */
+  wrongTokenRate: number;
+  wrongTokenBurst: number;
+}
+
+export interface GuardHooks {
+  /** Called for every request refused by a limit (metrics). */
+  onRefused?: (scope: LimitScope, command: number) => void;
+  /** The device state this process holds, if any (no Redis): tells a wrong token up front. */
+  knownState?: (kkmId: number) => DeviceState | undefined;
+  /** Called for every request for a device that failed its token check (metrics, notice). */
+  onWrongToken?: (kkmId: number, address: string) => void;
 }
 
 export class RequestGuard {
   private readonly devices: TokenBuckets<number> | null;
   private readonly addresses: TokenBuckets<string> | null;
+  /** Wrong-token requests per address: an attacker spends these, never the device's budget. */
+  private readonly wrongTokens: TokenBuckets<string> | null;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     limits: RequestLimits,
     private readonly log: Logger,
-    /** Called for every request refused by a limit (metrics). */
-    private readonly onRefused?: (scope: LimitScope, command: number) => void,
+    private readonly hooks: GuardHooks = {},
   ) {
     this.devices =
       limits.deviceRate > 0 ? new TokenBuckets(limits.deviceRate, limits.deviceBurst) : null;
     this.addresses =
       limits.addressRate > 0 ? new TokenBuckets(limits.addressRate, limits.addressBurst) : null;
+    this.wrongTokens =
+      limits.wrongTokenRate > 0
+        ? new TokenBuckets(limits.wrongTokenRate, limits.wrongTokenBurst)
+        : null;
     this.sweeper = setInterval(() => {
       const now = performance.now();
       this.devices?.sweep(now);
       this.addresses?.sweep(now);
+      this.wrongTokens?.sweep(now);
     }, 10_000);
     this.sweeper.unref();
   }
@@ -122,37 +172,65 @@ export class RequestGuard {
     return false;
   }
 
-  /** Wraps the command core: requests over a limit get 254 and never reach it. */
-  guard(next: (frame: Frame) => Promise<Buffer>): KkmHandler {
+  /**
+   * Wraps the command core: requests over a limit get 254. A device's own budget is spent only
+   * by requests that present its token (or repeat its last request), so a stranger who knows
+   * its ID cannot exhaust it: wrong-token requests spend their address's budget instead. When
+   * this process holds the device's state the check is made here, before Redis; otherwise the
+   * core's gate makes it (`GateCheck`), after its claim.
+   */
+  guard(next: (frame: Frame, gate?: GateCheck) => Promise<Buffer>): KkmHandler {
     return (frame, peer) => {
       const now = performance.now();
       const deviceId = frame.header.deviceId;
-      let scope: LimitScope | null = null;
-      if (!peer.addressAdmitted && !this.admitAddress(peer.address, now)) scope = 'address';
-      else {
-        const over = this.devices?.take(deviceId, now);
-        if (over) {
-          scope = 'device';
-          this.refused(over, 'device', { kkmId: deviceId, remote: peer.address }, now);
-        }
+      if (!peer.addressAdmitted && !this.admitAddress(peer.address, now)) {
+        return this.refuse(frame, 'address');
       }
-      if (!scope) return next(frame);
-      const command = peekCommand(frame.payload) ?? Command.COMMAND_SYSTEM;
-      this.onRefused?.(scope, command);
-      const text =
-        scope === 'device' ? 'too many requests from this KKM' : 'too many requests from here';
-      return Promise.resolve(
-        encodeResponse(
-          frame.header,
-          frame.header.token,
-          resultResponse(
-            command,
-            ResultCode.RESULT_TYPE_SERVICE_TEMPORARILY_UNAVAILABLE,
-            `${text}; retry later`,
-          ),
-        ),
-      );
+      const known = this.hooks.knownState?.(deviceId);
+      const authentic = known ? presentsToken(known, frame.header) : undefined;
+      if (authentic === true) {
+        return this.chargeDevice(deviceId, peer.address, now)
+          ? this.refuse(frame, 'device')
+          : next(frame);
+      }
+      if (authentic === false) {
+        return this.chargeWrongToken(deviceId, peer.address)
+          ? this.refuse(frame, 'wrong_token')
+          : next(frame);
+      }
+      return next(frame, (passed) => {
+        const scope = passed
+          ? this.chargeDevice(deviceId, peer.address)
+          : this.chargeWrongToken(deviceId, peer.address);
+        if (scope)
+          this.hooks.onRefused?.(scope, peekCommand(frame.payload) ?? Command.COMMAND_SYSTEM);
+        return scope;
+      });
     };
+  }
+
+  /** Spends the device's budget: 'device' when it has none left, else null. */
+  private chargeDevice(deviceId: number, address: string, now = performance.now()) {
+    const over = this.devices?.take(deviceId, now);
+    if (!over) return null;
+    this.refused(over, 'device', { kkmId: deviceId, remote: address }, now);
+    return 'device' as const;
+  }
+
+  /** Counts a failed token check and spends the address's wrong-token budget. */
+  private chargeWrongToken(deviceId: number, address: string): LimitScope | null {
+    this.hooks.onWrongToken?.(deviceId, address);
+    const now = performance.now();
+    const over = this.wrongTokens?.take(address, now);
+    if (!over) return null;
+    this.refused(over, 'wrong_token', { kkmId: deviceId, remote: address }, now);
+    return 'wrong_token';
+  }
+
+  private refuse(frame: Frame, scope: LimitScope): Promise<Buffer> {
+    const command = peekCommand(frame.payload) ?? Command.COMMAND_SYSTEM;
+    this.hooks.onRefused?.(scope, command);
+    return Promise.resolve(refusal(frame, scope, command));
   }
 
   close(): void {
@@ -166,7 +244,9 @@ export class RequestGuard {
       { ...who, limit: scope, refused: bucket.refused },
       scope === 'device'
         ? 'KKM over its request rate; answering 254'
-        : 'address over its request rate; refusing its requests',
+        : scope === 'address'
+          ? 'address over its request rate; refusing its requests'
+          : 'address over its wrong-token rate; refusing its wrong-token requests',
     );
     bucket.refused = 0;
     bucket.loggedAt = now;

@@ -178,6 +178,11 @@ export class StateStore {
     return this.releases.add(kkmId, [claim, 'uncertain', '']);
   }
 
+  /** The state this process last wrote or read for the device, without asking Redis. */
+  known(kkmId: number): DeviceState | undefined {
+    return this.cache?.peek(kkmId)?.state;
+  }
+
   /** Drops the cached state (registry changed); an in-flight request's release then no-ops. */
   async invalidate(kkmId: number): Promise<void> {
     this.cache?.delete(kkmId);

@@ -5,6 +5,7 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { FrameDecoder, type Frame, type FrameError } from '../protocol/framer.js';
+import { ConnectionsByAddress } from './address-connections.js';
 import type { KkmHandler } from './request-limits.js';
 
 /** Why a limit closed or refused a connection. */
@@ -42,12 +43,8 @@ export async function startTcpServer(opts: TcpServerOptions): Promise<TcpServer>
   const sockets = new Set<net.Socket>();
   const inFlight = new Set<Promise<void>>();
   const maxPipelined = opts.maxPipelined ?? 8;
-  const perAddress = opts.maxConnectionsPerAddress ?? 0;
   const frameDeadlineMs = opts.frameDeadlineMs ?? 0;
-  /** Open connections by remote address (with a per-address limit only). */
-  const byAddress = new Map<string, number>();
-  /** Addresses at their limit that were logged, so a flood makes one line per address. */
-  const atLimit = new Set<string>();
+  const byAddress = new ConnectionsByAddress(opts.maxConnectionsPerAddress ?? 0, opts.log);
   let closing = false;
 
   const server = net.createServer({ noDelay: true, keepAlive: true }, (socket) => {
@@ -56,22 +53,11 @@ export async function startTcpServer(opts: TcpServerOptions): Promise<TcpServer>
       return;
     }
     const address = socket.remoteAddress ?? '';
-    if (perAddress > 0) {
-      const held = byAddress.get(address) ?? 0;
-      if (held >= perAddress) {
-        // Refused at once, before any per-connection work.
-        socket.destroy();
-        opts.onLimit?.('address_connections');
-        if (!atLimit.has(address)) {
-          atLimit.add(address);
-          opts.log.warn(
-            { remote: address, limit: perAddress },
-            'per-address connection limit reached; refusing new connections from it',
-          );
-        }
-        return;
-      }
-      byAddress.set(address, held + 1);
+    if (!byAddress.admit(address)) {
+      // Refused at once, before any per-connection work.
+      socket.destroy();
+      opts.onLimit?.('address_connections');
+      return;
     }
     sockets.add(socket);
     opts.onConnectionsChanged?.(sockets.size);
@@ -171,12 +157,7 @@ export async function startTcpServer(opts: TcpServerOptions): Promise<TcpServer>
       stopDeadline();
       sockets.delete(socket);
       opts.onConnectionsChanged?.(sockets.size);
-      if (perAddress > 0) {
-        const held = (byAddress.get(address) ?? 1) - 1;
-        if (held > 0) byAddress.set(address, held);
-        else byAddress.delete(address);
-        if (held < perAddress) atLimit.delete(address);
-      }
+      byAddress.release(address);
     });
   });
   server.maxConnections = opts.maxConnections;

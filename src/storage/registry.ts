@@ -20,6 +20,7 @@ import {
   type Entity,
 } from './errors.js';
 import { hashPassword } from './passwords.js';
+import { UnknownIds } from './unknown-ids.js';
 
 export const KKM_STATUSES: readonly KkmStatus[] = ['active', 'blocked', 'deregistered'];
 
@@ -235,6 +236,8 @@ function kkmFromRow(r: KkmRow): KkmRecord {
 
 export class Registry {
   private readonly coordination: Coordination;
+  /** KKM ids looked up and not found (a register's frames name its id on every request). */
+  private readonly unknownKkms = new UnknownIds(() => this.highestKkmId());
 
   constructor(
     private readonly db: Db,
@@ -382,6 +385,7 @@ export class Registry {
       created_at: chTime(Date.now()),
       version: nextVersion(),
     });
+    this.unknownKkms.registered(kkmId);
     return { kkmId };
   }
 
@@ -419,6 +423,7 @@ export class Registry {
       version: nextVersion(),
     }));
     await this.db.insert('kkms', rows);
+    rows.forEach((r) => this.unknownKkms.registered(r.kkm_id));
     await this.db.insert(
       'device_events',
       rows.map((r) => ({
@@ -432,7 +437,9 @@ export class Registry {
   }
 
   async getKkm(kkmId: number): Promise<KkmRecord | null> {
+    if (await this.unknownKkms.absent(kkmId)) return null;
     const row = await this.kkmRow(kkmId);
+    if (!row) this.unknownKkms.add(kkmId);
     return row ? kkmFromRow(row) : null;
   }
 
@@ -735,6 +742,11 @@ export class Registry {
   }
 
   /** The next id of a kind: Redis INCR, never at or below the largest id in ClickHouse. */
+  private async highestKkmId(): Promise<number> {
+    const rows = await this.db.rows<{ m: number }>('SELECT max(kkm_id) AS m FROM kkms');
+    return Number(rows[0]?.m ?? 0);
+  }
+
   private async allocate(kind: SeqKind, count = 1): Promise<number> {
     const { table, column } = SEQ_SOURCE[kind];
     return this.nextSeq(

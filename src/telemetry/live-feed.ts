@@ -5,7 +5,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
 export interface LiveEvent {
-  type: 'receipt' | 'kkm_status' | 'document' | 'notification';
+  /** access_changed: users or groups of the org changed (for open sockets, never sent on). */
+  type: 'receipt' | 'kkm_status' | 'document' | 'notification' | 'access_changed';
   orgId: number;
   pointId: number;
   kkmId: number;

@@ -69,8 +69,14 @@ export class Metrics {
   /** KKM requests a rate limit refused (answered 254, or 429 over HTTP), by scope. */
   readonly rateLimited = new client.Counter({
     name: 'ofd_ingest_rate_limited_total',
-    help: 'KKM requests refused by a rate limit, by scope (device or address)',
+    help: 'KKM requests refused by a rate limit, by scope (device, address or wrong_token)',
     labelNames: ['scope'] as const,
+    registers: [this.registry],
+  });
+  /** KKM requests that failed the device's token check (per device: the notifications). */
+  readonly wrongToken = new client.Counter({
+    name: 'ofd_ingest_wrong_token_total',
+    help: 'KKM requests that failed the token check of the device they named',
     registers: [this.registry],
   });
   readonly frameErrors = new client.Counter({

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Job } from 'bullmq';
-import { stringify } from 'csv-stringify/sync';
+import { stringifyCsv } from './csv-safe.js';
 import yazl from 'yazl';
 import { compareReports } from '../fiscal/zx-report.js';
 import { tenge, toTiyn } from '../fiscal/money.js';
@@ -328,11 +328,11 @@ export async function runExport(
     return () =>
       Readable.from(
         (async function* () {
-          yield Buffer.from(stringify([header]));
+          yield Buffer.from(stringifyCsv([header]));
           for await (const page of pages(columns)) {
             const out: unknown[][] = [];
             for (const r of page) out.push(...records(r));
-            yield Buffer.from(stringify(out));
+            yield Buffer.from(stringifyCsv(out));
             await advance(out.length);
           }
         })(),

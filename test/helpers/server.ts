@@ -48,6 +48,7 @@ export async function startTestServer(
       // test sets them (test/security/abuse.test.ts).
       OFD_DEVICE_RATE: '0',
       OFD_ADDRESS_RATE: '0',
+      OFD_WRONG_TOKEN_RATE: '0',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       ...env,
     },

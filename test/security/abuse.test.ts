@@ -11,7 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import WebSocket from 'ws';
 import { FrameDecoder } from '../../src/protocol/framer.js';
-import { ResultCode } from '../../src/protocol/schema.js';
+import { AuthResult, ResultCode } from '../../src/protocol/schema.js';
+import { DEFAULT_CASHIER_AUTH_LIMITS } from '../../src/storage/cashier-auth-limits.js';
 import {
   decodeAnswer,
   httpTransport,
@@ -21,7 +22,7 @@ import {
 } from '../../src/sim/kkm-client.js';
 import { requests, seededRandom, ticket } from '../../src/sim/documents.js';
 import { TokenBuckets } from '../../src/ingest/request-limits.js';
-import { patchMethod } from '../helpers/kkm.js';
+import { patchMethod, rows } from '../helpers/kkm.js';
 import { startTestServer } from '../helpers/server.js';
 
 const FRAME_DEADLINE_MS = 1000;
@@ -29,15 +30,23 @@ const PER_ADDRESS = 5;
 const MAX_CONNECTIONS = 30;
 const DEVICE_RATE = 10;
 const ADDRESS_RATE = 100;
+const WRONG_TOKEN_RATE = 2;
+const IDLE_TIMEOUT_MS = 3000;
 
 const server = await startTestServer({
   OFD_FRAME_DEADLINE_MS: String(FRAME_DEADLINE_MS),
   OFD_MAX_CONNECTIONS_PER_ADDRESS: String(PER_ADDRESS),
   OFD_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
+  OFD_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS),
   OFD_DEVICE_RATE: String(DEVICE_RATE),
   OFD_DEVICE_BURST: String(DEVICE_RATE),
   OFD_ADDRESS_RATE: String(ADDRESS_RATE),
   OFD_ADDRESS_BURST: String(ADDRESS_RATE),
+  OFD_WRONG_TOKEN_RATE: String(WRONG_TOKEN_RATE),
+  OFD_WRONG_TOKEN_BURST: String(2 * WRONG_TOKEN_RATE),
+  // A request slowed past a short lease by a loaded machine would be taken over (and its state
+  // rebuilt) by a stranger's request: the production lease, as the flood tests need.
+  OFD_DEVICE_LEASE_MS: '5000',
 });
 t.teardown(() => server.stop());
 
@@ -57,7 +66,8 @@ async function tcpDevice(t: Test) {
 
 async function metric(name: string, labels: string): Promise<number> {
   const text = await (await fetch(`${base}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
+  const key = labels ? `${name}{${labels}} ` : `${name} `;
+  const line = text.split('\n').find((l) => l.startsWith(key));
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
@@ -371,7 +381,7 @@ t.test('an address past its rate gets 429 over HTTP; other addresses are served'
   const frame = dev.frame(requests.info());
   const agent = new http.Agent({
     keepAlive: true,
-    maxSockets: 25,
+    maxSockets: PER_ADDRESS, // HTTP connections are capped per address as TCP ones are
     localAddress: '127.0.0.4',
   } as http.AgentOptions);
   t.teardown(() => agent.destroy());
@@ -477,4 +487,324 @@ t.test('token buckets: burst, refill, and a bounded map', async (t) => {
   buckets.sweep(10_000);
   t.equal(buckets.size, 0, 'refilled buckets are swept');
   t.equal(buckets.take('a', 10_000), null, 'and a swept key starts full');
+});
+
+/** Wrong token; REQNUM that was the register's last; over the address's wrong-token rate. */
+const STRANGER_CODES: number[] = [
+  ResultCode.RESULT_TYPE_INVALID_TOKEN,
+  ResultCode.RESULT_TYPE_INVALID_REQUEST_NUMBER,
+  UNAVAILABLE,
+];
+
+/** Sends `count` INFO frames naming `kkm` with a wrong token from `address`; their answers. */
+async function wrongTokenFlood(
+  kkm: { kkmId: number; token: number },
+  address: string,
+  count: number,
+) {
+  const link = await tcpFrom(address);
+  const stranger = new KkmDevice(kkm.kkmId, (kkm.token ^ 0x5a5a5a5a) >>> 0, link.send);
+  const answers: Answer[] = [];
+  for (let i = 0; i < count; i++) answers.push(await stranger.send(requests.info()));
+  link.socket.destroy();
+  return answers;
+}
+
+for (const where of ['in front of Redis', 'at the core’s gate'] as const) {
+  t.test(
+    `a wrong-token flood from another address cannot stop a register (${where})`,
+    async (t) => {
+      const dev = await tcpDevice(t);
+      const kkm = dev.kkm;
+      t.equal(code(await dev.send(requests.info())), OK, 'the register at work');
+      // Without this process's copy of the state the token is checked after the Redis claim.
+      if (where === 'at the core’s gate')
+        t.teardown(patchMethod(server.states, 'known', () => undefined));
+      let claims = 0;
+      const claim = server.states.claim.bind(server.states);
+      t.teardown(
+        patchMethod(server.states, 'claim', (kkmId: number) => {
+          if (kkmId === kkm.kkmId) claims++;
+          return claim(kkmId);
+        }),
+      );
+      const wrongBefore = await metric('ofd_ingest_wrong_token_total', '');
+      const limitedBefore = await metric('ofd_ingest_rate_limited_total', 'scope="wrong_token"');
+
+      // 150 frames at once, then ~30 a second while the register sells and resends.
+      const burst = await wrongTokenFlood(kkm, '127.0.0.6', 150);
+      let flooding = true;
+      const trickle = (async () => {
+        const answers: Answer[] = [];
+        while (flooding) {
+          answers.push(...(await wrongTokenFlood(kkm, '127.0.0.6', 3)));
+          await sleep(100);
+        }
+        return answers;
+      })();
+      const random = seededRandom(11);
+      const codes: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        codes.push(code(await dev.send(requests.ticket(ticket(random)))));
+        codes.push(code(await dev.resend()));
+        await sleep(150);
+      }
+      flooding = false;
+      const junk = [...burst, ...(await trickle)];
+
+      t.same(codes, Array(codes.length).fill(OK), `the register was answered OK (${codes.length})`);
+      const text = (a: Answer) => a.response.result.result_text ?? '';
+      const refused = junk.filter((a) => /wrong-token requests from here/.test(text(a)));
+      t.ok(
+        junk.every((a) => STRANGER_CODES.includes(code(a))),
+        `the stranger got 2, 8 or 254 (${[...new Set(junk.map(code))].join(', ')})`,
+      );
+      t.ok(
+        refused.length > 60,
+        `its address ran out of wrong-token budget (${refused.length} × 254)`,
+      );
+      t.ok(
+        refused.every((a) => code(a) === UNAVAILABLE),
+        'answered 254',
+      );
+      // Every one but those refused for the address's overall rate; one answered "busy" (its
+      // claim met the register's) is counted when the check came before Redis.
+      const wrongCounted = (await metric('ofd_ingest_wrong_token_total', '')) - wrongBefore;
+      const checked = junk.filter((a) => !/^too many requests from here/.test(text(a)));
+      const busy = checked.filter((a) => /busy/.test(text(a))).length;
+      t.ok(
+        wrongCounted <= checked.length && wrongCounted >= checked.length - busy,
+        `each wrong-token request counted (${wrongCounted})`,
+      );
+      t.ok(
+        (await metric('ofd_ingest_rate_limited_total', 'scope="wrong_token"')) >=
+          limitedBefore + refused.length,
+        'and each refusal',
+      );
+      if (where === 'in front of Redis') {
+        t.ok(
+          claims <= 12 + 2 * WRONG_TOKEN_RATE + 10,
+          `refused junk never reached Redis (${claims} claims)`,
+        );
+      }
+      let notices: { title: string }[] = [];
+      for (let i = 0; i < 50 && !notices.length; i++) {
+        await sleep(100);
+        notices = await rows(
+          server,
+          "SELECT title FROM notifications WHERE kkm_id = {k:UInt32} AND kind = 'kkm_wrong_token'",
+          { k: kkm.kkmId },
+        );
+      }
+      t.equal(notices.length, 1, 'the organization is told once, not per frame');
+      t.match(notices[0]?.title, /wrong token/);
+    },
+  );
+}
+
+/** A WebSocket register connection from `localAddress`, open (or the error that refused it). */
+function wsFrom(localAddress: string) {
+  const ws = new WebSocket(`ws://127.0.0.1:${server.httpPort}/kkm/ws`, { localAddress });
+  ws.on('error', () => {});
+  return new Promise<WebSocket | null>((resolve) => {
+    ws.once('open', () => resolve(ws));
+    ws.once('close', () => resolve(null));
+    ws.once('unexpected-response', () => resolve(null));
+  });
+}
+
+/** Resolves with how long the WebSocket stayed open (ms), or null if still open after `ms`. */
+function wsClosedWithin(ws: WebSocket, ms: number, from = performance.now()) {
+  return new Promise<number | null>((resolve) => {
+    if (ws.readyState === ws.CLOSED) return resolve(performance.now() - from);
+    const timer = setTimeout(() => resolve(null), ms);
+    ws.once('close', () => {
+      clearTimeout(timer);
+      resolve(performance.now() - from);
+    });
+  });
+}
+
+t.test('HTTP and WebSocket registers get the TCP deadlines and per-address cap', async (t) => {
+  const kkm = await server.registerKkm();
+  const dev = new KkmDevice(kkm.kkmId, kkm.token, async () => Buffer.alloc(0));
+  const limited = (reason: string) => metric('ofd_tcp_limit_closed_total', `reason="${reason}"`);
+  const before = {
+    post: await limited('http_frame_deadline'),
+    fragments: await limited('ws_frame_deadline'),
+    idle: await limited('ws_idle_timeout'),
+    cap: await limited('http_address_connections'),
+  };
+
+  t.test('a POST /kkm body trickled a byte at a time is cut at the frame deadline', async (t) => {
+    const frame = dev.frame(requests.info());
+    const socket = net.connect({
+      port: server.httpPort,
+      host: '127.0.0.1',
+      localAddress: '127.0.0.7',
+    });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(
+      `POST /kkm HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n` +
+        `Content-Length: ${frame.length}\r\n\r\n`,
+    );
+    const started = performance.now();
+    const closed = closedWithin(socket, 10_000, started);
+    for (let sent = 0; sent < frame.length && !socket.destroyed; sent++) {
+      socket.write(frame.subarray(sent, sent + 1));
+      await Promise.race([sleep(200), closed]);
+    }
+    const openMs = await closed;
+    t.ok(openMs !== null, 'closed');
+    t.ok(
+      openMs! >= FRAME_DEADLINE_MS - 50 && openMs! < FRAME_DEADLINE_MS + 1500,
+      `at ${Math.round(openMs!)} ms`,
+    );
+  });
+
+  t.test('a WebSocket message fragmented for ever is cut at the frame deadline', async (t) => {
+    const ws = (await wsFrom('127.0.0.7'))!;
+    const frame = dev.frame(requests.info());
+    const started = performance.now();
+    const closed = wsClosedWithin(ws, 10_000, started);
+    for (let i = 0; i < 40 && ws.readyState === ws.OPEN; i++) {
+      ws.send(frame.subarray(i % frame.length, (i % frame.length) + 1), {
+        binary: true,
+        fin: false,
+      });
+      await Promise.race([sleep(200), closed]);
+    }
+    const openMs = await closed;
+    t.ok(openMs !== null, 'closed');
+    t.ok(
+      openMs! >= FRAME_DEADLINE_MS - 50 && openMs! < FRAME_DEADLINE_MS + 1500,
+      `at ${Math.round(openMs!)} ms`,
+    );
+  });
+
+  t.test('an idle WebSocket is closed at the idle timeout; a busy one is not', async (t) => {
+    const idle = (await wsFrom('127.0.0.7'))!;
+    const busy = (await wsFrom('127.0.0.7'))!;
+    const answers: Buffer[] = [];
+    busy.on('message', (d: Buffer) => answers.push(d));
+    const started = performance.now();
+    const idleClosed = wsClosedWithin(idle, IDLE_TIMEOUT_MS + 3000, started);
+    while (performance.now() - started < IDLE_TIMEOUT_MS + 1000) {
+      busy.send(dev.frame(requests.info()), { binary: true });
+      await sleep(500);
+    }
+    const openMs = await idleClosed;
+    t.ok(
+      openMs !== null && openMs >= IDLE_TIMEOUT_MS - 50,
+      `the idle one closed at ${Math.round(openMs ?? -1)} ms`,
+    );
+    t.equal(busy.readyState, busy.OPEN, 'the busy one is open');
+    t.ok(answers.length >= 6, `and answered (${answers.length})`);
+    t.ok(answers.map(decodeAnswer).every((a) => code(a) === OK || code(a) === UNAVAILABLE));
+    busy.close();
+  });
+
+  t.test('WebSocket connections past the per-address cap are refused', async (t) => {
+    await sleep(200); // the sockets of the tests above are gone
+    const attempts = await Promise.all(
+      Array.from({ length: PER_ADDRESS + 4 }, () => wsFrom('127.0.0.8')),
+    );
+    const open = attempts.filter((ws) => ws !== null) as WebSocket[];
+    t.equal(open.length, PER_ADDRESS, `${PER_ADDRESS} held`);
+    const elsewhere = await wsFrom('127.0.0.9');
+    t.ok(elsewhere, 'another address connects');
+    elsewhere?.close();
+    open.forEach((ws) => ws.close());
+  });
+
+  await t.test('each cut counted', async (t) => {
+    t.ok((await limited('http_frame_deadline')) > before.post, 'POST deadline');
+    t.ok((await limited('ws_frame_deadline')) > before.fragments, 'WebSocket deadline');
+    t.ok((await limited('ws_idle_timeout')) > before.idle, 'WebSocket idle timeout');
+    t.ok((await limited('http_address_connections')) >= before.cap + 4, 'per-address cap');
+  });
+});
+
+t.test('frames naming unknown device IDs do not reach ClickHouse each', async (t) => {
+  await server.registerKkm(); // so the highest registered ID is known
+  let kkmQueries = 0;
+  const rows = server.db.rows.bind(server.db);
+  t.teardown(
+    patchMethod(server.db, 'rows', (query: string, params?: Record<string, unknown>) => {
+      if (/\bkkms\b/.test(query)) kkmQueries++;
+      return rows(query, params) as never;
+    }),
+  );
+  const link = await tcpFrom('127.0.0.10');
+  t.teardown(() => link.socket.destroy());
+  const random = seededRandom(99);
+  const ids = [
+    ...Array.from({ length: 60 }, () => 1_000_000 + Math.floor(random() * 4_000_000_000)),
+    ...Array<number>(30).fill(3_999_999_999),
+  ];
+  const codes: number[] = [];
+  for (const id of ids) {
+    const stranger = new KkmDevice(id, 12345, link.send);
+    codes.push(code(await stranger.send(requests.info())));
+  }
+  t.same(
+    [...new Set(codes)],
+    [ResultCode.RESULT_TYPE_UNKNOWN_ID],
+    'every one answered "unknown ID"',
+  );
+  t.ok(kkmQueries <= 2, `${ids.length} frames, ${kkmQueries} registry queries`);
+  const kkm = await server.registerKkm();
+  const dev = new KkmDevice(kkm.kkmId, kkm.token, link.send);
+  t.equal(code(await dev.send(requests.info())), OK, 'a register registered just now is served');
+});
+
+t.test('COMMAND_AUTH: weak cashier passwords refused, guessing locked out', async (t) => {
+  const dev = await tcpDevice(t);
+  const kkm = dev.kkm;
+  const cashier = (login: string, password: string, code = 1) =>
+    server.admin('POST', `/api/v1/admin/orgs/${kkm.orgId}/cashiers`, {
+      code,
+      name: 'Кассир',
+      login,
+      password,
+      roles: [1],
+    });
+  for (const weak of ['1234', '000000', '123456', '654321', 'qwerty']) {
+    const res = await cashier('weak', weak);
+    t.equal(res.status, 400, `"${weak}" refused`);
+    t.match(res.json.message, /^body\/password/);
+  }
+  t.equal((await cashier('aliya', '739164')).status, 201, 'a six-digit PIN that is no pattern');
+  t.equal((await cashier('bolat', '582047', 2)).status, 201);
+
+  const auth = async (login: string, password: string) => {
+    const a = await dev.send(requests.auth(login, password));
+    await sleep(1000 / DEVICE_RATE); // within the device's own rate
+    return a;
+  };
+  const limits = DEFAULT_CASHIER_AUTH_LIMITS;
+  for (let i = 0; i < limits.perCashier; i++) {
+    const a = await auth('aliya', `${100000 + i}`);
+    t.equal(
+      a.response.auth?.result,
+      AuthResult.RESULT_TYPE_INVALID_LOGIN_PASSWORD,
+      `guess ${i + 1}`,
+    );
+  }
+  const locked = await auth('aliya', '739164');
+  t.equal(code(locked), UNAVAILABLE, 'then refused, even with the right password');
+  t.match(locked.response.result.result_text, /too many failed cashier logins/);
+  t.notOk(locked.response.auth?.operator_code, 'and no operator');
+  const colleague = await auth('bolat', '582047');
+  t.equal(colleague.response.auth?.result, AuthResult.RESULT_TYPE_OK, 'another cashier logs in');
+  const elsewhere = await tcpDevice(t);
+  await server.admin('POST', `/api/v1/admin/orgs/${elsewhere.kkm.orgId}/cashiers`, {
+    code: 1,
+    name: 'Кассир',
+    login: 'aliya',
+    password: '739164',
+    roles: [1],
+  });
+  const other = await elsewhere.send(requests.auth('aliya', '739164'));
+  t.equal(other.response.auth?.result, AuthResult.RESULT_TYPE_OK, 'on another register too');
 });

@@ -7,6 +7,7 @@ import type {
   onRequestAsyncHookHandler,
   preHandlerAsyncHookHandler,
 } from 'fastify';
+import { bearerOf } from '../bearer.js';
 import type { Caller, Permission, Scope } from '../../storage/cabinet-scope.js';
 import type { Sessions } from './sessions.js';
 
@@ -18,10 +19,7 @@ declare module 'fastify' {
 }
 
 export function bearerToken(req: FastifyRequest): string | null {
-  const header = req.headers.authorization;
-  if (!header || !header.startsWith('Bearer ')) return null;
-  const token = header.slice(7).trim();
-  return token.length ? token : null;
+  return bearerOf(req.headers.authorization);
 }
 
 /** Runs on request, before the body and query are even validated: 401 comes first. */

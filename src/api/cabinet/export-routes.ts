@@ -15,6 +15,7 @@ import {
   type ExportResult,
 } from '../../jobs/queues.js';
 import { requirePermission } from './authenticate.js';
+import { ExportQuota } from './export-quota.js';
 import type { CabinetContext } from './index.js';
 import { readErrors, requireKkm } from './read-support.js';
 import { idSchema } from '../http/schemas.js';
@@ -63,6 +64,7 @@ export async function exportRoutes(
 ): Promise<void> {
   const { ctx } = opts;
   const exportsQueue = ctx.jobs.exports;
+  const quota = new ExportQuota(exportsQueue, ctx.jobs.config.exportsPerOrg);
   const guard = requirePermission('exports');
 
   /** The caller's export job, or 404 (unknown, another org's, or a KKM out of scope). */
@@ -140,9 +142,17 @@ export async function exportRoutes(
         data.to = period.to;
       }
       await requireKkm(ctx, req, b.kkmId);
-      const job = await exportsQueue.add('export', data, { jobId: `exp-${randomUUID()}` });
-      req.log.info({ jobId: job.id, kkmId: b.kkmId, kind: b.kind }, 'export queued');
-      return reply.code(202).send({ jobId: job.id });
+      const jobId = `exp-${randomUUID()}`;
+      const add = () => exportsQueue.add('export', data, { jobId });
+      if (!(await quota.admit(data.orgId, add))) {
+        reply.header('retry-after', '60');
+        throw httpError(
+          429,
+          `at most ${quota.perOrg} exports may be queued or running at once; wait for one to finish`,
+        );
+      }
+      req.log.info({ jobId, kkmId: b.kkmId, kind: b.kind }, 'export queued');
+      return reply.code(202).send({ jobId });
     },
   );
 
@@ -207,7 +217,9 @@ export async function exportRoutes(
       }
       const { file } = job.returnvalue;
       const info = await stat(file).catch(() => null);
-      if (!info) throw httpError(410, `the file of export ${job.id} has expired`);
+      // Expired is expired, whether or not the cleanup has deleted the file yet.
+      if (!info || Date.parse(job.returnvalue.expiresAt) <= Date.now())
+        throw httpError(410, `the file of export ${job.id} has expired`);
       const name = `${job.data.kind}-kkm${job.data.kkmId}-${job.id}.zip`;
       return reply
         .type('application/zip')

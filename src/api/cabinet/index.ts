@@ -12,6 +12,7 @@ import { groupsRoutes } from './groups-routes.js';
 import { analyticsRoutes } from './analytics-routes.js';
 import { kkmsRoutes } from './kkms-routes.js';
 import { liveRoutes } from './live-routes.js';
+import { publishAccessChanges } from './live-watch.js';
 import { notificationsRoutes } from './notifications-routes.js';
 import { reconciliationRoutes } from './reconciliation-routes.js';
 import { exportRoutes } from './export-routes.js';
@@ -53,6 +54,7 @@ export async function cabinetApi(app: FastifyInstance, opts: CabinetOptions): Pr
   await app.register(authPublicRoutes, { ctx });
   await app.register(async (secured) => {
     secured.addHook('onRequest', authenticate(ctx.sessions, ctx.scope));
+    publishAccessChanges(secured, ctx.feed);
     // Authenticated route plugins register here.
     await secured.register(authSecuredRoutes, { ctx });
     await secured.register(usersRoutes, { ctx });

@@ -3,7 +3,9 @@
 // token may also come as ?token=.
 import type { FastifyInstance } from 'fastify';
 import type { LiveFeed } from '../../telemetry/live-feed.js';
+import { bearerToken } from './authenticate.js';
 import type { CabinetContext } from './index.js';
+import { liveCaller, watchLiveSession } from './live-watch.js';
 
 export async function liveRoutes(
   app: FastifyInstance,
@@ -24,21 +26,30 @@ export async function liveRoutes(
       },
     },
     async (socket, req) => {
-      const header = req.headers.authorization;
-      const token =
-        (header?.startsWith('Bearer ') ? header.slice(7) : undefined) ??
-        (req.query as { token?: string }).token;
-      const session = token ? await ctx.sessions.get(token) : null;
-      const caller = session ? await ctx.scope.caller(session.userId, session.orgId) : null;
-      if (!caller || !caller.permissions.has('transactions')) {
+      const token = bearerToken(req) ?? (req.query as { token?: string }).token;
+      const first = await liveCaller(ctx.sessions, ctx.scope, token);
+      if (!token || !first) {
         socket.close(4401, 'unauthorized');
         return;
       }
+      let caller = first;
+      const watch = watchLiveSession({
+        sessions: ctx.sessions,
+        scope: ctx.scope,
+        token,
+        caller,
+        onCaller: (next) => (caller = next),
+        close: () => socket.close(4401, 'session ended'),
+      });
       const unsubscribe = await feed.subscribe(caller.orgId, (event) => {
+        if (event.type === 'access_changed') return watch.accessChanged();
         if (caller.pointIds !== 'all' && !caller.pointIds.has(event.pointId)) return;
         if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(event));
       });
-      socket.on('close', unsubscribe);
+      socket.on('close', () => {
+        watch.stop();
+        unsubscribe();
+      });
       socket.send(JSON.stringify({ type: 'hello', orgId: caller.orgId }));
     },
   );

@@ -1,5 +1,7 @@
 // Cabinet sessions: opaque bearer tokens whose SHA-256 names a Redis key holding the user id.
-// Losing Redis logs people out and loses nothing else; logout deletes the key.
+// Losing Redis logs people out and loses nothing else; logout deletes the key. Each user's
+// sessions are also listed under a per-user key, so a password change or a removal can end
+// them all.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
@@ -17,15 +19,42 @@ export class Sessions {
   ) {}
 
   private key(token: string): string {
-    return `${this.prefix}session:${createHash('sha256').update(token).digest('hex')}`;
+    return this.keyOf(createHash('sha256').update(token).digest('hex'));
+  }
+
+  private keyOf(hash: string): string {
+    return `${this.prefix}session:${hash}`;
+  }
+
+  private userKey(userId: number): string {
+    return `${this.prefix}user-sessions:${userId}`;
   }
 
   async create(userId: number, orgId: number): Promise<{ token: string; expiresAt: Date }> {
     const token = randomBytes(32).toString('base64url');
     const expiresAt = Date.now() + this.ttlSeconds * 1000;
     const session: Session = { userId, orgId, expiresAt };
-    await this.redis.set(this.key(token), JSON.stringify(session), 'EX', this.ttlSeconds);
+    const hash = createHash('sha256').update(token).digest('hex');
+    await this.redis
+      .multi()
+      .set(this.keyOf(hash), JSON.stringify(session), 'EX', this.ttlSeconds)
+      .sadd(this.userKey(userId), hash)
+      .expire(this.userKey(userId), this.ttlSeconds)
+      .exec();
     return { token, expiresAt: new Date(expiresAt) };
+  }
+
+  /** Ends every session of a user, except the one of `keepToken` (one's own password change). */
+  async revokeUser(userId: number, keepToken?: string): Promise<number> {
+    const keep = keepToken && createHash('sha256').update(keepToken).digest('hex');
+    const hashes = (await this.redis.smembers(this.userKey(userId))).filter((h) => h !== keep);
+    if (!hashes.length) return 0;
+    await this.redis
+      .multi()
+      .del(...hashes.map((h) => this.keyOf(h)))
+      .srem(this.userKey(userId), ...hashes)
+      .exec();
+    return hashes.length;
   }
 
   async get(token: string): Promise<Session | null> {

@@ -8,6 +8,7 @@ import { CabinetUsers, type UserView } from '../../storage/cabinet-users.js';
 import { checkPasswordPolicy } from '../password-policy.js';
 import { requirePermission } from './authenticate.js';
 import type { CabinetContext } from './index.js';
+import { seesUser } from './user-visibility.js';
 import { idList, permissionsSchema } from './identity-http.js';
 import { errorResponses, idParams } from '../http/schemas.js';
 import { sendError } from '../http/conventions.js';
@@ -36,8 +37,9 @@ const newUserBody = {
       type: 'string',
       minLength: 3,
       maxLength: 64,
-      pattern: '^[\\p{L}\\p{N}._@+-]+$',
-      description: 'Unique in the whole system; letters, digits and . _ @ + -',
+      // Latin only: a Cyrillic "А" would let "subА1" stand beside "subA1".
+      pattern: '^[A-Za-z0-9._@+-]+$',
+      description: 'Unique in the whole system; Latin letters, digits and . _ @ + -',
     },
     ...userFields,
   },
@@ -141,7 +143,11 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
         },
       },
     },
-    async (req) => ({ items: (await users.listUsers(req.caller.orgId)).map(userJson) }),
+    async (req) => ({
+      items: (await users.listUsers(req.caller.orgId))
+        .filter((u) => seesUser(req.caller, u))
+        .map(userJson),
+    }),
   );
 
   app.get<{ Params: { id: number } }>(
@@ -157,7 +163,9 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
     },
     async (req, reply) => {
       const user = await users.getUser(req.caller.orgId, req.params.id);
-      if (!user) return sendError(reply, 404, `user ${req.params.id} not found`);
+      if (!user || !seesUser(req.caller, user)) {
+        return sendError(reply, 404, `user ${req.params.id} not found`);
+      }
       return userJson(user);
     },
   );
@@ -180,6 +188,11 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
         if (policy) return sendError(reply, 400, policy);
       }
       const user = await users.updateUser(req.caller, req.params.id, req.body);
+      // A new password ends the user's other sessions (one's own change keeps the current one).
+      if (req.body.password !== undefined) {
+        const own = user.userId === req.caller.userId;
+        await ctx.sessions.revokeUser(user.userId, own ? req.sessionToken : undefined);
+      }
       req.log.info(
         {
           action: 'user.update',
@@ -210,6 +223,7 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
     },
     async (req, reply) => {
       await users.deleteUser(req.caller, req.params.id);
+      await ctx.sessions.revokeUser(req.params.id);
       req.log.info(
         {
           action: 'user.delete',

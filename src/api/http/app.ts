@@ -5,7 +5,10 @@ import type { Logger } from 'pino';
 import { useHttpConventions } from './conventions.js';
 
 export function createHttpApp(
-  options: Pick<FastifyServerOptions, 'bodyLimit' | 'trustProxy'> & {
+  options: Pick<
+    FastifyServerOptions,
+    'bodyLimit' | 'trustProxy' | 'connectionTimeout' | 'requestTimeout'
+  > & {
     loggerInstance?: Logger;
   } = {},
 ): FastifyInstance {

@@ -13,7 +13,7 @@ import {
 import { newerAds } from './ads.js';
 import { barcodeLookup, wireElement, type StoredElement } from './nomenclature-barcode.js';
 import { currentXReport, lastZReport } from './reports.js';
-import type { CommandContext, Outcome } from './types.js';
+import { reject, type CommandContext, type Outcome } from './types.js';
 
 const OK = { result_code: ResultCode.RESULT_TYPE_OK };
 const nowDateTime = (ms: number) => fromWallClock(wallClockAt(ms));
@@ -103,8 +103,17 @@ export async function nomenclatureCommand(ctx: CommandContext): Promise<Outcome>
 
 export async function authCommand(ctx: CommandContext): Promise<Outcome> {
   const { login, password } = ctx.request.auth!;
+  const kkmId = ctx.state.kkmId;
+  // Guessing a cashier's password: refused after a few failures, right password or not.
+  if (await ctx.cashierAuth?.locked(kkmId, login)) {
+    return reject(
+      ResultCode.RESULT_TYPE_SERVICE_TEMPORARILY_UNAVAILABLE,
+      'too many failed cashier logins on this KKM; retry later',
+    );
+  }
   const cashier = await ctx.registry.findCashier(ctx.state.orgId, login);
   const valid = cashier ? await ctx.verifyPassword(password, cashier.passwordHash) : false;
+  await (valid ? ctx.cashierAuth?.succeeded(kkmId, login) : ctx.cashierAuth?.failed(kkmId, login));
   return {
     kind: 'answer',
     state: ctx.state,

@@ -45,6 +45,13 @@ export interface CatalogueReader {
   ): Promise<{ barcode: string; ntin: string; nameRu: string; nameKk: string } | null>;
 }
 
+/** Failed COMMAND_AUTH attempts per register and cashier (storage/cashier-auth-limits.ts). */
+export interface CashierAuthLimiter {
+  locked(kkmId: number, login: string): Promise<boolean>;
+  failed(kkmId: number, login: string): Promise<void>;
+  succeeded(kkmId: number, login: string): Promise<void>;
+}
+
 export interface CommandContext {
   header: FrameHeader;
   request: Request;
@@ -57,6 +64,7 @@ export interface CommandContext {
   orgs: OrgReader;
   catalogue: CatalogueReader;
   verifyPassword: (plain: string, hash: string) => Promise<boolean>;
+  cashierAuth?: CashierAuthLimiter;
   receiptUrl: string;
   shiftMaxHours: number;
   log: Logger;
