@@ -37,6 +37,7 @@ export interface KkmRecord {
   kkmId: number;
   orgId: number;
   pointId: number;
+  fnsKkmId: string;
   status: KkmStatus;
   token: number;
   tokenEpoch: number;
@@ -348,6 +349,7 @@ export class CommandCore {
       orgId: kkm.orgId,
       pointId: kkm.pointId,
       orgBin: org?.bin ?? '',
+      fnsKkmId: kkm.fnsKkmId,
       status: kkm.status,
       token: kkm.token,
       tokenEpoch: kkm.tokenEpoch,

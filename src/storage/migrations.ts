@@ -3,6 +3,7 @@
 // Engines make a repeated insert harmless: every table is a ReplacingMergeTree keyed by its
 // natural identity, and reads that must see one copy use FINAL.
 import type { ClickHouseClient } from './clickhouse.js';
+import { receiptLookupMigration } from './receipt-lookup-migration.js';
 
 export interface Migration {
   version: number;
@@ -249,6 +250,7 @@ export const migrations: Migration[] = [
       ) ENGINE = ReplacingMergeTree(version) ORDER BY kkm_id`,
     ],
   },
+  receiptLookupMigration,
 ];
 
 export async function migrate(ch: ClickHouseClient): Promise<number[]> {
