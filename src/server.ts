@@ -11,6 +11,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import adminRoutes, { type KkmChange } from './api/admin.js';
 import websocket from '@fastify/websocket';
 import { cabinetApi } from './api/cabinet/index.js';
+import { receiptCheckRoutes } from './api/public/receipt-routes.js';
 import { LiveFeed } from './api/live-feed.js';
 import { Metrics, type MetricsJson } from './api/metrics.js';
 import { CommandCore } from './ingest/command-core.js';
@@ -257,6 +258,12 @@ export async function startServer(
   app.decorate('jobQueues', jobs);
   if (config.roles.has('api')) {
     await app.register(adminJobsRoutes, { queues: jobs, adminToken });
+    await app.register(receiptCheckRoutes, {
+      ch,
+      redis,
+      redisPrefix: config.redisPrefix,
+      settings: config.receiptCheck,
+    });
     await app.register(cabinetApi, {
       ch,
       redis,

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { ticketNumber as fiscalNumber } from '../../ingest/device-state.js';
 import { Response } from '../../protocol/schema.js';
 import { CabinetQueries, type TicketSummary } from '../../storage/cabinet-queries.js';
+import { paymentsJson, receiptLines } from '../receipt-view.js';
 import type { CabinetContext } from './index.js';
 import { requirePermission } from './authenticate.js';
 import {
@@ -18,9 +19,7 @@ import {
   idSchema,
   kkmParams,
   isoWall,
-  itemTypeName,
   operationName,
-  paymentName,
   periodProperties,
   readConventions,
   requireKkm,
@@ -126,7 +125,7 @@ const summaryJson = (t: TicketSummary) => ({
   shiftNumber: t.shiftNumber,
   operation: operationName(t.operation),
   total: t.total,
-  payments: t.payments.map((p) => ({ type: paymentName(p.type), sum: p.sum })),
+  payments: paymentsJson(t.payments),
   offline: t.offline,
   offlineNumber: t.offlineNumber,
   annulled: t.annulled,
@@ -235,8 +234,7 @@ export async function ticketsRoutes(
         ...summaryJson(t),
         printedNumber: t.printedNumber,
         cashier: { code: t.operatorCode, name: t.operatorName },
-        items: t.items.map((i) => ({ ...i, type: itemTypeName(i.type) })),
-        taxes: t.taxes,
+        ...receiptLines(t),
         amounts: {
           total: t.total,
           taken: t.taken,
