@@ -6,7 +6,7 @@ import { itemTypeName, paymentName } from './cabinet/read-support.js';
 export const paymentsJson = (payments: TicketSummary['payments']) =>
   payments.map((p) => ({ type: paymentName(p.type), sum: p.sum }));
 
-export const receiptLines = (t: TicketDetail) => ({
+export const receiptLines = (t: Pick<TicketDetail, 'items' | 'payments' | 'taxes'>) => ({
   items: t.items.map((i) => ({ ...i, type: itemTypeName(i.type) })),
   payments: paymentsJson(t.payments),
   taxes: t.taxes,

@@ -120,44 +120,14 @@ function filterSql(f: DocumentFilter, column: string): string {
   return '';
 }
 
-/** The columns of one whole receipt, as `ticketDetail` reads them. */
-export const TICKET_DETAIL_COLUMNS = `doc_seq, ticket_number, toString(device_time) AS wall_time,
-         toUnixTimestamp64Milli(received_at) AS received_ms, shift_number, operation,
-         is_offline, offline_number, printed_number, operator_code, operator_name,
-         total, taken, change, discount, markup,
-         items.type, items.name, items.section, items.quantity, items.price, items.sum,
-         items.code, items.barcode, items.unit, items.tax_percent, items.tax_sum,
-         payments.type, payments.sum, taxes.type, taxes.percent, taxes.sum, taxes.turnover,
-         customer_iin, customer_email, customer_phone, response`;
-
-/** A documents row of TICKET_DETAIL_COLUMNS (and `annulled`) as a receipt. */
-export function ticketDetail(kkmId: number, r: Record<string, unknown>): TicketDetail {
-  const seq = num(r.doc_seq);
+/** The Nested item, payment and tax columns of a receipt row as lists of objects. */
+export function receiptLinesOfRow(
+  r: Record<string, unknown>,
+): Pick<TicketDetail, 'items' | 'payments' | 'taxes'> {
   const col = (name: string) => nums(r[name]);
   const str = (name: string) => (r[name] as string[]) ?? [];
-  const itemTypes = col('items.type');
-  const payTypes = col('payments.type');
-  const taxTypes = col('taxes.type');
   return {
-    kkmId,
-    docSeq: seq,
-    ticketNumber: String(r.ticket_number),
-    deviceTime: String(r.wall_time),
-    receivedAt: num(r.received_ms),
-    shiftNumber: num(r.shift_number),
-    operation: num(r.operation),
-    total: num(r.total),
-    taken: num(r.taken),
-    change: num(r.change),
-    discount: num(r.discount),
-    markup: num(r.markup),
-    offline: num(r.is_offline) === 1,
-    offlineNumber: num(r.offline_number),
-    printedNumber: num(r.printed_number),
-    operatorCode: num(r.operator_code),
-    operatorName: String(r.operator_name),
-    annulled: num(r.annulled) === 1,
-    items: itemTypes.map((type, i) => ({
+    items: col('items.type').map((type, i) => ({
       type,
       name: str('items.name')[i] ?? '',
       section: str('items.section')[i] ?? '',
@@ -170,17 +140,13 @@ export function ticketDetail(kkmId: number, r: Record<string, unknown>): TicketD
       taxPercent: col('items.tax_percent')[i] ?? 0,
       taxSum: col('items.tax_sum')[i] ?? 0,
     })),
-    payments: payTypes.map((type, i) => ({ type, sum: col('payments.sum')[i] ?? 0 })),
-    taxes: taxTypes.map((type, i) => ({
+    payments: col('payments.type').map((type, i) => ({ type, sum: col('payments.sum')[i] ?? 0 })),
+    taxes: col('taxes.type').map((type, i) => ({
       type,
       percent: col('taxes.percent')[i] ?? 0,
       sum: col('taxes.sum')[i] ?? 0,
       turnover: col('taxes.turnover')[i] ?? 0,
     })),
-    customerIin: String(r.customer_iin),
-    customerEmail: String(r.customer_email),
-    customerPhone: String(r.customer_phone),
-    response: String(r.response),
   };
 }
 
@@ -314,7 +280,14 @@ export class CabinetQueries {
   /** One whole receipt by its fiscal number, or null. */
   async ticket(kkmId: number, ticketNumber: string, docSeq?: number): Promise<TicketDetail | null> {
     const [r] = await this.rows<Record<string, unknown>>(
-      `SELECT ${TICKET_DETAIL_COLUMNS},
+      `SELECT doc_seq, ticket_number, toString(device_time) AS wall_time,
+         toUnixTimestamp64Milli(received_at) AS received_ms, shift_number, operation,
+         is_offline, offline_number, printed_number, operator_code, operator_name,
+         total, taken, change, discount, markup,
+         items.type, items.name, items.section, items.quantity, items.price, items.sum,
+         items.code, items.barcode, items.unit, items.tax_percent, items.tax_sum,
+         payments.type, payments.sum, taxes.type, taxes.percent, taxes.sum, taxes.turnover,
+         customer_iin, customer_email, customer_phone, response,
          ${ANNULLED.replace('{after:UInt32}', '{seq:UInt32}')} AS annulled
        FROM documents FINAL
        WHERE kkm_id = {kkm:UInt32} AND doc_type = 'ticket' AND ticket_number = {number:String}
@@ -322,7 +295,32 @@ export class CabinetQueries {
        LIMIT 1`,
       { kkm: kkmId, number: ticketNumber, seq: docSeq ?? 0 },
     );
-    return r ? ticketDetail(kkmId, r) : null;
+    if (!r) return null;
+    return {
+      kkmId,
+      docSeq: num(r.doc_seq),
+      ticketNumber: String(r.ticket_number),
+      deviceTime: String(r.wall_time),
+      receivedAt: num(r.received_ms),
+      shiftNumber: num(r.shift_number),
+      operation: num(r.operation),
+      total: num(r.total),
+      taken: num(r.taken),
+      change: num(r.change),
+      discount: num(r.discount),
+      markup: num(r.markup),
+      offline: num(r.is_offline) === 1,
+      offlineNumber: num(r.offline_number),
+      printedNumber: num(r.printed_number),
+      operatorCode: num(r.operator_code),
+      operatorName: String(r.operator_name),
+      annulled: num(r.annulled) === 1,
+      ...receiptLinesOfRow(r),
+      customerIin: String(r.customer_iin),
+      customerEmail: String(r.customer_email),
+      customerPhone: String(r.customer_phone),
+      response: String(r.response),
+    };
   }
 
   /** Closed shifts (with both Z reports) after doc_seq `after`, by shift or close time. */

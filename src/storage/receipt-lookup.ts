@@ -1,17 +1,28 @@
 // Reads of the buyer's receipt check: a receipt by what its QR code names, and who sold it.
-// Lookups that arrive in one turn of the event loop share two queries (DataLoader): the
-// receipt_lookup rows by their primary key, then the documents by theirs — each receipt with
-// the document after it, which is its cancellation when there is one (only the last ticket
-// can be cancelled, before any other document, so a cancellation is always doc_seq + 1).
+// Lookups share queries (DataLoader): those that arrive while one batch is being read wait and
+// go together as the next (the embedded engine runs one query at a time, so batches grow with
+// load instead of queueing). A batch is one read of receipt_check by its primary key, with the
+// cancellation of each receipt found from receipt_cancellations by theirs (migration 20).
 import DataLoader from 'dataloader';
 import type { ReceiptKey } from '../protocol/receipt-url.js';
 import type { ClickHouseClient } from './clickhouse.js';
-import { TICKET_DETAIL_COLUMNS, ticketDetail, type TicketDetail } from './cabinet-queries.js';
+import { receiptLinesOfRow, type TicketDetail } from './cabinet-queries.js';
 
-export interface FoundReceipt {
-  ticket: TicketDetail;
+/** What the check shows of a stored receipt; money in tiyn, lines as the cabinet reads them. */
+export interface FoundReceipt extends Pick<TicketDetail, 'items' | 'payments' | 'taxes'> {
+  kkmId: number;
   orgId: number;
   pointId: number;
+  ticketNumber: string;
+  offlineNumber: number;
+  deviceTime: string;
+  operation: number;
+  offline: boolean;
+  total: number;
+  taken: number;
+  change: number;
+  discount: number;
+  markup: number;
   /** When a cancel_ticket annulled it: wall clock of the cancellation (the server's, UTC). */
   cancelledAt: string | null;
 }
@@ -25,26 +36,28 @@ export interface Seller {
 /** Keys per query: bounds how long one lookup holds the engine. */
 const MAX_BATCH = 256;
 
-const keyId = (k: ReceiptKey) => `${k.kgdNumber}\n${k.number}\n${k.deviceTime}`;
-
-interface LookupRow {
-  fns_kkm_id: string;
-  number: string;
-  device_time: string;
-  total: string;
-  kkm_id: string;
-  doc_seq: string;
-}
+const keyId = (k: Omit<ReceiptKey, 'total'>) => `${k.kgdNumber}\n${k.number}\n${k.deviceTime}`;
 
 export class ReceiptLookup {
   private readonly loader: DataLoader<ReceiptKey, FoundReceipt | null, string>;
+  /** The batch being read; the next one is dispatched once it is done. */
+  private reading: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly ch: ClickHouseClient) {
     // No DataLoader cache: answers are cached above, with an expiry (a receipt can be cancelled).
-    this.loader = new DataLoader((keys) => this.findMany(keys), {
-      cache: false,
-      maxBatchSize: MAX_BATCH,
-    });
+    this.loader = new DataLoader(
+      (keys) => {
+        const batch = this.findMany(keys);
+        this.reading = batch.catch(() => {});
+        return batch;
+      },
+      {
+        cache: false,
+        maxBatchSize: MAX_BATCH,
+        // After this turn's requests are all in (setImmediate), and after the batch in flight.
+        batchScheduleFn: (dispatch) => void this.reading.then(() => setImmediate(dispatch)),
+      },
+    );
   }
 
   /** The receipt all four facts name (KGD number, number, device time and total), or null. */
@@ -71,72 +84,70 @@ export class ReceiptLookup {
   }
 
   private async findMany(keys: readonly ReceiptKey[]): Promise<(FoundReceipt | null)[]> {
-    const found = await this.rows<LookupRow>(
-      `SELECT fns_kkm_id, number, toString(device_time) AS device_time, total, kkm_id, doc_seq
-       FROM receipt_lookup
-       WHERE fns_kkm_id IN {f:Array(String)} AND number IN {n:Array(String)}
-         AND has(arrayZip({f:Array(String)}, {n:Array(String)}, {t:Array(String)}),
-           (fns_kkm_id, number, toString(device_time)))`,
+    // The key's first two columns select the granules; the exact triple picks the rows. Every
+    // copy of a row is the same (a retried document recomputes it), so LIMIT 1 BY, no FINAL.
+    const found = await this.rows<Record<string, unknown>>(
+      `SELECT r.*, c.cancelled_at AS cancelled_at FROM (
+         SELECT *, toString(device_time) AS wall_time
+         FROM receipt_check
+         WHERE fns_kkm_id IN {f:Array(String)} AND number IN {n:Array(String)}
+           AND has(arrayZip({f:Array(String)}, {n:Array(String)}, {t:Array(String)}),
+             (fns_kkm_id, number, toString(device_time)))
+         LIMIT 1 BY fns_kkm_id, number, device_time) AS r
+       LEFT JOIN (
+         SELECT kkm_id, doc_seq, toString(min(cancelled_at)) AS cancelled_at
+         FROM receipt_cancellations
+         WHERE (kkm_id, doc_seq) IN (
+           SELECT kkm_id, doc_seq FROM receipt_check
+           WHERE fns_kkm_id IN {f:Array(String)} AND number IN {n:Array(String)})
+         GROUP BY kkm_id, doc_seq) AS c
+       ON c.kkm_id = r.kkm_id AND c.doc_seq = r.doc_seq
+       SETTINGS join_use_nulls = 1`,
       {
         f: keys.map((k) => k.kgdNumber),
         n: keys.map((k) => k.number),
         t: keys.map((k) => k.deviceTime),
       },
     );
-    const byKey = new Map<string, LookupRow>();
-    for (const row of found) {
+    const byKey = new Map<string, Record<string, unknown>>();
+    for (const r of found) {
       byKey.set(
         keyId({
-          kgdNumber: row.fns_kkm_id,
-          number: row.number,
-          deviceTime: row.device_time,
-          total: 0,
+          kgdNumber: String(r.fns_kkm_id),
+          number: String(r.number),
+          deviceTime: String(r.wall_time),
         }),
-        row,
+        r,
       );
     }
-    const hits = keys.map((k) => {
-      const row = byKey.get(keyId(k));
-      return row && Number(row.total) === k.total ? row : undefined;
+    return keys.map((k) => {
+      const r = byKey.get(keyId(k));
+      return r && Number(r.total) === k.total ? receiptOfRow(r) : null;
     });
-    const docs = await this.documents(hits.filter((h): h is LookupRow => !!h));
-    return hits.map((hit) => {
-      if (!hit) return null;
-      const ticket = docs.get(`${hit.kkm_id}:${hit.doc_seq}`);
-      if (!ticket || ticket.doc_type !== 'ticket') return null;
-      const next = docs.get(`${hit.kkm_id}:${Number(hit.doc_seq) + 1}`);
-      const cancelled =
-        next?.doc_type === 'cancel_ticket' && Number(next.cancelled_seq) === Number(hit.doc_seq);
-      return {
-        ticket: ticketDetail(Number(hit.kkm_id), { ...ticket, annulled: cancelled ? 1 : 0 }),
-        orgId: Number(ticket.org_id),
-        pointId: Number(ticket.point_id),
-        cancelledAt: cancelled ? String(next.wall_time) : null,
-      };
-    });
-  }
-
-  /** Each receipt's document and the one after it, by primary key, as `kkm:seq` → row. */
-  private async documents(hits: LookupRow[]): Promise<Map<string, Record<string, unknown>>> {
-    const out = new Map<string, Record<string, unknown>>();
-    if (!hits.length) return out;
-    const ids = hits.flatMap((h) => [Number(h.kkm_id), Number(h.kkm_id)]);
-    const seqs = hits.flatMap((h) => [Number(h.doc_seq), Number(h.doc_seq) + 1]);
-    // Every copy of a document is the same row (a retry recomputes it): no FINAL needed.
-    const rows = await this.rows<Record<string, unknown>>(
-      `SELECT kkm_id, org_id, point_id, doc_type, cancelled_seq, ${TICKET_DETAIL_COLUMNS}
-       FROM documents
-       WHERE kkm_id IN {ids:Array(UInt32)} AND doc_seq IN {seqs:Array(UInt32)}
-         AND has(arrayZip({ids:Array(UInt32)}, {seqs:Array(UInt32)}), (kkm_id, doc_seq))
-       LIMIT 1 BY kkm_id, doc_seq`,
-      { ids, seqs },
-    );
-    for (const r of rows) out.set(`${r.kkm_id}:${r.doc_seq}`, r);
-    return out;
   }
 
   private async rows<T>(query: string, params: Record<string, unknown>): Promise<T[]> {
     const rs = await this.ch.query({ query, query_params: params, format: 'JSONEachRow' });
     return rs.json<T>();
   }
+}
+
+function receiptOfRow(r: Record<string, unknown>): FoundReceipt {
+  return {
+    kkmId: Number(r.kkm_id),
+    orgId: Number(r.org_id),
+    pointId: Number(r.point_id),
+    ticketNumber: String(r.ticket_number),
+    offlineNumber: Number(r.offline_number),
+    deviceTime: String(r.wall_time),
+    operation: Number(r.operation),
+    offline: Number(r.is_offline) === 1,
+    total: Number(r.total),
+    taken: Number(r.taken),
+    change: Number(r.change),
+    discount: Number(r.discount),
+    markup: Number(r.markup),
+    ...receiptLinesOfRow(r),
+    cancelledAt: r.cancelled_at ? String(r.cancelled_at) : null,
+  };
 }

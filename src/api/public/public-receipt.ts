@@ -5,8 +5,7 @@ import type { FoundReceipt, Seller } from '../../storage/receipt-lookup.js';
 import { isoWall, operationName } from '../cabinet/read-support.js';
 import { receiptLines } from '../receipt-view.js';
 
-export function publicReceipt(found: FoundReceipt, seller: Seller) {
-  const t = found.ticket;
+export function publicReceipt(t: FoundReceipt, seller: Seller) {
   return {
     ...seller,
     ticket: {
@@ -15,8 +14,8 @@ export function publicReceipt(found: FoundReceipt, seller: Seller) {
       dateTime: isoWall(t.deviceTime),
       operation: operationName(t.operation),
       offline: t.offline,
-      cancelled: t.annulled,
-      cancelledAt: found.cancelledAt === null ? null : isoWall(found.cancelledAt),
+      cancelled: t.cancelledAt !== null,
+      cancelledAt: t.cancelledAt === null ? null : isoWall(t.cancelledAt),
       total: t.total,
       taken: t.taken,
       change: t.change,

@@ -56,7 +56,7 @@ function receiptSource(ch: ClickHouseClient, settings: ReceiptCheckConfig) {
   const build = async (key: ReceiptKey): Promise<PublicReceipt | undefined> => {
     const found = await lookup.find(key);
     if (!found) return undefined;
-    const ids: [number, number, number] = [found.orgId, found.pointId, found.ticket.kkmId];
+    const ids: [number, number, number] = [found.orgId, found.pointId, found.kkmId];
     const seller = await sellers.fetch(ids.join(':'), { context: ids });
     return seller && publicReceipt(found, seller);
   };
