@@ -12,7 +12,9 @@ const NBSP = '\u00a0';
 export function moneyText(tiyn: number): string {
   const sign = tiyn < 0 ? '−' : '';
   const abs = Math.abs(tiyn);
-  const whole = String(Math.floor(abs / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, NBSP);
+  const digits = String(Math.floor(abs / 100));
+  let whole = digits.slice(0, ((digits.length - 1) % 3) + 1);
+  for (let i = whole.length; i < digits.length; i += 3) whole += NBSP + digits.slice(i, i + 3);
   return `${sign}${whole},${String(abs % 100).padStart(2, '0')}`;
 }
 

@@ -5,9 +5,10 @@
 // every API process shares its buckets (429 with Retry-After).
 //
 // A receipt never changes except for a cancellation, so answers are cached in this process
-// and by browsers for OFD_RECEIPT_CACHE_TTL_MS (max-age), with an ETag to revalidate: a
-// cancellation shows within that time. Misses are not cached (an offline receipt may be
+// and by browsers for OFD_RECEIPT_CACHE_TTL_MS (max-age), with an ETag (a digest of the
+// receipt, and the page's language) to revalidate: a cancellation shows within that time. Misses are not cached (an offline receipt may be
 // uploaded any moment).
+import { createHash } from 'node:crypto';
 import etag from '@fastify/etag';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
@@ -44,6 +45,17 @@ const PAGE_HEADERS = {
 
 type Query = Record<string, unknown>;
 
+/** A receipt as answered, with a digest of its content for ETags (computed once). */
+interface Answer {
+  receipt: PublicReceipt;
+  digest: string;
+}
+
+const answerOf = (receipt: PublicReceipt): Answer => ({
+  receipt,
+  digest: createHash('sha1').update(JSON.stringify(receipt)).digest('base64url').slice(0, 22),
+});
+
 /** The receipt a QR code names, built once per cache lifetime. */
 function receiptSource(ch: ClickHouseClient, settings: ReceiptCheckConfig) {
   const lookup = new ReceiptLookup(ch);
@@ -53,15 +65,15 @@ function receiptSource(ch: ClickHouseClient, settings: ReceiptCheckConfig) {
     ttl,
     fetchMethod: async (_id, _stale, { context }) => (await lookup.seller(...context)) ?? undefined,
   });
-  const build = async (key: ReceiptKey): Promise<PublicReceipt | undefined> => {
+  const build = async (key: ReceiptKey): Promise<Answer | undefined> => {
     const found = await lookup.find(key);
     if (!found) return undefined;
     const ids: [number, number, number] = [found.orgId, found.pointId, found.kkmId];
     const seller = await sellers.fetch(ids.join(':'), { context: ids });
-    return seller && publicReceipt(found, seller);
+    return seller && answerOf(publicReceipt(found, seller));
   };
   if (!settings.cacheEntries) return build;
-  const answers = new LRUCache<string, PublicReceipt, ReceiptKey>({
+  const answers = new LRUCache<string, Answer, ReceiptKey>({
     max: settings.cacheEntries,
     ttl,
     fetchMethod: (_id, _stale, { context }) => build(context),
@@ -126,13 +138,13 @@ export async function receiptCheckRoutes(
       problem(reply, 400, 'badRequest');
       return null;
     }
-    const receipt = await receiptFor(parsed.key);
-    if (!receipt) {
+    const answer = await receiptFor(parsed.key);
+    if (!answer) {
       problem(reply, 404, 'notFound', parsed.key);
       return null;
     }
     reply.header('cache-control', maxAge);
-    return { key: parsed.key, receipt };
+    return { key: parsed.key, ...answer };
   };
 
   app.get<{ Querystring: Query }>(pagePath, { schema: { hide: true } }, async (req, reply) => {
@@ -141,7 +153,10 @@ export async function receiptCheckRoutes(
     const hit = await lookupFor(req.query, reply);
     if (!hit) return reply;
     const lang = pickLang(req.query.lang, req.headers['accept-language']);
-    return reply.headers(PAGE_HEADERS).send(receiptPage(hit.receipt, lang, pagePath, hit.key));
+    // The ETag is the receipt's and the language's: a revalidation costs no rendering.
+    reply.headers(PAGE_HEADERS).header('etag', `"${hit.digest}-${lang}"`);
+    if (req.headers['if-none-match'] === `"${hit.digest}-${lang}"`) return reply.code(304).send();
+    return reply.send(receiptPage(hit.receipt, lang, pagePath, hit.key));
   });
 
   app.get<{ Querystring: Query }>(
@@ -160,7 +175,7 @@ export async function receiptCheckRoutes(
     },
     async (req, reply) => {
       const hit = await lookupFor(req.query, reply);
-      return hit ? reply.send(hit.receipt) : reply;
+      return hit ? reply.header('etag', `"${hit.digest}"`).send(hit.receipt) : reply;
     },
   );
 }
