@@ -13,6 +13,7 @@
 //   npm run bench:receipt-check   BENCH_RECEIPTS (100000) BENCH_KKMS (100) BENCH_SECONDS (10)
 //                                 BENCH_CONNECTIONS (50) BENCH_WARM=0 skips the warm pass
 //                                 BENCH_CPU_PROF=DIR writes the server's V8 CPU profile there
+//                                 BENCH_RATE_MAX (1e9: never trips), BENCH_CACHE_TTL_MS (600000)
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,6 +57,7 @@ const SECONDS = env('BENCH_SECONDS', 10);
 const CONNECTIONS = env('BENCH_CONNECTIONS', 50);
 const WARM = process.env.BENCH_WARM !== '0';
 const BATCH_ROWS = 10_000;
+const CACHE_TTL_MS = env('BENCH_CACHE_TTL_MS', 600_000);
 /** Opening every receipt once goes faster with more at a time (larger lookup batches). */
 const WARMUP_CONCURRENCY = 200;
 const RECEIPT_URL = 'http://localhost:8080/receipt';
@@ -151,6 +153,7 @@ interface Run {
   r: AutocannonResult;
 }
 
+const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
 const ok = (r: AutocannonResult) => r.statusCodeStats['200']?.count ?? 0;
 
 try {
@@ -189,6 +192,7 @@ try {
     runs.push(await run('GET /receipt, random QR URLs, cold', randomReceipt));
     if (WARM) {
       // Every receipt opened once (as many phones would over a day), then random ones again.
+      const rssBefore = server.sample().rssBytes;
       const warmStarted = performance.now();
       let next = 0;
       await Promise.all(
@@ -199,8 +203,8 @@ try {
       const warmSeconds = (performance.now() - warmStarted) / 1000;
       console.log(
         `opened all ${paths.length} once in ${warmSeconds.toFixed(1)} s ` +
-          `(${Math.round(paths.length / warmSeconds)}/s); server RSS ` +
-          `${Math.round(server.sample().rssBytes / 2 ** 20)} MiB`,
+          `(${Math.round(paths.length / warmSeconds)}/s, ${WARMUP_CONCURRENCY} at a time); ` +
+          `server RSS ${mib(rssBefore)} → ${mib(server.sample().rssBytes)} MiB`,
       );
       runs.push(await run('GET /receipt, random QR URLs, warm', randomReceipt));
     }

@@ -67,7 +67,9 @@ export class ReceiptLookup {
 
   /** The organization, point of sale and KKM of a receipt, as the registry has them now. */
   async seller(orgId: number, pointId: number, kkmId: number): Promise<Seller | null> {
-    const [r] = await this.rows<{ org: string[]; point: string[]; kkm: string[] }>(
+    // A scalar subquery that finds no row is NULL.
+    type Pair = [string, string] | null;
+    const [r] = await this.rows<{ org: Pair; point: Pair; kkm: Pair }>(
       `SELECT
          (SELECT tuple(title, bin) FROM orgs FINAL WHERE org_id = {org:UInt32}) AS org,
          (SELECT tuple(title, address) FROM points FINAL WHERE point_id = {point:UInt32}) AS point,
@@ -75,11 +77,12 @@ export class ReceiptLookup {
            AS kkm`,
       { org: orgId, point: pointId, kkm: kkmId },
     );
-    if (!r || !r.org[1] || !r.kkm[1]) return null;
+    if (!r?.org || !r.kkm) return null;
+    const [pointTitle, address] = r.point ?? ['', ''];
     return {
-      org: { title: r.org[0]!, bin: r.org[1] },
-      point: { title: r.point[0] ?? '', address: r.point[1] ?? '' },
-      kkm: { serialNumber: r.kkm[0]!, kgdNumber: r.kkm[1] },
+      org: { title: r.org[0], bin: r.org[1] },
+      point: { title: pointTitle, address },
+      kkm: { serialNumber: r.kkm[0], kgdNumber: r.kkm[1] },
     };
   }
 
