@@ -3,6 +3,7 @@
 // go together as the next (the embedded engine runs one query at a time, so batches grow with
 // load instead of queueing). A batch is one read of receipt_check by its primary key, with the
 // cancellation of each receipt found from receipt_cancellations by theirs (migration 20).
+import { TupleParam } from '@clickhouse/client';
 import DataLoader from 'dataloader';
 import type { ReceiptKey } from '../protocol/receipt-url.js';
 import type { ClickHouseClient } from './clickhouse.js';
@@ -87,30 +88,24 @@ export class ReceiptLookup {
   }
 
   private async findMany(keys: readonly ReceiptKey[]): Promise<(FoundReceipt | null)[]> {
-    // The key's first two columns select the granules; the exact triple picks the rows. Every
+    // The key picks the rows (one point range per receipt, whatever the mix of KKMs). Every
     // copy of a row is the same (a retried document recomputes it), so LIMIT 1 BY, no FINAL.
     const found = await this.rows<Record<string, unknown>>(
       `SELECT r.*, c.cancelled_at AS cancelled_at FROM (
          SELECT *, toString(device_time) AS wall_time
          FROM receipt_check
-         WHERE fns_kkm_id IN {f:Array(String)} AND number IN {n:Array(String)}
-           AND has(arrayZip({f:Array(String)}, {n:Array(String)}, {t:Array(String)}),
-             (fns_kkm_id, number, toString(device_time)))
+         WHERE (fns_kkm_id, number, device_time) IN {keys:Array(Tuple(String, String, DateTime('UTC')))}
          LIMIT 1 BY fns_kkm_id, number, device_time) AS r
        LEFT JOIN (
          SELECT kkm_id, doc_seq, toString(min(cancelled_at)) AS cancelled_at
          FROM receipt_cancellations
          WHERE (kkm_id, doc_seq) IN (
            SELECT kkm_id, doc_seq FROM receipt_check
-           WHERE fns_kkm_id IN {f:Array(String)} AND number IN {n:Array(String)})
+           WHERE (fns_kkm_id, number, device_time) IN {keys:Array(Tuple(String, String, DateTime('UTC')))})
          GROUP BY kkm_id, doc_seq) AS c
        ON c.kkm_id = r.kkm_id AND c.doc_seq = r.doc_seq
        SETTINGS join_use_nulls = 1`,
-      {
-        f: keys.map((k) => k.kgdNumber),
-        n: keys.map((k) => k.number),
-        t: keys.map((k) => k.deviceTime),
-      },
+      { keys: keys.map((k) => new TupleParam([k.kgdNumber, k.number, k.deviceTime])) },
     );
     const byKey = new Map<string, Record<string, unknown>>();
     for (const r of found) {

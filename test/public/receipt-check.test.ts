@@ -261,8 +261,14 @@ t.test('answers carry an ETag and a short max-age; a revalidation gets 304', asy
   const again = await open(qr, { 'if-none-match': String(first.headers.etag) });
   t.equal(again.statusCode, 304);
   t.equal(again.body, '');
+  const weak = await open(qr, { 'if-none-match': `"other", W/${first.headers.etag}` });
+  t.equal(weak.statusCode, 304, 'a list and a weak validator');
+  const kk = await open(`${qr}&lang=kk`, { 'if-none-match': String(first.headers.etag) });
+  t.equal(kk.statusCode, 200, 'another language is another version');
   const json = await open(jsonUrl(qr));
   t.not(json.headers.etag, first.headers.etag, 'page and JSON differ');
+  const jsonAgain = await open(jsonUrl(qr), { 'if-none-match': String(json.headers.etag) });
+  t.equal(jsonAgain.statusCode, 304);
 });
 
 t.test('Russian and Kazakh: ?lang= first, else Accept-Language', async (t) => {

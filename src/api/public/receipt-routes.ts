@@ -9,9 +9,8 @@
 // receipt, and the page's language) to revalidate: a cancellation shows within that time. Misses are not cached (an offline receipt may be
 // uploaded any moment).
 import { createHash } from 'node:crypto';
-import etag from '@fastify/etag';
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { parseReceiptQuery, type ReceiptKey } from '../../protocol/receipt-url.js';
@@ -44,6 +43,13 @@ const PAGE_HEADERS = {
 };
 
 type Query = Record<string, unknown>;
+
+/** Sets the ETag; true when the client holds that version already (answer 304, no body). */
+function notModified(req: FastifyRequest, reply: FastifyReply, tag: string): boolean {
+  reply.header('etag', tag);
+  const held = req.headers['if-none-match'];
+  return !!held && held.split(',').some((t) => t.trim().replace(/^W\//, '') === tag);
+}
 
 /** A receipt as answered, with a digest of its content for ETags (computed once). */
 interface Answer {
@@ -110,7 +116,6 @@ export async function receiptCheckRoutes(
     req.log.error({ err, url: req.url }, 'receipt check failed');
     return reply.code(500).send({ error: 'Internal Server Error', message: 'see the server log' });
   });
-  await app.register(etag);
   if (settings.rateMax > 0) {
     // A connection of its own: scripts defined on the shared one would be copied into every
     // auto-pipeline of the ingest path.
@@ -154,8 +159,8 @@ export async function receiptCheckRoutes(
     if (!hit) return reply;
     const lang = pickLang(req.query.lang, req.headers['accept-language']);
     // The ETag is the receipt's and the language's: a revalidation costs no rendering.
-    reply.headers(PAGE_HEADERS).header('etag', `"${hit.digest}-${lang}"`);
-    if (req.headers['if-none-match'] === `"${hit.digest}-${lang}"`) return reply.code(304).send();
+    reply.headers(PAGE_HEADERS);
+    if (notModified(req, reply, `"${hit.digest}-${lang}"`)) return reply.code(304).send();
     return reply.send(receiptPage(hit.receipt, lang, pagePath, hit.key));
   });
 
@@ -175,7 +180,9 @@ export async function receiptCheckRoutes(
     },
     async (req, reply) => {
       const hit = await lookupFor(req.query, reply);
-      return hit ? reply.header('etag', `"${hit.digest}"`).send(hit.receipt) : reply;
+      if (!hit) return reply;
+      if (notModified(req, reply, `"${hit.digest}"`)) return reply.code(304).send();
+      return reply.send(hit.receipt);
     },
   );
 }
