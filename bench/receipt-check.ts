@@ -168,6 +168,8 @@ try {
       DATA_DIR: dataDir,
       OFD_RECEIPT_RATE_MAX: process.env.BENCH_RATE_MAX ?? '1000000000',
       OFD_RECEIPT_URL: RECEIPT_URL,
+      // Long enough that the answers cached while every receipt is opened once outlive the run.
+      OFD_RECEIPT_CACHE_TTL_MS: String(CACHE_TTL_MS),
     },
   });
   try {
