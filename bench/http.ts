@@ -20,7 +20,6 @@ import pino from 'pino';
 import { Sessions } from '../src/api/cabinet/sessions.js';
 import { loadConfig } from '../src/config/config.js';
 import { reportJson } from '../src/fiscal/zx-report.js';
-import { receiptUrl } from '../src/ingest/commands/ticket.js';
 import {
   freshState,
   nextToken,
@@ -32,6 +31,7 @@ import { buildReport, ticketCashDelta, totalsAfter, zeroTotals } from '../src/fi
 import { encodeResponse } from '../src/protocol/codec.js';
 import { fromWallClock, wallClockAt } from '../src/protocol/datetime.js';
 import { encodeFrame } from '../src/protocol/header.js';
+import { receiptUrl } from '../src/fiscal/receipt-url.js';
 import {
   Command,
   Operation,
@@ -128,7 +128,7 @@ try {
         .pointId,
     );
   }
-  const kkms: { kkmId: number; pointId: number; token: number }[] = [];
+  const kkms: { kkmId: number; pointId: number; token: number; fnsKkmId: string }[] = [];
   for (let k = 0; k < KKMS; k++) {
     const pointId = points[k % points.length]!;
     const { kkmId } = await server.registry.createKkm(pointId, {
@@ -137,7 +137,7 @@ try {
       fnsKkmId: `FNS${k}`,
     });
     const { token } = await server.registry.issueToken(kkmId);
-    kkms.push({ kkmId, pointId, token });
+    kkms.push({ kkmId, pointId, token, fnsKkmId: `FNS${k}` });
   }
 
   // ---- a month of receipts, one shift a day (the last one left open) -----------------------
@@ -208,7 +208,12 @@ try {
           ticket: {
             ticket_number: number,
             qr_code: Buffer.from(
-              receiptUrl(config.receiptUrl, number, kkm.kkmId, figures.total, deviceTime),
+              receiptUrl(config.receiptUrl, {
+                number,
+                kgdNumber: kkm.fnsKkmId,
+                total: figures.total,
+                deviceTime,
+              }),
             ),
           },
         });

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import adminRoutes from '../api/admin.js';
 import { adminJobsRoutes } from '../api/admin-jobs.js';
 import { cabinetApi } from '../api/cabinet/index.js';
+import { receiptCheckRoutes } from '../api/public/receipt-routes.js';
 import { createHttpApp } from '../api/http/app.js';
 import { securityHeaders } from '../api/security-headers.js';
 import { checkBodyText } from '../api/text-checks.js';
@@ -87,6 +88,12 @@ export async function buildHttpApp(d: HttpAppDeps): Promise<FastifyInstance> {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   if (config.roles.has('api')) {
     await app.register(adminJobsRoutes, { queues: d.jobs, adminToken: d.adminToken });
+    await app.register(receiptCheckRoutes, {
+      db: d.db,
+      redis: d.redis,
+      redisPrefix: config.redisPrefix,
+      settings: config.receiptCheck,
+    });
     await app.register(cabinetApi, {
       db: d.db,
       redis: d.redis,

@@ -2,6 +2,7 @@
 // so `npm start` on a fresh clone runs with no configuration at all.
 import { envInt, type Env } from './env-values.js';
 import { loadJobsConfig, type JobsConfig } from './jobs.js';
+import { loadReceiptCheckConfig, type ReceiptCheckConfig } from './receipt-check.js';
 export interface Config {
   tcpPort: number;
   httpPort: number;
@@ -52,6 +53,8 @@ export interface Config {
   shiftMaxHours: number;
   /** Base of the receipt-check URL printed as the QR code. */
   receiptUrl: string;
+  /** The public receipt check: rate limit per address, answer cache. */
+  receiptCheck: ReceiptCheckConfig;
   /** A KKM heard from (document or device event) within this many seconds counts as online. */
   kkmOnlineWindowSeconds: number;
   logLevel: string;
@@ -110,6 +113,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
   const deviceRate = int('OFD_DEVICE_RATE', 20, 0, 1_000_000);
   const addressRate = int('OFD_ADDRESS_RATE', 2000, 0, 1_000_000);
   const wrongTokenRate = int('OFD_WRONG_TOKEN_RATE', 2, 0, 1_000_000);
+  const receiptUrl = str('OFD_RECEIPT_URL', 'http://localhost:8080/receipt');
 
   const config: Config = {
     tcpPort: int('OFD_TCP_PORT', 7777, 0, 65535),
@@ -141,7 +145,8 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     deviceLeaseMs: int('OFD_DEVICE_LEASE_MS', 5_000, 50, 600_000),
     stateCacheEntries: int('OFD_STATE_CACHE_ENTRIES', 100_000, 0, 10_000_000),
     shiftMaxHours: int('OFD_SHIFT_MAX_HOURS', 24, 1, 240),
-    receiptUrl: str('OFD_RECEIPT_URL', 'http://localhost:8080/receipt'),
+    receiptUrl,
+    receiptCheck: loadReceiptCheckConfig(env, problems, receiptUrl),
     kkmOnlineWindowSeconds: int('OFD_KKM_ONLINE_WINDOW_S', 600, 1, 86_400),
     logLevel: str('LOG_LEVEL', 'info'),
     roles,

@@ -11,6 +11,8 @@ export interface DeviceState {
   pointId: number;
   /** The organization's BIN, for the same-taxpayer check. */
   orgBin: string;
+  /** The KKM's KGD registration number, for the QR code (absent in states cached before it). */
+  fnsKkmId?: string;
   status: KkmStatus;
   /** The token the device must send next. */
   token: number;
@@ -78,6 +80,7 @@ export interface KkmIdentity {
   orgId: number;
   pointId: number;
   orgBin: string;
+  fnsKkmId?: string;
   status: KkmStatus;
   token: number;
   tokenEpoch: number;

@@ -49,7 +49,7 @@ export interface CoreRegistry extends RegistryReader {
     kkmId: number,
   ): Promise<Pick<
     KkmRecord,
-    'kkmId' | 'orgId' | 'pointId' | 'status' | 'token' | 'tokenEpoch'
+    'kkmId' | 'orgId' | 'pointId' | 'fnsKkmId' | 'status' | 'token' | 'tokenEpoch'
   > | null>;
   getOrg(orgId: number): Promise<{ bin: string } | null>;
 }
@@ -365,6 +365,7 @@ export class CommandCore {
       orgId: kkm.orgId,
       pointId: kkm.pointId,
       orgBin: org?.bin ?? '',
+      fnsKkmId: kkm.fnsKkmId,
       status: kkm.status,
       token: kkm.token,
       tokenEpoch: kkm.tokenEpoch,

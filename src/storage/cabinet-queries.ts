@@ -123,6 +123,36 @@ function filterSql(f: DocumentFilter, column: string): string {
   return '';
 }
 
+/** The Nested item, payment and tax columns of a receipt row as lists of objects. */
+export function receiptLinesOfRow(
+  r: Record<string, unknown>,
+): Pick<TicketDetail, 'items' | 'payments' | 'taxes'> {
+  const col = (name: string) => nums(r[name]);
+  const str = (name: string) => (r[name] as string[]) ?? [];
+  return {
+    items: col('items.type').map((type, i) => ({
+      type,
+      name: str('items.name')[i] ?? '',
+      section: str('items.section')[i] ?? '',
+      quantity: col('items.quantity')[i] ?? 0,
+      price: col('items.price')[i] ?? 0,
+      sum: col('items.sum')[i] ?? 0,
+      code: col('items.code')[i] ?? 0,
+      barcode: str('items.barcode')[i] ?? '',
+      unit: str('items.unit')[i] ?? '',
+      taxPercent: col('items.tax_percent')[i] ?? 0,
+      taxSum: col('items.tax_sum')[i] ?? 0,
+    })),
+    payments: col('payments.type').map((type, i) => ({ type, sum: col('payments.sum')[i] ?? 0 })),
+    taxes: col('taxes.type').map((type, i) => ({
+      type,
+      percent: col('taxes.percent')[i] ?? 0,
+      sum: col('taxes.sum')[i] ?? 0,
+      turnover: col('taxes.turnover')[i] ?? 0,
+    })),
+  };
+}
+
 export class CabinetQueries {
   constructor(private readonly db: Db) {}
 
@@ -264,15 +294,9 @@ export class CabinetQueries {
       { kkm: kkmId, number: ticketNumber, seq: docSeq ?? 0 },
     );
     if (!r) return null;
-    const seq = num(r.doc_seq);
-    const col = (name: string) => nums(r[name]);
-    const str = (name: string) => (r[name] as string[]) ?? [];
-    const itemTypes = col('items.type');
-    const payTypes = col('payments.type');
-    const taxTypes = col('taxes.type');
     return {
       kkmId,
-      docSeq: seq,
+      docSeq: num(r.doc_seq),
       ticketNumber: String(r.ticket_number),
       deviceTime: String(r.wall_time),
       receivedAt: num(r.received_ms),
@@ -289,26 +313,7 @@ export class CabinetQueries {
       operatorCode: num(r.operator_code),
       operatorName: String(r.operator_name),
       annulled: num(r.annulled) === 1,
-      items: itemTypes.map((type, i) => ({
-        type,
-        name: str('items.name')[i] ?? '',
-        section: str('items.section')[i] ?? '',
-        quantity: col('items.quantity')[i] ?? 0,
-        price: col('items.price')[i] ?? 0,
-        sum: col('items.sum')[i] ?? 0,
-        code: col('items.code')[i] ?? 0,
-        barcode: str('items.barcode')[i] ?? '',
-        unit: str('items.unit')[i] ?? '',
-        taxPercent: col('items.tax_percent')[i] ?? 0,
-        taxSum: col('items.tax_sum')[i] ?? 0,
-      })),
-      payments: payTypes.map((type, i) => ({ type, sum: col('payments.sum')[i] ?? 0 })),
-      taxes: taxTypes.map((type, i) => ({
-        type,
-        percent: col('taxes.percent')[i] ?? 0,
-        sum: col('taxes.sum')[i] ?? 0,
-        turnover: col('taxes.turnover')[i] ?? 0,
-      })),
+      ...receiptLinesOfRow(r),
       customerIin: String(r.customer_iin),
       customerEmail: String(r.customer_email),
       customerPhone: String(r.customer_phone),

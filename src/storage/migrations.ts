@@ -3,6 +3,7 @@
 // Engines make a repeated insert harmless: every table is a ReplacingMergeTree keyed by its
 // natural identity, and reads that must see one copy use FINAL.
 import type { Db } from './db.js';
+import { receiptLookupMigration } from './receipt-lookup-migration.js';
 
 export interface Migration {
   version: number;
@@ -308,6 +309,7 @@ export const migrations: Migration[] = [
       ) ENGINE = ReplacingMergeTree(version) ORDER BY barcode`,
     ],
   },
+  receiptLookupMigration,
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

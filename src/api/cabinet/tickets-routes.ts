@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { ticketNumber as fiscalNumber } from '../../fiscal/device-state.js';
 import { Response } from '../../protocol/schema.js';
 import { CabinetQueries, type TicketSummary } from '../../storage/cabinet-queries.js';
+import { paymentsJson, receiptLines } from '../receipt-view.js';
 import type { CabinetContext } from './index.js';
 import { requirePermission } from './authenticate.js';
 import {
@@ -22,9 +23,7 @@ import {
   readErrors,
   kkmParams,
   isoWall,
-  itemTypeName,
   operationName,
-  paymentName,
   periodProperties,
   requireKkm,
 } from './read-support.js';
@@ -137,7 +136,7 @@ const summaryJson = (t: TicketSummary) => ({
   shiftNumber: t.shiftNumber,
   operation: operationName(t.operation),
   total: t.total,
-  payments: t.payments.map((p) => ({ type: paymentName(p.type), sum: p.sum })),
+  payments: paymentsJson(t.payments),
   offline: t.offline,
   offlineNumber: t.offlineNumber,
   annulled: t.annulled,
@@ -241,16 +240,17 @@ export async function ticketsRoutes(
       const t = await queries.ticket(kkmId, ticketNumber, exact ? seq : undefined);
       if (!t) throw httpError(404, `ticket ${ticketNumber} of kkm ${kkmId} not found`);
       const { item, payment, ...v203 } = receipt203Json(t);
-      const summary = summaryJson(t);
+      const lines = receiptLines(t);
       return {
         kkmId,
-        ...summary,
-        payments: summary.payments.map((p, i) => ({ ...p, ...payment(i) })),
+        ...summaryJson(t),
         ...v203,
         printedNumber: t.printedNumber,
         cashier: { code: t.operatorCode, name: t.operatorName },
-        items: t.items.map((i, n) => ({ ...i, type: itemTypeName(i.type), ...item(n) })),
-        taxes: t.taxes,
+        ...lines,
+        // What 2.0.3 adds to each line (empty for a 2.0.2 receipt).
+        items: lines.items.map((i, n) => ({ ...i, ...item(n) })),
+        payments: lines.payments.map((p, i) => ({ ...p, ...payment(i) })),
         amounts: {
           total: t.total,
           taken: t.taken,

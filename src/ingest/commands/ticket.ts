@@ -1,6 +1,7 @@
 // COMMAND_TICKET (section 3.3): validate, open the shift if needed, number the receipt, and
 // answer its fiscal number with a QR code of the receipt-check URL.
 import { wallClock } from '../../protocol/datetime.js';
+import { receiptUrl } from '../../fiscal/receipt-url.js';
 import { ResultCode, Command } from '../../protocol/schema.js';
 import { InvalidDocumentError, ticketFigures } from '../../fiscal/document-rows.js';
 import { ticketColumns203 } from '../../storage/ticket-columns-203.js';
@@ -12,13 +13,10 @@ import { cashierRefusal, paymentRefusal } from './rules-202.js';
 import { shiftViolation, withShiftOpen } from './shift-rules.js';
 import { reject, type CommandContext, type Outcome } from './types.js';
 
-const tenge = (tiyn: number): string =>
-  `${Math.floor(tiyn / 100)}.${String(tiyn % 100).padStart(2, '0')}`;
-
-/** The receipt-check URL: fiscal number, device, total and device time. */
-export function receiptUrl(base: string, number: string, kkmId: number, total: number, at: string) {
-  const t = at.replace(/[-:]/g, '').replace(' ', 'T');
-  return `${base}?i=${number}&f=${kkmId}&s=${tenge(total)}&t=${t}`;
+/** The KKM's KGD number; a state cached before it was kept there reads it from the registry. */
+async function kgdNumber(ctx: CommandContext): Promise<string> {
+  if (ctx.state.fnsKkmId !== undefined) return ctx.state.fnsKkmId;
+  return (await ctx.registry.getRegInfo(ctx.state.kkmId))?.kkm.fns_kkm_id ?? '';
 }
 
 export async function ticketCommand(ctx: CommandContext): Promise<Outcome> {
@@ -59,6 +57,7 @@ export async function ticketCommand(ctx: CommandContext): Promise<Outcome> {
   if (refused) return refused;
 
   const next = withShiftOpen(ctx.state, facts);
+  const kgd = (next.fnsKkmId = await kgdNumber(ctx));
   next.seq += 1;
   const number = ticketNumber(next.kkmId, next.seq);
   const cashDelta = ticketCashDelta({
@@ -83,10 +82,17 @@ export async function ticketCommand(ctx: CommandContext): Promise<Outcome> {
     customer_iin: ext?.customer_iin_or_bin ?? '',
     customer_email: ext?.customer_email ?? '',
     customer_phone: ext?.customer_phone ?? '',
+    // The receipt check finds the receipt by this and its number (receipt_lookup).
+    fns_kkm_id: kgd,
     ...figures,
     ...columns203,
   });
-  const url = receiptUrl(ctx.receiptUrl, number, next.kkmId, figures.total, deviceTime);
+  const url = receiptUrl(ctx.receiptUrl, {
+    number,
+    kgdNumber: kgd,
+    total: figures.total,
+    deviceTime,
+  });
   return {
     kind: 'answer',
     state: next,

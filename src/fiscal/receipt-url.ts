@@ -1,0 +1,56 @@
+// The receipt-check URL printed as the QR code, in the form the country's check services read:
+// `?i=<fiscal number>&f=<KGD registration number of the KKM>&s=<total in tenge, two decimals>
+// &t=<device time YYYYMMDDTHHMMSS>`. Built by the ticket command, parsed by the public check.
+// Money stays integer tiyn: `s` is written and read with integer arithmetic only.
+import { MAX_TIYN } from './money.js';
+import { fromWallClock, wallClock } from '../protocol/datetime.js';
+
+/** What a QR code names: the four facts a buyer's check must match. */
+export interface ReceiptKey {
+  /** The fiscal ticket number (or the offline number the KKM printed). */
+  number: string;
+  /** The KKM's KGD registration number (fns_kkm_id). */
+  kgdNumber: string;
+  /** Total in tiyn. */
+  total: number;
+  /** Device wall clock, 'YYYY-MM-DD hh:mm:ss'. */
+  deviceTime: string;
+}
+
+/** Tiyn as tenge with two decimals ("14401.00"), from integers. */
+export function tengeText(tiyn: number): string {
+  return `${Math.floor(tiyn / 100)}.${String(tiyn % 100).padStart(2, '0')}`;
+}
+
+export function receiptUrl(base: string, key: ReceiptKey): string {
+  const t = key.deviceTime.replace(/[-:]/g, '').replace(' ', 'T');
+  const f = encodeURIComponent(key.kgdNumber);
+  return `${base}?i=${key.number}&f=${f}&s=${tengeText(key.total)}&t=${t}`;
+}
+
+const NUMBER_RE = /^[0-9]{1,32}$/;
+// A KGD number as the admin API takes it: up to 64 printable characters.
+const KGD_RE = /^[^\p{Cc}]{1,64}$/u;
+const TOTAL_RE = /^(0|[1-9][0-9]{0,15})\.([0-9]{2})$/;
+const TIME_RE = /^([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})$/;
+
+export type ParsedReceiptQuery = { key: ReceiptKey } | { problem: string };
+
+/** The four QR parameters checked and typed, or which one is missing or malformed. */
+export function parseReceiptQuery(q: Record<string, unknown>): ParsedReceiptQuery {
+  const text = (name: string) => (typeof q[name] === 'string' ? (q[name] as string) : undefined);
+  const [i, f, s, t] = [text('i'), text('f'), text('s'), text('t')];
+  if (i === undefined || !NUMBER_RE.test(i)) return { problem: 'i: expected the fiscal number' };
+  if (f === undefined || !KGD_RE.test(f)) return { problem: 'f: expected the KGD number' };
+  const money = s === undefined ? null : TOTAL_RE.exec(s);
+  const total = money ? Number(money[1]) * 100 + Number(money[2]) : NaN;
+  if (!money || !Number.isSafeInteger(total) || total > MAX_TIYN) {
+    return { problem: 's: expected the total in tenge with two decimals' };
+  }
+  const time = t === undefined ? null : TIME_RE.exec(t);
+  const deviceTime = time
+    ? wallClock(fromWallClock(`${time[1]}-${time[2]}-${time[3]} ${time[4]}:${time[5]}:${time[6]}`))
+    : null;
+  if (!deviceTime) return { problem: 't: expected the device time as YYYYMMDDTHHMMSS' };
+  return { key: { number: i, kgdNumber: f, total, deviceTime } };
+}

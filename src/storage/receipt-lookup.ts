@@ -1,0 +1,146 @@
+// Reads of the buyer's receipt check: a receipt by what its QR code names, and who sold it.
+// Lookups share queries (DataLoader): those that arrive while one batch is being read wait and
+// go together as the next (the embedded engine runs one query at a time, so batches grow with
+// load instead of queueing). A batch is one read of receipt_check by its primary key, with the
+// cancellation of each receipt found from receipt_cancellations by theirs (migration 20).
+import { TupleParam } from '@clickhouse/client';
+import DataLoader from 'dataloader';
+import type { ReceiptKey } from '../fiscal/receipt-url.js';
+import type { Db } from './db.js';
+import { receiptLinesOfRow, type TicketDetail } from './cabinet-queries.js';
+
+/** What the check shows of a stored receipt; money in tiyn, lines as the cabinet reads them. */
+export interface FoundReceipt extends Pick<TicketDetail, 'items' | 'payments' | 'taxes'> {
+  kkmId: number;
+  orgId: number;
+  pointId: number;
+  ticketNumber: string;
+  offlineNumber: number;
+  deviceTime: string;
+  operation: number;
+  offline: boolean;
+  total: number;
+  taken: number;
+  change: number;
+  discount: number;
+  markup: number;
+  /** When a cancel_ticket annulled it: wall clock of the cancellation (the server's, UTC). */
+  cancelledAt: string | null;
+}
+
+export interface Seller {
+  org: { title: string; bin: string };
+  point: { title: string; address: string };
+  kkm: { serialNumber: string; kgdNumber: string };
+}
+
+/** Keys per query: bounds how long one lookup holds the engine. */
+const MAX_BATCH = 256;
+
+const keyId = (k: Omit<ReceiptKey, 'total'>) => `${k.kgdNumber}\n${k.number}\n${k.deviceTime}`;
+
+export class ReceiptLookup {
+  private readonly loader: DataLoader<ReceiptKey, FoundReceipt | null, string>;
+  /** The batch being read; the next one is dispatched once it is done. */
+  private reading: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly db: Db) {
+    // No DataLoader cache: answers are cached above, with an expiry (a receipt can be cancelled).
+    this.loader = new DataLoader(
+      (keys) => {
+        const batch = this.findMany(keys);
+        this.reading = batch.catch(() => {});
+        return batch;
+      },
+      {
+        cache: false,
+        maxBatchSize: MAX_BATCH,
+        // After this turn's requests are all in (setImmediate), and after the batch in flight.
+        batchScheduleFn: (dispatch) => void this.reading.then(() => setImmediate(dispatch)),
+      },
+    );
+  }
+
+  /** The receipt all four facts name (KGD number, number, device time and total), or null. */
+  find(key: ReceiptKey): Promise<FoundReceipt | null> {
+    return this.loader.load(key);
+  }
+
+  /** The organization, point of sale and KKM of a receipt, as the registry has them now. */
+  async seller(orgId: number, pointId: number, kkmId: number): Promise<Seller | null> {
+    // A scalar subquery that finds no row is NULL.
+    type Pair = [string, string] | null;
+    const [r] = await this.db.rows<{ org: Pair; point: Pair; kkm: Pair }>(
+      `SELECT
+         (SELECT tuple(title, bin) FROM orgs FINAL WHERE org_id = {org:UInt32}) AS org,
+         (SELECT tuple(title, address) FROM points FINAL WHERE point_id = {point:UInt32}) AS point,
+         (SELECT tuple(serial_number, fns_kkm_id) FROM kkms FINAL WHERE kkm_id = {kkm:UInt32})
+           AS kkm`,
+      { org: orgId, point: pointId, kkm: kkmId },
+    );
+    if (!r?.org || !r.kkm) return null;
+    const [pointTitle, address] = r.point ?? ['', ''];
+    return {
+      org: { title: r.org[0], bin: r.org[1] },
+      point: { title: pointTitle, address },
+      kkm: { serialNumber: r.kkm[0], kgdNumber: r.kkm[1] },
+    };
+  }
+
+  private async findMany(keys: readonly ReceiptKey[]): Promise<(FoundReceipt | null)[]> {
+    // The key picks the rows (one point range per receipt, whatever the mix of KKMs). Every
+    // copy of a row is the same (a retried document recomputes it), so LIMIT 1 BY, no FINAL.
+    const found = await this.db.rows<Record<string, unknown>>(
+      `SELECT r.*, c.cancelled_at AS cancelled_at FROM (
+         SELECT *, toString(device_time) AS wall_time
+         FROM receipt_check
+         WHERE (fns_kkm_id, number, device_time) IN {keys:Array(Tuple(String, String, DateTime('UTC')))}
+         LIMIT 1 BY fns_kkm_id, number, device_time) AS r
+       LEFT JOIN (
+         SELECT kkm_id, doc_seq, toString(min(cancelled_at)) AS cancelled_at
+         FROM receipt_cancellations
+         WHERE (kkm_id, doc_seq) IN (
+           SELECT kkm_id, doc_seq FROM receipt_check
+           WHERE (fns_kkm_id, number, device_time) IN {keys:Array(Tuple(String, String, DateTime('UTC')))})
+         GROUP BY kkm_id, doc_seq) AS c
+       ON c.kkm_id = r.kkm_id AND c.doc_seq = r.doc_seq
+       SETTINGS join_use_nulls = 1`,
+      { keys: keys.map((k) => new TupleParam([k.kgdNumber, k.number, k.deviceTime])) },
+    );
+    const byKey = new Map<string, Record<string, unknown>>();
+    for (const r of found) {
+      byKey.set(
+        keyId({
+          kgdNumber: String(r.fns_kkm_id),
+          number: String(r.number),
+          deviceTime: String(r.wall_time),
+        }),
+        r,
+      );
+    }
+    return keys.map((k) => {
+      const r = byKey.get(keyId(k));
+      return r && Number(r.total) === k.total ? receiptOfRow(r) : null;
+    });
+  }
+}
+
+function receiptOfRow(r: Record<string, unknown>): FoundReceipt {
+  return {
+    kkmId: Number(r.kkm_id),
+    orgId: Number(r.org_id),
+    pointId: Number(r.point_id),
+    ticketNumber: String(r.ticket_number),
+    offlineNumber: Number(r.offline_number),
+    deviceTime: String(r.wall_time),
+    operation: Number(r.operation),
+    offline: Number(r.is_offline) === 1,
+    total: Number(r.total),
+    taken: Number(r.taken),
+    change: Number(r.change),
+    discount: Number(r.discount),
+    markup: Number(r.markup),
+    ...receiptLinesOfRow(r),
+    cancelledAt: r.cancelled_at ? String(r.cancelled_at) : null,
+  };
+}
