@@ -1,14 +1,9 @@
 import t from 'tap';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { authPublicRoutes } from '../../src/api/cabinet/auth-routes.js';
-import type { CabinetContext } from '../../src/api/cabinet/index.js';
 import { DEFAULT_LOGIN_THROTTLE } from '../../src/api/cabinet/login-throttle.js';
-import { Scope } from '../../src/storage/cabinet-scope.js';
-import { Sessions } from '../../src/api/cabinet/sessions.js';
-import { cabinetClient, ORG_PASSWORD } from '../helpers/cabinet.js';
+import { cabinetClient, loginApp, ORG_PASSWORD } from '../helpers/cabinet.js';
 import { startTestServer } from '../helpers/server.js';
-import { createHttpApp } from '../../src/api/http/app.js';
 
 const server = await startTestServer();
 t.teardown(() => server.stop());
@@ -130,20 +125,11 @@ t.test('thresholds are options; one address guessing many logins is throttled to
       cb();
     },
   });
-  const prefix = `${server.config.redisPrefix}alt:`;
-  const ctx = {
-    db: server.db,
-    redis: server.redis,
-    registry: server.registry,
-    redisPrefix: prefix,
-    scope: new Scope(server.db),
-    sessions: new Sessions(server.redis, prefix),
-  } as unknown as CabinetContext;
-  const app = createHttpApp({ loggerInstance: pino({ level: 'trace' }, stream) });
-  await app.register(authPublicRoutes, {
-    ctx,
-    throttle: { addressSlowAfter: 2, addressLockAfter: 4, delayStepMs: 100, lockSeconds: 60 },
-  });
+  const app = await loginApp(
+    server,
+    { addressSlowAfter: 2, addressLockAfter: 4, delayStepMs: 100, lockSeconds: 60 },
+    { loggerInstance: pino({ level: 'trace' }, stream) },
+  );
   t.teardown(() => app.close());
   const attempt = (loginName: string, password: string, remoteAddress = '10.9.8.7') =>
     app.inject({

@@ -1,6 +1,12 @@
 // Cabinet-side helpers for API tests: JSON calls with a bearer session token, logging in (the
 // owner's login is the org's BIN and its password the one registerKkm sets), and creating a
 // sub-user with chosen points and permissions and logging in as it.
+import { createHttpApp } from '../../src/api/http/app.js';
+import { authPublicRoutes } from '../../src/api/cabinet/auth-routes.js';
+import type { CabinetContext } from '../../src/api/cabinet/index.js';
+import type { LoginThrottleOptions } from '../../src/api/cabinet/login-throttle.js';
+import { Scope } from '../../src/storage/cabinet-scope.js';
+import { Sessions } from '../../src/api/cabinet/sessions.js';
 import type { TestServer } from './server.js';
 
 /** The org password registerKkm gives every organization (the owner logs in with it). */
@@ -69,3 +75,26 @@ export function cabinetClient(server: TestServer) {
 }
 
 export type CabinetClient = ReturnType<typeof cabinetClient>;
+
+/**
+ * The login route alone on a Fastify app of its own, over the server's ClickHouse and Redis
+ * (own key prefix), with chosen throttle thresholds; called with `app.inject` and any address.
+ */
+export async function loginApp(
+  server: TestServer,
+  throttle: Partial<LoginThrottleOptions>,
+  options: Parameters<typeof createHttpApp>[0] = {},
+) {
+  const prefix = `${server.config.redisPrefix}alt:`;
+  const ctx = {
+    db: server.db,
+    redis: server.redis,
+    registry: server.registry,
+    redisPrefix: prefix,
+    scope: new Scope(server.db),
+    sessions: new Sessions(server.redis, prefix),
+  } as unknown as CabinetContext;
+  const app = createHttpApp(options);
+  await app.register(authPublicRoutes, { ctx, throttle });
+  return app;
+}

@@ -625,6 +625,25 @@ function wsClosedWithin(ws: WebSocket, ms: number, from = performance.now()) {
   });
 }
 
+/** Sends a piece every 200 ms while `open()`; checks the server cut it at the frame deadline. */
+async function cutAtDeadline(
+  t: Test,
+  closed: Promise<number | null>,
+  open: () => boolean,
+  send: (i: number) => void,
+) {
+  for (let i = 0; i < 40 && open(); i++) {
+    send(i);
+    await Promise.race([sleep(200), closed]);
+  }
+  const openMs = await closed;
+  t.ok(openMs !== null, 'closed');
+  t.ok(
+    openMs! >= FRAME_DEADLINE_MS - 50 && openMs! < FRAME_DEADLINE_MS + 1500,
+    `at ${Math.round(openMs!)} ms`,
+  );
+}
+
 t.test('HTTP and WebSocket registers get the TCP deadlines and per-address cap', async (t) => {
   const kkm = await server.registerKkm();
   const dev = new KkmDevice(kkm.kkmId, kkm.token, async () => Buffer.alloc(0));
@@ -648,37 +667,28 @@ t.test('HTTP and WebSocket registers get the TCP deadlines and per-address cap',
       `POST /kkm HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n` +
         `Content-Length: ${frame.length}\r\n\r\n`,
     );
-    const started = performance.now();
-    const closed = closedWithin(socket, 10_000, started);
-    for (let sent = 0; sent < frame.length && !socket.destroyed; sent++) {
-      socket.write(frame.subarray(sent, sent + 1));
-      await Promise.race([sleep(200), closed]);
-    }
-    const openMs = await closed;
-    t.ok(openMs !== null, 'closed');
-    t.ok(
-      openMs! >= FRAME_DEADLINE_MS - 50 && openMs! < FRAME_DEADLINE_MS + 1500,
-      `at ${Math.round(openMs!)} ms`,
+    const closed = closedWithin(socket, 10_000);
+    await cutAtDeadline(
+      t,
+      closed,
+      () => !socket.destroyed,
+      (i) => socket.write(frame.subarray(i, i + 1)),
     );
   });
 
   t.test('a WebSocket message fragmented for ever is cut at the frame deadline', async (t) => {
     const ws = (await wsFrom('127.0.0.7'))!;
     const frame = dev.frame(requests.info());
-    const started = performance.now();
-    const closed = wsClosedWithin(ws, 10_000, started);
-    for (let i = 0; i < 40 && ws.readyState === ws.OPEN; i++) {
-      ws.send(frame.subarray(i % frame.length, (i % frame.length) + 1), {
-        binary: true,
-        fin: false,
-      });
-      await Promise.race([sleep(200), closed]);
-    }
-    const openMs = await closed;
-    t.ok(openMs !== null, 'closed');
-    t.ok(
-      openMs! >= FRAME_DEADLINE_MS - 50 && openMs! < FRAME_DEADLINE_MS + 1500,
-      `at ${Math.round(openMs!)} ms`,
+    const closed = wsClosedWithin(ws, 10_000);
+    await cutAtDeadline(
+      t,
+      closed,
+      () => ws.readyState === ws.OPEN,
+      (i) =>
+        ws.send(frame.subarray(i % frame.length, (i % frame.length) + 1), {
+          binary: true,
+          fin: false,
+        }),
     );
   });
 

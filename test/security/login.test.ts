@@ -2,14 +2,9 @@
 // failures from one address never lock the owner out at another, the client address is taken
 // from a trusted reverse proxy (OFD_TRUST_PROXY), and an address locked for guessing still lets
 // in the logins that have logged in from it before.
-import { createHttpApp } from '../../src/api/http/app.js';
 import t from 'tap';
-import { authPublicRoutes } from '../../src/api/cabinet/auth-routes.js';
-import type { CabinetContext } from '../../src/api/cabinet/index.js';
 import { DEFAULT_LOGIN_THROTTLE } from '../../src/api/cabinet/login-throttle.js';
-import { Scope } from '../../src/storage/cabinet-scope.js';
-import { Sessions } from '../../src/api/cabinet/sessions.js';
-import { ORG_PASSWORD } from '../helpers/cabinet.js';
+import { loginApp, ORG_PASSWORD } from '../helpers/cabinet.js';
 import { startTestServer } from '../helpers/server.js';
 
 // The server believes X-Forwarded-For from the loopback proxy, as behind nginx.
@@ -42,19 +37,10 @@ t.test('an owner can log in while another address fails its password', async (t)
 });
 
 t.test('an address locked for guessing still lets in logins known there', async (t) => {
-  const prefix = `${server.config.redisPrefix}alt:`;
-  const ctx = {
-    db: server.db,
-    redis: server.redis,
-    registry: server.registry,
-    redisPrefix: prefix,
-    scope: new Scope(server.db),
-    sessions: new Sessions(server.redis, prefix),
-  } as unknown as CabinetContext;
-  const app = createHttpApp();
-  await app.register(authPublicRoutes, {
-    ctx,
-    throttle: { addressSlowAfter: 100, addressLockAfter: 6, lockSeconds: 60 },
+  const app = await loginApp(server, {
+    addressSlowAfter: 100,
+    addressLockAfter: 6,
+    lockSeconds: 60,
   });
   t.teardown(() => app.close());
   const office = '10.20.30.40';
