@@ -2,6 +2,7 @@
 // first and then read a page (one query) at a time in doc_seq order, up to the newest document
 // counted, so that rows arriving meanwhile neither shift the pages nor reach the archive.
 import type { Db, Params } from './db.js';
+import { TICKET_203_SCALARS } from './ticket-columns-203.js';
 
 type Row = Record<string, unknown>;
 
@@ -9,12 +10,15 @@ type Row = Record<string, unknown>;
 const TICKET_SELECT = `doc_seq, ticket_number, shift_number, toString(device_time) AS device_text,
   toString(received_at) AS received_text, operation, total, taken, change, discount, markup,
   is_offline, offline_number, printed_number, operator_code, operator_name, customer_iin,
-  customer_email, customer_phone,
+  customer_email, customer_phone, ${TICKET_203_SCALARS},
   doc_seq IN (SELECT cancelled_seq FROM documents
               WHERE kkm_id = {kkm:UInt32} AND doc_type = 'cancel_ticket') AS annulled`;
 const ITEM_ARRAYS = `items.type, items.name, items.section, items.quantity, items.price,
-  items.sum, items.code, items.barcode, items.unit, items.tax_percent, items.tax_sum`;
-const PAYMENT_ARRAYS = 'payments.type, payments.sum';
+  items.sum, items.code, items.barcode, items.unit, items.tax_percent, items.tax_sum,
+  items.ntin, items.excise_stamps`;
+const PAYMENT_ARRAYS = `payments.type, payments.sum, payments.card_terminal_id, payments.card_type,
+  payments.card_auth_code, payments.card_rrn, payments.card_receipt_number,
+  payments.mobile_qr_type, payments.mobile_qr_id`;
 const ITEM_SELECT = `doc_seq, ticket_number, ${ITEM_ARRAYS}`;
 const PAYMENT_SELECT = `doc_seq, ticket_number, ${PAYMENT_ARRAYS}`;
 const REPORT_SELECT = `doc_seq, shift_number, toString(device_time) AS closed_text,

@@ -452,6 +452,8 @@ const isCabinetRoute = (route: string) =>
   route.startsWith('/api/v1/') &&
   !route.startsWith('/api/v1/admin/') &&
   !route.startsWith('/api/v1/docs') &&
+  // The buyer's receipt check is public (test/public covers what it reveals).
+  !route.startsWith('/api/v1/public/') &&
   route !== '/api/v1/openapi.json' &&
   route !== '/api/v1/auth/login';
 

@@ -42,6 +42,8 @@ const doc = (seq: number, extra: Record<string, unknown>) => ({
 // One commodity line: every column of the Nested items, as ticketFigures writes them.
 const item = (total: number) => ({
   'items.type': [1],
+  'items.ntin': [''],
+  'items.excise_stamps': [[]],
   'items.name': ['Хлеб'],
   'items.section': ['1'],
   'items.quantity': [1000],
@@ -64,6 +66,15 @@ const sale = (seq: number, total: number, offline = 0) =>
     ...item(total),
     'payments.type': [0],
     'payments.sum': [total],
+    ...Object.fromEntries(
+      ['card_terminal_id', 'card_type', 'mobile_qr_type', 'mobile_qr_id'].map((c) => [
+        `payments.${c}`,
+        [''],
+      ]),
+    ),
+    ...Object.fromEntries(
+      ['card_auth_code', 'card_rrn', 'card_receipt_number'].map((c) => [`payments.${c}`, [0]]),
+    ),
   });
 await ch.insert({
   table: 'kkms',
