@@ -4,6 +4,7 @@
 // address; npm skips them here by os/cpu without fetching, and fetches them where they fit).
 // Run after any `npm install` that rewrites the lockfile.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { URL } from 'node:url';
 
 const lockPath = new URL('../package-lock.json', import.meta.url);
 const lock = JSON.parse(readFileSync(lockPath, 'utf8'));

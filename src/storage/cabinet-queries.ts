@@ -153,6 +153,20 @@ export function receiptLinesOfRow(
   };
 }
 
+/** What a receipt's list entry and its whole view share, from one row. */
+const ticketHead = (r: Record<string, unknown>) => ({
+  docSeq: num(r.doc_seq),
+  ticketNumber: String(r.ticket_number),
+  deviceTime: String(r.wall_time),
+  receivedAt: num(r.received_ms),
+  shiftNumber: num(r.shift_number),
+  operation: num(r.operation),
+  total: num(r.total),
+  offline: num(r.is_offline) === 1,
+  offlineNumber: num(r.offline_number),
+  annulled: num(r.annulled) === 1,
+});
+
 export class CabinetQueries {
   constructor(private readonly db: Db) {}
 
@@ -258,19 +272,7 @@ export class CabinetQueries {
       items: page.map((r) => {
         const types = nums(r['payments.type']);
         const sums = nums(r['payments.sum']);
-        return {
-          docSeq: num(r.doc_seq),
-          ticketNumber: String(r.ticket_number),
-          deviceTime: String(r.wall_time),
-          receivedAt: num(r.received_ms),
-          shiftNumber: num(r.shift_number),
-          operation: num(r.operation),
-          total: num(r.total),
-          payments: types.map((type, i) => ({ type, sum: sums[i]! })),
-          offline: num(r.is_offline) === 1,
-          offlineNumber: num(r.offline_number),
-          annulled: num(r.annulled) === 1,
-        };
+        return { ...ticketHead(r), payments: types.map((type, i) => ({ type, sum: sums[i]! })) };
       }),
     };
   }
@@ -296,23 +298,14 @@ export class CabinetQueries {
     if (!r) return null;
     return {
       kkmId,
-      docSeq: num(r.doc_seq),
-      ticketNumber: String(r.ticket_number),
-      deviceTime: String(r.wall_time),
-      receivedAt: num(r.received_ms),
-      shiftNumber: num(r.shift_number),
-      operation: num(r.operation),
-      total: num(r.total),
+      ...ticketHead(r),
       taken: num(r.taken),
       change: num(r.change),
       discount: num(r.discount),
       markup: num(r.markup),
-      offline: num(r.is_offline) === 1,
-      offlineNumber: num(r.offline_number),
       printedNumber: num(r.printed_number),
       operatorCode: num(r.operator_code),
       operatorName: String(r.operator_name),
-      annulled: num(r.annulled) === 1,
       ...receiptLinesOfRow(r),
       customerIin: String(r.customer_iin),
       customerEmail: String(r.customer_email),

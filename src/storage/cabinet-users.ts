@@ -8,6 +8,7 @@
 import type { Redis } from 'ioredis';
 import type { Db } from './db.js';
 import { Coordination } from './coordination.js';
+import { chTime, isId } from './values.js';
 import { hashPassword } from './passwords.js';
 import { effectiveGrants, outsideAccess, type Viewer } from '../access/grants.js';
 import { PERMISSIONS, inPermissionOrder, isPermission } from '../access/permissions.js';
@@ -19,7 +20,6 @@ import {
   NotFoundError,
   StoreBrokenError,
 } from './errors.js';
-import { MAX_UINT32 } from '../protocol/numbers.js';
 import { nextVersion } from './registry.js';
 
 /** Logins of 12 digits are organizations' BINs (the owner's login); sub-users cannot take one. */
@@ -141,14 +141,6 @@ interface OrgState {
 const ids = (xs: (number | string)[]) => xs.map(Number);
 const sorted = (xs: Iterable<number>) => [...new Set(xs)].sort((a, b) => a - b);
 const inOrder = inPermissionOrder;
-
-function chTime(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
-}
-
-function isId(x: unknown): x is number {
-  return Number.isInteger(x) && (x as number) >= 1 && (x as number) <= MAX_UINT32;
-}
 
 // ---- the store ------------------------------------------------------------------------------
 

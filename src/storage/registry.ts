@@ -11,6 +11,7 @@ import { PERMISSIONS } from '../access/permissions.js';
 import type { KkmStatus } from '../fiscal/device-state.js';
 import { MAX_UINT32 } from '../protocol/numbers.js';
 import { Coordination } from './coordination.js';
+import { chTime, isId } from './values.js';
 import {
   BusyError,
   ConflictError,
@@ -170,15 +171,6 @@ export function randomToken(unlike?: number): number {
     const token = randomInt(1, MAX_UINT32 + 1);
     if (token !== unlike) return token;
   }
-}
-
-/** DateTime64(3) text in UTC, as ClickHouse parses it in every format and engine. */
-function chTime(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
-}
-
-function isId(x: unknown): x is number {
-  return Number.isInteger(x) && (x as number) >= 1 && (x as number) <= MAX_UINT32;
 }
 
 function requireId(entity: Entity, id: number): void {

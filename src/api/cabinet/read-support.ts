@@ -56,6 +56,20 @@ export const readErrors = errorResponses(400, 401, 403, 404);
 
 export const kkmParams = idParams('kkmId');
 
+/** The answers of a keyset-paged list: a page of `item`s, its cursor, and the read errors. */
+export const pageResponses = (item: object, more: Record<string, object> = {}) => ({
+  200: {
+    type: 'object',
+    properties: {
+      ...more,
+      items: { type: 'array', items: item },
+      nextCursor: { type: ['string', 'null'] },
+      hasMore: { type: 'boolean' },
+    },
+  },
+  ...readErrors,
+});
+
 const WALL_CLOCK = '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?$';
 
 export const periodProperties = {

@@ -18,7 +18,7 @@ import {
   decodeCursor,
   documentFilter,
   encodeCursor,
-  readErrors,
+  pageResponses,
   isoWall,
   kkmParams,
   periodProperties,
@@ -165,16 +165,7 @@ export async function reportsRoutes(
           },
         },
         response: {
-          200: {
-            type: 'object',
-            properties: {
-              type: { type: 'string' },
-              items: { type: 'array', items: reportItem },
-              nextCursor: { type: ['string', 'null'] },
-              hasMore: { type: 'boolean' },
-            },
-          },
-          ...readErrors,
+          ...pageResponses(reportItem, { type: { type: 'string' } }),
         },
       },
     },

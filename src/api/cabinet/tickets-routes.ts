@@ -20,6 +20,7 @@ import {
   decodeCursor,
   documentFilter,
   encodeCursor,
+  pageResponses,
   readErrors,
   kkmParams,
   isoWall,
@@ -184,15 +185,7 @@ export async function ticketsRoutes(
           },
         },
         response: {
-          200: {
-            type: 'object',
-            properties: {
-              items: { type: 'array', items: ticketItem },
-              nextCursor: { type: ['string', 'null'] },
-              hasMore: { type: 'boolean' },
-            },
-          },
-          ...readErrors,
+          ...pageResponses(ticketItem),
         },
       },
     },
