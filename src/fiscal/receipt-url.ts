@@ -2,7 +2,7 @@
 // `?i=<fiscal number>&f=<KGD registration number of the KKM>&s=<total in tenge, two decimals>
 // &t=<device time YYYYMMDDTHHMMSS>`. Built by the ticket command, parsed by the public check.
 // Money stays integer tiyn: `s` is written and read with integer arithmetic only.
-import { MAX_TIYN } from './money.js';
+import { MAX_TIYN, tenge } from './money.js';
 import { fromWallClock, wallClock } from '../protocol/datetime.js';
 
 /** What a QR code names: the four facts a buyer's check must match. */
@@ -17,15 +17,10 @@ export interface ReceiptKey {
   deviceTime: string;
 }
 
-/** Tiyn as tenge with two decimals ("14401.00"), from integers. */
-export function tengeText(tiyn: number): string {
-  return `${Math.floor(tiyn / 100)}.${String(tiyn % 100).padStart(2, '0')}`;
-}
-
 export function receiptUrl(base: string, key: ReceiptKey): string {
   const t = key.deviceTime.replace(/[-:]/g, '').replace(' ', 'T');
   const f = encodeURIComponent(key.kgdNumber);
-  return `${base}?i=${key.number}&f=${f}&s=${tengeText(key.total)}&t=${t}`;
+  return `${base}?i=${key.number}&f=${f}&s=${tenge(key.total)}&t=${t}`;
 }
 
 const NUMBER_RE = /^[0-9]{1,32}$/;

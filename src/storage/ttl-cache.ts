@@ -1,23 +1,25 @@
 // A small per-key cache of promised values for reads the ingest path makes often but that
 // change rarely (an organization's cashiers, ads): each ingest process re-reads a key at most
 // once per `ttlMs`, so what the operator changes takes effect within that time.
-export class TtlCache<K, V> {
-  private readonly entries = new Map<K, { at: number; value: Promise<V> }>();
+import { LRUCache } from 'lru-cache';
 
-  constructor(
-    private readonly ttlMs: number,
-    private readonly maxEntries = 10_000,
-  ) {}
+export class TtlCache<K extends number | string, V> {
+  private readonly entries: LRUCache<K, { value: Promise<V> }>;
+
+  constructor(ttlMs: number, maxEntries = 10_000) {
+    this.entries = new LRUCache({ max: maxEntries, ttl: ttlMs });
+  }
 
   get(key: K, load: () => Promise<V>): Promise<V> {
-    const now = Date.now();
     const hit = this.entries.get(key);
-    if (hit && now - hit.at < this.ttlMs) return hit.value;
-    if (this.entries.size >= this.maxEntries) this.entries.clear();
+    if (hit) return hit.value;
     const value = load();
-    this.entries.set(key, { at: now, value });
+    const entry = { value };
+    this.entries.set(key, entry);
     // A failed read is not kept: the next request tries again.
-    value.catch(() => this.entries.delete(key));
+    value.catch(() => {
+      if (this.entries.peek(key) === entry) this.entries.delete(key);
+    });
     return value;
   }
 

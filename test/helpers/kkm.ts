@@ -3,7 +3,7 @@
 // Z report must show for a list of receipts and money placements.
 import net from 'node:net';
 import WebSocket from 'ws';
-import protobuf from 'protobufjs/light.js';
+import { peekCommand } from '../../src/protocol/codec.js';
 import { encodeFrame, HEADER_SIZE, readHeader } from '../../src/protocol/header.js';
 import { toTiyn } from '../../src/fiscal/money.js';
 import {
@@ -60,13 +60,7 @@ export function decodeLoose(bytes: Buffer): {
   result: { result_code?: number; result_text?: string };
 } {
   const payload = bytes.subarray(HEADER_SIZE);
-  const reader = protobuf.Reader.create(payload);
-  let command: number | null = null;
-  while (reader.pos < reader.len) {
-    const tag = reader.uint32();
-    if (tag === 8) command = reader.int32();
-    else reader.skipType(tag & 7);
-  }
+  const command = peekCommand(payload);
   const decoded = lenient.Response.decode(payload) as unknown as {
     result?: { result_code?: number; result_text?: string };
   };
