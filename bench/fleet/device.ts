@@ -9,14 +9,13 @@ import { encodeFrame, CURRENT_VERSION } from '../../src/protocol/header.js';
 import { ResultCode, type IZXReport } from '../../src/protocol/schema.js';
 import { decodeAnswer, type Answer, type Transport } from '../../src/sim/kkm-client.js';
 import { dateTime, type Random } from '../../src/sim/documents.js';
-import type { DocumentFigures } from '../../src/fiscal/document-rows.js';
+import { placementFigures, type DocumentFigures } from '../../src/fiscal/document-rows.js';
 import type { StatsRef } from './stats.js';
 import {
   closeShiftPayload,
   infoPayload,
   lastZPayload,
   offlineTicket,
-  placementFigures,
   placementPayload,
   type TicketTemplate,
 } from './workload.js';

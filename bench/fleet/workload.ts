@@ -113,30 +113,6 @@ export function placementPayload(deposit: boolean, tiyn: number, at: Date): Uint
   return Request.encode(requests.moneyPlacement(deposit, tiyn, at)).finish();
 }
 
-export function placementFigures(deposit: boolean, tiyn: number): Omit<DocumentFigures, 'doc_seq'> {
-  return {
-    doc_type: 'money_placement',
-    operation: 0,
-    is_offline: 0,
-    total: tiyn,
-    taken: 0,
-    change: 0,
-    discount: 0,
-    markup: 0,
-    'items.type': [],
-    'items.section': [],
-    'items.sum': [],
-    'payments.type': [],
-    'payments.sum': [],
-    'taxes.type': [],
-    'taxes.percent': [],
-    'taxes.sum': [],
-    'taxes.turnover': [],
-    placement: deposit ? 0 : 1,
-    cancelled_seq: 0,
-  };
-}
-
 /** CLOSE_SHIFT with the register's own Z report of the shift. */
 export function closeShiftPayload(
   docs: DocumentFigures[],

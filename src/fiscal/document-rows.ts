@@ -186,3 +186,28 @@ export function ticketFigures(t: ITicketRequest): Record<string, unknown> & { to
     'taxes.turnover': taxList.map((x) => x.turnover),
   };
 }
+
+/** The figures of a money placement: a deposit or a withdrawal of `tiyn`, no lines. */
+export function placementFigures(deposit: boolean, tiyn: number): Omit<DocumentFigures, 'doc_seq'> {
+  return {
+    doc_type: 'money_placement',
+    operation: 0,
+    is_offline: 0,
+    total: tiyn,
+    taken: 0,
+    change: 0,
+    discount: 0,
+    markup: 0,
+    'items.type': [],
+    'items.section': [],
+    'items.sum': [],
+    'payments.type': [],
+    'payments.sum': [],
+    'taxes.type': [],
+    'taxes.percent': [],
+    'taxes.sum': [],
+    'taxes.turnover': [],
+    placement: deposit ? 0 : 1,
+    cancelled_seq: 0,
+  };
+}

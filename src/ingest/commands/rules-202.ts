@@ -5,7 +5,7 @@
 //   cash is paid (section 3.3);
 // - CLOSE_SHIFT with withdraw_money withdraws all the drawer's cash before the close (3.6).
 import { PaymentType, ResultCode, type ITicketRequest } from '../../protocol/schema.js';
-import type { DocumentFigures } from '../../fiscal/document-rows.js';
+import { placementFigures, type DocumentFigures } from '../../fiscal/document-rows.js';
 import { reject, type CommandContext, type Outcome } from './types.js';
 
 export async function cashierRefusal(
@@ -53,26 +53,5 @@ export function closingWithdrawal(
   docSeq: number,
 ): DocumentFigures | null {
   if (!withdrawMoney || cash <= 0) return null;
-  return {
-    doc_seq: docSeq,
-    doc_type: 'money_placement',
-    operation: 0,
-    is_offline: 0,
-    total: cash,
-    taken: 0,
-    change: 0,
-    discount: 0,
-    markup: 0,
-    'items.type': [],
-    'items.section': [],
-    'items.sum': [],
-    'payments.type': [],
-    'payments.sum': [],
-    'taxes.type': [],
-    'taxes.percent': [],
-    'taxes.sum': [],
-    'taxes.turnover': [],
-    placement: 1,
-    cancelled_seq: 0,
-  };
+  return { doc_seq: docSeq, ...placementFigures(false, cash) };
 }
