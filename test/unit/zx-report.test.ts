@@ -85,3 +85,14 @@ t.test('sales, a return, a card payment, a placement and an annulled ticket', as
   t.equal(sell2.tickets_count, 1, 'this shift');
   t.equal(sell2.tickets_total_count, 3, 'since registration');
 });
+
+t.test('enum names come from the schema', async (t) => {
+  const { OPERATION_NAMES, PAYMENT_NAMES, PLACEMENT_NAMES, itemTypeName, operationName } =
+    await import('../../src/fiscal/names.js');
+  t.same(OPERATION_NAMES, ['buy', 'buy_return', 'sell', 'sell_return']);
+  t.same(PAYMENT_NAMES, ['cash', 'card', 'credit', 'tare', 'mobile']);
+  t.same(PLACEMENT_NAMES, ['deposit', 'withdrawal']);
+  t.equal(itemTypeName(2), 'storno_commodity');
+  t.equal(itemTypeName(0), 'unknown_0', 'a value the schema does not name');
+  t.equal(operationName(9), 'unknown_9');
+});
