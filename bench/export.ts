@@ -57,15 +57,18 @@ async function cleanup() {
 try {
   // A registered KKM of a fresh organization, and its owner's cabinet session.
   const bin = String(Date.now()).slice(-12).padStart(12, '0');
-  const { orgId } = await server.registry.createOrg({
+  const { orgId } = await server.registry.orgs.createOrg({
     bin,
     title: 'ТОО Bench',
     address: 'Almaty',
     okved: '47111',
     password: 'Bench-pass1!',
   });
-  const { pointId } = await server.registry.createPoint(orgId, { title: 'Shop', address: 'A' });
-  const { kkmId } = await server.registry.createKkm(pointId, {
+  const { pointId } = await server.registry.orgs.createPoint(orgId, {
+    title: 'Shop',
+    address: 'A',
+  });
+  const { kkmId } = await server.registry.kkms.createKkm(pointId, {
     serialNumber: 'BENCH-1',
     model: 'Bench',
     fnsKkmId: 'F1',

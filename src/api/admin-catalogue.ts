@@ -71,7 +71,7 @@ const taxationBody = object(['taxationType', 'taxes'], {
 
 export async function adminCatalogueRoutes(app: FastifyInstance, o: AdminCatalogueOptions) {
   const requireOrg = async (orgId: number) => {
-    if (!(await o.registry.getOrg(orgId))) throw new NotFoundError('org', orgId);
+    if (!(await o.registry.orgs.getOrg(orgId))) throw new NotFoundError('org', orgId);
   };
 
   app.put<{ Body: { entries: CatalogueEntry[] } }>(

@@ -5,7 +5,9 @@
 // Tokens and passwords never reach a log line.
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { NotFoundError } from '../storage/errors.js';
-import { type KkmRecord, type NomenclatureElement, type Registry } from '../storage/registry.js';
+import type { Registry } from '../storage/registry.js';
+import type { KkmRecord } from '../storage/kkms.js';
+import type { NomenclatureElement } from '../storage/nomenclature.js';
 import type { KkmStatus } from '../fiscal/device-state.js';
 import type { KkmChange } from '../telemetry/events.js';
 import { checkBearer } from './admin-token.js';
@@ -255,7 +257,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
       const { password, ...org } = request.body;
       const policy = checkPasswordPolicy(password, 'body/password');
       if (policy) return sendError(reply, 400, policy);
-      const { orgId, bin } = await registry.createOrg({ ...org, password });
+      const { orgId, bin } = await registry.orgs.createOrg({ ...org, password });
       request.log.info({ action: 'org.create', orgId, bin }, 'admin: organization registered');
       return reply.code(201).send({ id: orgId, bin });
     },
@@ -272,7 +274,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
     },
     async (request, reply) => {
       const { orgId } = request.params;
-      const { pointId } = await registry.createPoint(orgId, request.body);
+      const { pointId } = await registry.orgs.createPoint(orgId, request.body);
       request.log.info({ action: 'point.create', orgId, pointId }, 'admin: point of sale added');
       return reply.code(201).send({ id: pointId });
     },
@@ -289,7 +291,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
     },
     async (request, reply) => {
       const { pointId } = request.params;
-      const { kkmId } = await registry.createKkm(pointId, request.body);
+      const { kkmId } = await registry.kkms.createKkm(pointId, request.body);
       request.log.info(
         { action: 'kkm.create', pointId, kkmId, serialNumber: request.body.serialNumber },
         'admin: KKM registered',
@@ -318,7 +320,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
     },
     async (request, reply) => {
       const { pointId } = request.params;
-      const created = await registry.createKkms(pointId, request.body.kkms);
+      const created = await registry.kkms.createKkms(pointId, request.body.kkms);
       request.log.info(
         { action: 'kkm.create_bulk', pointId, count: created.length },
         'admin: KKMs registered with their tokens',
@@ -339,7 +341,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
     },
     async (request) => {
       const { kkmId } = request.params;
-      const { token, tokenEpoch } = await registry.issueToken(kkmId);
+      const { token, tokenEpoch } = await registry.kkms.issueToken(kkmId);
       request.log.info({ action: 'kkm.token', kkmId, tokenEpoch }, 'admin: KKM token issued');
       await kkmChanged(request, kkmId, 'token_issued');
       return { token };
@@ -353,7 +355,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
       schema: { params: idParams('kkmId'), response: { 200: idStatus } },
       handler: async (request) => {
         const { kkmId } = request.params;
-        const kkm = await registry.setStatus(kkmId, status);
+        const kkm = await registry.kkms.setStatus(kkmId, status);
         request.log.info({ action: `kkm.${status}`, kkmId }, `admin: KKM ${status}`);
         await kkmChanged(request, kkmId, status);
         return { id: kkm.kkmId, status: kkm.status };
@@ -368,7 +370,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
     { schema: { params: idParams('kkmId'), response: { 200: kkmView } } },
     async (request) => {
       const { kkmId } = request.params;
-      const kkm = await registry.getKkm(kkmId);
+      const kkm = await registry.kkms.getKkm(kkmId);
       if (!kkm) throw new NotFoundError('kkm', kkmId);
       return kkmJson(kkm);
     },
@@ -387,7 +389,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
       const { orgId } = request.params;
       const weak = cashierPasswordProblem(request.body.password, 'body/password');
       if (weak) return sendError(reply, 400, weak);
-      const { code, login } = await registry.upsertCashier(orgId, request.body);
+      const { code, login } = await registry.cashiers.upsertCashier(orgId, request.body);
       request.log.info({ action: 'cashier.upsert', orgId, code, login }, 'admin: cashier saved');
       return reply.code(201).send({ code, login });
     },
@@ -408,7 +410,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
       const { elements } = request.body;
       const problem = nomenclatureProblem(elements);
       if (problem) return sendError(reply, 400, problem);
-      const { version } = await registry.putNomenclature(orgId, elements);
+      const { version } = await registry.nomenclature.putNomenclature(orgId, elements);
       request.log.info(
         { action: 'nomenclature.put', orgId, version, elements: elements.length },
         'admin: nomenclature stored',

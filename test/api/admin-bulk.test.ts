@@ -56,7 +56,7 @@ t.test('registers many KKMs with their tokens, continuing the id sequence', asyn
     'consecutive ids after the last one',
   );
   for (const [i, k] of created.entries()) {
-    const stored = await registry.getKkm(k.id);
+    const stored = await registry.kkms.getKkm(k.id);
     t.equal(stored?.token, k.token, `KKM ${k.id}: the token answered is the stored one`);
     t.equal(stored?.status, 'active');
     t.equal(stored?.tokenEpoch, 1);
@@ -68,7 +68,7 @@ t.test('registers many KKMs with their tokens, continuing the id sequence', asyn
   t.equal(next.body.id, created.at(-1)!.id + 1, 'the single route continues after the bulk');
   const reissued = await call('POST', `/kkms/${created[0]!.id}/token`);
   t.equal(reissued.status, 200, 'a bulk-registered KKM gets a new token like any other');
-  t.equal((await registry.getKkm(created[0]!.id))?.tokenEpoch, 2);
+  t.equal((await registry.kkms.getKkm(created[0]!.id))?.tokenEpoch, 2);
 });
 
 t.test('refuses bad input', async (t) => {

@@ -4,7 +4,6 @@
 // Passwords never reach a log line.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { CabinetUsers } from '../../storage/cabinet-users.js';
 import { hashPassword, verifyPassword } from '../../storage/passwords.js';
 import type { CabinetContext } from './index.js';
 
@@ -43,7 +42,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** POST /api/v1/auth/login; registered before the cabinet's authentication hook. */
 export async function authPublicRoutes(app: FastifyInstance, opts: AuthRoutesOptions) {
   const { ctx } = opts;
-  const users = new CabinetUsers(ctx.db, ctx.redis, ctx.redisPrefix);
+  const users = ctx.registry.users;
   const throttle = new LoginThrottle(ctx.redis, ctx.redisPrefix, opts.throttle);
   // Unknown logins still pay for one scrypt, so timing does not tell which logins exist.
   let dummyHash: Promise<string> | null = null;

@@ -2,8 +2,8 @@
 // members. Managed by the owner or a user with the "users" permission, within its own access.
 // Another organization's group is answered like a missing one (404, nothing else).
 import type { FastifyInstance } from 'fastify';
-import { CabinetUsers, type GroupView } from '../../storage/cabinet-users.js';
 import { requirePermission } from './authenticate.js';
+import { groupJson, groupViewSchema } from './user-views.js';
 import type { CabinetContext } from './index.js';
 import { idList, permissionsSchema } from './identity-http.js';
 import { errorResponses, idParams } from '../http/schemas.js';
@@ -31,29 +31,6 @@ const groupPatchBody = {
   properties: groupFields,
 } as const;
 
-const groupViewSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'integer' },
-    name: { type: 'string' },
-    pointIds: { type: 'array', items: { type: 'integer' } },
-    permissions: { type: 'array', items: { type: 'string' } },
-    memberIds: { type: 'array', items: { type: 'integer' } },
-    createdAt: { type: 'string', format: 'date-time' },
-  },
-} as const;
-
-function groupJson(g: GroupView) {
-  return {
-    id: g.groupId,
-    name: g.name,
-    pointIds: g.pointIds,
-    permissions: g.permissions,
-    memberIds: g.memberIds,
-    createdAt: g.createdAt.toISOString(),
-  };
-}
-
 interface NewGroupBody {
   name: string;
   pointIds: number[];
@@ -63,7 +40,7 @@ interface NewGroupBody {
 
 export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetContext }) {
   const { ctx } = opts;
-  const users = new CabinetUsers(ctx.db, ctx.redis, ctx.redisPrefix);
+  const users = ctx.registry.users;
   const preHandler = requirePermission('users');
   const tags = ['groups'];
 
@@ -79,7 +56,7 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
       },
     },
     async (req, reply) => {
-      const group = await users.createGroup(req.caller, req.body);
+      const { org, group } = await users.createGroup(req.caller, req.body);
       req.log.info(
         {
           action: 'group.create',
@@ -89,7 +66,7 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
         },
         'cabinet: group created',
       );
-      return reply.code(201).send(groupJson(group));
+      return reply.code(201).send(groupJson(org, group));
     },
   );
 
@@ -106,7 +83,10 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
         },
       },
     },
-    async (req) => ({ items: (await users.listGroups(req.caller.orgId)).map(groupJson) }),
+    async (req) => {
+      const org = await users.directory(req.caller.orgId);
+      return { items: org.groups.map((g) => groupJson(org, g)) };
+    },
   );
 
   app.get<{ Params: { id: number } }>(
@@ -121,9 +101,10 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
       },
     },
     async (req, reply) => {
-      const group = await users.getGroup(req.caller.orgId, req.params.id);
+      const org = await users.directory(req.caller.orgId);
+      const group = org.groups.find((g) => g.groupId === req.params.id);
       if (!group) return sendError(reply, 404, `group ${req.params.id} not found`);
-      return groupJson(group);
+      return groupJson(org, group);
     },
   );
 
@@ -140,7 +121,7 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
       },
     },
     async (req) => {
-      const group = await users.updateGroup(req.caller, req.params.id, req.body);
+      const { org, group } = await users.updateGroup(req.caller, req.params.id, req.body);
       req.log.info(
         {
           action: 'group.update',
@@ -151,7 +132,7 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
         },
         'cabinet: group changed',
       );
-      return groupJson(group);
+      return groupJson(org, group);
     },
   );
 

@@ -28,7 +28,7 @@ async function kkmPlaces(ctx: CabinetContext, kkmIds: number[]): Promise<Map<num
     else missing.push(id);
   }
   if (!missing.length) return out;
-  for (const [id, place] of await ctx.registry.kkmPlaces(missing)) {
+  for (const [id, place] of await ctx.registry.kkms.kkmPlaces(missing)) {
     cache.set(id, place);
     out.set(id, place);
   }

@@ -4,11 +4,13 @@
 // organization's user is answered like a missing one (404, nothing else). Password hashes are
 // never shown; passwords follow the cabinet password policy.
 import type { FastifyInstance } from 'fastify';
-import { CabinetUsers, type UserView } from '../../storage/cabinet-users.js';
+import type { OrgUsers, UserRecord } from '../../storage/users.js';
+import type { Caller } from '../../storage/cabinet-scope.js';
+import { seesUser } from '../../access/user-admin.js';
 import { checkPasswordPolicy } from '../password-policy.js';
 import { requirePermission } from './authenticate.js';
 import type { CabinetContext } from './index.js';
-import { seesUser } from './user-visibility.js';
+import { userJson, userViewSchema } from './user-views.js';
 import { idList, permissionsSchema } from './identity-http.js';
 import { errorResponses, idParams } from '../http/schemas.js';
 import { sendError } from '../http/conventions.js';
@@ -53,43 +55,6 @@ const userPatchBody = {
   properties: userFields,
 } as const;
 
-export const userViewSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'integer' },
-    login: { type: 'string' },
-    name: { type: 'string' },
-    email: { type: 'string' },
-    role: { type: 'string', enum: ['owner', 'user'] },
-    pointIds: { type: 'array', items: { type: 'integer' } },
-    groupIds: { type: 'array', items: { type: 'integer' } },
-    permissions: { type: 'array', items: { type: 'string' } },
-    effectivePointIds: {
-      type: 'array',
-      items: { type: 'integer' },
-      description: 'Direct and group grants; every point of the organization for the owner',
-    },
-    effectivePermissions: { type: 'array', items: { type: 'string' } },
-    createdAt: { type: 'string', format: 'date-time' },
-  },
-} as const;
-
-export function userJson(u: UserView) {
-  return {
-    id: u.userId,
-    login: u.login,
-    name: u.name,
-    email: u.email,
-    role: u.role,
-    pointIds: u.pointIds,
-    groupIds: u.groupIds,
-    permissions: u.permissions,
-    effectivePointIds: u.effectivePointIds,
-    effectivePermissions: u.effectivePermissions,
-    createdAt: u.createdAt.toISOString(),
-  };
-}
-
 interface NewUserBody {
   login: string;
   password: string;
@@ -103,7 +68,10 @@ type UserPatchBody = Partial<Omit<NewUserBody, 'login'>>;
 
 export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetContext }) {
   const { ctx } = opts;
-  const users = new CabinetUsers(ctx.db, ctx.redis, ctx.redisPrefix);
+  const users = ctx.registry.users;
+  /** The users the caller may see, as JSON. */
+  const visible = (caller: Caller, org: OrgUsers, list: UserRecord[]) =>
+    list.map((u) => userJson(org, u)).filter((j) => seesUser(caller, { ...j, userId: j.id }));
   const preHandler = requirePermission('users');
   const tags = ['users'];
 
@@ -121,12 +89,12 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
     async (req, reply) => {
       const policy = checkPasswordPolicy(req.body.password, 'body/password');
       if (policy) return sendError(reply, 400, policy);
-      const user = await users.createUser(req.caller, req.body);
+      const { org, user } = await users.createUser(req.caller, req.body);
       req.log.info(
         { action: 'user.create', orgId: req.caller.orgId, by: req.caller.userId, id: user.userId },
         'cabinet: user created',
       );
-      return reply.code(201).send(userJson(user));
+      return reply.code(201).send(userJson(org, user));
     },
   );
 
@@ -144,9 +112,9 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
       },
     },
     async (req) => ({
-      items: (await users.listUsers(req.caller.orgId))
-        .filter((u) => seesUser(req.caller, u))
-        .map(userJson),
+      items: await users
+        .directory(req.caller.orgId)
+        .then((org) => visible(req.caller, org, org.users)),
     }),
   );
 
@@ -162,11 +130,14 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
       },
     },
     async (req, reply) => {
-      const user = await users.getUser(req.caller.orgId, req.params.id);
-      if (!user || !seesUser(req.caller, user)) {
-        return sendError(reply, 404, `user ${req.params.id} not found`);
-      }
-      return userJson(user);
+      const org = await users.directory(req.caller.orgId);
+      const [user] = visible(
+        req.caller,
+        org,
+        org.users.filter((u) => u.userId === req.params.id),
+      );
+      if (!user) return sendError(reply, 404, `user ${req.params.id} not found`);
+      return user;
     },
   );
 
@@ -187,7 +158,7 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
         const policy = checkPasswordPolicy(req.body.password, 'body/password');
         if (policy) return sendError(reply, 400, policy);
       }
-      const user = await users.updateUser(req.caller, req.params.id, req.body);
+      const { org, user } = await users.updateUser(req.caller, req.params.id, req.body);
       // A new password ends the user's other sessions (one's own change keeps the current one).
       if (req.body.password !== undefined) {
         const own = user.userId === req.caller.userId;
@@ -203,7 +174,7 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
         },
         'cabinet: user changed',
       );
-      return userJson(user);
+      return userJson(org, user);
     },
   );
 
