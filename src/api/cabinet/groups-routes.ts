@@ -1,50 +1,40 @@
 // Cabinet user groups (cabinet manual §14): a group grants points of sale and modules to its
 // members. Managed by the owner or a user with the "users" permission, within its own access.
 // Another organization's group is answered like a missing one (404, nothing else).
-import type { FastifyInstance } from 'fastify';
+import type { TypeBoxApp } from '../http/app.js';
+import { Type } from 'typebox';
 import { requirePermission } from './authenticate.js';
 import { groupJson, groupViewSchema } from './user-views.js';
 import type { CabinetContext } from './index.js';
 import { idList, permissionsSchema } from './identity-http.js';
-import { errorResponses, idParams } from '../http/schemas.js';
+import { answerObject, errorResponses, idParams, noContent } from '../http/schemas.js';
 import { sendError } from '../http/conventions.js';
 
 const groupFields = {
-  name: { type: 'string', minLength: 1, maxLength: 200 },
+  name: Type.String({ minLength: 1, maxLength: 200 }),
   pointIds: idList('Points of sale the members see'),
   permissions: permissionsSchema,
   memberIds: idList('Users of the group (replaces the membership when given)'),
-} as const;
+};
 
-const newGroupBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name', 'pointIds', 'permissions'],
-  properties: groupFields,
-} as const;
+const newGroupBody = Type.Object(
+  { ...groupFields, memberIds: Type.Optional(groupFields.memberIds) },
+  { additionalProperties: false },
+);
 
-const groupPatchBody = {
-  type: 'object',
+const groupPatchBody = Type.Partial(Type.Object(groupFields), {
   additionalProperties: false,
   minProperties: 1,
   description: 'Fields left out keep their values',
-  properties: groupFields,
-} as const;
+});
 
-interface NewGroupBody {
-  name: string;
-  pointIds: number[];
-  permissions: string[];
-  memberIds?: number[];
-}
-
-export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetContext }) {
+export async function groupsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext }) {
   const { ctx } = opts;
   const users = ctx.registry.users;
   const preHandler = requirePermission('users');
   const tags = ['groups'];
 
-  app.post<{ Body: NewGroupBody }>(
+  app.post(
     '/api/v1/groups',
     {
       preHandler,
@@ -78,7 +68,7 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
         tags,
         summary: "The organization's groups",
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: groupViewSchema } } },
+          200: answerObject({ items: Type.Array(groupViewSchema) }),
           ...errorResponses(401, 403),
         },
       },
@@ -89,7 +79,7 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
     },
   );
 
-  app.get<{ Params: { id: number } }>(
+  app.get(
     '/api/v1/groups/:id',
     {
       preHandler,
@@ -108,7 +98,7 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
     },
   );
 
-  app.put<{ Params: { id: number }; Body: Partial<NewGroupBody> }>(
+  app.put(
     '/api/v1/groups/:id',
     {
       preHandler,
@@ -136,7 +126,7 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
     },
   );
 
-  app.delete<{ Params: { id: number } }>(
+  app.delete(
     '/api/v1/groups/:id',
     {
       preHandler,
@@ -145,7 +135,7 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
         summary: 'Delete a group; its members lose what it granted',
         params: idParams('id'),
         response: {
-          204: { type: 'null', description: 'Deleted' },
+          204: noContent('Deleted'),
           ...errorResponses(400, 401, 403, 404),
         },
       },

@@ -3,39 +3,33 @@
 import { effectiveOf, liveGroupIds } from '../../access/user-admin.js';
 import { inPermissionOrder } from '../../access/permissions.js';
 import type { GroupRecord, OrgUsers, UserRecord } from '../../storage/users.js';
+import { Type } from 'typebox';
+import { answerEnum, answerObject } from '../http/schemas.js';
 
-export const userViewSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'integer' },
-    login: { type: 'string' },
-    name: { type: 'string' },
-    email: { type: 'string' },
-    role: { type: 'string', enum: ['owner', 'user'] },
-    pointIds: { type: 'array', items: { type: 'integer' } },
-    groupIds: { type: 'array', items: { type: 'integer' } },
-    permissions: { type: 'array', items: { type: 'string' } },
-    effectivePointIds: {
-      type: 'array',
-      items: { type: 'integer' },
-      description: 'Direct and group grants; every point of the organization for the owner',
-    },
-    effectivePermissions: { type: 'array', items: { type: 'string' } },
-    createdAt: { type: 'string', format: 'date-time' },
-  },
-} as const;
+export const userViewSchema = answerObject({
+  id: Type.Integer(),
+  login: Type.String(),
+  name: Type.String(),
+  email: Type.String(),
+  role: answerEnum(['owner', 'user']),
+  pointIds: Type.Array(Type.Integer()),
+  groupIds: Type.Array(Type.Integer()),
+  permissions: Type.Array(Type.String()),
+  effectivePointIds: Type.Array(Type.Integer(), {
+    description: 'Direct and group grants; every point of the organization for the owner',
+  }),
+  effectivePermissions: Type.Array(Type.String()),
+  createdAt: Type.String({ format: 'date-time' }),
+});
 
-export const groupViewSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'integer' },
-    name: { type: 'string' },
-    pointIds: { type: 'array', items: { type: 'integer' } },
-    permissions: { type: 'array', items: { type: 'string' } },
-    memberIds: { type: 'array', items: { type: 'integer' } },
-    createdAt: { type: 'string', format: 'date-time' },
-  },
-} as const;
+export const groupViewSchema = answerObject({
+  id: Type.Integer(),
+  name: Type.String(),
+  pointIds: Type.Array(Type.Integer()),
+  permissions: Type.Array(Type.String()),
+  memberIds: Type.Array(Type.Integer()),
+  createdAt: Type.String({ format: 'date-time' }),
+});
 
 export function userJson(org: OrgUsers, u: UserRecord) {
   const groupIds = liveGroupIds(org, u);

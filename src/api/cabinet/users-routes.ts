@@ -3,70 +3,55 @@
 // manager only grants what it has itself and only manages users within its own access. Another
 // organization's user is answered like a missing one (404, nothing else). Password hashes are
 // never shown; passwords follow the cabinet password policy.
-import type { FastifyInstance } from 'fastify';
 import type { OrgUsers, UserRecord } from '../../storage/users.js';
 import type { Caller } from '../../storage/cabinet-scope.js';
 import { seesUser } from '../../access/user-admin.js';
+import type { TypeBoxApp } from '../http/app.js';
+import { Type } from 'typebox';
 import { checkPasswordPolicy } from '../password-policy.js';
 import { requirePermission } from './authenticate.js';
 import type { CabinetContext } from './index.js';
 import { userJson, userViewSchema } from './user-views.js';
 import { idList, permissionsSchema } from './identity-http.js';
-import { errorResponses, idParams } from '../http/schemas.js';
+import { answerObject, errorResponses, idParams, noContent } from '../http/schemas.js';
 import { sendError } from '../http/conventions.js';
 
-const passwordSchema = {
-  type: 'string',
+const passwordSchema = Type.String({
   maxLength: 128,
   description: 'At least 8 characters with a-z, A-Z and one of @ ? * = + ! /',
-} as const;
+});
 
 const userFields = {
   password: passwordSchema,
-  name: { type: 'string', minLength: 1, maxLength: 200 },
-  email: { type: 'string', minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$' },
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  email: Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$' }),
   pointIds: idList('Points of sale granted directly'),
   permissions: permissionsSchema,
   groupIds: idList('Groups the user belongs to'),
-} as const;
+};
 
-const newUserBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['login', 'password', 'name', 'email', 'pointIds', 'permissions'],
-  properties: {
-    login: {
-      type: 'string',
+const newUserBody = Type.Object(
+  {
+    login: Type.String({
       minLength: 3,
       maxLength: 64,
       // Latin only: a Cyrillic "А" would let "subА1" stand beside "subA1".
       pattern: '^[A-Za-z0-9._@+-]+$',
       description: 'Unique in the whole system; Latin letters, digits and . _ @ + -',
-    },
+    }),
     ...userFields,
+    groupIds: Type.Optional(userFields.groupIds),
   },
-} as const;
+  { additionalProperties: false },
+);
 
-const userPatchBody = {
-  type: 'object',
+const userPatchBody = Type.Partial(Type.Object(userFields), {
   additionalProperties: false,
   minProperties: 1,
   description: 'Fields left out keep their values',
-  properties: userFields,
-} as const;
+});
 
-interface NewUserBody {
-  login: string;
-  password: string;
-  name: string;
-  email: string;
-  pointIds: number[];
-  permissions: string[];
-  groupIds?: number[];
-}
-type UserPatchBody = Partial<Omit<NewUserBody, 'login'>>;
-
-export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetContext }) {
+export async function usersRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext }) {
   const { ctx } = opts;
   const users = ctx.registry.users;
   /** The users the caller may see, as JSON. */
@@ -75,7 +60,7 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
   const preHandler = requirePermission('users');
   const tags = ['users'];
 
-  app.post<{ Body: NewUserBody }>(
+  app.post(
     '/api/v1/users',
     {
       preHandler,
@@ -106,7 +91,7 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
         tags,
         summary: "The organization's users",
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: userViewSchema } } },
+          200: answerObject({ items: Type.Array(userViewSchema) }),
           ...errorResponses(401, 403),
         },
       },
@@ -118,7 +103,7 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
     }),
   );
 
-  app.get<{ Params: { id: number } }>(
+  app.get(
     '/api/v1/users/:id',
     {
       preHandler,
@@ -141,7 +126,7 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
     },
   );
 
-  app.put<{ Params: { id: number }; Body: UserPatchBody }>(
+  app.put(
     '/api/v1/users/:id',
     {
       preHandler,
@@ -178,7 +163,7 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
     },
   );
 
-  app.delete<{ Params: { id: number } }>(
+  app.delete(
     '/api/v1/users/:id',
     {
       preHandler,
@@ -187,7 +172,7 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
         summary: 'Delete a user; its sessions stop working (the owner cannot be deleted)',
         params: idParams('id'),
         response: {
-          204: { type: 'null', description: 'Deleted' },
+          204: noContent('Deleted'),
           ...errorResponses(400, 401, 403, 404, 409),
         },
       },
