@@ -1,8 +1,6 @@
 // Operator view of the background jobs (admin bearer, like the rest of /api/v1/admin):
 // GET /api/v1/admin/jobs/failed lists jobs that used up their retries, and
 // POST /api/v1/admin/jobs/:id/retry runs one of them again.
-import { STATUS_CODES } from 'node:http';
-import type { FastifyReply } from 'fastify';
 import type { TypeBoxApp } from './http/app.js';
 import { Type } from 'typebox';
 import type { Job } from 'bullmq';
@@ -10,14 +8,11 @@ import { QUEUE_NAMES, type JobQueues } from '../jobs/queues.js';
 import { ADMIN_PREFIX } from './admin.js';
 import { checkBearer } from './admin-token.js';
 import { answerObject, anyObject, nullable } from './http/schemas.js';
+import { sendError } from './http/conventions.js';
 
 export interface AdminJobsOptions {
   queues: JobQueues;
   adminToken: string;
-}
-
-function sendError(reply: FastifyReply, statusCode: number, message: string) {
-  return reply.code(statusCode).send({ error: STATUS_CODES[statusCode] ?? 'Error', message });
 }
 
 const jobView = answerObject({
