@@ -135,6 +135,7 @@ export async function startServer(
           adminToken,
           ingest,
           invalidateKkm: (kkmId) => states.invalidate(kkmId),
+          notifier,
           otherMetrics: parts.otherMetrics,
         })
       : null;

@@ -36,6 +36,8 @@ export interface OrgDetails {
   email?: string;
   phone?: string;
   agreementAcceptedAt?: string;
+  /** How the registration was proven. */
+  signedBy?: 'eds' | 'otp';
 }
 
 export interface OrgRecord {

@@ -148,20 +148,30 @@ export class ServiceCentres extends Repository {
     id: number,
     change: { kkmIds: number[]; modules?: string[] },
   ): Promise<GrantRecord> {
-    return this.update(id, (g) => g.clientOrgId === clientOrgId, ['pending', 'accepted'], (g) => ({
-      ...g,
-      kkmIds: [...new Set(change.kkmIds)].sort((a, b) => a - b),
-      modules: change.modules ? [...new Set(change.modules)] : g.modules,
-    }));
+    return this.update(
+      id,
+      (g) => g.clientOrgId === clientOrgId,
+      ['pending', 'accepted'],
+      (g) => ({
+        ...g,
+        kkmIds: [...new Set(change.kkmIds)].sort((a, b) => a - b),
+        modules: change.modules ? [...new Set(change.modules)] : g.modules,
+      }),
+    );
   }
 
   /** The client stops the showing of data: access ends at once. */
   async terminate(clientOrgId: number, id: number): Promise<GrantRecord> {
-    return this.update(id, (g) => g.clientOrgId === clientOrgId, ['pending', 'accepted'], (g) => ({
-      ...g,
-      status: 'terminated',
-      since: new Date(),
-    }));
+    return this.update(
+      id,
+      (g) => g.clientOrgId === clientOrgId,
+      ['pending', 'accepted'],
+      (g) => ({
+        ...g,
+        status: 'terminated',
+        since: new Date(),
+      }),
+    );
   }
 
   /** The centre accepts or rejects a pending request. */
@@ -170,11 +180,16 @@ export class ServiceCentres extends Repository {
     id: number,
     status: 'accepted' | 'rejected',
   ): Promise<GrantRecord> {
-    return this.update(id, (g) => g.centreId === centreId, ['pending'], (g) => ({
-      ...g,
-      status,
-      since: new Date(),
-    }));
+    return this.update(
+      id,
+      (g) => g.centreId === centreId,
+      ['pending'],
+      (g) => ({
+        ...g,
+        status,
+        since: new Date(),
+      }),
+    );
   }
 
   async grantsOfClient(clientOrgId: number): Promise<GrantRecord[]> {

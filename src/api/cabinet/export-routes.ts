@@ -85,7 +85,7 @@ export async function exportRoutes(
   app.post<{ Body: ExportBody }>(
     '/api/v1/exports',
     {
-      preHandler: guard,
+      preValidation: guard,
       schema: {
         summary: "Queue an archive of a KKM's receipts or Z reports (by shift or by period)",
         tags: ['exports'],
@@ -159,7 +159,7 @@ export async function exportRoutes(
   app.get<{ Params: { jobId: string } }>(
     '/api/v1/exports/:jobId',
     {
-      preHandler: guard,
+      preValidation: guard,
       schema: {
         summary: 'State and progress of an export',
         tags: ['exports'],
@@ -193,7 +193,7 @@ export async function exportRoutes(
   app.get<{ Params: { jobId: string } }>(
     '/api/v1/exports/:jobId/file',
     {
-      preHandler: guard,
+      preValidation: guard,
       schema: {
         summary: 'The archive of a finished export (application/zip)',
         tags: ['exports'],

@@ -41,13 +41,13 @@ interface NewGroupBody {
 export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetContext }) {
   const { ctx } = opts;
   const users = ctx.registry.users;
-  const preHandler = requirePermission('users');
+  const preValidation = requirePermission('users');
   const tags = ['groups'];
 
   app.post<{ Body: NewGroupBody }>(
     '/api/v1/groups',
     {
-      preHandler,
+      preValidation,
       schema: {
         tags,
         summary: 'Create a group granting points of sale and modules to its members',
@@ -73,7 +73,7 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
   app.get(
     '/api/v1/groups',
     {
-      preHandler,
+      preValidation,
       schema: {
         tags,
         summary: "The organization's groups",
@@ -92,7 +92,7 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
   app.get<{ Params: { id: number } }>(
     '/api/v1/groups/:id',
     {
-      preHandler,
+      preValidation,
       schema: {
         tags,
         summary: 'One group with its members',
@@ -111,7 +111,7 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
   app.put<{ Params: { id: number }; Body: Partial<NewGroupBody> }>(
     '/api/v1/groups/:id',
     {
-      preHandler,
+      preValidation,
       schema: {
         tags,
         summary: "Change a group's name, grants or members",
@@ -139,7 +139,7 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
   app.delete<{ Params: { id: number } }>(
     '/api/v1/groups/:id',
     {
-      preHandler,
+      preValidation,
       schema: {
         tags,
         summary: 'Delete a group; its members lose what it granted',

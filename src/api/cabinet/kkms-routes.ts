@@ -36,6 +36,10 @@ const kkmView = {
       description: 'When offline: the last contact (null when never heard from)',
     },
     lastShiftNumber: { type: 'integer' },
+    vpn: {
+      type: ['string', 'null'],
+      description: "Status of the organization's latest wired VPN request; null: none",
+    },
     openShift: {
       type: ['object', 'null'],
       properties: {
@@ -71,6 +75,10 @@ export async function kkmsRoutes(
     },
     async (req) => {
       const kkms = await queries.overview(await ctx.scope.kkmIds(req.caller));
+      const vpn = req.caller.serviced
+        ? null
+        : ((await ctx.registry.applications.list(req.caller.orgId, { kind: 'vpn' }))[0]?.status ??
+          null);
       const now = Date.now();
       return {
         items: kkms.map((k) => {
@@ -90,6 +98,7 @@ export async function kkmsRoutes(
             lastSeenAt,
             ...(status === 'offline' ? { offlineSince: lastSeenAt } : {}),
             lastShiftNumber: k.lastShiftNumber,
+            vpn,
             openShift: k.openShift
               ? { number: k.openShift.number, openedAt: isoWall(k.openShift.openedAt) }
               : null,

@@ -43,7 +43,7 @@ export async function reconciliationRoutes(
   app.get<{ Params: { kkmId: number }; Querystring: { shift?: number } }>(
     '/api/v1/kkms/:kkmId/reconciliation',
     {
-      preHandler: requirePermission('transactions'),
+      preValidation: requirePermission('transactions'),
       schema: {
         summary: 'Findings of the reconciliation of offline uploads',
         tags: ['transactions'],

@@ -140,7 +140,7 @@ export async function reportsRoutes(
   const { ctx } = opts;
   const queries = new CabinetQueries(ctx.db);
   const documents = new DocumentQueries(ctx.db);
-  app.addHook('preHandler', requirePermission('reports'));
+  app.addHook('preValidation', requirePermission('reports'));
 
   app.get<{ Params: { kkmId: number }; Querystring: ReportsQuery }>(
     '/api/v1/kkms/:kkmId/reports',

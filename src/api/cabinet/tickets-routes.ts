@@ -161,7 +161,7 @@ export async function ticketsRoutes(
 ): Promise<void> {
   const { ctx } = opts;
   const queries = new CabinetQueries(ctx.db);
-  app.addHook('preHandler', requirePermission('transactions'));
+  app.addHook('preValidation', requirePermission('transactions'));
 
   app.get<{ Params: { kkmId: number }; Querystring: ListQuery }>(
     '/api/v1/kkms/:kkmId/tickets',

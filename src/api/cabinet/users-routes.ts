@@ -72,13 +72,13 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
   /** The users the caller may see, as JSON. */
   const visible = (caller: Caller, org: OrgUsers, list: UserRecord[]) =>
     list.map((u) => userJson(org, u)).filter((j) => seesUser(caller, { ...j, userId: j.id }));
-  const preHandler = requirePermission('users');
+  const preValidation = requirePermission('users');
   const tags = ['users'];
 
   app.post<{ Body: NewUserBody }>(
     '/api/v1/users',
     {
-      preHandler,
+      preValidation,
       schema: {
         tags,
         summary: 'Create a user with access to chosen points of sale and modules',
@@ -101,7 +101,7 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
   app.get(
     '/api/v1/users',
     {
-      preHandler,
+      preValidation,
       schema: {
         tags,
         summary: "The organization's users",
@@ -121,7 +121,7 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
   app.get<{ Params: { id: number } }>(
     '/api/v1/users/:id',
     {
-      preHandler,
+      preValidation,
       schema: {
         tags,
         summary: 'One user with its direct and effective access',
@@ -144,7 +144,7 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
   app.put<{ Params: { id: number }; Body: UserPatchBody }>(
     '/api/v1/users/:id',
     {
-      preHandler,
+      preValidation,
       schema: {
         tags,
         summary: "Change a user's name, e-mail, password or access",
@@ -181,7 +181,7 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
   app.delete<{ Params: { id: number } }>(
     '/api/v1/users/:id',
     {
-      preHandler,
+      preValidation,
       schema: {
         tags,
         summary: 'Delete a user; its sessions stop working (the owner cannot be deleted)',
