@@ -79,7 +79,7 @@ function identityDeps(d: HttpAppDeps): IdentityDeps {
         })
       : null,
     sms: s.smsGatewayUrl ? httpGatewaySender(s.smsGatewayUrl) : logSender(log, 'sms'),
-    email: logSender(log, 'email'),
+    email: s.emailGatewayUrl ? httpGatewaySender(s.emailGatewayUrl) : logSender(log, 'email'),
   };
 }
 

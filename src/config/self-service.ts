@@ -7,8 +7,9 @@ export interface SelfServiceConfig {
   edsCaFile: string | undefined;
   /** A CRL file (PEM or DER) to check signers against (unset: no revocation check). */
   edsCrlFile: string | undefined;
-  /** SMS gateway URL (unset: codes are written to the log). */
+  /** SMS and e-mail gateway URLs (unset: codes are written to the log). */
   smsGatewayUrl: string | undefined;
+  emailGatewayUrl: string | undefined;
   /** Lifetime of challenges and codes, wrong attempts allowed, sending limits per hour. */
   codeTtlSeconds: number;
   codeAttempts: number;
@@ -20,14 +21,18 @@ export interface SelfServiceConfig {
 export function loadSelfServiceConfig(env: Env, problems: string[]): SelfServiceConfig {
   const int = envInt(env, problems);
   const opt = (name: string) => (env[name] ? env[name] : undefined);
-  const url = opt('OFD_SMS_GATEWAY_URL');
-  if (url && !/^https?:\/\//.test(url)) {
-    problems.push(`OFD_SMS_GATEWAY_URL=${url}: expected an http(s) URL`);
-  }
+  const url = (name: string) => {
+    const value = opt(name);
+    if (value && !/^https?:\/\//.test(value)) {
+      problems.push(`${name}=${value}: expected an http(s) URL`);
+    }
+    return value;
+  };
   return {
     edsCaFile: opt('OFD_EDS_CA_FILE'),
     edsCrlFile: opt('OFD_EDS_CRL_FILE'),
-    smsGatewayUrl: url,
+    smsGatewayUrl: url('OFD_SMS_GATEWAY_URL'),
+    emailGatewayUrl: url('OFD_EMAIL_GATEWAY_URL'),
     codeTtlSeconds: int('OFD_OTP_TTL_S', 300, 30, 3600),
     codeAttempts: int('OFD_OTP_ATTEMPTS', 5, 1, 100),
     codesPerPhone: int('OFD_OTP_PER_PHONE', 5, 1, 1000),

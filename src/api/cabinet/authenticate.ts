@@ -1,6 +1,6 @@
 // The cabinet's bearer authentication: resolves `Authorization: Bearer <session token>` to the
 // caller (organization, role, permissions, points) or answers 401. `requirePermission` guards a
-// module (transactions, reports, …) with 403.
+// module (transactions, reports, …) with 403 (404 for a service centre).
 import type {
   FastifyReply,
   FastifyRequest,
@@ -51,6 +51,10 @@ export function requirePermission(permission: Permission): preValidationAsyncHoo
   return async function (req: FastifyRequest, reply: FastifyReply) {
     req.module = permission;
     if (!req.caller.permissions.has(permission)) {
+      // A service centre sees nothing of a module no client granted it: not even that it exists.
+      if (req.caller.serviced) {
+        return reply.code(404).send({ error: 'Not Found', message: 'not found' });
+      }
       return reply
         .code(403)
         .send({ error: 'Forbidden', message: `this account has no "${permission}" permission` });
