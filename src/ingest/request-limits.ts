@@ -57,7 +57,15 @@ interface Bucket {
   /** Refusals not logged yet, and when the last log line about this key was written. */
   refused: number;
   loggedAt: number;
+  /** Leased buckets: tokens spent on credit before Redis granted them, a lease under way, and
+   * when to ask again after Redis had none. */
+  owed?: number;
+  leasing?: boolean;
+  retryAt?: number;
 }
+
+/** Where leased buckets take their tokens: a bucket shared by every ingest process. */
+export type BucketSource = (key: string | number, want: number) => Promise<number>;
 
 /** How often a key over its limit is logged at most (with the count of refusals since). */
 const LOG_EVERY_MS = 10_000;
@@ -67,16 +75,25 @@ const LOG_EVERY_MS = 10_000;
  * have refilled are dropped by `sweep` (a new bucket starts full, so nothing is lost), and when
  * it is full anyway the least recently used bucket goes first, which only ever makes one key's
  * limit laxer.
+ *
+ * With a `source` the buckets are shared by every process: a local bucket holds a lease of
+ * tokens taken from the shared one in chunks (a tenth of the burst, at most a second's worth),
+ * asked for again when it runs low. A new key starts with one chunk on credit, paid back from
+ * its first lease, so no request waits for Redis; a process can overspend a key by at most a
+ * chunk. When Redis fails the lease is granted locally (the core answers 254 anyway).
  */
 export class TokenBuckets<K extends number | string> {
   private readonly buckets: LRUCache<K, Bucket>;
+  private readonly chunk: number;
 
   constructor(
     readonly rate: number,
     readonly burst: number,
     maxKeys = 1_000_000,
+    private readonly source?: BucketSource,
   ) {
     this.buckets = new LRUCache({ max: maxKeys });
+    this.chunk = Math.max(1, Math.min(Math.ceil(burst / 10), Math.ceil(rate)));
   }
 
   get size(): number {
@@ -85,6 +102,7 @@ export class TokenBuckets<K extends number | string> {
 
   /** Takes one token for `key`; the bucket when there was none left, else null. */
   take(key: K, now = performance.now()): Bucket | null {
+    if (this.source) return this.takeLeased(key, now);
     let bucket = this.buckets.get(key);
     if (!bucket) {
       bucket = { tokens: this.burst, at: now, refused: 0, loggedAt: -Infinity };
@@ -100,15 +118,57 @@ export class TokenBuckets<K extends number | string> {
     return bucket;
   }
 
+  private takeLeased(key: K, now: number): Bucket | null {
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      bucket = { tokens: this.chunk, at: now, refused: 0, loggedAt: -Infinity, owed: this.chunk };
+      this.buckets.set(key, bucket);
+    }
+    bucket.at = now;
+    const admitted = bucket.tokens >= 1;
+    if (admitted) bucket.tokens -= 1;
+    if (bucket.tokens < this.chunk / 2 && !bucket.leasing && now >= (bucket.retryAt ?? 0)) {
+      this.lease(key, bucket);
+    }
+    return admitted ? null : bucket;
+  }
+
+  private lease(key: K, bucket: Bucket): void {
+    const owed = bucket.owed ?? 0;
+    const want = this.chunk + owed;
+    bucket.leasing = true;
+    this.source!(key, want)
+      .then(
+        (got) => {
+          bucket.tokens += got - owed;
+          // Redis had less than asked: ask again once it refilled a chunk.
+          bucket.retryAt = got < want ? performance.now() + (this.chunk * 1000) / this.rate : 0;
+        },
+        () => {
+          bucket.tokens += this.chunk;
+          bucket.retryAt = performance.now() + 1000;
+        },
+      )
+      .finally(() => {
+        bucket.owed = 0;
+        bucket.leasing = false;
+      });
+  }
+
   /** Whether `key` has a token left, without taking it. */
   available(key: K, now = performance.now()): boolean {
     const bucket = this.buckets.get(key);
+    if (this.source) return !bucket || bucket.tokens >= 1;
     return !bucket || bucket.tokens + ((now - bucket.at) * this.rate) / 1000 >= 1;
   }
 
-  /** Drops the buckets that are full again. */
+  /** Drops the buckets that are full again (leased ones: idle for a minute, lease and all). */
   sweep(now = performance.now()): void {
     for (const [key, b] of this.buckets.entries()) {
+      if (this.source) {
+        if (!b.leasing && now - b.at > 60_000) this.buckets.delete(key);
+        continue;
+      }
       if (b.tokens + ((now - b.at) * this.rate) / 1000 >= this.burst) this.buckets.delete(key);
     }
   }
@@ -124,6 +184,17 @@ export interface RequestLimits {
   /** Requests a second per remote address that fail the token check (0: no limit). */
   wrongTokenRate: number;
   wrongTokenBurst: number;
+}
+
+/** A store of token buckets every ingest process shares (storage/rate-buckets.ts). */
+export interface SharedBuckets {
+  take(
+    scope: string,
+    key: string | number,
+    want: number,
+    rate: number,
+    burst: number,
+  ): Promise<number>;
 }
 
 export interface GuardHooks {
@@ -146,15 +217,25 @@ export class RequestGuard {
     limits: RequestLimits,
     private readonly log: Logger,
     private readonly hooks: GuardHooks = {},
+    /** Buckets shared by every ingest process (Redis); none: each process keeps its own. */
+    shared?: SharedBuckets,
   ) {
-    this.devices =
-      limits.deviceRate > 0 ? new TokenBuckets(limits.deviceRate, limits.deviceBurst) : null;
-    this.addresses =
-      limits.addressRate > 0 ? new TokenBuckets(limits.addressRate, limits.addressBurst) : null;
-    this.wrongTokens =
-      limits.wrongTokenRate > 0
-        ? new TokenBuckets(limits.wrongTokenRate, limits.wrongTokenBurst)
+    const buckets = <K extends number | string>(scope: LimitScope, rate: number, burst: number) =>
+      rate > 0
+        ? new TokenBuckets<K>(
+            rate,
+            burst,
+            undefined,
+            shared && ((key, want) => shared.take(scope, key, want, rate, burst)),
+          )
         : null;
+    this.devices = buckets<number>('device', limits.deviceRate, limits.deviceBurst);
+    this.addresses = buckets<string>('address', limits.addressRate, limits.addressBurst);
+    this.wrongTokens = buckets<string>(
+      'wrong_token',
+      limits.wrongTokenRate,
+      limits.wrongTokenBurst,
+    );
     this.sweeper = setInterval(() => {
       const now = performance.now();
       this.devices?.sweep(now);
