@@ -57,15 +57,16 @@ interface Bucket {
   /** Refusals not logged yet, and when the last log line about this key was written. */
   refused: number;
   loggedAt: number;
-  /** Leased buckets: tokens spent on credit before Redis granted them, a lease under way, and
-   * when to ask again after Redis had none. */
-  owed?: number;
-  leasing?: boolean;
-  retryAt?: number;
+  /** Shared buckets: tokens spent here not yet reported, and whether a report is under way. */
+  unsynced?: number;
+  syncing?: boolean;
 }
 
-/** Where leased buckets take their tokens: a bucket shared by every ingest process. */
-export type BucketSource = (key: string | number, want: number) => Promise<number>;
+/**
+ * The bucket every ingest process shares: takes `spent` tokens (it may go below zero) and
+ * answers how many are left.
+ */
+export type BucketSource = (key: string | number, spent: number) => Promise<number>;
 
 /** How often a key over its limit is logged at most (with the count of refusals since). */
 const LOG_EVERY_MS = 10_000;
@@ -76,11 +77,11 @@ const LOG_EVERY_MS = 10_000;
  * it is full anyway the least recently used bucket goes first, which only ever makes one key's
  * limit laxer.
  *
- * With a `source` the buckets are shared by every process: a local bucket holds a lease of
- * tokens taken from the shared one in chunks (a tenth of the burst, at most a second's worth),
- * asked for again when it runs low. A new key starts with one chunk on credit, paid back from
- * its first lease, so no request waits for Redis; a process can overspend a key by at most a
- * chunk. When Redis fails the lease is granted locally (the core answers 254 anyway).
+ * With a `source` the budget is shared by every process: each local bucket spends as before
+ * and reports what it spent to the shared one every chunk (a tenth of the burst, at most a
+ * second's worth) of requests, then takes the shared level when that is lower — what other
+ * processes spent. No request waits for Redis; a process overspends a key by at most a chunk
+ * between reports. When Redis fails the local bucket goes on alone.
  */
 export class TokenBuckets<K extends number | string> {
   private readonly buckets: LRUCache<K, Bucket>;
@@ -102,7 +103,6 @@ export class TokenBuckets<K extends number | string> {
 
   /** Takes one token for `key`; the bucket when there was none left, else null. */
   take(key: K, now = performance.now()): Bucket | null {
-    if (this.source) return this.takeLeased(key, now);
     let bucket = this.buckets.get(key);
     if (!bucket) {
       bucket = { tokens: this.burst, at: now, refused: 0, loggedAt: -Infinity };
@@ -113,62 +113,42 @@ export class TokenBuckets<K extends number | string> {
     }
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
+      if (this.source) this.spent(key, bucket);
       return null;
     }
     return bucket;
   }
 
-  private takeLeased(key: K, now: number): Bucket | null {
-    let bucket = this.buckets.get(key);
-    if (!bucket) {
-      bucket = { tokens: this.chunk, at: now, refused: 0, loggedAt: -Infinity, owed: this.chunk };
-      this.buckets.set(key, bucket);
-    }
-    bucket.at = now;
-    const admitted = bucket.tokens >= 1;
-    if (admitted) bucket.tokens -= 1;
-    if (bucket.tokens < this.chunk / 2 && !bucket.leasing && now >= (bucket.retryAt ?? 0)) {
-      this.lease(key, bucket);
-    }
-    return admitted ? null : bucket;
-  }
-
-  private lease(key: K, bucket: Bucket): void {
-    const owed = bucket.owed ?? 0;
-    const want = this.chunk + owed;
-    bucket.leasing = true;
-    this.source!(key, want)
+  /** Counts a token spent; every chunk, reports them and takes in the others' spending. */
+  private spent(key: K, bucket: Bucket): void {
+    bucket.unsynced = (bucket.unsynced ?? 0) + 1;
+    if (bucket.syncing || bucket.unsynced < this.chunk) return;
+    const reported = bucket.unsynced;
+    bucket.unsynced = 0;
+    bucket.syncing = true;
+    this.source!(key, reported)
       .then(
-        (got) => {
-          bucket.tokens += got - owed;
-          // Redis had less than asked: ask again once it refilled a chunk.
-          bucket.retryAt = got < want ? performance.now() + (this.chunk * 1000) / this.rate : 0;
+        (level) => {
+          // Spent here since the report was sent counts against the shared level too.
+          bucket.tokens = Math.min(bucket.tokens, level - (bucket.unsynced ?? 0));
         },
-        () => {
-          bucket.tokens += this.chunk;
-          bucket.retryAt = performance.now() + 1000;
-        },
+        () => undefined,
       )
       .finally(() => {
-        bucket.owed = 0;
-        bucket.leasing = false;
+        bucket.syncing = false;
       });
   }
 
   /** Whether `key` has a token left, without taking it. */
   available(key: K, now = performance.now()): boolean {
     const bucket = this.buckets.get(key);
-    if (this.source) return !bucket || bucket.tokens >= 1;
     return !bucket || bucket.tokens + ((now - bucket.at) * this.rate) / 1000 >= 1;
   }
 
-  /** Drops the buckets that are full again (leased ones: idle for a minute, lease and all). */
+  /** Drops the buckets that are full again (their unreported spending is forgiven). */
   sweep(now = performance.now()): void {
     for (const [key, b] of this.buckets.entries()) {
-      if (this.source) {
-        if (!b.leasing && now - b.at > 60_000) this.buckets.delete(key);
-        continue;
-      }
+      if (b.syncing) continue;
       if (b.tokens + ((now - b.at) * this.rate) / 1000 >= this.burst) this.buckets.delete(key);
     }
   }
@@ -186,12 +166,12 @@ export interface RequestLimits {
   wrongTokenBurst: number;
 }
 
-/** A store of token buckets every ingest process shares (storage/rate-buckets.ts). */
+/** The token buckets every ingest process shares (storage/rate-buckets.ts): spend, get the level. */
 export interface SharedBuckets {
-  take(
+  spend(
     scope: string,
     key: string | number,
-    want: number,
+    spent: number,
     rate: number,
     burst: number,
   ): Promise<number>;
@@ -226,7 +206,7 @@ export class RequestGuard {
             rate,
             burst,
             undefined,
-            shared && ((key, want) => shared.take(scope, key, want, rate, burst)),
+            shared && ((key, spent) => shared.spend(scope, key, spent, rate, burst)),
           )
         : null;
     this.devices = buckets<number>('device', limits.deviceRate, limits.deviceBurst);

@@ -1,24 +1,24 @@
 // Request-rate token buckets kept in Redis, so every ingest process spends one budget per
-// device and per address (the ingest guard leases tokens from here in small chunks and spends
-// them locally, so a request rarely waits on Redis). One script takes up to `want` tokens,
-// refilling the bucket by Redis's own clock; an idle bucket expires once it would be full.
+// device and per address: each process spends from its own bucket and reports what it spent
+// here every few requests, taking back the shared level (so no request waits on Redis). One
+// script refills the bucket by Redis's own clock, takes what was spent (it may go below zero)
+// and answers the level; an idle bucket expires once it would be full.
 import type { Redis } from 'ioredis';
 
 const TAKE = `
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
-local want = tonumber(ARGV[3])
+local spent = tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(b[1]) or burst
 local at = tonumber(b[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - at) * rate / 1000)
-local got = math.max(0, math.min(want, math.floor(tokens)))
-tokens = tokens - got
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate / 1000) - spent
+tokens = math.max(tokens, -burst)
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
-return got`;
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) * 1000 / rate) + 1000)
+return tostring(tokens)`;
 
 export class SharedRateBuckets {
   constructor(
@@ -26,16 +26,16 @@ export class SharedRateBuckets {
     private readonly prefix: string,
   ) {}
 
-  /** Takes up to `want` tokens from bucket `scope`/`key` (`rate` a second, up to `burst`). */
-  async take(scope: string, key: string | number, want: number, rate: number, burst: number) {
-    const got = await this.redis.eval(
+  /** Spends `spent` tokens of bucket `scope`/`key` (`rate` a second, up to `burst`); the level. */
+  async spend(scope: string, key: string | number, spent: number, rate: number, burst: number) {
+    const level = await this.redis.eval(
       TAKE,
       1,
       `${this.prefix}rate:${scope}:${key}`,
       String(rate),
       String(burst),
-      String(want),
+      String(spent),
     );
-    return Number(got);
+    return Number(level);
   }
 }
