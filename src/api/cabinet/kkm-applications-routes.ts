@@ -5,7 +5,7 @@
 // complete at once (ctx.forward decides; the forwarding room supplies its own).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type, type Static } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 import { seesPoint } from '../../access/grants.js';
 import {
   APPLICATION_KINDS,
@@ -19,6 +19,7 @@ import { Forbidden, NotFound } from '../http/errors.js';
 import { errorResponses } from '../http/schemas.js';
 import { Phone, Proof, prove, type ProofBody } from '../identity/proof.js';
 import { requirePermission } from './authenticate.js';
+import { visiblePoint } from './organization-routes.js';
 import type { CabinetContext } from './index.js';
 
 const Id = Type.Integer({ minimum: 1, maximum: 4294967295 });
@@ -128,14 +129,7 @@ export async function kkmApplicationRoutes(
   const guard = { preValidation: requirePermission('kkms') };
   const tags = ['kkms'];
 
-  /** A point of the caller's organization it sees, else 404. */
-  const ownPoint = async (req: FastifyRequest, pointId: number) => {
-    const point = await orgs.getPoint(pointId);
-    if (!point || !seesPoint(req.caller, point.orgId, point.pointId)) {
-      throw new NotFound(`point ${pointId} not found`);
-    }
-    return point;
-  };
+  const ownPoint = (req: FastifyRequest, pointId: number) => visiblePoint(ctx, req, pointId);
   /** A KKM of the caller's organization at a point it sees, else 404. */
   const ownKkm = async (req: FastifyRequest, kkmId: number) => {
     const kkm = await kkms.getKkm(kkmId);
@@ -228,38 +222,60 @@ export async function kkmApplicationRoutes(
     },
   );
 
+  /** The schema of a route filing an application about one KKM. */
+  const applicationSchema = <B extends TSchema>(summary: string, body: B) => ({
+    tags,
+    summary,
+    params: KkmParams,
+    body,
+    response: { 201: ApplicationStatusView, ...errorResponses(400, 401, 403, 404, 409) },
+  });
+  /** A KKM that is not deregistered (409 when it is). */
+  const activeKkm = async (req: FastifyRequest, kkmId: number) => {
+    const kkm = await ownKkm(req, kkmId);
+    if (kkm.status === 'deregistered') {
+      throw new ConflictError('kkm_deregistered', `kkm ${kkm.kkmId} is deregistered`);
+    }
+    return kkm;
+  };
+  /** Files an application about a KKM, hands it on, and answers its status. */
+  const fileFor = async (
+    req: FastifyRequest,
+    kkm: { orgId: number; kkmId: number },
+    kind: 'reregistration' | 'deregistration',
+    detail: Record<string, unknown>,
+    proof: ProofBody | undefined,
+  ): Promise<Static<typeof ApplicationStatusView>> => {
+    const filed = await applications.file({
+      orgId: kkm.orgId,
+      kkmId: kkm.kkmId,
+      kind,
+      detail,
+      signedBy: await signature(req, proof),
+    });
+    const done = await submit(req, filed);
+    return { applicationId: done.id, kkmId: kkm.kkmId, status: done.status };
+  };
+
   r.post(
     '/api/v1/kkms/:kkmId/reregistration',
     {
       ...guard,
-      schema: {
-        tags,
-        summary: 'Move the KKM to another point of sale (its documents keep their point)',
-        params: KkmParams,
-        body: Reregistration,
-        response: { 201: ApplicationStatusView, ...errorResponses(400, 401, 403, 404, 409) },
-      },
+      schema: applicationSchema(
+        'Move the KKM to another point of sale (its documents keep their point)',
+        Reregistration,
+      ),
     },
     async (req, reply) => {
-      const kkm = await ownKkm(req, req.params.kkmId);
+      const kkm = await activeKkm(req, req.params.kkmId);
       const target = await ownPoint(req, req.body.pointId);
-      if (kkm.status === 'deregistered') {
-        throw new ConflictError('kkm_deregistered', `kkm ${kkm.kkmId} is deregistered`);
-      }
       if (target.pointId === kkm.pointId) {
         throw new ConflictError('point_targeted', `kkm ${kkm.kkmId} is at point ${target.pointId}`);
       }
-      const filed = await applications.file({
-        orgId: kkm.orgId,
-        kkmId: kkm.kkmId,
-        kind: 'reregistration',
-        detail: { fromPointId: kkm.pointId, pointId: target.pointId },
-        signedBy: await signature(req, req.body.proof),
-      });
-      const done = await submit(req, filed);
+      const detail = { fromPointId: kkm.pointId, pointId: target.pointId };
       return reply
         .code(201)
-        .send({ applicationId: done.id, kkmId: kkm.kkmId, status: done.status });
+        .send(await fileFor(req, kkm, 'reregistration', detail, req.body.proof));
     },
   );
 
@@ -267,21 +283,14 @@ export async function kkmApplicationRoutes(
     '/api/v1/kkms/:kkmId/deregistration',
     {
       ...guard,
-      schema: {
-        tags,
-        summary:
-          'Deregister the KKM (409 while a shift is open or offline documents are owed); ' +
+      schema: applicationSchema(
+        'Deregister the KKM (409 while a shift is open or offline documents are owed); ' +
           'the register is then answered 15',
-        params: KkmParams,
-        body: Deregistration,
-        response: { 201: ApplicationStatusView, ...errorResponses(400, 401, 403, 404, 409) },
-      },
+        Deregistration,
+      ),
     },
     async (req, reply) => {
-      const kkm = await ownKkm(req, req.params.kkmId);
-      if (kkm.status === 'deregistered') {
-        throw new ConflictError('kkm_deregistered', `kkm ${kkm.kkmId} is deregistered`);
-      }
+      const kkm = await activeKkm(req, req.params.kkmId);
       const [overview] = await queries.overview([kkm.kkmId]);
       if (overview?.openShift) {
         throw new ConflictError(
@@ -298,17 +307,10 @@ export async function kkmApplicationRoutes(
           `kkm ${kkm.kkmId} still owes documents made offline (${owed[0]!.kind}); send them first`,
         );
       }
-      const filed = await applications.file({
-        orgId: kkm.orgId,
-        kkmId: kkm.kkmId,
-        kind: 'deregistration',
-        detail: { reason: req.body.reason },
-        signedBy: await signature(req, req.body.proof),
-      });
-      const done = await submit(req, filed);
+      const detail = { reason: req.body.reason };
       return reply
         .code(201)
-        .send({ applicationId: done.id, kkmId: kkm.kkmId, status: done.status });
+        .send(await fileFor(req, kkm, 'deregistration', detail, req.body.proof));
     },
   );
 

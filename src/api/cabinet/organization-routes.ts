@@ -117,6 +117,15 @@ function pointJson(p: PointRecord): Static<typeof PointView> {
   };
 }
 
+/** A live point of sale the caller sees, else 404. */
+export async function visiblePoint(ctx: CabinetContext, req: FastifyRequest, pointId: number) {
+  const point = await ctx.registry.orgs.getPoint(pointId);
+  if (!point || !seesPoint(req.caller, point.orgId, point.pointId)) {
+    throw new NotFound(`point ${pointId} not found`);
+  }
+  return point;
+}
+
 export async function organizationRoutes(app: FastifyInstance, opts: { ctx: CabinetContext }) {
   const { ctx } = opts;
   const { orgs } = ctx.registry;
@@ -127,15 +136,6 @@ export async function organizationRoutes(app: FastifyInstance, opts: { ctx: Cabi
     if (!org) throw new NotFound(`organization ${req.caller.orgId} not found`);
     return org;
   };
-  /** A point the caller sees, else 404. */
-  const visiblePoint = async (req: FastifyRequest, pointId: number) => {
-    const point = await orgs.getPoint(pointId);
-    if (!point || !seesPoint(req.caller, point.orgId, point.pointId)) {
-      throw new NotFound(`point ${pointId} not found`);
-    }
-    return point;
-  };
-
   const organization = { preValidation: requirePermission('organization') };
   r.get(
     '/api/v1/organization',
@@ -247,7 +247,7 @@ export async function organizationRoutes(app: FastifyInstance, opts: { ctx: Cabi
       },
     },
     async (req) => {
-      const point = await visiblePoint(req, req.params.pointId);
+      const point = await visiblePoint(ctx, req, req.params.pointId);
       const b = req.body;
       const next = await orgs.updatePoint(point.orgId, point.pointId, {
         title: b.title,
@@ -279,7 +279,7 @@ export async function organizationRoutes(app: FastifyInstance, opts: { ctx: Cabi
       },
     },
     async (req, reply) => {
-      const point = await visiblePoint(req, req.params.pointId);
+      const point = await visiblePoint(ctx, req, req.params.pointId);
       await orgs.deletePoint(point.orgId, point.pointId);
       req.log.info(
         { action: 'point.delete', orgId: point.orgId, pointId: point.pointId },
