@@ -16,7 +16,7 @@ import { Command, Request } from '../src/protocol/schema.js';
 import { startServer } from '../src/app/server.js';
 import { seededRandom, ticket } from '../src/sim/documents.js';
 import { ticketFigures, type DocumentRow } from '../src/fiscal/document-rows.js';
-import { deleteKeys } from '../test/helpers/redis-keys.js';
+import { deleteKeys } from '../test/harness/redis-keys.js';
 
 const TICKETS = Number(process.env.BENCH_TICKETS ?? 100_000);
 const FORMAT = process.env.BENCH_FORMAT === 'json' ? 'json' : 'csv';

@@ -45,7 +45,7 @@ import { KkmDevice, TcpLink } from '../src/sim/kkm-client.js';
 import { emptyReport, requests, seededRandom, ticket } from '../src/sim/documents.js';
 import { ticketFigures, type DocumentFigures } from '../src/fiscal/document-rows.js';
 import { tokenSecret } from '../src/storage/settings.js';
-import { deleteKeys } from '../test/helpers/redis-keys.js';
+import { deleteKeys } from '../test/harness/redis-keys.js';
 
 interface AutocannonResult {
   requests: { average: number; total: number };

@@ -33,7 +33,7 @@ import { clickHouseDb } from '../src/storage/db.js';
 import type { DocumentRow } from '../src/fiscal/document-rows.js';
 import { migrate } from '../src/storage/migrations.js';
 import { Registry } from '../src/storage/registry.js';
-import { deleteKeys } from '../test/helpers/redis-keys.js';
+import { deleteKeys } from '../test/harness/redis-keys.js';
 import { spawnServer } from './fleet/server-process.js';
 
 interface AutocannonResult {

@@ -1,24 +1,15 @@
 // POST /api/v1/admin/points/:pointId/kkms/bulk: many registers in one request, each active with
 // its first token, ids continuing the sequence the single route uses.
 import t from 'tap';
+import { openTestStore } from '../harness/store.js';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { adminApi } from '../../src/api/admin.js';
-import { openDb } from '../../src/storage/db.js';
-import { migrate } from '../../src/storage/migrations.js';
 import { Registry } from '../../src/storage/registry.js';
 import { createHttpApp } from '../../src/api/http/app.js';
 
-// One chDB path per process: this file keeps one DATA_DIR for all its tests.
-const dataDir = mkdtempSync(join(tmpdir(), 'ofd-admin-bulk-test-'));
-const db = openDb({ dataDir });
-const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
-const prefix = `ofdtest:admin-bulk:${randomBytes(6).toString('hex')}:`;
-await migrate(db);
+const store = await openTestStore('admin-bulk');
+const { db, redis, prefix } = store;
 const registry = new Registry(db, redis, prefix);
 const ADMIN_TOKEN = randomBytes(32).toString('hex');
 const app = createHttpApp({ loggerInstance: pino({ level: 'silent' }) });
@@ -27,11 +18,7 @@ await app.ready();
 
 t.teardown(async () => {
   await app.close();
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
-  await db.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await store.close();
 });
 
 async function call(method: 'GET' | 'POST', url: string, body?: unknown, token = ADMIN_TOKEN) {

@@ -1,26 +1,20 @@
 import t from 'tap';
+import { openTestStore } from '../harness/store.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { adminApi } from '../../src/api/admin.js';
 import { checkBearer, resolveAdminToken, secretsEqual } from '../../src/api/admin-token.js';
 import { checkPasswordPolicy, passwordPolicyFailures } from '../../src/api/password-policy.js';
-import { openDb } from '../../src/storage/db.js';
-import { migrate } from '../../src/storage/migrations.js';
 import { verifyPassword } from '../../src/storage/passwords.js';
 import { Registry } from '../../src/storage/registry.js';
 import { createHttpApp } from '../../src/api/http/app.js';
 
-// One chDB path per process: this file keeps one DATA_DIR for all its tests.
-const dataDir = mkdtempSync(join(tmpdir(), 'ofd-admin-test-'));
-const db = openDb({ dataDir });
-const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
-const prefix = `ofdtest:admin:${randomBytes(6).toString('hex')}:`;
-await migrate(db);
+const store = await openTestStore('admin');
+const { db, redis, prefix } = store;
 const registry = new Registry(db, redis, prefix);
 
 const ADMIN_TOKEN = randomBytes(32).toString('hex');
@@ -47,11 +41,7 @@ await app.ready();
 
 t.teardown(async () => {
   await app.close();
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
-  await db.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await store.close();
 });
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';

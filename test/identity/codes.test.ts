@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { IdentityCodes } from '../../src/storage/identity-codes.js';
-import { deleteKeys } from '../helpers/redis-keys.js';
+import { deleteKeys } from '../harness/redis-keys.js';
 
 const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
 const prefix = `ofdtest:codes:${randomBytes(4).toString('hex')}:`;

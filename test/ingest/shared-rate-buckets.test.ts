@@ -7,7 +7,7 @@ import { setImmediate as tick } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { TokenBuckets } from '../../src/ingest/request-limits.js';
 import { SharedRateBuckets } from '../../src/storage/rate-buckets.js';
-import { deleteKeys } from '../helpers/redis-keys.js';
+import { deleteKeys } from '../harness/redis-keys.js';
 
 const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
 const prefix = `ofdtest:rates:${randomBytes(4).toString('hex')}:`;

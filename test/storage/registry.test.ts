@@ -1,32 +1,18 @@
 import t from 'tap';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { openDb } from '../../src/storage/db.js';
+import { openTestStore } from '../harness/store.js';
 import { PERMISSIONS } from '../../src/access/permissions.js';
-import { migrate } from '../../src/storage/migrations.js';
 import { hashPassword, verifyPassword } from '../../src/storage/passwords.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../src/storage/errors.js';
 import { Registry } from '../../src/storage/registry.js';
 import { nextVersion } from '../../src/storage/repository.js';
 import type { NomenclatureElement } from '../../src/storage/nomenclature.js';
 
-// One chDB path per process: this file keeps one DATA_DIR for all its tests.
-const dataDir = mkdtempSync(join(tmpdir(), 'ofd-registry-test-'));
-const db = openDb({ dataDir });
-const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
-const prefix = `ofdtest:registry:${randomBytes(6).toString('hex')}:`;
-await migrate(db);
+const store = await openTestStore('registry');
+const { db, redis, prefix } = store;
 const registry = new Registry(db, redis, prefix);
 
 t.teardown(async () => {
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
-  await db.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await store.close();
 });
 
 const rows = <T>(query: string, params: Record<string, unknown> = {}) => db.rows<T>(query, params);

@@ -189,21 +189,12 @@ export function decodeCursor(cursor: string | undefined, kkmId: number): number 
   throw new BadRequest('querystring/cursor is not a cursor of this KKM listing');
 }
 
-// ---- protocol names -------------------------------------------------------------------------
+// ---- protocol names (spelled once, from the schema) ------------------------------------------
 
-export const OPERATION_NAMES = ['buy', 'buy_return', 'sell', 'sell_return'] as const;
-export const PAYMENT_NAMES = ['cash', 'card', 'credit', 'tare', 'mobile'] as const;
-const ITEM_NAMES = [
-  '',
-  'commodity',
-  'storno_commodity',
-  'markup',
-  'storno_markup',
-  'discount',
-  'storno_discount',
-] as const;
-
-const named = (names: readonly string[], n: number) => names[n] || `unknown_${n}`;
-export const operationName = (n: number) => named(OPERATION_NAMES, n);
-export const paymentName = (n: number) => named(PAYMENT_NAMES, n);
-export const itemTypeName = (n: number) => named(ITEM_NAMES, n);
+export {
+  OPERATION_NAMES,
+  PAYMENT_NAMES,
+  itemTypeName,
+  operationName,
+  paymentName,
+} from '../../fiscal/names.js';

@@ -25,6 +25,7 @@ import {
   kkmParams,
   isoWall,
   operationName,
+  OPERATION_NAMES,
   periodProperties,
   requireKkm,
 } from './read-support.js';
@@ -43,7 +44,7 @@ const common = {
   dateTime: { type: 'string', description: 'device wall clock, no time zone' },
   receivedAt: { type: 'string', description: 'UTC' },
   shiftNumber: { type: 'integer' },
-  operation: { type: 'string', enum: ['buy', 'buy_return', 'sell', 'sell_return'] },
+  operation: { type: 'string', enum: [...OPERATION_NAMES] },
   total: { type: 'integer', description: 'tiyn' },
   payments: { type: 'array', items: payment },
   offline: { type: 'boolean', description: 'made in offline mode (marked "A")' },
