@@ -77,6 +77,7 @@ t.test('users CRUD by the owner', async (t) => {
     'exports',
     'users',
     'organization',
+    'kkms',
   ]);
 
   t.same((await get(owner, `/api/v1/users/${id}`)).json, created.json);

@@ -36,6 +36,13 @@ const LoginBody = Type.Unsafe<
   Static<typeof PasswordLogin> | Static<typeof EdsProof> | Static<typeof OtpProof>
 >({
   type: 'object',
+  // Every field of the three forms, for the API document; the branches below decide.
+  properties: {
+    ...PasswordLogin.properties,
+    ...EdsProof.properties,
+    ...OtpProof.properties,
+    method: { type: 'string', enum: ['password', 'eds', 'otp'] },
+  },
   if: { required: ['method'], properties: { method: { const: 'eds' } } },
   then: EdsProof,
   else: {
