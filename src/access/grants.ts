@@ -18,6 +18,11 @@ export interface Viewer {
   permissions: ReadonlySet<string>;
   /** 'all' for the owner; otherwise the points granted directly or through groups. */
   pointIds: ReadonlySet<number> | 'all';
+  /**
+   * For a service centre's user: the clients' KKMs its accepted grants show, each with the
+   * modules granted (cabinet manual §18). A centre sees nothing else.
+   */
+  serviced?: ReadonlyMap<number, ReadonlySet<string>>;
 }
 
 /** Where a KKM is registered. */
@@ -51,6 +56,22 @@ export const seesPoint = (viewer: Viewer, orgId: number, pointId: number): boole
 /** A KKM of another organization, of a point not granted, or unknown (null) is not seen. */
 export const seesKkm = (viewer: Viewer, place: KkmPlace | null | undefined): boolean =>
   !!place && seesPoint(viewer, place.orgId, place.pointId);
+
+/**
+ * Whether the viewer may read KKM `kkmId` (registered at `place`) in `module`: a KKM of its
+ * own organization at a point it sees, or for a service centre a client's KKM granted to it
+ * with that module (any module when none is named).
+ */
+export function readsKkm(
+  viewer: Viewer,
+  kkmId: number,
+  place: KkmPlace | null | undefined,
+  module?: string,
+): boolean {
+  if (!viewer.serviced) return seesKkm(viewer, place);
+  const modules = viewer.serviced.get(kkmId);
+  return !!place && !!modules && (module === undefined || modules.has(module));
+}
 
 export const mayUse = (viewer: Viewer, permission: Permission): boolean =>
   viewer.permissions.has(permission);

@@ -6,6 +6,8 @@ export const PERMISSIONS = [
   'exports',
   'users',
   'organization',
+  // Points of sale, KKM registration and tokens, applications (cabinet manual §3–8, §15).
+  'kkms',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 

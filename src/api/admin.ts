@@ -17,6 +17,7 @@ import { sendError } from './http/conventions.js';
 import { httpError } from './http/errors.js';
 import { answerObject, idParams, idSchema, uint32 } from './http/schemas.js';
 import { adminCatalogueRoutes, type AdminCatalogueOptions } from './admin-catalogue.js';
+import { adminSelfServiceRoutes, type AdminSelfServiceOptions } from './admin-self-service.js';
 import { cashierPasswordProblem } from './cashier-password.js';
 import { checkPasswordPolicy } from './password-policy.js';
 
@@ -27,6 +28,8 @@ export interface AdminApiOptions {
   onKkmChanged: (kkmId: number, change: KkmChange) => Promise<void>;
   /** Catalogue, ads and taxation routes (admin-catalogue.ts), when given. */
   profile?: Omit<AdminCatalogueOptions, 'registry' | 'prefix'>;
+  /** Service centres and operator notices (admin-self-service.ts), when given. */
+  selfService?: Omit<AdminSelfServiceOptions, 'registry' | 'prefix'>;
 }
 
 export const ADMIN_PREFIX = '/api/v1/admin';
@@ -388,6 +391,9 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
 
   if (opts.profile) {
     await adminCatalogueRoutes(app, { ...opts.profile, registry, prefix: ADMIN_PREFIX });
+  }
+  if (opts.selfService) {
+    await adminSelfServiceRoutes(app, { ...opts.selfService, registry, prefix: ADMIN_PREFIX });
   }
 };
 

@@ -26,6 +26,13 @@ import type { LiveFeed } from '../telemetry/live-feed.js';
 import type { Metrics, MetricsJson } from '../telemetry/metrics.js';
 import type { IngestCore } from './ingest-core.js';
 import { requestLogFields } from './logger.js';
+import type { Notifier } from '../telemetry/notifier.js';
+import type { KkmChange } from '../telemetry/events.js';
+import type { ForwardingDecision } from '../storage/applications.js';
+import { IdentityCodes } from '../storage/identity-codes.js';
+import type { IdentityDeps } from '../api/identity/proof.js';
+import { EdsVerifier, crlFileCheck, loadCertificates } from '../api/identity/eds.js';
+import { httpGatewaySender, logSender } from '../api/identity/messages.js';
 
 export interface HttpAppDeps {
   config: Config;
@@ -46,6 +53,34 @@ export interface HttpAppDeps {
   invalidateKkm(kkmId: number): Promise<void>;
   /** Metrics of other processes, merged into this one's /metrics. */
   otherMetrics?: () => Promise<MetricsJson[]>;
+  /** Stores and announces notifications (operator notices). */
+  notifier: Notifier;
+  /** How KKM applications reach the tax authority (default: none, they complete at once). */
+  forward?: ForwardingDecision;
+}
+
+/** EDS verification and one-time codes as the configuration sets them up. */
+function identityDeps(d: HttpAppDeps): IdentityDeps {
+  const s = d.config.selfService;
+  const log = d.log.child({ part: 'identity' });
+  const trusted = s.edsCaFile ? loadCertificates(s.edsCaFile) : null;
+  return {
+    codes: new IdentityCodes(d.redis, d.config.redisPrefix, {
+      ttlSeconds: s.codeTtlSeconds,
+      maxAttempts: s.codeAttempts,
+      perRecipient: s.codesPerPhone,
+      perAddress: s.codesPerAddress,
+      windowSeconds: s.codeWindowSeconds,
+    }),
+    eds: trusted
+      ? new EdsVerifier({
+          trusted,
+          revocation: s.edsCrlFile ? crlFileCheck(s.edsCrlFile) : undefined,
+        })
+      : null,
+    sms: s.smsGatewayUrl ? httpGatewaySender(s.smsGatewayUrl) : logSender(log, 'sms'),
+    email: s.emailGatewayUrl ? httpGatewaySender(s.emailGatewayUrl) : logSender(log, 'email'),
+  };
 }
 
 export async function buildHttpApp(d: HttpAppDeps): Promise<FastifyInstance> {
@@ -94,6 +129,15 @@ export async function buildHttpApp(d: HttpAppDeps): Promise<FastifyInstance> {
       redisPrefix: config.redisPrefix,
       settings: config.receiptCheck,
     });
+    const onKkmChanged = async (kkmId: number, change: KkmChange) => {
+      // Every ingest process must read the changed registration: drop the cached state.
+      await d.invalidateKkm(kkmId);
+      await d.events.emit('kkm.changed', {
+        kkmId,
+        change,
+        kkm: await d.registry.kkms.getKkm(kkmId),
+      });
+    };
     await app.register(cabinetApi, {
       db: d.db,
       redis: d.redis,
@@ -102,20 +146,16 @@ export async function buildHttpApp(d: HttpAppDeps): Promise<FastifyInstance> {
       feed: d.feed,
       jobs: d.jobs,
       kkmOnlineWindowMs: config.kkmOnlineWindowSeconds * 1000,
+      identity: identityDeps(d),
+      forward: d.forward,
+      onKkmChanged,
     });
     await app.register(adminRoutes, {
       registry: d.registry,
       adminToken: d.adminToken,
       profile: { orgs: d.orgs, catalogue: d.catalogue },
-      onKkmChanged: async (kkmId, change) => {
-        // Every ingest process must read the changed registration: drop the cached state.
-        await d.invalidateKkm(kkmId);
-        await d.events.emit('kkm.changed', {
-          kkmId,
-          change,
-          kkm: await d.registry.kkms.getKkm(kkmId),
-        });
-      },
+      selfService: { notify: (list) => d.notifier.raise(list) },
+      onKkmChanged,
     });
   }
   if (ingest) {

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { CommandCore, type CoreRegistry } from '../ingest/command-core.js';
 import { RequestGuard, type KkmHandler } from '../ingest/request-limits.js';
+import { SharedRateBuckets } from '../storage/rate-buckets.js';
 import { StateStore } from '../ingest/state-store.js';
 import { WrongTokenNotices } from '../ingest/wrong-token-notices.js';
 import { CashierAuthLimits } from '../storage/cashier-auth-limits.js';
@@ -119,17 +120,24 @@ export async function buildIngestCore(d: IngestCoreDeps): Promise<IngestCore> {
     })().catch((err: unknown) => log.warn({ err }, 'wrong-token notification not stored'));
   });
   // Rate limits per device and per address, in front of the core for every transport.
-  const guard = new RequestGuard(config, log.child({ part: 'limits' }), {
-    onRefused: (scope, command) => {
-      metrics.rateLimited.inc({ scope });
-      metrics.answer(command, 254, 0);
+  const shared =
+    config.rateBuckets === 'redis' ? new SharedRateBuckets(d.redis, config.redisPrefix) : undefined;
+  const guard = new RequestGuard(
+    config,
+    log.child({ part: 'limits' }),
+    {
+      onRefused: (scope, command) => {
+        metrics.rateLimited.inc({ scope });
+        metrics.answer(command, 254, 0);
+      },
+      knownState: (kkmId) => states.known(kkmId),
+      onWrongToken: (kkmId, address) => {
+        metrics.wrongToken.inc();
+        wrongTokens.record(kkmId, address);
+      },
     },
-    knownState: (kkmId) => states.known(kkmId),
-    onWrongToken: (kkmId, address) => {
-      metrics.wrongToken.inc();
-      wrongTokens.record(kkmId, address);
-    },
-  });
+    shared,
+  );
   return {
     states,
     writer,

@@ -137,6 +137,7 @@ export async function startServer(
           adminToken,
           ingest,
           invalidateKkm: (kkmId) => states.invalidate(kkmId),
+          notifier,
           otherMetrics: parts.otherMetrics,
         })
       : null;

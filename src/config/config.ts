@@ -3,6 +3,7 @@
 import { envInt, type Env } from './env-values.js';
 import { loadJobsConfig, type JobsConfig } from './jobs.js';
 import { loadReceiptCheckConfig, type ReceiptCheckConfig } from './receipt-check.js';
+import { loadSelfServiceConfig, type SelfServiceConfig } from './self-service.js';
 export interface Config {
   tcpPort: number;
   httpPort: number;
@@ -66,6 +67,10 @@ export interface Config {
   ingestProcesses: number;
   /** Background jobs: reconciliation, exports, monitors. */
   jobs: JobsConfig;
+  /** The cabinet's self-service: EDS, one-time codes, SMS gateway. */
+  selfService: SelfServiceConfig;
+  /** Ingest request-rate buckets: kept in Redis for every ingest process, or per process. */
+  rateBuckets: 'redis' | 'local';
 }
 
 export type Role = 'ingest' | 'api' | 'worker';
@@ -152,7 +157,12 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     roles,
     ingestProcesses: int('OFD_INGEST_PROCESSES', 0, 0, 64),
     jobs: loadJobsConfig(env, problems),
+    selfService: loadSelfServiceConfig(env, problems),
+    rateBuckets: env.OFD_RATE_BUCKETS === 'local' ? 'local' : 'redis',
   };
+  if (env.OFD_RATE_BUCKETS && !['redis', 'local'].includes(env.OFD_RATE_BUCKETS)) {
+    problems.push(`OFD_RATE_BUCKETS=${env.OFD_RATE_BUCKETS}: expected redis or local`);
+  }
   if (config.metricsToken !== undefined && config.metricsToken.length < 16) {
     problems.push('OFD_METRICS_TOKEN: use at least 16 characters');
   }

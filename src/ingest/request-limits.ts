@@ -57,7 +57,16 @@ interface Bucket {
   /** Refusals not logged yet, and when the last log line about this key was written. */
   refused: number;
   loggedAt: number;
+  /** Shared buckets: tokens spent here not yet reported, and whether a report is under way. */
+  unsynced?: number;
+  syncing?: boolean;
 }
+
+/**
+ * The bucket every ingest process shares: takes `spent` tokens (it may go below zero) and
+ * answers how many are left.
+ */
+export type BucketSource = (key: string | number, spent: number) => Promise<number>;
 
 /** How often a key over its limit is logged at most (with the count of refusals since). */
 const LOG_EVERY_MS = 10_000;
@@ -67,16 +76,25 @@ const LOG_EVERY_MS = 10_000;
  * have refilled are dropped by `sweep` (a new bucket starts full, so nothing is lost), and when
  * it is full anyway the least recently used bucket goes first, which only ever makes one key's
  * limit laxer.
+ *
+ * With a `source` the budget is shared by every process: each local bucket spends as before
+ * and reports what it spent to the shared one every chunk (a tenth of the burst, at most a
+ * second's worth) of requests, then takes the shared level when that is lower — what other
+ * processes spent. No request waits for Redis; a process overspends a key by at most a chunk
+ * between reports. When Redis fails the local bucket goes on alone.
  */
 export class TokenBuckets<K extends number | string> {
   private readonly buckets: LRUCache<K, Bucket>;
+  private readonly chunk: number;
 
   constructor(
     readonly rate: number,
     readonly burst: number,
     maxKeys = 1_000_000,
+    private readonly source?: BucketSource,
   ) {
     this.buckets = new LRUCache({ max: maxKeys });
+    this.chunk = Math.max(1, Math.min(Math.ceil(burst / 10), Math.ceil(rate)));
   }
 
   get size(): number {
@@ -95,9 +113,30 @@ export class TokenBuckets<K extends number | string> {
     }
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
+      if (this.source) this.spent(key, bucket);
       return null;
     }
     return bucket;
+  }
+
+  /** Counts a token spent; every chunk, reports them and takes in the others' spending. */
+  private spent(key: K, bucket: Bucket): void {
+    bucket.unsynced = (bucket.unsynced ?? 0) + 1;
+    if (bucket.syncing || bucket.unsynced < this.chunk) return;
+    const reported = bucket.unsynced;
+    bucket.unsynced = 0;
+    bucket.syncing = true;
+    this.source!(key, reported)
+      .then(
+        (level) => {
+          // Spent here since the report was sent counts against the shared level too.
+          bucket.tokens = Math.min(bucket.tokens, level - (bucket.unsynced ?? 0));
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        bucket.syncing = false;
+      });
   }
 
   /** Whether `key` has a token left, without taking it. */
@@ -106,9 +145,10 @@ export class TokenBuckets<K extends number | string> {
     return !bucket || bucket.tokens + ((now - bucket.at) * this.rate) / 1000 >= 1;
   }
 
-  /** Drops the buckets that are full again. */
+  /** Drops the buckets that are full again (their unreported spending is forgiven). */
   sweep(now = performance.now()): void {
     for (const [key, b] of this.buckets.entries()) {
+      if (b.syncing) continue;
       if (b.tokens + ((now - b.at) * this.rate) / 1000 >= this.burst) this.buckets.delete(key);
     }
   }
@@ -124,6 +164,17 @@ export interface RequestLimits {
   /** Requests a second per remote address that fail the token check (0: no limit). */
   wrongTokenRate: number;
   wrongTokenBurst: number;
+}
+
+/** The token buckets every ingest process shares (storage/rate-buckets.ts): spend, get the level. */
+export interface SharedBuckets {
+  spend(
+    scope: string,
+    key: string | number,
+    spent: number,
+    rate: number,
+    burst: number,
+  ): Promise<number>;
 }
 
 export interface GuardHooks {
@@ -146,15 +197,25 @@ export class RequestGuard {
     limits: RequestLimits,
     private readonly log: Logger,
     private readonly hooks: GuardHooks = {},
+    /** Buckets shared by every ingest process (Redis); none: each process keeps its own. */
+    shared?: SharedBuckets,
   ) {
-    this.devices =
-      limits.deviceRate > 0 ? new TokenBuckets(limits.deviceRate, limits.deviceBurst) : null;
-    this.addresses =
-      limits.addressRate > 0 ? new TokenBuckets(limits.addressRate, limits.addressBurst) : null;
-    this.wrongTokens =
-      limits.wrongTokenRate > 0
-        ? new TokenBuckets(limits.wrongTokenRate, limits.wrongTokenBurst)
+    const buckets = <K extends number | string>(scope: LimitScope, rate: number, burst: number) =>
+      rate > 0
+        ? new TokenBuckets<K>(
+            rate,
+            burst,
+            undefined,
+            shared && ((key, spent) => shared.spend(scope, key, spent, rate, burst)),
+          )
         : null;
+    this.devices = buckets<number>('device', limits.deviceRate, limits.deviceBurst);
+    this.addresses = buckets<string>('address', limits.addressRate, limits.addressBurst);
+    this.wrongTokens = buckets<string>(
+      'wrong_token',
+      limits.wrongTokenRate,
+      limits.wrongTokenBurst,
+    );
     this.sweeper = setInterval(() => {
       const now = performance.now();
       this.devices?.sweep(now);

@@ -8,7 +8,8 @@ export class StoreRuleError extends Error {
   }
 }
 
-export type Entity = 'org' | 'point' | 'kkm' | 'user' | 'group';
+export type Entity =
+  'org' | 'point' | 'kkm' | 'user' | 'group' | 'application' | 'grant' | 'centre';
 
 /** The record an operation refers to does not exist (or lies in another organization). */
 export class NotFoundError extends StoreRuleError {
@@ -34,7 +35,18 @@ export class InvalidInputError extends StoreRuleError {
 export class ForbiddenError extends StoreRuleError {}
 
 export type ConflictReason =
-  'duplicate_bin' | 'login_taken' | 'cashier_code_taken' | 'kkm_deregistered' | 'owner_protected';
+  | 'duplicate_bin'
+  | 'login_taken'
+  | 'cashier_code_taken'
+  | 'kkm_deregistered'
+  | 'owner_protected'
+  | 'point_has_kkms'
+  | 'point_targeted'
+  | 'geo_changed_recently'
+  | 'shift_open'
+  | 'offline_documents_expected'
+  | 'application_pending'
+  | 'grant_state';
 
 /** The operation contradicts stored state (duplicate BIN, a login taken, …). */
 export class ConflictError extends StoreRuleError {

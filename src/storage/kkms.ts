@@ -24,6 +24,9 @@ export interface KkmRecord {
   status: KkmStatus;
   token: number;
   tokenEpoch: number;
+  /** The taxpayer's own name for the KKM and its year of manufacture (0: not given). */
+  name: string;
+  year: number;
   createdAt: Date;
 }
 
@@ -31,6 +34,8 @@ export interface CreateKkmInput {
   serialNumber: string;
   model: string;
   fnsKkmId: string;
+  name?: string;
+  year?: number;
 }
 
 /** ServiceResponse.RegInfo with the protocol's field names. */
@@ -63,12 +68,14 @@ interface KkmRow {
   status: KkmStatus;
   token: number | string;
   token_epoch: number | string;
+  name: string;
+  year: number | string;
   created_ms: number | string;
   version: number | string;
 }
 
 const KKM_COLUMNS = `kkm_id, org_id, point_id, serial_number, model, fns_kkm_id, status, token,
-  token_epoch, toUnixTimestamp64Milli(created_at) AS created_ms, version`;
+  token_epoch, name, year, toUnixTimestamp64Milli(created_at) AS created_ms, version`;
 
 function kkmFromRow(r: KkmRow): KkmRecord {
   return {
@@ -81,6 +88,8 @@ function kkmFromRow(r: KkmRow): KkmRecord {
     status: r.status,
     token: Number(r.token),
     tokenEpoch: Number(r.token_epoch),
+    name: r.name,
+    year: Number(r.year),
     createdAt: new Date(Number(r.created_ms)),
   };
 }
@@ -99,14 +108,19 @@ export class Kkms extends Repository {
   }
 
   /** Registers a KKM at a point: status active, a fresh random token, token epoch 1. */
-  async createKkm(pointId: number, input: CreateKkmInput): Promise<{ kkmId: number }> {
+  async createKkm(
+    pointId: number,
+    input: CreateKkmInput,
+    /** An id handed out before (`allocateKkmId`, for an application); default: a new one. */
+    reservedId?: number,
+  ): Promise<{ kkmId: number }> {
     requireId('point', pointId);
     const serialNumber = requireText('serialNumber', input.serialNumber);
     const model = requireText('model', input.model);
     const fnsKkmId = requireText('fnsKkmId', input.fnsKkmId);
     const point = await this.orgs.getPoint(pointId);
     if (!point) throw new NotFoundError('point', pointId);
-    const kkmId = await this.allocate('kkm');
+    const kkmId = reservedId ?? (await this.allocateKkmId());
     await this.insert('kkms', {
       kkm_id: kkmId,
       org_id: point.orgId,
@@ -117,11 +131,43 @@ export class Kkms extends Repository {
       status: 'active',
       token: randomToken(),
       token_epoch: 1,
+      name: input.name ?? '',
+      year: input.year ?? 0,
       created_at: chTime(Date.now()),
       version: nextVersion(),
     });
     this.unknownKkms.registered(kkmId);
     return { kkmId };
+  }
+
+  /**
+   * A KKM id for a registration application, before the KKM row exists: never at or below an
+   * id stored in `kkms` or named by an application.
+   */
+  async allocateKkmId(count = 1): Promise<number> {
+    return this.nextSeq(
+      'kkm',
+      () =>
+        this.maxOf(
+          `SELECT greatest((SELECT max(kkm_id) FROM kkms),
+             (SELECT max(kkm_id) FROM applications)) AS m`,
+        ),
+      count,
+    );
+  }
+
+  /** Moves a KKM to another point of its organization (re-registration done). */
+  async moveToPoint(kkmId: number, pointId: number): Promise<KkmRecord> {
+    requireId('kkm', kkmId);
+    return this.withLock(`kkm:${kkmId}`, async () => {
+      const row = await this.kkmRow(kkmId);
+      if (!row) throw new NotFoundError('kkm', kkmId);
+      const point = await this.orgs.getPoint(pointId);
+      if (!point || point.orgId !== Number(row.org_id)) throw new NotFoundError('point', pointId);
+      const updated = await this.writeKkm(row, { point_id: pointId });
+      await this.event(kkmId, 'point_changed', { from: Number(row.point_id), to: pointId });
+      return kkmFromRow(updated);
+    });
   }
 
   /**
@@ -141,7 +187,7 @@ export class Kkms extends Repository {
     if (checked.length === 0) return [];
     const point = await this.orgs.getPoint(pointId);
     if (!point) throw new NotFoundError('point', pointId);
-    const last = await this.allocate('kkm', checked.length);
+    const last = await this.allocateKkmId(checked.length);
     const first = last - checked.length + 1;
     const now = chTime(Date.now());
     const rows = checked.map((input, i) => ({
@@ -154,6 +200,8 @@ export class Kkms extends Repository {
       status: 'active',
       token: randomToken(),
       token_epoch: 1,
+      name: '',
+      year: 0,
       created_at: now,
       version: nextVersion(),
     }));
@@ -276,7 +324,7 @@ export class Kkms extends Repository {
   /** Writes a new version of a KKM row with `changes` applied; returns the row written. */
   private async writeKkm(
     row: KkmRow,
-    changes: Partial<Pick<KkmRow, 'status' | 'token' | 'token_epoch'>>,
+    changes: Partial<Pick<KkmRow, 'status' | 'token' | 'token_epoch' | 'point_id'>>,
   ): Promise<KkmRow> {
     const next: KkmRow = { ...row, ...changes, version: nextVersion(Number(row.version)) };
     await this.insert('kkms', {
@@ -289,6 +337,8 @@ export class Kkms extends Repository {
       status: next.status,
       token: Number(next.token),
       token_epoch: Number(next.token_epoch),
+      name: next.name,
+      year: Number(next.year),
       created_at: chTime(Number(next.created_ms)),
       version: next.version,
     });

@@ -310,6 +310,72 @@ export const migrations: Migration[] = [
     ],
   },
   receiptLookupMigration,
+  {
+    version: 30,
+    name: 'self-service registry details',
+    statements: [
+      // What the taxpayer gives when it registers itself (cabinet manual §1.3, §16): legal
+      // form, head, bank details, structured addresses, contacts (JSON in `details`); a service
+      // centre (§18) is an organization of kind service_centre.
+      `ALTER TABLE orgs
+        ADD COLUMN IF NOT EXISTS kind Enum8('taxpayer' = 1, 'service_centre' = 2) DEFAULT 'taxpayer',
+        ADD COLUMN IF NOT EXISTS details String DEFAULT '{}'`,
+      // Points of sale: the address in parts, a geo-position changed at most once a day, and
+      // deletion (§6).
+      `ALTER TABLE points
+        ADD COLUMN IF NOT EXISTS address_parts String DEFAULT '{}',
+        ADD COLUMN IF NOT EXISTS geo String DEFAULT '',
+        ADD COLUMN IF NOT EXISTS geo_changed_ms UInt64 DEFAULT 0,
+        ADD COLUMN IF NOT EXISTS deleted UInt8 DEFAULT 0`,
+      `ALTER TABLE kkms
+        ADD COLUMN IF NOT EXISTS name String DEFAULT '',
+        ADD COLUMN IF NOT EXISTS year UInt16 DEFAULT 0`,
+    ],
+  },
+  {
+    version: 31,
+    name: 'applications',
+    statements: [
+      // The organization's applications (§15 "Документы"): KKM registration, re-registration,
+      // deregistration and wired VPN requests, each with its status and how it was signed.
+      `CREATE TABLE IF NOT EXISTS applications (
+        application_id UInt32,
+        org_id UInt32,
+        kkm_id UInt32,
+        kind Enum8('registration' = 1, 'reregistration' = 2, 'deregistration' = 3, 'vpn' = 4),
+        status LowCardinality(String),
+        detail String,
+        signed_by LowCardinality(String),
+        created_at DateTime64(3, 'UTC'),
+        decided_at Nullable(DateTime64(3, 'UTC')),
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version) ORDER BY application_id`,
+    ],
+  },
+  {
+    version: 32,
+    name: 'service centres',
+    statements: [
+      // A service centre (ЦТО, §18): an organization of kind service_centre and the KKM models
+      // it serves.
+      `CREATE TABLE IF NOT EXISTS service_centres (
+        org_id UInt32,
+        models Array(String),
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version) ORDER BY org_id`,
+      // What a client organization lets a centre see: KKMs and modules, with the grant's state.
+      `CREATE TABLE IF NOT EXISTS service_grants (
+        grant_id UInt32,
+        client_org_id UInt32,
+        centre_org_id UInt32,
+        kkm_ids Array(UInt32),
+        modules Array(String),
+        status Enum8('pending' = 1, 'accepted' = 2, 'rejected' = 3, 'terminated' = 4),
+        since DateTime64(3, 'UTC'),
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version) ORDER BY grant_id`,
+    ],
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

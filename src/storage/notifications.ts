@@ -80,11 +80,6 @@ export class Notifications {
     }));
   }
 
-  async unreadCount(orgId: number, pointIds: number[] | 'all'): Promise<number> {
-    const all = await this.list(orgId, PERIODS.month, pointIds);
-    return all.filter((n) => !n.readAt).length;
-  }
-
   /** Marks the given notifications (of this organization and scope) read; returns how many. */
   async markRead(orgId: number, ids: string[], pointIds: number[] | 'all'): Promise<number> {
     const mine = (await this.list(orgId, PERIODS.month, pointIds)).filter(

@@ -1,6 +1,6 @@
 // The registry: one repository per aggregate, each the only writer of its tables, built
 // together over one Db and one Redis (ids and locks): organizations and points of sale, KKMs,
-// cashiers, nomenclature, cabinet users and groups.
+// cashiers, nomenclature, cabinet users and groups, applications, service centres and grants.
 import type { Redis } from 'ioredis';
 import type { Db } from './db.js';
 import { Cashiers } from './cashiers.js';
@@ -8,6 +8,8 @@ import { Kkms } from './kkms.js';
 import { NomenclatureStore } from './nomenclature.js';
 import { Orgs } from './orgs.js';
 import { Users } from './users.js';
+import { Applications } from './applications.js';
+import { ServiceCentres } from './service-centres.js';
 
 export class Registry {
   readonly users: Users;
@@ -15,6 +17,8 @@ export class Registry {
   readonly kkms: Kkms;
   readonly cashiers: Cashiers;
   readonly nomenclature: NomenclatureStore;
+  readonly applications: Applications;
+  readonly serviceCentres: ServiceCentres;
 
   constructor(db: Db, redis: Redis, keyPrefix: string) {
     this.users = new Users(db, redis, keyPrefix);
@@ -22,5 +26,7 @@ export class Registry {
     this.kkms = new Kkms(db, redis, keyPrefix, this.orgs);
     this.cashiers = new Cashiers(db, redis, keyPrefix, this.orgs);
     this.nomenclature = new NomenclatureStore(db, redis, keyPrefix, this.orgs);
+    this.applications = new Applications(db, redis, keyPrefix, this.kkms);
+    this.serviceCentres = new ServiceCentres(db, redis, keyPrefix, this.orgs);
   }
 }

@@ -39,6 +39,8 @@ const SEQ_SOURCE = {
   kkm: { table: 'kkms', column: 'kkm_id' },
   user: { table: 'users', column: 'user_id' },
   group: { table: 'groups', column: 'group_id' },
+  application: { table: 'applications', column: 'application_id' },
+  grant: { table: 'service_grants', column: 'grant_id' },
 } as const;
 export type SeqKind = keyof typeof SEQ_SOURCE;
 

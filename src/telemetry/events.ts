@@ -21,7 +21,7 @@ export interface AcknowledgedDocument {
 }
 
 /** What happened to a KKM: a token was issued, or its status became this. */
-export type KkmChange = 'token_issued' | KkmStatus;
+export type KkmChange = 'token_issued' | 'point_changed' | KkmStatus;
 
 export interface KkmChanged {
   kkmId: number;

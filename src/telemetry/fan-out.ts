@@ -7,6 +7,7 @@ import type { Notifier } from './notifier.js';
 
 const KKM_CHANGE_TITLES: Record<KkmChange, string> = {
   token_issued: 'KKM {kkm}: a new token was issued',
+  point_changed: 'KKM {kkm} was re-registered at another point of sale',
   blocked: 'KKM {kkm} was blocked',
   active: 'KKM {kkm} was unblocked',
   deregistered: 'KKM {kkm} was deregistered',

@@ -77,6 +77,7 @@ t.test('users CRUD by the owner', async (t) => {
     'exports',
     'users',
     'organization',
+    'kkms',
   ]);
 
   t.same((await get(owner, `/api/v1/users/${id}`)).json, created.json);
@@ -209,7 +210,7 @@ t.test('the owner cannot be deleted or demoted', async (t) => {
   const renamed = await put(owner, `/api/v1/users/${ownerId}`, { email: 'boss@example.kz' });
   t.equal(renamed.status, 200, 'the owner may change its own details');
   t.equal(renamed.json.role, 'owner');
-  t.equal(renamed.json.effectivePermissions.length, 6);
+  t.equal(renamed.json.effectivePermissions.length, 7);
   await login(a.bin);
 });
 

@@ -51,8 +51,9 @@ const remember = (token: string) => (secrets.sessionTokens.add(token), token);
 const kA1 = await server.registerKkm(); // point P1
 const orgA = { orgId: kA1.orgId, bin: kA1.bin };
 const kA2 = await server.registerKkm(orgA); // point P2
+const kA3 = await server.registerKkm(orgA); // point P3: the deregistration case's KKM
 const devA1 = server.tcpDevice(kA1);
-secrets.deviceTokens.add(kA1.token).add(kA2.token);
+secrets.deviceTokens.add(kA1.token).add(kA2.token).add(kA3.token);
 const random = seededRandom(4242);
 const at = new Date('2026-05-04T10:00:00Z');
 const sold: string[] = [];
@@ -120,6 +121,38 @@ const outsideManager = await createSubUser(ownerA, {
 });
 remember(outsider.token);
 remember(outsideManager.token);
+
+// A service centre that organization A lets see KKM A2's transactions: outside that grant it
+// sees nothing of A's.
+const centreBin = uniqueBin();
+const centreOrg = await server.admin('POST', '/api/v1/admin/service-centres', {
+  bin: centreBin,
+  title: 'ЦТО Access',
+  models: ['Test KKM'],
+  password: ORG_PASSWORD,
+});
+const victimGrant = await call('POST', '/api/v1/service-centre-grants', {
+  token: ownerA,
+  body: { centreId: centreOrg.json.id, kkmIds: [kA2.kkmId], modules: ['transactions'] },
+});
+const centre = remember(await login(centreBin));
+const accepted = await call('POST', `/api/v1/service-requests/${victimGrant.json.id}/accept`, {
+  token: centre,
+});
+const victimVpn = await call('POST', '/api/v1/vpn-requests', {
+  token: ownerA,
+  body: { contact: 'Victim', phone: '+77010000099', kkmCount: 1 },
+});
+if (accepted.status !== 200 || victimVpn.status !== 201) {
+  throw new Error(`centre setup: ${JSON.stringify([accepted.json, victimVpn.json])}`);
+}
+const PUBLIC_ROUTES = new Set([
+  '/api/v1/auth/login',
+  '/api/v1/auth/challenge',
+  '/api/v1/auth/otp',
+  '/api/v1/registration',
+  '/api/v1/registration/email-code',
+]);
 
 const ownerSession = async () => {
   const [row] = await rows<{ user_id: number }>(
@@ -196,6 +229,8 @@ interface Case {
   otherOrg: Outcome;
   outsider: Outcome;
   outsideManager: Outcome;
+  /** A service centre outside its grant (as otherOrg when left out). */
+  centre?: Outcome;
   /** The victim owner's status, run last: the request itself is well-formed. */
   control: number[];
 }
@@ -347,6 +382,9 @@ const cases: Case[] = [
     outsideManager: own((j) =>
       kkmIdsOf(j).join() === String(kA2.kkmId) ? null : `lists ${kkmIdsOf(j).join()}`,
     ),
+    centre: own((j) =>
+      kkmIdsOf(j).join() === String(kA2.kkmId) ? null : `lists ${kkmIdsOf(j).join()}`,
+    ),
     control: [200],
   },
   ...[`shift=1`, period].map((q): Case => ({
@@ -424,6 +462,205 @@ const cases: Case[] = [
     outsideManager: notFound,
     control: [200, 409], // 409 while the job still runs
   },
+  // ---- self-service (issue 15)
+  {
+    method: 'GET',
+    route: '/api/v1/organization',
+    url: '/api/v1/organization',
+    otherOrg: own(),
+    outsider: forbidden,
+    outsideManager: forbidden,
+    centre: own(),
+    control: [200],
+  },
+  {
+    method: 'PUT',
+    route: '/api/v1/organization',
+    url: '/api/v1/organization',
+    body: () => ({ phone: '+77011112233' }),
+    otherOrg: own(),
+    outsider: forbidden,
+    outsideManager: forbidden,
+    centre: own(),
+    control: [200],
+  },
+  {
+    method: 'GET',
+    route: '/api/v1/points',
+    url: '/api/v1/points',
+    otherOrg: own((j) =>
+      j.items.some((p: any) => p.id === kA1.pointId) ? 'lists the victim point' : null,
+    ),
+    outsider: forbidden,
+    outsideManager: forbidden,
+    centre: notFound,
+    control: [200],
+  },
+  {
+    method: 'POST',
+    route: '/api/v1/points',
+    url: '/api/v1/points',
+    body: () => ({
+      title: 'Point',
+      address: { region: 'R', locality: 'L', street: 'S', house: '1' },
+    }),
+    otherOrg: own(),
+    outsider: forbidden,
+    outsideManager: forbidden,
+    centre: notFound,
+    control: [201],
+  },
+  {
+    method: 'PUT',
+    route: '/api/v1/points/:pointId',
+    url: `/api/v1/points/${kA1.pointId}`,
+    body: () => ({ title: 'Shop 1' }),
+    otherOrg: notFound,
+    outsider: forbidden,
+    outsideManager: forbidden,
+    centre: notFound,
+    control: [200],
+  },
+  {
+    method: 'POST',
+    route: '/api/v1/kkms',
+    url: '/api/v1/kkms',
+    body: () => ({
+      pointId: kA1.pointId,
+      serialNumber: 'POACH',
+      model: 'Test KKM',
+      name: 'Poached',
+      year: 2024,
+    }),
+    otherOrg: notFound,
+    outsider: forbidden,
+    outsideManager: forbidden,
+    centre: notFound,
+    control: [201],
+  },
+  {
+    method: 'POST',
+    route: '/api/v1/kkms/:kkmId/token',
+    url: `/api/v1/kkms/${kA2.kkmId}/token`,
+    otherOrg: notFound,
+    outsider: forbidden,
+    outsideManager: forbidden,
+    centre: notFound,
+    control: [200],
+  },
+  {
+    method: 'POST',
+    route: '/api/v1/kkms/:kkmId/reregistration',
+    url: `/api/v1/kkms/${kA1.kkmId}/reregistration`,
+    // The owner's request names the KKM's own point: 409, and nothing moves.
+    body: () => ({ pointId: kA1.pointId }),
+    otherOrg: notFound,
+    outsider: forbidden,
+    outsideManager: forbidden,
+    centre: notFound,
+    control: [409],
+  },
+  {
+    method: 'POST',
+    route: '/api/v1/vpn-requests',
+    url: '/api/v1/vpn-requests',
+    body: () => ({ contact: 'Poacher', phone: '+77010000098', kkmCount: 1 }),
+    otherOrg: own(),
+    outsider: forbidden,
+    outsideManager: forbidden,
+    centre: notFound,
+    control: [201],
+  },
+  {
+    method: 'GET',
+    route: '/api/v1/documents',
+    url: '/api/v1/documents',
+    otherOrg: own((j) =>
+      j.items.some((d: any) => d.id === victimVpn.json.id) ? 'lists the victim document' : null,
+    ),
+    outsider: forbidden,
+    outsideManager: forbidden,
+    centre: notFound,
+    control: [200],
+  },
+  {
+    method: 'GET',
+    route: '/api/v1/documents/:id/file',
+    url: `/api/v1/documents/${victimVpn.json.id}/file`,
+    otherOrg: notFound,
+    outsider: forbidden,
+    outsideManager: forbidden,
+    centre: notFound,
+    control: [200],
+  },
+  {
+    method: 'GET',
+    route: '/api/v1/service-centres',
+    url: '/api/v1/service-centres',
+    otherOrg: own(),
+    outsider: forbidden,
+    outsideManager: forbidden,
+    centre: own(),
+    control: [200],
+  },
+  {
+    method: 'GET',
+    route: '/api/v1/service-centre-grants',
+    url: '/api/v1/service-centre-grants',
+    otherOrg: own((j) => (j.items.length === 0 ? null : `lists ${j.items.length} grants`)),
+    outsider: forbidden,
+    outsideManager: forbidden,
+    centre: own((j) => (j.items.length === 0 ? null : `lists ${j.items.length} grants`)),
+    control: [200],
+  },
+  {
+    method: 'POST',
+    route: '/api/v1/service-centre-grants',
+    url: '/api/v1/service-centre-grants',
+    body: () => ({
+      centreId: centreOrg.json.id,
+      kkmIds: [kA1.kkmId],
+      modules: ['transactions'],
+    }),
+    otherOrg: notFound,
+    outsider: forbidden,
+    outsideManager: forbidden,
+    centre: notFound,
+    control: [201],
+  },
+  {
+    method: 'PUT',
+    route: '/api/v1/service-centre-grants/:id',
+    url: `/api/v1/service-centre-grants/${victimGrant.json.id}`,
+    body: () => ({ kkmIds: [kA2.kkmId] }),
+    otherOrg: notFound,
+    outsider: forbidden,
+    outsideManager: forbidden,
+    centre: notFound,
+    control: [200],
+  },
+  {
+    method: 'GET',
+    route: '/api/v1/service-requests',
+    url: '/api/v1/service-requests',
+    otherOrg: own((j) => (j.items.length === 0 ? null : `lists ${j.items.length} requests`)),
+    outsider: forbidden,
+    outsideManager: forbidden,
+    centre: own(),
+    control: [200],
+  },
+  ...(['accept', 'reject'] as const).map((action): Case => ({
+    method: 'POST',
+    route: `/api/v1/service-requests/:id/${action}`,
+    url: `/api/v1/service-requests/${victimGrant.json.id}/${action}`,
+    otherOrg: notFound,
+    outsider: forbidden,
+    outsideManager: forbidden,
+    // The centre's own request, decided already.
+    centre: refused(409),
+    // Only the centre decides; the client owner is answered as if there were nothing.
+    control: [404],
+  })),
   // Deletions last, so the cases above find their targets.
   {
     method: 'DELETE',
@@ -443,6 +680,37 @@ const cases: Case[] = [
     outsideManager: forbidden,
     control: [204],
   },
+  {
+    method: 'DELETE',
+    route: '/api/v1/points/:pointId',
+    url: `/api/v1/points/${kA1.pointId}`,
+    otherOrg: notFound,
+    outsider: forbidden,
+    outsideManager: forbidden,
+    centre: notFound,
+    control: [409], // the point has KKMs
+  },
+  {
+    method: 'POST',
+    route: '/api/v1/kkms/:kkmId/deregistration',
+    url: `/api/v1/kkms/${kA3.kkmId}/deregistration`,
+    body: () => ({ reason: 'access test' }),
+    otherOrg: notFound,
+    outsider: forbidden,
+    outsideManager: forbidden,
+    centre: notFound,
+    control: [201],
+  },
+  {
+    method: 'POST',
+    route: '/api/v1/service-centre-grants/:id/terminate',
+    url: `/api/v1/service-centre-grants/${victimGrant.json.id}/terminate`,
+    otherOrg: notFound,
+    outsider: forbidden,
+    outsideManager: forbidden,
+    centre: notFound,
+    control: [200],
+  },
 ];
 
 /** The WebSocket live feed, checked on its own below. */
@@ -455,7 +723,8 @@ const isCabinetRoute = (route: string) =>
   // The buyer's receipt check is public (test/public covers what it reveals).
   !route.startsWith('/api/v1/public/') &&
   route !== '/api/v1/openapi.json' &&
-  route !== '/api/v1/auth/login';
+  // Public: login, the EDS challenge, one-time codes, registration (test/api/self-service).
+  !PUBLIC_ROUTES.has(route);
 
 /** Every method and route of the app, from Fastify's route tree (HEAD left out). */
 function routeTable(): { method: string; route: string }[] {
@@ -537,15 +806,16 @@ t.test('invalid tokens get 401 and nothing else on every cabinet route', async (
   }
 });
 
-for (const who of ['otherOrg', 'outsider', 'outsideManager'] as const) {
+for (const who of ['otherOrg', 'outsider', 'outsideManager', 'centre'] as const) {
   t.test(`${who}: refused, or only its own data, on every cabinet route`, async (t) => {
     const token = {
       otherOrg: ownerB,
       outsider: outsider.token,
       outsideManager: outsideManager.token,
+      centre,
     }[who];
     for (const c of cases) {
-      const outcome = c[who];
+      const outcome = who === 'centre' ? (c.centre ?? c.otherOrg) : c[who];
       const what = `${c.method} ${c.url}`;
       if ('skip' in outcome) continue;
       const body = c.body?.();

@@ -203,7 +203,7 @@ export async function analyticsRoutes(
 ): Promise<void> {
   const { ctx } = opts;
   const queries = new CabinetQueries(ctx.db);
-  app.addHook('preHandler', requirePermission('analytics'));
+  app.addHook('preValidation', requirePermission('analytics'));
 
   app.get(
     '/api/v1/analytics/summary',

@@ -4,9 +4,11 @@
 // Passwords never reach a log line.
 import { randomBytes } from 'node:crypto';
 import type { TypeBoxApp } from '../http/app.js';
-import { Type } from 'typebox';
 import { hashPassword, verifyPassword } from '../../storage/passwords.js';
 import type { CabinetContext } from './index.js';
+import { Type, type Static } from 'typebox';
+import { EdsProof, OtpProof, prove, type ProvenIdentity } from '../identity/proof.js';
+import { Unauthorized } from '../http/errors.js';
 
 import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
 import { answerObject, errorResponses, noContent } from '../http/schemas.js';
@@ -20,13 +22,35 @@ export interface AuthRoutesOptions {
 
 const WRONG_CREDENTIALS = 'wrong login or password';
 
-const loginBody = Type.Object(
+const PasswordLogin = Type.Object(
   {
+    method: Type.Optional(Type.Literal('password')),
     login: Type.String({ minLength: 1, maxLength: 128 }),
     password: Type.String({ minLength: 1, maxLength: 256 }),
   },
   { additionalProperties: false },
 );
+
+/** Login and password, or an EDS or OTP proof (`method` picks the branch). */
+const LoginBody = Type.Unsafe<
+  Static<typeof PasswordLogin> | Static<typeof EdsProof> | Static<typeof OtpProof>
+>({
+  type: 'object',
+  // Every field of the three forms, for the API document; the branches below decide.
+  properties: {
+    ...PasswordLogin.properties,
+    ...EdsProof.properties,
+    ...OtpProof.properties,
+    method: { type: 'string', enum: ['password', 'eds', 'otp'] },
+  },
+  if: { required: ['method'], properties: { method: { const: 'eds' } } },
+  then: EdsProof,
+  else: {
+    if: { required: ['method'], properties: { method: { const: 'otp' } } },
+    then: OtpProof,
+    else: PasswordLogin,
+  },
+});
 
 const sessionView = answerObject({
   token: Type.String({ description: 'Send as "Authorization: Bearer <token>"' }),
@@ -44,18 +68,41 @@ export async function authPublicRoutes(app: TypeBoxApp, opts: AuthRoutesOptions)
   let dummyHash: Promise<string> | null = null;
   const dummy = () => (dummyHash ??= hashPassword(randomBytes(16).toString('hex')));
 
-  app.post(
+  /** A session for the owner of the organization the proof names (its BIN, or the IIN). */
+  async function ownerSession(identity: ProvenIdentity) {
+    const org = await ctx.registry.orgs.findOrgByBin(identity.bin ?? identity.iin);
+    // A one-time code proves the phone: it must be the one the organization registered.
+    if (!org || (identity.method === 'otp' && org.details.phone !== identity.phone)) {
+      throw new Unauthorized('no organization is registered for this proof');
+    }
+    const owner = await users.findLogin(org.bin);
+    if (!owner) throw new Unauthorized('no organization is registered for this proof');
+    return { user: owner, centre: org.kind === 'service_centre' };
+  }
+
+  app.post<{ Body: Static<typeof LoginBody> }>(
     '/api/v1/auth/login',
     {
       schema: {
         tags: ['auth'],
-        summary: 'Log in with login and password; returns a bearer session token',
+        summary:
+          'Log in with login and password, or with an EDS or one-time-code proof ' +
+          '(method eds/otp); returns a bearer session token',
         security: [],
-        body: loginBody,
+        body: LoginBody,
         response: { 200: sessionView, ...errorResponses(400, 401, 429) },
       },
     },
     async (req, reply) => {
+      if (req.body.method === 'eds' || req.body.method === 'otp') {
+        const { user, centre } = await ownerSession(await prove(ctx.identity, req.body));
+        const session = await ctx.sessions.create(user.userId, user.orgId, centre);
+        req.log.info(
+          { action: 'login', method: req.body.method, userId: user.userId, orgId: user.orgId },
+          'cabinet: logged in',
+        );
+        return { token: session.token, expiresAt: session.expiresAt.toISOString() };
+      }
       const { login, password } = req.body;
       const attempt = await throttle.begin(login, req.ip);
       if (!attempt.allowed) {
@@ -80,7 +127,12 @@ export async function authPublicRoutes(app: TypeBoxApp, opts: AuthRoutesOptions)
         return sendError(reply, 401, WRONG_CREDENTIALS);
       }
       await throttle.succeeded(login, req.ip);
-      const session = await ctx.sessions.create(user.userId, user.orgId);
+      const org = await ctx.registry.orgs.getOrg(user.orgId);
+      const session = await ctx.sessions.create(
+        user.userId,
+        user.orgId,
+        org?.kind === 'service_centre',
+      );
       req.log.info(
         { action: 'login', userId: user.userId, orgId: user.orgId },
         'cabinet: logged in',

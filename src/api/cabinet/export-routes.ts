@@ -70,7 +70,7 @@ export async function exportRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext 
   app.post(
     '/api/v1/exports',
     {
-      preHandler: guard,
+      preValidation: guard,
       schema: {
         summary: "Queue an archive of a KKM's receipts or Z reports (by shift or by period)",
         tags: ['exports'],
@@ -144,7 +144,7 @@ export async function exportRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext 
   app.get(
     '/api/v1/exports/:jobId',
     {
-      preHandler: guard,
+      preValidation: guard,
       schema: {
         summary: 'State and progress of an export',
         tags: ['exports'],
@@ -178,7 +178,7 @@ export async function exportRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext 
   app.get(
     '/api/v1/exports/:jobId/file',
     {
-      preHandler: guard,
+      preValidation: guard,
       schema: {
         summary: 'The archive of a finished export (application/zip)',
         tags: ['exports'],

@@ -31,13 +31,13 @@ const groupPatchBody = Type.Partial(Type.Object(groupFields), {
 export async function groupsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext }) {
   const { ctx } = opts;
   const users = ctx.registry.users;
-  const preHandler = requirePermission('users');
+  const preValidation = requirePermission('users');
   const tags = ['groups'];
 
   app.post(
     '/api/v1/groups',
     {
-      preHandler,
+      preValidation,
       schema: {
         tags,
         summary: 'Create a group granting points of sale and modules to its members',
@@ -63,7 +63,7 @@ export async function groupsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext 
   app.get(
     '/api/v1/groups',
     {
-      preHandler,
+      preValidation,
       schema: {
         tags,
         summary: "The organization's groups",
@@ -82,7 +82,7 @@ export async function groupsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext 
   app.get(
     '/api/v1/groups/:id',
     {
-      preHandler,
+      preValidation,
       schema: {
         tags,
         summary: 'One group with its members',
@@ -101,7 +101,7 @@ export async function groupsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext 
   app.put(
     '/api/v1/groups/:id',
     {
-      preHandler,
+      preValidation,
       schema: {
         tags,
         summary: "Change a group's name, grants or members",
@@ -129,7 +129,7 @@ export async function groupsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext 
   app.delete(
     '/api/v1/groups/:id',
     {
-      preHandler,
+      preValidation,
       schema: {
         tags,
         summary: 'Delete a group; its members lose what it granted',

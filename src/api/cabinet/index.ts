@@ -21,6 +21,15 @@ import { Scope } from '../../storage/cabinet-scope.js';
 import { Sessions } from './sessions.js';
 import { ticketsRoutes } from './tickets-routes.js';
 import { usersRoutes } from './users-routes.js';
+import { identityRoutes } from './identity-routes.js';
+import { organizationRoutes } from './organization-routes.js';
+import { kkmApplicationRoutes } from './kkm-applications-routes.js';
+import { serviceCentreRoutes } from './service-centre-routes.js';
+import { IdentityCodes } from '../../storage/identity-codes.js';
+import { completeAtOnce, type ForwardingDecision } from '../../storage/applications.js';
+import type { KkmChange } from '../../telemetry/events.js';
+import type { IdentityDeps } from '../identity/proof.js';
+import { logSender } from '../identity/messages.js';
 
 export interface CabinetOptions {
   db: Db;
@@ -32,12 +41,21 @@ export interface CabinetOptions {
   jobs: JobQueues;
   /** A KKM heard from within this window counts as online (default 10 minutes). */
   kkmOnlineWindowMs?: number;
+  /** Identity proofs (EDS, one-time codes); default: no EDS, codes written to the log. */
+  identity?: IdentityDeps;
+  /** Complete a KKM application at once or wait for the tax authority (default: at once). */
+  forward?: ForwardingDecision;
+  /** Called after a KKM's token, point or status changed (ingest drops its cached state). */
+  onKkmChanged?: (kkmId: number, change: KkmChange) => Promise<void>;
 }
 
 /** Plugins of the cabinet; each registers its routes (public ones before the auth hook). */
 export interface CabinetContext extends CabinetOptions {
   scope: Scope;
   sessions: Sessions;
+  identity: IdentityDeps;
+  forward: ForwardingDecision;
+  onKkmChanged: (kkmId: number, change: KkmChange) => Promise<void>;
 }
 
 export async function cabinetApi(app: FastifyInstance, opts: CabinetOptions): Promise<void> {
@@ -45,13 +63,29 @@ export async function cabinetApi(app: FastifyInstance, opts: CabinetOptions): Pr
     ...opts,
     scope: new Scope(opts.db),
     sessions: new Sessions(opts.redis, opts.redisPrefix),
+    identity: opts.identity ?? {
+      codes: new IdentityCodes(opts.redis, opts.redisPrefix, {
+        ttlSeconds: 300,
+        maxAttempts: 5,
+        perRecipient: 5,
+        perAddress: 20,
+        windowSeconds: 3600,
+      }),
+      eds: null,
+      sms: logSender(app.log as never, 'sms'),
+      email: logSender(app.log as never, 'email'),
+    },
+    forward: opts.forward ?? completeAtOnce,
+    onKkmChanged: opts.onKkmChanged ?? (async () => undefined),
   };
   app.decorateRequest('caller', null as never);
   app.decorateRequest('sessionToken', '');
+  app.decorateRequest('module', undefined);
   // The live feed authenticates itself (a WebSocket may carry the token as ?token=).
   await app.register(liveRoutes, { ctx, feed: opts.feed });
   // Public routes (login) register here, before the hook below.
   await app.register(authPublicRoutes, { ctx });
+  await app.register(identityRoutes, { ctx });
   await app.register(async (secured) => {
     secured.addHook('onRequest', authenticate(ctx.sessions, ctx.scope));
     publishAccessChanges(secured, ctx.feed);
@@ -66,6 +100,9 @@ export async function cabinetApi(app: FastifyInstance, opts: CabinetOptions): Pr
     await secured.register(ticketsRoutes, { ctx });
     await secured.register(reportsRoutes, { ctx });
     await secured.register(analyticsRoutes, { ctx });
+    await secured.register(organizationRoutes, { ctx });
+    await secured.register(kkmApplicationRoutes, { ctx });
+    await secured.register(serviceCentreRoutes, { ctx });
     void secured;
   });
 }

@@ -36,6 +36,13 @@ const kkmView = Type.Object({
     ),
   ),
   lastShiftNumber: Type.Optional(Type.Integer()),
+  vpn: Type.Optional(
+    nullable(
+      Type.String({
+        description: "Status of the organization's latest wired VPN request; null: none",
+      }),
+    ),
+  ),
   openShift: nullable(
     answerObject({
       number: Type.Integer(),
@@ -63,6 +70,10 @@ export async function kkmsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext })
     },
     async (req) => {
       const kkms = await queries.overview(await ctx.scope.kkmIds(req.caller));
+      const vpn = req.caller.serviced
+        ? null
+        : ((await ctx.registry.applications.list(req.caller.orgId, { kind: 'vpn' }))[0]?.status ??
+          null);
       const now = Date.now();
       return {
         items: kkms.map((k) => {
@@ -83,6 +94,7 @@ export async function kkmsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext })
             lastSeenAt,
             ...(status === 'offline' ? { offlineSince: lastSeenAt } : {}),
             lastShiftNumber: k.lastShiftNumber,
+            vpn,
             openShift: k.openShift
               ? { number: k.openShift.number, openedAt: isoWall(k.openShift.openedAt) }
               : null,

@@ -1,8 +1,17 @@
 // Notifications (cabinet manual §19): list by period, mark read, unread count. A sub-user sees
-// organization-wide notifications and those of its points.
+// organization-wide notifications and those of its points; the operator's notices only with
+// the "users" permission.
+import type { FastifyRequest } from 'fastify';
 import type { TypeBoxApp } from '../http/app.js';
 import { Type } from 'typebox';
-import { Notifications, PERIODS, type Period } from '../../storage/notifications.js';
+import {
+  Notifications,
+  PERIODS,
+  type Notification,
+  type Period,
+} from '../../storage/notifications.js';
+import { mayUse } from '../../access/grants.js';
+import { OPERATOR_NOTICE } from '../admin-self-service.js';
 import type { CabinetContext } from './index.js';
 import { answerObject, anyObject, nullable } from '../http/schemas.js';
 
@@ -24,6 +33,9 @@ export async function notificationsRoutes(
   const store = new Notifications(opts.ctx.db);
   const points = (req: { caller: { pointIds: Set<number> | 'all' } }) =>
     req.caller.pointIds === 'all' ? ('all' as const) : [...req.caller.pointIds];
+  // The operator's notices reach a sub-user only with the "users" permission (manual §19).
+  const visible = (req: FastifyRequest, list: Notification[]) =>
+    mayUse(req.caller, 'users') ? list : list.filter((n) => n.kind !== OPERATOR_NOTICE);
 
   app.get(
     '/api/v1/notifications',
@@ -41,7 +53,10 @@ export async function notificationsRoutes(
       },
     },
     async (req) => ({
-      items: await store.list(req.caller.orgId, PERIODS[req.query.period ?? 'month'], points(req)),
+      items: visible(
+        req,
+        await store.list(req.caller.orgId, PERIODS[req.query.period ?? 'month'], points(req)),
+      ),
     }),
   );
 
@@ -70,6 +85,10 @@ export async function notificationsRoutes(
         response: { 200: answerObject({ unread: Type.Integer() }) },
       },
     },
-    async (req) => ({ unread: await store.unreadCount(req.caller.orgId, points(req)) }),
+    async (req) => ({
+      unread: visible(req, await store.list(req.caller.orgId, PERIODS.month, points(req))).filter(
+        (n) => !n.readAt,
+      ).length,
+    }),
   );
 }

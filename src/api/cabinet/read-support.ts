@@ -7,7 +7,7 @@ import { Type, type TProperties, type TSchema } from 'typebox';
 import { answerObject, defaulted, errorResponses, idParams, nullable } from '../http/schemas.js';
 import { MAX_UINT32 } from '../../protocol/numbers.js';
 import { LRUCache } from 'lru-cache';
-import { seesKkm, type KkmPlace } from '../../access/grants.js';
+import { readsKkm, type KkmPlace } from '../../access/grants.js';
 import type { CabinetContext } from './index.js';
 
 // A KKM's organization and point are written once at registration, so a short-lived
@@ -39,11 +39,12 @@ async function kkmPlaces(ctx: CabinetContext, kkmIds: number[]): Promise<Map<num
 /**
  * 404 unless the caller may see every one of these KKMs. A KKM that does not exist, belongs
  * to another org or to a point not granted gets the same answer, so nobody learns which KKM
- * ids exist elsewhere. (Scope.seesKkm's rule, with the KKMs' registration cached.)
+ * ids exist elsewhere; a service centre reads only KKMs granted with the route's module.
+ * (Scope.seesKkm's rule, with the KKMs' registration cached.)
  */
 export async function requireKkms(ctx: CabinetContext, req: FastifyRequest, kkmIds: number[]) {
   const places = await kkmPlaces(ctx, kkmIds);
-  const hidden = kkmIds.filter((id) => !seesKkm(req.caller, places.get(id)));
+  const hidden = kkmIds.filter((id) => !readsKkm(req.caller, id, places.get(id), req.module));
   if (hidden.length) throw new NotFound(`kkm ${hidden.join(', ')} not found`);
 }
 

@@ -39,7 +39,7 @@ export async function reconciliationRoutes(
   app.get(
     '/api/v1/kkms/:kkmId/reconciliation',
     {
-      preHandler: requirePermission('transactions'),
+      preValidation: requirePermission('transactions'),
       schema: {
         summary: 'Findings of the reconciliation of offline uploads',
         tags: ['transactions'],

@@ -117,7 +117,7 @@ export async function reportsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext
   const { ctx } = opts;
   const queries = new CabinetQueries(ctx.db);
   const documents = new DocumentQueries(ctx.db);
-  app.addHook('preHandler', requirePermission('reports'));
+  app.addHook('preValidation', requirePermission('reports'));
 
   app.get(
     '/api/v1/kkms/:kkmId/reports',

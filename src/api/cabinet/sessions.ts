@@ -9,6 +9,8 @@ export interface Session {
   userId: number;
   orgId: number;
   expiresAt: number;
+  /** A service centre's user (its reads go through the centre's grants). */
+  centre?: boolean;
 }
 
 export class Sessions {
@@ -30,10 +32,14 @@ export class Sessions {
     return `${this.prefix}user-sessions:${userId}`;
   }
 
-  async create(userId: number, orgId: number): Promise<{ token: string; expiresAt: Date }> {
+  async create(
+    userId: number,
+    orgId: number,
+    centre = false,
+  ): Promise<{ token: string; expiresAt: Date }> {
     const token = randomBytes(32).toString('base64url');
     const expiresAt = Date.now() + this.ttlSeconds * 1000;
-    const session: Session = { userId, orgId, expiresAt };
+    const session: Session = { userId, orgId, expiresAt, ...(centre ? { centre } : {}) };
     const hash = createHash('sha256').update(token).digest('hex');
     await this.redis
       .multi()

@@ -126,7 +126,7 @@ export function qrUrl(responseBase64: string): string | null {
 export async function ticketsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext }): Promise<void> {
   const { ctx } = opts;
   const queries = new CabinetQueries(ctx.db);
-  app.addHook('preHandler', requirePermission('transactions'));
+  app.addHook('preValidation', requirePermission('transactions'));
 
   app.get(
     '/api/v1/kkms/:kkmId/tickets',

@@ -57,13 +57,13 @@ export async function usersRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext }
   /** The users the caller may see, as JSON. */
   const visible = (caller: Caller, org: OrgUsers, list: UserRecord[]) =>
     list.map((u) => userJson(org, u)).filter((j) => seesUser(caller, { ...j, userId: j.id }));
-  const preHandler = requirePermission('users');
+  const preValidation = requirePermission('users');
   const tags = ['users'];
 
   app.post(
     '/api/v1/users',
     {
-      preHandler,
+      preValidation,
       schema: {
         tags,
         summary: 'Create a user with access to chosen points of sale and modules',
@@ -86,7 +86,7 @@ export async function usersRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext }
   app.get(
     '/api/v1/users',
     {
-      preHandler,
+      preValidation,
       schema: {
         tags,
         summary: "The organization's users",
@@ -106,7 +106,7 @@ export async function usersRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext }
   app.get(
     '/api/v1/users/:id',
     {
-      preHandler,
+      preValidation,
       schema: {
         tags,
         summary: 'One user with its direct and effective access',
@@ -129,7 +129,7 @@ export async function usersRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext }
   app.put(
     '/api/v1/users/:id',
     {
-      preHandler,
+      preValidation,
       schema: {
         tags,
         summary: "Change a user's name, e-mail, password or access",
@@ -166,7 +166,7 @@ export async function usersRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext }
   app.delete(
     '/api/v1/users/:id',
     {
-      preHandler,
+      preValidation,
       schema: {
         tags,
         summary: 'Delete a user; its sessions stop working (the owner cannot be deleted)',
