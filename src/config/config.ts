@@ -12,6 +12,8 @@ export interface Config {
   /** Key prefix for everything this deployment keeps in Redis. */
   redisPrefix: string;
   clickhouseUrl: string | undefined;
+  /** Embedded engine: chDB sessions for reads beside the writer's (0: reads share it). */
+  readSessions: number;
   adminToken: string | undefined;
   /** Group commit: the most rows one insert carries, and how long a row may wait for company. */
   batchMaxRows: number;
@@ -123,6 +125,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     redisUrl,
     redisPrefix: str('OFD_REDIS_PREFIX', 'ofd:'),
     clickhouseUrl,
+    readSessions: int('OFD_READ_SESSIONS', 2, 0, 16),
     adminToken,
     batchMaxRows: int('OFD_BATCH_MAX_ROWS', 1000, 1, 100_000),
     batchMaxDelayMs: int('OFD_BATCH_MAX_DELAY_MS', 1, 0, 1000),

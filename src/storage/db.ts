@@ -2,7 +2,11 @@
 // It is implemented once over a ClickHouse client (embedded chDB or a server, clickhouse.ts)
 // and once over the IPC link of an ingest process (src/cluster/ipc-db.ts); nothing else in
 // the code sees a ClickHouse client.
-import { openClickHouse, type ClickHouseClient, type ClickHouseOptions } from './clickhouse.js';
+import {
+  openClickHouseClients,
+  type ClickHouseClient,
+  type ClickHouseOptions,
+} from './clickhouse.js';
 
 export type Params = Record<string, unknown>;
 export type Row = Record<string, unknown>;
@@ -25,29 +29,56 @@ export interface Db {
  */
 const READ_SETTINGS = { output_format_json_quote_64bit_integers: 0 } as const;
 
-export function clickHouseDb(client: ClickHouseClient): Db {
+/**
+ * The port over a writer's client (inserts, statements) and readers' clients (queries). A query
+ * goes to the reader with the fewest queries in flight, so reads neither wait behind a commit
+ * nor, while another reader is free, behind each other.
+ */
+export function clickHouseDb(
+  writer: ClickHouseClient,
+  readers: readonly ClickHouseClient[] = [writer],
+): Db {
+  const inFlight = readers.map(() => 0);
+  const leastBusy = () => {
+    let best = 0;
+    for (let i = 1; i < inFlight.length; i++) if (inFlight[i]! < inFlight[best]!) best = i;
+    return best;
+  };
   return {
     async rows<T>(query: string, params: Params = {}) {
-      const rs = await client.query({
-        query,
-        query_params: params,
-        format: 'JSONEachRow',
-        clickhouse_settings: READ_SETTINGS,
-      });
-      return rs.json<T>();
+      const i = leastBusy();
+      inFlight[i]!++;
+      try {
+        const rs = await readers[i]!.query({
+          query,
+          query_params: params,
+          format: 'JSONEachRow',
+          clickhouse_settings: READ_SETTINGS,
+        });
+        return await rs.json<T>();
+      } finally {
+        inFlight[i]!--;
+      }
     },
     async insert(table, rows) {
-      await client.insert({ table, values: rows as object[], format: 'JSONEachRow' });
+      await writer.insert({ table, values: rows as object[], format: 'JSONEachRow' });
     },
     async command(query) {
-      await client.command({ query });
+      await writer.command({ query });
     },
     async ping() {
-      return (await client.ping()).success;
+      return (await writer.ping()).success;
     },
-    close: () => client.close(),
+    async close() {
+      const others = readers.filter((r) => r !== writer);
+      await Promise.all(others.map((r) => r.close()));
+      await writer.close();
+    },
   };
 }
 
 /** The configured store: a ClickHouse server by URL, else the embedded engine. */
-export const openDb = (opts: ClickHouseOptions): Db => clickHouseDb(openClickHouse(opts));
+export function openDb(opts: ClickHouseOptions): Db {
+  const { writer, readers } = openClickHouseClients(opts);
+  return clickHouseDb(writer, readers);
+}
