@@ -5,9 +5,11 @@
 //
 // Device times are the device's wall clock stored as UTC-less DateTime('UTC') text
 // ('YYYY-MM-DD hh:mm:ss'), so periods are compared as the same text, never converted.
-// Reads that count, sum or list rows use FINAL (one logical copy of a retried document); reads
+// Reads that count or sum rows use FINAL (one logical copy of a retried document); reads
 // of max(doc_seq), of the last document's state or of a set of cancelled receipts skip it,
 // since every copy of a document (a retry recomputes the same row) gives the same answer.
+// Receipts are listed and read from cabinet_receipts (migration 50), a narrow copy keyed by
+// (kkm_id, doc_seq) in small granules, taking one copy of each with LIMIT 1 BY.
 import type { StoredState } from '../fiscal/device-state.js';
 import type { Db } from './db.js';
 import { readTicket203, TICKET_203_SELECT, type Ticket203 } from './ticket-columns-203.js';
@@ -17,11 +19,11 @@ const num = (v: unknown): number => Number(v);
 const nums = (v: unknown): number[] => ((v as unknown[]) ?? []).map(Number);
 
 /**
- * Whether a receipt (doc_seq) was annulled: a cancel_ticket names it. A cancellation is always
- * stored after the receipt it annuls, so only documents after {after} are read.
+ * Whether a receipt (doc_seq) was annulled: receipt_cancellations (migration 20) holds the few
+ * receipts a cancel_ticket named, keyed by (kkm_id, doc_seq), so this reads a handful of rows.
  */
-const ANNULLED = `doc_seq IN (SELECT cancelled_seq FROM documents
-  WHERE kkm_id = {kkm:UInt32} AND doc_type = 'cancel_ticket' AND doc_seq > {after:UInt32})`;
+const ANNULLED = `doc_seq IN (SELECT doc_seq FROM receipt_cancellations
+  WHERE kkm_id = {kkm:UInt32} AND doc_seq > {after:UInt32})`;
 
 export interface KkmOverview {
   kkmId: number;
@@ -259,10 +261,10 @@ export class CabinetQueries {
       `SELECT doc_seq, ticket_number, toString(device_time) AS wall_time,
          toUnixTimestamp64Milli(received_at) AS received_ms, shift_number, operation, total,
          payments.type, payments.sum, is_offline, offline_number, ${ANNULLED} AS annulled
-       FROM documents FINAL
-       WHERE kkm_id = {kkm:UInt32} AND doc_type = 'ticket' AND doc_seq > {after:UInt32}
+       FROM cabinet_receipts
+       WHERE kkm_id = {kkm:UInt32} AND doc_seq > {after:UInt32}
          ${filterSql(filter, 'device_time')}
-       ORDER BY doc_seq LIMIT {limit:UInt32}`,
+       ORDER BY doc_seq LIMIT 1 BY doc_seq LIMIT {limit:UInt32}`,
       { kkm: kkmId, after, limit: limit + 1, ...filter },
     );
     const more = raw.length > limit;
@@ -288,12 +290,12 @@ export class CabinetQueries {
          items.code, items.barcode, items.unit, items.tax_percent, items.tax_sum,
          payments.type, payments.sum, taxes.type, taxes.percent, taxes.sum, taxes.turnover,
          customer_iin, customer_email, customer_phone, response, ${TICKET_203_SELECT},
-         ${ANNULLED.replace('{after:UInt32}', '{seq:UInt32}')} AS annulled
-       FROM documents FINAL
-       WHERE kkm_id = {kkm:UInt32} AND doc_type = 'ticket' AND ticket_number = {number:String}
-         ${docSeq === undefined ? '' : 'AND doc_seq = {seq:UInt32}'}
+         ${ANNULLED.replace('>', '>=')} AS annulled
+       FROM cabinet_receipts
+       WHERE kkm_id = {kkm:UInt32} AND ticket_number = {number:String}
+         ${docSeq === undefined ? '' : 'AND doc_seq = {after:UInt32}'}
        LIMIT 1`,
-      { kkm: kkmId, number: ticketNumber, seq: docSeq ?? 0 },
+      { kkm: kkmId, number: ticketNumber, after: docSeq ?? 0 },
     );
     if (!r) return null;
     return {

@@ -18,6 +18,8 @@ export interface Db {
   insert(table: string, rows: readonly object[]): Promise<void>;
   /** A statement without rows (DDL, OPTIMIZE). */
   command(query: string): Promise<void>;
+  /** Queries the store runs side by side (read sessions; 1 when absent). */
+  readonly parallelReads?: number;
   /** Whether the store answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -45,6 +47,7 @@ export function clickHouseDb(
     return best;
   };
   return {
+    parallelReads: readers.length,
     async rows<T>(query: string, params: Params = {}) {
       const i = leastBusy();
       inFlight[i]!++;
