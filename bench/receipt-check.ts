@@ -32,6 +32,7 @@ import { openClickHouse } from '../src/storage/clickhouse.js';
 import { clickHouseDb } from '../src/storage/db.js';
 import type { DocumentRow } from '../src/fiscal/document-rows.js';
 import { migrate } from '../src/storage/migrations.js';
+import { OrgProfile } from '../src/storage/org-profile.js';
 import { Registry } from '../src/storage/registry.js';
 import { deleteKeys } from '../test/helpers/redis-keys.js';
 import { spawnServer } from './fleet/server-process.js';
@@ -91,6 +92,7 @@ async function load(): Promise<string[]> {
   );
   const random = seededRandom(2026);
   const log = pino({ level: 'silent' });
+  const orgs = new OrgProfile(clickHouseDb(ch));
   const urls: string[] = [];
   let rows: DocumentRow[] = [];
   const perKkm = Math.ceil(RECEIPTS / KKMS);
@@ -121,8 +123,9 @@ async function load(): Promise<string[]> {
         state,
         receiptUrl: RECEIPT_URL,
         shiftMaxHours: 24,
+        orgs,
         log,
-      } as CommandContext);
+      } as Partial<CommandContext> as CommandContext);
       if (outcome.kind !== 'answer') throw new Error(`ticket refused: ${outcome.text}`);
       state = outcome.state;
       rows.push(outcome.document!);

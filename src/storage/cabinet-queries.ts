@@ -175,51 +175,40 @@ export class CabinetQueries {
   /**
    * Registry row, last contact and open shift of each KKM, by kkm_id. The open shift comes from
    * the state stored with the KKM's last document (what ingest rebuilds a device from): a
-   * ticket or money placement opens a shift, only a close_shift closes it. Reading it costs
-   * the primary-key columns (for max(doc_seq)) and one row per KKM, not a scan of its history.
+   * ticket or money placement opens a shift, only a close_shift closes it. kkm_activity
+   * (migration 52) holds that last document and the last device event per KKM, maintained by
+   * every insert, so this reads a few rows per KKM, not its history.
    */
   async overview(kkmIds: number[]): Promise<KkmOverview[]> {
     if (!kkmIds.length) return [];
-    const ids = { ids: kkmIds };
     const raw = await this.db.rows<Record<string, unknown>>(
       `SELECT k.kkm_id AS kkm_id, k.point_id AS point_id, p.title AS point_title,
          k.serial_number AS serial_number, k.model AS model, k.fns_kkm_id AS fns_kkm_id,
          k.status AS status, toUnixTimestamp64Milli(k.created_at) AS created_ms,
-         m.last_seq AS last_seq, e.last_ms AS last_event_ms
+         a.last_seq AS last_seq, a.document_ms AS document_ms, a.state AS state,
+         a.event_ms AS last_event_ms
        FROM (SELECT * FROM kkms FINAL WHERE kkm_id IN {ids:Array(UInt32)}) AS k
        LEFT JOIN (SELECT point_id, title FROM points FINAL) AS p ON p.point_id = k.point_id
        LEFT JOIN (
-         SELECT kkm_id, max(doc_seq) AS last_seq FROM documents
-         WHERE kkm_id IN {ids:Array(UInt32)} GROUP BY kkm_id) AS m ON m.kkm_id = k.kkm_id
-       LEFT JOIN (
-         SELECT kkm_id, toUnixTimestamp64Milli(max(received_at)) AS last_ms FROM device_events
-         WHERE kkm_id IN {ids:Array(UInt32)} AND JSONExtractString(detail, 'source') != 'admin'
-         GROUP BY kkm_id) AS e ON e.kkm_id = k.kkm_id
+         SELECT kkm_id, maxMerge(last_seq) AS last_seq,
+           toUnixTimestamp64Milli(maxMerge(last_document_at)) AS document_ms,
+           argMaxMerge(last_state) AS state,
+           toUnixTimestamp64Milli(maxMerge(last_event_at)) AS event_ms
+         FROM kkm_activity WHERE kkm_id IN {ids:Array(UInt32)} GROUP BY kkm_id
+       ) AS a ON a.kkm_id = k.kkm_id
        ORDER BY kkm_id`,
-      ids,
+      { ids: kkmIds },
     );
-    const withDocs = raw.filter((r) => num(r.last_seq) > 0);
     const last = new Map<number, { receivedAt: number; state: Partial<StoredState> }>();
-    if (withDocs.length) {
-      const lastIds = withDocs.map((r) => num(r.kkm_id));
-      const seqs = withDocs.map((r) => num(r.last_seq));
-      const docs = await this.db.rows<{ kkm_id: number; received_ms: string; state: string }>(
-        `SELECT kkm_id, toUnixTimestamp64Milli(received_at) AS received_ms, state
-         FROM documents
-         WHERE kkm_id IN {ids:Array(UInt32)} AND doc_seq IN {seqs:Array(UInt32)}
-           AND has(arrayZip({ids:Array(UInt32)}, {seqs:Array(UInt32)}), (kkm_id, doc_seq))
-         LIMIT 1 BY kkm_id`,
-        { ids: lastIds, seqs },
-      );
-      for (const d of docs) {
-        let state: Partial<StoredState> = {};
-        try {
-          state = JSON.parse(d.state) as Partial<StoredState>;
-        } catch {
-          // a row without state reads as "no shift open"
-        }
-        last.set(num(d.kkm_id), { receivedAt: num(d.received_ms), state });
+    for (const r of raw) {
+      if (!(num(r.last_seq) > 0)) continue;
+      let state: Partial<StoredState> = {};
+      try {
+        state = JSON.parse(String(r.state)) as Partial<StoredState>;
+      } catch {
+        // a row without state reads as "no shift open"
       }
+      last.set(num(r.kkm_id), { receivedAt: num(r.document_ms), state });
     }
     return raw.map((r) => {
       const kkmId = num(r.kkm_id);

@@ -9,6 +9,11 @@
 //   made again with them and the table is filled again from `documents` (a read of the
 //   receipts once, at the start that applies it).
 //
+// - 52 `kkm_activity`: per KKM its last document (doc_seq, receive time, the device state
+//   after it) and the receive time of its last device event not caused by an admin, as
+//   aggregate states that every insert into documents or device_events adds to and merges
+//   fold: the KKM list and the X report read a few rows per KKM instead of its history.
+//
 // A retried document can be stored twice; its copies are equal (the row is recomputed), so
 // the copies in these tables are equal too, and reads take one with LIMIT 1 BY, never FINAL.
 import type { Migration } from './migrations.js';
@@ -134,4 +139,37 @@ const receiptCheckLines203: Migration = {
   ],
 };
 
-export const readModelMigrations: Migration[] = [cabinetReceipts, receiptCheckLines203];
+const DOCUMENT_ACTIVITY = `SELECT kkm_id, maxState(doc_seq) AS last_seq,
+  maxState(received_at) AS last_document_at, argMaxState(state, doc_seq) AS last_state
+  FROM documents GROUP BY kkm_id`;
+const EVENT_ACTIVITY = `SELECT kkm_id, maxState(received_at) AS last_event_at
+  FROM device_events WHERE JSONExtractString(detail, 'source') != 'admin' GROUP BY kkm_id`;
+
+const kkmActivity: Migration = {
+  version: 52,
+  name: 'kkm_activity',
+  statements: [
+    `CREATE TABLE IF NOT EXISTS kkm_activity (
+      kkm_id UInt32,
+      last_seq AggregateFunction(max, UInt32),
+      last_document_at AggregateFunction(max, DateTime64(3, 'UTC')),
+      last_state AggregateFunction(argMax, String, UInt32),
+      last_event_at AggregateFunction(max, DateTime64(3, 'UTC'))
+    ) ENGINE = AggregatingMergeTree ORDER BY kkm_id`,
+    // Maxima are the same however often a row was stored, so retried copies change nothing.
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS kkm_activity_documents_mv TO kkm_activity AS
+      ${DOCUMENT_ACTIVITY}`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS kkm_activity_events_mv TO kkm_activity AS
+      ${EVENT_ACTIVITY}`,
+    // What was stored before (a start interrupted here adds the same maxima again).
+    `INSERT INTO kkm_activity (kkm_id, last_seq, last_document_at, last_state)
+      ${DOCUMENT_ACTIVITY}`,
+    `INSERT INTO kkm_activity (kkm_id, last_event_at) ${EVENT_ACTIVITY}`,
+  ],
+};
+
+export const readModelMigrations: Migration[] = [
+  cabinetReceipts,
+  receiptCheckLines203,
+  kkmActivity,
+];

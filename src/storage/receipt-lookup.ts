@@ -104,23 +104,26 @@ export class ReceiptLookup {
   private async findMany(keys: readonly ReceiptKey[]): Promise<(FoundReceipt | null)[]> {
     // The key picks the rows (one point range per receipt, whatever the mix of KKMs). Every
     // copy of a row is the same (a retried document recomputes it), so LIMIT 1 BY, no FINAL.
+    // The cancellations of those found are a second point read: joining them in one query
+    // costs several times both reads together.
     const found = await this.db.rows<Record<string, unknown>>(
-      `SELECT r.*, c.cancelled_at AS cancelled_at FROM (
-         SELECT *, toString(device_time) AS wall_time
-         FROM receipt_check
-         WHERE (fns_kkm_id, number, device_time) IN {keys:Array(Tuple(String, String, DateTime('UTC')))}
-         LIMIT 1 BY fns_kkm_id, number, device_time) AS r
-       LEFT JOIN (
-         SELECT kkm_id, doc_seq, toString(min(cancelled_at)) AS cancelled_at
-         FROM receipt_cancellations
-         WHERE (kkm_id, doc_seq) IN (
-           SELECT kkm_id, doc_seq FROM receipt_check
-           WHERE (fns_kkm_id, number, device_time) IN {keys:Array(Tuple(String, String, DateTime('UTC')))})
-         GROUP BY kkm_id, doc_seq) AS c
-       ON c.kkm_id = r.kkm_id AND c.doc_seq = r.doc_seq
-       SETTINGS join_use_nulls = 1`,
+      `SELECT *, toString(device_time) AS wall_time
+       FROM receipt_check
+       WHERE (fns_kkm_id, number, device_time) IN {keys:Array(Tuple(String, String, DateTime('UTC')))}
+       LIMIT 1 BY fns_kkm_id, number, device_time`,
       { keys: keys.map((k) => new TupleParam([k.kgdNumber, k.number, k.deviceTime])) },
     );
+    const cancelled = new Map<string, string>();
+    if (found.length) {
+      const cancellations = await this.db.rows<{ kkm_id: number; doc_seq: number; at: string }>(
+        `SELECT kkm_id, doc_seq, toString(min(cancelled_at)) AS at FROM receipt_cancellations
+         WHERE (kkm_id, doc_seq) IN {ids:Array(Tuple(UInt32, UInt32))}
+         GROUP BY kkm_id, doc_seq`,
+        { ids: found.map((r) => new TupleParam([Number(r.kkm_id), Number(r.doc_seq)])) },
+      );
+      for (const c of cancellations) cancelled.set(`${c.kkm_id}:${c.doc_seq}`, c.at);
+    }
+    for (const r of found) r.cancelled_at = cancelled.get(`${r.kkm_id}:${r.doc_seq}`) ?? null;
     const byKey = new Map<string, Record<string, unknown>>();
     for (const r of found) {
       byKey.set(
