@@ -14,8 +14,9 @@
 //                                 BENCH_CONNECTIONS (50) BENCH_WARM=0 skips the warm pass
 //                                 BENCH_CPU_PROF=DIR writes the server's V8 CPU profile there
 //                                 BENCH_RATE_MAX (1e9: never trips), BENCH_CACHE_TTL_MS (600000)
+//                                 BENCH_KEEP_DATA=1 keeps the DATA_DIR (and its QR paths.txt)
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error -- autocannon ships no type declarations; the part used is typed below
@@ -163,6 +164,7 @@ const ok = (r: AutocannonResult) => r.statusCodeStats['200']?.count ?? 0;
 try {
   const loadStarted = performance.now();
   const paths = await load();
+  if (process.env.BENCH_KEEP_DATA) writeFileSync(join(dataDir, 'paths.txt'), paths.join('\n'));
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   console.log(`stored ${paths.length} receipts of ${KKMS} KKMs in ${loadSeconds.toFixed(1)} s`);
 
@@ -250,5 +252,6 @@ try {
 } finally {
   await deleteKeys(redis, prefix);
   redis.disconnect();
-  rmSync(dataDir, { recursive: true, force: true });
+  if (process.env.BENCH_KEEP_DATA) console.log(`DATA_DIR kept: ${dataDir}`);
+  else rmSync(dataDir, { recursive: true, force: true });
 }
