@@ -14,6 +14,12 @@
 //   aggregate states that every insert into documents or device_events adds to and merges
 //   fold: the KKM list and the X report read a few rows per KKM instead of its history.
 //
+// - 53 `daily_receipts`: receipts per KKM, device day and operation with their totals, payments
+//   by type and taxes by (type, percent) as aggregate states, for the analytics summary. A
+//   retried copy would be summed twice, so each group also counts distinct receipts (uniqExact
+//   of doc_seq) beside the rows it summed: a group where they differ is read from the receipts
+//   themselves.
+//
 // A retried document can be stored twice; its copies are equal (the row is recomputed), so
 // the copies in these tables are equal too, and reads take one with LIMIT 1 BY, never FINAL.
 import type { Migration } from './migrations.js';
@@ -168,8 +174,40 @@ const kkmActivity: Migration = {
   ],
 };
 
+const DAILY = `SELECT kkm_id, toDate(device_time) AS day, operation,
+  uniqExactState(doc_seq) AS receipts, toUInt64(count()) AS copies, sum(total) AS total,
+  sumMapState(payments.type, arrayMap(x -> toUInt64(1), payments.type), payments.sum) AS pay,
+  sumMapState(arrayMap((t, p) -> (t, p), taxes.type, taxes.percent),
+    arrayMap(x -> toUInt64(1), taxes.type), taxes.sum, taxes.turnover) AS tax
+  FROM documents WHERE doc_type = 'ticket' GROUP BY kkm_id, day, operation`;
+
+const dailyReceipts: Migration = {
+  version: 53,
+  name: 'daily_receipts',
+  statements: [
+    // The table takes the types of the states from the select (copies and total are plain
+    // sums: SimpleAggregateFunction).
+    `CREATE TABLE IF NOT EXISTS daily_receipts (
+      kkm_id UInt32,
+      day Date,
+      operation UInt8,
+      receipts AggregateFunction(uniqExact, UInt32),
+      copies SimpleAggregateFunction(sum, UInt64),
+      total SimpleAggregateFunction(sum, Int64),
+      pay AggregateFunction(sumMap, Array(UInt8), Array(UInt64), Array(Int64)),
+      tax AggregateFunction(sumMap, Array(Tuple(UInt32, UInt32)), Array(UInt64), Array(Int64),
+        Array(Int64))
+    ) ENGINE = AggregatingMergeTree ORDER BY (kkm_id, day, operation)`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS daily_receipts_mv TO daily_receipts AS ${DAILY}`,
+    // A start interrupted here copies them again: those groups then count more rows than
+    // receipts and are read from the receipts.
+    `INSERT INTO daily_receipts ${DAILY}`,
+  ],
+};
+
 export const readModelMigrations: Migration[] = [
   cabinetReceipts,
   receiptCheckLines203,
   kkmActivity,
+  dailyReceipts,
 ];
