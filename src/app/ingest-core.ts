@@ -66,6 +66,7 @@ export async function buildIngestCore(d: IngestCoreDeps): Promise<IngestCore> {
     {
       maxRows: config.batchMaxRows,
       maxDelayMs: config.batchMaxDelayMs,
+      maxLingerMs: config.batchMaxLingerMs,
       maxPending: config.batchMaxRows * 50,
       commitTimeoutMs: 4000,
     },
