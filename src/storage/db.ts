@@ -18,6 +18,13 @@ export interface Db {
   insert(table: string, rows: readonly object[]): Promise<void>;
   /** A statement without rows (DDL, OPTIMIZE). */
   command(query: string): Promise<void>;
+  /**
+   * The same store, its queries queued behind the inserts already handed to it (the writer's
+   * session). A device state is rebuilt through it: an insert that outlived its commit's
+   * deadline may still land, and a read that overtook it would let the resend store the
+   * document a second time. Absent: every query already is (one session, or IPC to one).
+   */
+  afterWrites?(): Db;
   /** Queries the store runs side by side (read sessions; 1 when absent). */
   readonly parallelReads?: number;
   /** Whether the store answers. */
@@ -46,19 +53,14 @@ export function clickHouseDb(
     for (let i = 1; i < inFlight.length; i++) if (inFlight[i]! < inFlight[best]!) best = i;
     return best;
   };
-  return {
+  const onWriter = readers.length === 1 && readers[0] === writer;
+  const db: Db = {
     parallelReads: readers.length,
     async rows<T>(query: string, params: Params = {}) {
       const i = leastBusy();
       inFlight[i]!++;
       try {
-        const rs = await readers[i]!.query({
-          query,
-          query_params: params,
-          format: 'JSONEachRow',
-          clickhouse_settings: READ_SETTINGS,
-        });
-        return await rs.json<T>();
+        return await rowsOf<T>(readers[i]!, query, params);
       } finally {
         inFlight[i]!--;
       }
@@ -78,6 +80,21 @@ export function clickHouseDb(
       await writer.close();
     },
   };
+  if (!onWriter) {
+    const ordered: Db = { ...db, parallelReads: 1, rows: (q, p = {}) => rowsOf(writer, q, p) };
+    db.afterWrites = () => ordered;
+  }
+  return db;
+}
+
+async function rowsOf<T>(client: ClickHouseClient, query: string, params: Params): Promise<T[]> {
+  const rs = await client.query({
+    query,
+    query_params: params,
+    format: 'JSONEachRow',
+    clickhouse_settings: READ_SETTINGS,
+  });
+  return rs.json<T>();
 }
 
 /** The configured store: a ClickHouse server by URL, else the embedded engine. */
