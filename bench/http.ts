@@ -1,16 +1,24 @@
-// The cabinet read API under load: a server started in this process (embedded ClickHouse in a
-// temporary DATA_DIR, the local Redis under a key prefix of its own) holding a month of
-// receipts of 20 KKMs, then autocannon against the receipts-by-shift, one-receipt, analytics
-// and KKM-list routes with an owner session. Prints requests/s and latency per route.
+// The cabinet read API under load: months of receipts of many KKMs loaded into the embedded
+// engine (a temporary DATA_DIR, the local Redis under a key prefix of its own), the HTTP ingest
+// route measured in this process, then the server started as `npm start` runs it (a child
+// process on that DATA_DIR, so autocannon here does not share its thread) and autocannon
+// against GET /healthz (the baseline) and the receipts-by-shift, one-receipt, KKM-list, X and Z
+// report and analytics routes with an owner session; then the same routes again while a fleet
+// of registers (bench/fleet) sends receipts over TCP at BENCH_INGEST_RATE, and a check that
+// the fleet's acknowledged receipts are stored exactly once. Prints req/s, p50, p99 and the
+// ratio to /healthz per route, and the load average.
 //
 // Loading takes the fast path: the rows ingest would store (same row builder, ticketFigures,
 // the same answer frame with its QR code, the same Z reports with buildReport) are inserted in
 // large batches; a few of the last shifts are then closed through TCP like a real KKM.
 //
-//   npm run bench:http        BENCH_KKMS (20) BENCH_DAYS (30) BENCH_TICKETS_PER_DAY (170)
-//                             BENCH_SECONDS (10) per route, BENCH_CONNECTIONS (10),
+//   npm run bench:http        BENCH_KKMS (200) BENCH_DAYS (60) BENCH_TICKETS_PER_DAY (83):
+//                             about 1,000,000 receipts; BENCH_SECONDS (10) per route,
+//                             BENCH_CONNECTIONS (50), BENCH_INGEST_RATE (500 receipts/s;
+//                             0 skips that pass), BENCH_INGEST_KKMS (200),
 //                             BENCH_KEEP_DATA=1 keeps the DATA_DIR for inspection
 import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,7 +53,11 @@ import { KkmDevice, TcpLink } from '../src/sim/kkm-client.js';
 import { emptyReport, requests, seededRandom, ticket } from '../src/sim/documents.js';
 import { ticketFigures, type DocumentFigures } from '../src/fiscal/document-rows.js';
 import { tokenSecret } from '../src/storage/settings.js';
+import { ticketColumns203 } from '../src/storage/ticket-columns-203.js';
 import { deleteKeys } from '../test/harness/redis-keys.js';
+import { spawnServer, type ServerProcess } from './fleet/server-process.js';
+import { Fleet, spawnedTarget } from './fleet/simulator.js';
+import { phaseText, verifyText } from './fleet/report.js';
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -74,11 +86,15 @@ type Autocannon = (opts: {
 const autocannon = autocannonModule as Autocannon;
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-const KKMS = env('BENCH_KKMS', 20);
-const DAYS = env('BENCH_DAYS', 30);
-const PER_DAY = env('BENCH_TICKETS_PER_DAY', 170);
+const KKMS = env('BENCH_KKMS', 200);
+const DAYS = env('BENCH_DAYS', 60);
+const PER_DAY = env('BENCH_TICKETS_PER_DAY', 83);
 const SECONDS = env('BENCH_SECONDS', 10);
-const CONNECTIONS = env('BENCH_CONNECTIONS', 10);
+const CONNECTIONS = env('BENCH_CONNECTIONS', 50);
+const INGEST_RATE = env('BENCH_INGEST_RATE', 500);
+const INGEST_KKMS = env('BENCH_INGEST_KKMS', 200);
+/** Registers sending receipts over HTTP in the POST /kkm pass. */
+const HTTP_REGISTERS = 10;
 const CLOSE_VIA_TCP = Math.min(3, KKMS);
 const BATCH_ROWS = 10_000;
 
@@ -101,8 +117,12 @@ const config = loadConfig(
 );
 const server = await startServer(config, pino({ level: config.logLevel }));
 
+/** The server `npm start` runs, on the loaded DATA_DIR (after the in-process one closed). */
+let child: ServerProcess | null = null;
+
 async function cleanup() {
   await server.close();
+  await child?.stop();
   const { Redis } = await import('ioredis');
   const redis = new Redis(config.redisUrl);
   await deleteKeys(redis, prefix);
@@ -261,6 +281,7 @@ try {
           raw_request: rawRequest.toString('base64'),
           response: answer.toString('base64'),
           ...figures,
+          ...ticketColumns203(request),
         });
         tickets++;
         if (pending.length >= BATCH_ROWS) await flush();
@@ -319,70 +340,6 @@ try {
       counts.map((c) => `${c.doc_type} ${c.n}`).join(', '),
   );
 
-  // ---- an owner session and the routes --------------------------------------------------
-  const [owner] = await server.db.rows<{ user_id: number }>(
-    `SELECT user_id FROM users FINAL WHERE login = {bin:String}`,
-    { bin },
-  );
-  const { token } = await new Sessions(server.redis, config.redisPrefix).create(
-    Number(owner!.user_id),
-    orgId,
-  );
-  const base = `http://127.0.0.1:${server.httpPort}`;
-  const pick = <T>(list: T[]): T => list[Math.floor(Math.random() * list.length)]!;
-  const ids = kkms.map((k) => k.kkmId);
-  const routes: { name: string; path: () => string }[] = [
-    {
-      name: 'GET /kkms/:id/tickets?shift=N&limit=50',
-      path: () =>
-        `/api/v1/kkms/${pick(ids)}/tickets?shift=${1 + Math.floor(Math.random() * DAYS)}&limit=50`,
-    },
-    {
-      name: 'GET /kkms/:id/tickets/:number',
-      path: () => {
-        const id = pick(ids);
-        return `/api/v1/kkms/${id}/tickets/${pick(numbers.get(id)!)}`;
-      },
-    },
-    {
-      name: `GET /analytics/summary (1 KKM, ${Math.min(DAYS, 31)} days)`,
-      path: () =>
-        `/api/v1/analytics/summary?kkmIds=${pick(ids)}&from=${dayText(Math.max(0, DAYS - 31))}` +
-        `&to=${dayText(DAYS - 1)}`,
-    },
-    {
-      name: `GET /analytics/summary (${Math.min(KKMS, 20)} KKMs, 7 days)`,
-      path: () => {
-        const start = Math.floor(Math.random() * Math.max(1, DAYS - 6));
-        return (
-          `/api/v1/analytics/summary?kkmIds=${ids.slice(0, 20).join(',')}` +
-          `&from=${dayText(start)}&to=${dayText(Math.min(DAYS - 1, start + 6))}`
-        );
-      },
-    },
-    { name: `GET /kkms (${KKMS} KKMs)`, path: () => '/api/v1/kkms' },
-  ];
-
-  // Every route answers 200 with data before it is measured.
-  for (const r of routes) {
-    const res = await fetch(base + r.path(), { headers: { authorization: `Bearer ${token}` } });
-    const body = await res.text();
-    if (res.status !== 200) throw new Error(`${r.name}: ${res.status} ${body}`);
-  }
-
-  const results: { name: string; r: AutocannonResult }[] = [];
-  for (const route of routes) {
-    const r = await autocannon({
-      url: base,
-      connections: CONNECTIONS,
-      duration: SECONDS,
-      headers: { authorization: `Bearer ${token}` },
-      requests: [{ setupRequest: (req) => ({ ...req, method: 'GET', path: route.path() }) }],
-    });
-    results.push({ name: route.name, r });
-    console.log(`${route.name}: ${Math.round(r.requests.average)} req/s`);
-  }
-
   // ---- the HTTP ingest route: POST /kkm, new receipts from fresh registers ------------------
   // One register per connection at a time (a register sends its next request only after its
   // answer). autocannon hands the answer body over as UTF-8 text, which mangles a binary frame,
@@ -390,7 +347,7 @@ try {
   // does (nextToken with the deployment's secret), and the stored receipts are counted after.
   const secret = await tokenSecret(server.db);
   const ingestKkms: { dev: KkmDevice; seq: number; sent: number }[] = [];
-  for (let k = 0; k < CONNECTIONS; k++) {
+  for (let k = 0; k < HTTP_REGISTERS; k++) {
     const { kkmId } = await server.registry.kkms.createKkm(points[k % points.length]!, {
       serialNumber: `BENCHHTTP${k}`,
       model: 'Bench KKM',
@@ -403,8 +360,8 @@ try {
   const idle = [...ingestKkms];
   const receipts = Array.from({ length: 64 }, () => requests.ticket(ticket(random)));
   const ingest = await autocannon({
-    url: base,
-    connections: CONNECTIONS,
+    url: `http://127.0.0.1:${server.httpPort}`,
+    connections: HTTP_REGISTERS,
     duration: SECONDS,
     headers: { 'content-type': 'application/octet-stream' },
     requests: [
@@ -433,41 +390,177 @@ try {
     `SELECT count() AS n FROM documents FINAL WHERE kkm_id IN {ids:Array(UInt32)}`,
     { ids: ingestKkms.map((k) => k.dev.id) },
   );
-  const answered = ingestKkms.reduce((a, k) => a + k.seq, 0);
   const sent = ingestKkms.reduce((a, k) => a + k.sent, 0);
-  results.push({ name: `POST /kkm (${CONNECTIONS} registers, new receipts)`, r: ingest });
+  const answered = ingestKkms.reduce((a, k) => a + k.seq, 0);
   // Each request was a new receipt; those still in flight at the deadline (at most one per
   // register) got no answer the bench saw, but were stored all the same.
   const ingestCheck =
     `POST /kkm: ${sent} receipts sent, ${answered} answered before the deadline, ` +
     `${storedRow!.n} stored` +
     (Number(storedRow!.n) === sent ? '' : ' — MISMATCH');
-  console.log(ingestCheck);
+  console.log(`POST /kkm: ${Math.round(ingest.requests.average)} req/s; ${ingestCheck}`);
 
-  const rows = results.map(({ name, r }) => [
-    name,
-    String(Math.round(r.requests.average)),
-    r.latency.p50.toFixed(1),
-    r.latency.p99.toFixed(1),
-    String(r.requests.total),
-    String(r.non2xx + r.errors + r.timeouts),
-  ]);
-  const header = ['route', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'non-2xx/errors'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  // ---- an owner session, then the server as npm start runs it, on the same data -----------
+  const [owner] = await server.db.rows<{ user_id: number }>(
+    `SELECT user_id FROM users FINAL WHERE login = {bin:String}`,
+    { bin },
+  );
+  const { token } = await new Sessions(server.redis, config.redisPrefix).create(
+    Number(owner!.user_id),
+    orgId,
+  );
+  // Merged parts, as a server that has been running has them.
+  for (const table of ['documents', 'cabinet_receipts', 'kkm_activity']) {
+    await server.db.command(`OPTIMIZE TABLE ${table} FINAL`);
+  }
+  await server.close();
+  child = await spawnServer({
+    env: {
+      DATA_DIR: dataDir,
+      OFD_REDIS_PREFIX: prefix,
+      OFD_ADMIN_TOKEN: config.adminToken!,
+      // Lifts the per-address cap of the cabinet's HTTP connections and of the fleet.
+      OFD_MAX_CONNECTIONS_PER_ADDRESS: '0',
+    },
+  });
+  const base = `http://127.0.0.1:${child.httpPort}`;
+  const pick = <T>(list: T[]): T => list[Math.floor(Math.random() * list.length)]!;
+  const ids = kkms.map((k) => k.kkmId);
+  const routes: { name: string; path: () => string }[] = [
+    { name: 'GET /healthz (baseline)', path: () => '/healthz' },
+    {
+      name: 'GET /kkms/:id/tickets?shift=N&limit=50',
+      path: () =>
+        `/api/v1/kkms/${pick(ids)}/tickets?shift=${1 + Math.floor(Math.random() * DAYS)}&limit=50`,
+    },
+    {
+      name: 'GET /kkms/:id/tickets/:number',
+      path: () => {
+        const id = pick(ids);
+        return `/api/v1/kkms/${id}/tickets/${pick(numbers.get(id)!)}`;
+      },
+    },
+    { name: `GET /kkms (${KKMS} KKMs)`, path: () => '/api/v1/kkms' },
+    {
+      name: 'GET /kkms/:id/reports?type=x',
+      path: () => `/api/v1/kkms/${pick(ids)}/reports?type=x`,
+    },
+    {
+      name: 'GET /kkms/:id/reports?type=z&shift=N',
+      path: () =>
+        `/api/v1/kkms/${pick(ids)}/reports?type=z&shift=${1 + Math.floor(Math.random() * (DAYS - 1))}`,
+    },
+    {
+      name: `GET /analytics/summary (1 KKM, ${Math.min(DAYS, 31)} days)`,
+      path: () =>
+        `/api/v1/analytics/summary?kkmIds=${pick(ids)}&from=${dayText(Math.max(0, DAYS - 31))}` +
+        `&to=${dayText(DAYS - 1)}`,
+    },
+    {
+      name: `GET /analytics/summary (${Math.min(KKMS, 20)} KKMs, 7 days)`,
+      path: () => {
+        const start = Math.floor(Math.random() * Math.max(1, DAYS - 6));
+        const from = Math.floor(Math.random() * Math.max(1, KKMS - 19));
+        return (
+          `/api/v1/analytics/summary?kkmIds=${ids.slice(from, from + 20).join(',')}` +
+          `&from=${dayText(start)}&to=${dayText(Math.min(DAYS - 1, start + 6))}`
+        );
+      },
+    },
+  ];
+
+  // Every route answers 200 with data before it is measured.
+  for (const r of routes) {
+    const res = await fetch(base + r.path(), { headers: { authorization: `Bearer ${token}` } });
+    const body = await res.text();
+    if (res.status !== 200) throw new Error(`${r.name}: ${res.status} ${body}`);
+  }
+
+  const measure = async (label: string) => {
+    const out: { name: string; r: AutocannonResult; load: string }[] = [];
+    for (const route of routes) {
+      const r = await autocannon({
+        url: base,
+        connections: CONNECTIONS,
+        duration: SECONDS,
+        headers: { authorization: `Bearer ${token}` },
+        requests: [{ setupRequest: (req) => ({ ...req, method: 'GET', path: route.path() }) }],
+      });
+      const load = loadavg()[0]!.toFixed(1);
+      out.push({ name: route.name, r, load });
+      console.log(
+        `${label} ${route.name}: ${Math.round(r.requests.average)} req/s, p99 ${r.latency.p99} ms ` +
+          `(load ${load})`,
+      );
+    }
+    return out;
+  };
+  const quiet = await measure('idle:');
+
+  let busy: Awaited<ReturnType<typeof measure>> | null = null;
+  let fleetCheck = '';
+  if (INGEST_RATE > 0) {
+    const fleet = await Fleet.create(
+      { ...spawnedTarget(child), adminToken: config.adminToken! },
+      {
+        devices: INGEST_KKMS,
+        progress: false,
+      },
+    );
+    await fleet.hello();
+    const durationS = routes.length * (SECONDS + 1) + 5;
+    const phase = fleet.runPhase({
+      name: `fleet at ${INGEST_RATE}/s`,
+      mode: 'persistent',
+      rate: INGEST_RATE,
+      durationS,
+      warmupS: 3,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    busy = await measure(`ingesting ${INGEST_RATE}/s:`);
+    const result = await phase;
+    console.log(phaseText(result));
+    const v = await fleet.verify();
+    fleetCheck = verifyText(v);
+    console.log(fleetCheck);
+    fleet.close();
+  }
+
+  const health = (list: typeof quiet) => list[0]!.r.requests.average;
+  const header = ['route', 'req/s', 'p50 ms', 'p99 ms', 'ratio to /healthz', 'non-2xx', 'load'];
+  const table = (list: typeof quiet) =>
+    list.map(({ name, r, load }) => [
+      name,
+      String(Math.round(r.requests.average)),
+      r.latency.p50.toFixed(1),
+      r.latency.p99.toFixed(1),
+      (r.requests.average / health(list)).toFixed(3),
+      String(r.non2xx + r.errors + r.timeouts),
+      load,
+    ]);
+  const print = (title: string, rows: string[][]) => {
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+    const line = (cells: string[]) =>
+      `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+    console.log(`\n${title}`);
+    console.log(line(header));
+    console.log(
+      `|${widths.map((w, i) => (i === 0 ? '-' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':')).join('|')}|`,
+    );
+    for (const row of rows) console.log(line(row));
+  };
   console.log(
     `\n${tickets} receipts, ${KKMS} KKMs, ${DAYS} days; ${CONNECTIONS} connections, ` +
-      `${SECONDS} s per route; server and autocannon in one process`,
+      `${SECONDS} s per route; server in a child process, autocannon in this one`,
   );
-  console.log(line(header));
+  print('reads alone', table(quiet));
+  if (busy)
+    print(`reads while ${INGEST_KKMS} registers send ${INGEST_RATE} receipts/s`, table(busy));
   console.log(
-    `|${widths.map((w, i) => (i === 0 ? '-' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':')).join('|')}|`,
+    `POST /kkm (${HTTP_REGISTERS} registers, in-process server): ` +
+      `${Math.round(ingest.requests.average)} req/s, p99 ${ingest.latency.p99} ms; ${ingestCheck}`,
   );
-  for (const row of rows) console.log(line(row));
-  console.log(ingestCheck);
-  // Let requests autocannon abandoned at the deadline finish before the engine closes.
-  await new Promise((resolve) => setTimeout(resolve, 5000));
+  if (fleetCheck) console.log(fleetCheck);
 } finally {
   await cleanup();
 }

@@ -14,8 +14,9 @@
 //                                 BENCH_CONNECTIONS (50) BENCH_WARM=0 skips the warm pass
 //                                 BENCH_CPU_PROF=DIR writes the server's V8 CPU profile there
 //                                 BENCH_RATE_MAX (1e9: never trips), BENCH_CACHE_TTL_MS (600000)
+//                                 BENCH_KEEP_DATA=1 keeps the DATA_DIR (and its QR paths.txt)
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error -- autocannon ships no type declarations; the part used is typed below
@@ -32,6 +33,7 @@ import { openClickHouse } from '../src/storage/clickhouse.js';
 import { clickHouseDb } from '../src/storage/db.js';
 import type { DocumentRow } from '../src/fiscal/document-rows.js';
 import { migrate } from '../src/storage/migrations.js';
+import { OrgProfile } from '../src/storage/org-profile.js';
 import { Registry } from '../src/storage/registry.js';
 import { deleteKeys } from '../test/harness/redis-keys.js';
 import { spawnServer } from './fleet/server-process.js';
@@ -91,6 +93,7 @@ async function load(): Promise<string[]> {
   );
   const random = seededRandom(2026);
   const log = pino({ level: 'silent' });
+  const orgs = new OrgProfile(clickHouseDb(ch));
   const urls: string[] = [];
   let rows: DocumentRow[] = [];
   const perKkm = Math.ceil(RECEIPTS / KKMS);
@@ -121,8 +124,9 @@ async function load(): Promise<string[]> {
         state,
         receiptUrl: RECEIPT_URL,
         shiftMaxHours: 24,
+        orgs,
         log,
-      } as CommandContext);
+      } as Partial<CommandContext> as CommandContext);
       if (outcome.kind !== 'answer') throw new Error(`ticket refused: ${outcome.text}`);
       state = outcome.state;
       rows.push(outcome.document!);
@@ -160,6 +164,7 @@ const ok = (r: AutocannonResult) => r.statusCodeStats['200']?.count ?? 0;
 try {
   const loadStarted = performance.now();
   const paths = await load();
+  if (process.env.BENCH_KEEP_DATA) writeFileSync(join(dataDir, 'paths.txt'), paths.join('\n'));
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   console.log(`stored ${paths.length} receipts of ${KKMS} KKMs in ${loadSeconds.toFixed(1)} s`);
 
@@ -247,5 +252,6 @@ try {
 } finally {
   await deleteKeys(redis, prefix);
   redis.disconnect();
-  rmSync(dataDir, { recursive: true, force: true });
+  if (process.env.BENCH_KEEP_DATA) console.log(`DATA_DIR kept: ${dataDir}`);
+  else rmSync(dataDir, { recursive: true, force: true });
 }

@@ -67,6 +67,7 @@ export async function buildIngestCore(d: IngestCoreDeps): Promise<IngestCore> {
     {
       maxRows: config.batchMaxRows,
       maxDelayMs: config.batchMaxDelayMs,
+      maxLingerMs: config.batchMaxLingerMs,
       maxPending: config.batchMaxRows * 50,
       commitTimeoutMs: 4000,
     },
@@ -86,7 +87,8 @@ export async function buildIngestCore(d: IngestCoreDeps): Promise<IngestCore> {
     catalogue: d.catalogue,
     states,
     writer,
-    queries: new DocumentQueries(d.db),
+    // Rebuilds read behind the inserts in flight (see Db.afterWrites).
+    queries: new DocumentQueries(d.db.afterWrites?.() ?? d.db),
     tokenSecret: await tokenSecret(d.db),
     receiptUrl: config.receiptUrl,
     shiftMaxHours: config.shiftMaxHours,

@@ -73,7 +73,13 @@ export async function startServer(
   log = createLogger(config),
   parts: ServerParts = {},
 ): Promise<RunningServer> {
-  const db = parts.db ?? openDb({ url: config.clickhouseUrl, dataDir: config.dataDir });
+  const db =
+    parts.db ??
+    openDb({
+      url: config.clickhouseUrl,
+      dataDir: config.dataDir,
+      readSessions: config.readSessions,
+    });
   if (!parts.db) {
     const applied = await migrate(db);
     if (applied.length) log.info({ applied }, 'schema migrations applied');

@@ -14,7 +14,7 @@ type Peer = Pick<IpcPeer, 'call'>;
 
 /** A Db answered by the server process. */
 export function ipcDb(peer: Peer): Db {
-  return {
+  const db: Db = {
     rows: <T>(query: string, params?: Params) => peer.call<T[]>('db.rows', { query, params }),
     insert: (table, rows) => peer.call('db.insert', { table, rows }),
     command: (query) => peer.call('db.command', { query }),
@@ -23,6 +23,13 @@ export function ipcDb(peer: Peer): Db {
     },
     async close() {},
   };
+  const ordered: Db = {
+    ...db,
+    rows: <T>(query: string, params?: Params) =>
+      peer.call<T[]>('db.rowsAfterWrites', { query, params }),
+  };
+  db.afterWrites = () => ordered;
+  return db;
 }
 
 /** Rows for the server process's group-commit writer, from an ingest process's own writer. */
@@ -34,6 +41,8 @@ export function ipcInsertRows(peer: Peer): InsertRows {
 export function dbHandlers(db: Db, writer: BatchWriter) {
   return {
     'db.rows': (p: { query: string; params?: Params }) => db.rows(p.query, p.params),
+    'db.rowsAfterWrites': (p: { query: string; params?: Params }) =>
+      (db.afterWrites?.() ?? db).rows(p.query, p.params),
     'db.insert': (p: { table: string; rows: object[] }) => db.insert(p.table, p.rows),
     'db.command': (p: { query: string }) => db.command(p.query),
     'db.ping': () => db.ping(),

@@ -13,10 +13,14 @@ export interface Config {
   /** Key prefix for everything this deployment keeps in Redis. */
   redisPrefix: string;
   clickhouseUrl: string | undefined;
+  /** Embedded engine: chDB sessions for reads beside the writer's (0: reads share it). */
+  readSessions: number;
   adminToken: string | undefined;
   /** Group commit: the most rows one insert carries, and how long a row may wait for company. */
   batchMaxRows: number;
   batchMaxDelayMs: number;
+  /** Under load the linger follows the last commit's duration, up to this (0: never longer). */
+  batchMaxLingerMs: number;
   /** Where group commits go: ClickHouse, or nowhere (`noop`, benchmark baseline only). */
   store: 'clickhouse' | 'noop';
   maxFrameBytes: number;
@@ -128,9 +132,11 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     redisUrl,
     redisPrefix: str('OFD_REDIS_PREFIX', 'ofd:'),
     clickhouseUrl,
+    readSessions: int('OFD_READ_SESSIONS', 2, 0, 16),
     adminToken,
     batchMaxRows: int('OFD_BATCH_MAX_ROWS', 1000, 1, 100_000),
     batchMaxDelayMs: int('OFD_BATCH_MAX_DELAY_MS', 1, 0, 1000),
+    batchMaxLingerMs: int('OFD_BATCH_MAX_LINGER_MS', 200, 0, 1000),
     store: env.OFD_STORE === 'noop' ? 'noop' : 'clickhouse',
     maxFrameBytes: int('OFD_MAX_FRAME_BYTES', 1024 * 1024, 64, 64 * 1024 * 1024),
     maxConnections: int('OFD_MAX_CONNECTIONS', 100_000, 1, 1_000_000),

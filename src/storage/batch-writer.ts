@@ -1,5 +1,11 @@
 // Group commit. Callers hand in rows and wait; rows that arrive while an insert is running, or
-// within `maxDelayMs` of the first waiting row, share the next insert (one per table). Every
+// within the linger of the first waiting row, share the next insert (one per table).
+//
+// An insert costs about as much empty as with a few hundred rows (a part and its merge), and a
+// register sends its next document only once answered, so after a commit most of the fleet's
+// next rows are still on their way. The linger therefore follows the load: after a commit that
+// carried company (`busyRows` or more) the next one waits as long as that commit took, at most
+// `maxLingerMs`, unless `maxRows` are there first; after a lone row it is `maxDelayMs` again. Every
 // caller is resolved only after the insert carrying its row has returned, and rejected when it
 // failed: an acknowledged document is always committed. Pending rows are bounded, so an
 // unavailable store turns into fast refusals instead of unbounded memory.
@@ -9,7 +15,12 @@ export type InsertRows = (table: string, rows: Record<string, unknown>[]) => Pro
 
 export interface BatchWriterOptions {
   maxRows: number;
+  /** The linger when idle. */
   maxDelayMs: number;
+  /** The longest linger under load (default 0: never longer than `maxDelayMs`). */
+  maxLingerMs?: number;
+  /** A commit with at least this many rows counts as load (default 16). */
+  busyRows?: number;
   /** Rows allowed to wait; beyond it `write` refuses at once. */
   maxPending: number;
   /**
@@ -52,12 +63,23 @@ export class BatchWriter {
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  /** How long the next rows wait for company: grows with the load (see above). */
+  private lingerMs: number;
+  /** Ends a linger between commits early, once `maxRows` rows wait. */
+  private wakeLinger: (() => void) | null = null;
 
   constructor(
     private readonly insert: InsertRows,
     private readonly opts: BatchWriterOptions,
     private readonly onFlush: (stats: FlushStats) => void = () => {},
-  ) {}
+  ) {
+    this.lingerMs = opts.maxDelayMs;
+  }
+
+  /** The linger the next commit waits (ms). */
+  get currentLingerMs(): number {
+    return this.lingerMs;
+  }
 
   get pendingRows(): number {
     return this.queue.length;
@@ -92,15 +114,41 @@ export class BatchWriter {
   }
 
   private schedule(): void {
-    if (this.flushing || this.timer) return;
-    if (this.queue.length >= this.opts.maxRows || this.opts.maxDelayMs === 0) {
+    const full = this.queue.length >= this.opts.maxRows;
+    if (full && this.wakeLinger) this.wakeLinger();
+    if (this.flushing) return;
+    if (this.timer && !full) return;
+    if (full || this.lingerMs === 0) {
       void this.flushLoop();
       return;
     }
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.flushLoop();
-    }, this.opts.maxDelayMs);
+    }, this.lingerMs);
+  }
+
+  /** After a commit of `rows` that took `ms`: the linger of the next one. */
+  private adapt(rows: number, ms: number): void {
+    const max = this.opts.maxLingerMs ?? 0;
+    const busy = rows >= (this.opts.busyRows ?? 16);
+    this.lingerMs = busy
+      ? Math.min(Math.max(max, this.opts.maxDelayMs), Math.max(this.opts.maxDelayMs, ms))
+      : this.opts.maxDelayMs;
+  }
+
+  /** Waits the linger between two commits, or less once `maxRows` rows wait. */
+  private async linger(): Promise<void> {
+    if (this.lingerMs <= this.opts.maxDelayMs || this.queue.length >= this.opts.maxRows) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, this.lingerMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeLinger = done;
+    });
+    this.wakeLinger = null;
   }
 
   private async flushLoop(): Promise<void> {
@@ -112,7 +160,10 @@ export class BatchWriter {
     this.flushing = true;
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.opts.maxRows);
+      const started = performance.now();
       await this.commit(batch);
+      this.adapt(batch.length, performance.now() - started);
+      if (this.queue.length > 0 && !this.closed) await this.linger();
     }
     this.flushing = false;
     for (const resolve of this.idleWaiters.splice(0)) resolve();

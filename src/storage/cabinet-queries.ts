@@ -5,9 +5,11 @@
 //
 // Device times are the device's wall clock stored as UTC-less DateTime('UTC') text
 // ('YYYY-MM-DD hh:mm:ss'), so periods are compared as the same text, never converted.
-// Reads that count, sum or list rows use FINAL (one logical copy of a retried document); reads
+// Reads that count or sum rows use FINAL (one logical copy of a retried document); reads
 // of max(doc_seq), of the last document's state or of a set of cancelled receipts skip it,
 // since every copy of a document (a retry recomputes the same row) gives the same answer.
+// Receipts are listed and read from cabinet_receipts (migration 50), a narrow copy keyed by
+// (kkm_id, doc_seq) in small granules, taking one copy of each with LIMIT 1 BY.
 import type { StoredState } from '../fiscal/device-state.js';
 import type { Db } from './db.js';
 import { readTicket203, TICKET_203_SELECT, type Ticket203 } from './ticket-columns-203.js';
@@ -17,11 +19,11 @@ const num = (v: unknown): number => Number(v);
 const nums = (v: unknown): number[] => ((v as unknown[]) ?? []).map(Number);
 
 /**
- * Whether a receipt (doc_seq) was annulled: a cancel_ticket names it. A cancellation is always
- * stored after the receipt it annuls, so only documents after {after} are read.
+ * Whether a receipt (doc_seq) was annulled: receipt_cancellations (migration 20) holds the few
+ * receipts a cancel_ticket named, keyed by (kkm_id, doc_seq), so this reads a handful of rows.
  */
-const ANNULLED = `doc_seq IN (SELECT cancelled_seq FROM documents
-  WHERE kkm_id = {kkm:UInt32} AND doc_type = 'cancel_ticket' AND doc_seq > {after:UInt32})`;
+const ANNULLED = `doc_seq IN (SELECT doc_seq FROM receipt_cancellations
+  WHERE kkm_id = {kkm:UInt32} AND doc_seq > {after:UInt32})`;
 
 export interface KkmOverview {
   kkmId: number;
@@ -167,57 +169,76 @@ const ticketHead = (r: Record<string, unknown>) => ({
   annulled: num(r.annulled) === 1,
 });
 
+/** One group of the summary as read (64-bit integers and sumMap tuples). */
+function summaryRow(r: Record<string, unknown>): SummaryRow {
+  const [payTypes, payCounts, paySums] = r.pay as [unknown[], unknown[], unknown[]];
+  const [taxKeys, taxCounts, taxSums, taxTurnovers] = r.tax as [
+    [unknown, unknown][],
+    unknown[],
+    unknown[],
+    unknown[],
+  ];
+  return {
+    kkmId: num(r.kkm_id),
+    day: String(r.day),
+    operation: num(r.operation),
+    receipts: num(r.receipts),
+    sum: num(r.total_sum),
+    payments: payTypes.map((type, i) => ({
+      type: num(type),
+      count: num(payCounts[i]),
+      sum: num(paySums[i]),
+    })),
+    taxes: taxKeys.map(([type, percent], i) => ({
+      type: num(type),
+      percent: num(percent),
+      count: num(taxCounts[i]),
+      sum: num(taxSums[i]),
+      turnover: num(taxTurnovers[i]),
+    })),
+  };
+}
+
 export class CabinetQueries {
   constructor(private readonly db: Db) {}
 
   /**
    * Registry row, last contact and open shift of each KKM, by kkm_id. The open shift comes from
    * the state stored with the KKM's last document (what ingest rebuilds a device from): a
-   * ticket or money placement opens a shift, only a close_shift closes it. Reading it costs
-   * the primary-key columns (for max(doc_seq)) and one row per KKM, not a scan of its history.
+   * ticket or money placement opens a shift, only a close_shift closes it. kkm_activity
+   * (migration 52) holds that last document and the last device event per KKM, maintained by
+   * every insert, so this reads a few rows per KKM, not its history.
    */
   async overview(kkmIds: number[]): Promise<KkmOverview[]> {
     if (!kkmIds.length) return [];
-    const ids = { ids: kkmIds };
     const raw = await this.db.rows<Record<string, unknown>>(
       `SELECT k.kkm_id AS kkm_id, k.point_id AS point_id, p.title AS point_title,
          k.serial_number AS serial_number, k.model AS model, k.fns_kkm_id AS fns_kkm_id,
          k.status AS status, toUnixTimestamp64Milli(k.created_at) AS created_ms,
-         m.last_seq AS last_seq, e.last_ms AS last_event_ms
+         a.last_seq AS last_seq, a.document_ms AS document_ms, a.state AS state,
+         a.event_ms AS last_event_ms
        FROM (SELECT * FROM kkms FINAL WHERE kkm_id IN {ids:Array(UInt32)}) AS k
        LEFT JOIN (SELECT point_id, title FROM points FINAL) AS p ON p.point_id = k.point_id
        LEFT JOIN (
-         SELECT kkm_id, max(doc_seq) AS last_seq FROM documents
-         WHERE kkm_id IN {ids:Array(UInt32)} GROUP BY kkm_id) AS m ON m.kkm_id = k.kkm_id
-       LEFT JOIN (
-         SELECT kkm_id, toUnixTimestamp64Milli(max(received_at)) AS last_ms FROM device_events
-         WHERE kkm_id IN {ids:Array(UInt32)} AND JSONExtractString(detail, 'source') != 'admin'
-         GROUP BY kkm_id) AS e ON e.kkm_id = k.kkm_id
+         SELECT kkm_id, maxMerge(last_seq) AS last_seq,
+           toUnixTimestamp64Milli(maxMerge(last_document_at)) AS document_ms,
+           argMaxMerge(last_state) AS state,
+           toUnixTimestamp64Milli(maxMerge(last_event_at)) AS event_ms
+         FROM kkm_activity WHERE kkm_id IN {ids:Array(UInt32)} GROUP BY kkm_id
+       ) AS a ON a.kkm_id = k.kkm_id
        ORDER BY kkm_id`,
-      ids,
+      { ids: kkmIds },
     );
-    const withDocs = raw.filter((r) => num(r.last_seq) > 0);
     const last = new Map<number, { receivedAt: number; state: Partial<StoredState> }>();
-    if (withDocs.length) {
-      const lastIds = withDocs.map((r) => num(r.kkm_id));
-      const seqs = withDocs.map((r) => num(r.last_seq));
-      const docs = await this.db.rows<{ kkm_id: number; received_ms: string; state: string }>(
-        `SELECT kkm_id, toUnixTimestamp64Milli(received_at) AS received_ms, state
-         FROM documents
-         WHERE kkm_id IN {ids:Array(UInt32)} AND doc_seq IN {seqs:Array(UInt32)}
-           AND has(arrayZip({ids:Array(UInt32)}, {seqs:Array(UInt32)}), (kkm_id, doc_seq))
-         LIMIT 1 BY kkm_id`,
-        { ids: lastIds, seqs },
-      );
-      for (const d of docs) {
-        let state: Partial<StoredState> = {};
-        try {
-          state = JSON.parse(d.state) as Partial<StoredState>;
-        } catch {
-          // a row without state reads as "no shift open"
-        }
-        last.set(num(d.kkm_id), { receivedAt: num(d.received_ms), state });
+    for (const r of raw) {
+      if (!(num(r.last_seq) > 0)) continue;
+      let state: Partial<StoredState> = {};
+      try {
+        state = JSON.parse(String(r.state)) as Partial<StoredState>;
+      } catch {
+        // a row without state reads as "no shift open"
       }
+      last.set(num(r.kkm_id), { receivedAt: num(r.document_ms), state });
     }
     return raw.map((r) => {
       const kkmId = num(r.kkm_id);
@@ -259,10 +280,10 @@ export class CabinetQueries {
       `SELECT doc_seq, ticket_number, toString(device_time) AS wall_time,
          toUnixTimestamp64Milli(received_at) AS received_ms, shift_number, operation, total,
          payments.type, payments.sum, is_offline, offline_number, ${ANNULLED} AS annulled
-       FROM documents FINAL
-       WHERE kkm_id = {kkm:UInt32} AND doc_type = 'ticket' AND doc_seq > {after:UInt32}
+       FROM cabinet_receipts
+       WHERE kkm_id = {kkm:UInt32} AND doc_seq > {after:UInt32}
          ${filterSql(filter, 'device_time')}
-       ORDER BY doc_seq LIMIT {limit:UInt32}`,
+       ORDER BY doc_seq LIMIT 1 BY doc_seq LIMIT {limit:UInt32}`,
       { kkm: kkmId, after, limit: limit + 1, ...filter },
     );
     const more = raw.length > limit;
@@ -288,12 +309,12 @@ export class CabinetQueries {
          items.code, items.barcode, items.unit, items.tax_percent, items.tax_sum,
          payments.type, payments.sum, taxes.type, taxes.percent, taxes.sum, taxes.turnover,
          customer_iin, customer_email, customer_phone, response, ${TICKET_203_SELECT},
-         ${ANNULLED.replace('{after:UInt32}', '{seq:UInt32}')} AS annulled
-       FROM documents FINAL
-       WHERE kkm_id = {kkm:UInt32} AND doc_type = 'ticket' AND ticket_number = {number:String}
-         ${docSeq === undefined ? '' : 'AND doc_seq = {seq:UInt32}'}
+         ${ANNULLED.replace('>', '>=')} AS annulled
+       FROM cabinet_receipts
+       WHERE kkm_id = {kkm:UInt32} AND ticket_number = {number:String}
+         ${docSeq === undefined ? '' : 'AND doc_seq = {after:UInt32}'}
        LIMIT 1`,
-      { kkm: kkmId, number: ticketNumber, seq: docSeq ?? 0 },
+      { kkm: kkmId, number: ticketNumber, after: docSeq ?? 0 },
     );
     if (!r) return null;
     return {
@@ -355,6 +376,71 @@ export class CabinetQueries {
    * offset (< 1 day) before that receipt's device time: that bounds the cancellations read.
    */
   async summary(kkmIds: number[], from: string, to: string): Promise<SummaryRow[]> {
+    // Whole device days are read from daily_receipts (migration 53), unless a group summed a
+    // retried receipt twice; anything else from the receipts themselves.
+    const wholeDays = from.endsWith(' 00:00:00') && to.endsWith(' 00:00:00');
+    if (wholeDays) {
+      const daily = await this.dailySummary(kkmIds, from, to);
+      if (daily) return daily;
+    }
+    return this.summaryOfReceipts(kkmIds, from, to);
+  }
+
+  /**
+   * The summary from daily_receipts, less the receipts annulled (read from cabinet_receipts:
+   * cancellations are few); null when a group counted more rows than receipts.
+   */
+  private async dailySummary(
+    kkmIds: number[],
+    from: string,
+    to: string,
+  ): Promise<SummaryRow[] | null> {
+    const raw = await this.db.rows<Record<string, unknown>>(
+      `SELECT kkm_id, toString(day) AS day, operation, sum(n) AS receipts, sum(c) AS copies,
+         sum(s) AS total_sum, sumMap(pk, pc, ps) AS pay, sumMap(tk, tc, ts, tt) AS tax
+       FROM (
+         SELECT kkm_id, day, operation, toInt64(uniqExactMerge(receipts)) AS n,
+           toInt64(sum(copies)) AS c, sum(total) AS s, sumMapMerge(pay) AS pm,
+           pm.1 AS pk, arrayMap(x -> toInt64(x), pm.2) AS pc, pm.3 AS ps,
+           sumMapMerge(tax) AS tm, tm.1 AS tk, arrayMap(x -> toInt64(x), tm.2) AS tc, tm.3 AS ts,
+           tm.4 AS tt
+         FROM daily_receipts
+         WHERE kkm_id IN {ids:Array(UInt32)}
+           AND day >= toDate({from:DateTime('UTC')}) AND day < toDate({to:DateTime('UTC')})
+         GROUP BY kkm_id, day, operation
+         UNION ALL
+         SELECT kkm_id, toDate(device_time) AS day, operation, -count() AS n, -count() AS c,
+           -sum(total) AS s, sumMap(payments.type, arrayMap(x -> toInt64(1), payments.type),
+             payments.sum) AS pm, pm.1 AS pk, arrayMap(x -> -x, pm.2) AS pc,
+           arrayMap(x -> -x, pm.3) AS ps,
+           sumMap(arrayMap((ty, pct) -> (ty, pct), taxes.type, taxes.percent),
+             arrayMap(x -> toInt64(1), taxes.type), taxes.sum, taxes.turnover) AS tm,
+           tm.1 AS tk, arrayMap(x -> -x, tm.2) AS tc, arrayMap(x -> -x, tm.3) AS ts,
+           arrayMap(x -> -x, tm.4) AS tt
+         FROM (
+           SELECT kkm_id, device_time, operation, total, payments.type, payments.sum,
+             taxes.type, taxes.percent, taxes.sum, taxes.turnover
+           FROM cabinet_receipts
+           WHERE kkm_id IN {ids:Array(UInt32)}
+             AND device_time >= {from:DateTime('UTC')} AND device_time < {to:DateTime('UTC')}
+             AND (kkm_id, doc_seq) IN (
+               SELECT kkm_id, doc_seq FROM receipt_cancellations WHERE kkm_id IN {ids:Array(UInt32)})
+           LIMIT 1 BY kkm_id, doc_seq)
+         GROUP BY kkm_id, day, operation)
+       GROUP BY kkm_id, day, operation
+       HAVING receipts != 0 OR copies != 0
+       ORDER BY kkm_id, day, operation`,
+      { ids: kkmIds, from, to },
+    );
+    if (raw.some((r) => num(r.receipts) !== num(r.copies))) return null;
+    return raw.map(summaryRow);
+  }
+
+  private async summaryOfReceipts(
+    kkmIds: number[],
+    from: string,
+    to: string,
+  ): Promise<SummaryRow[]> {
     const raw = await this.db.rows<Record<string, unknown>>(
       `SELECT kkm_id, toString(toDate(device_time)) AS day, operation,
          count() AS receipts, sum(total) AS total_sum,
@@ -372,33 +458,6 @@ export class CabinetQueries {
        ORDER BY kkm_id, day, operation`,
       { ids: kkmIds, from, to },
     );
-    return raw.map((r) => {
-      const [payTypes, payCounts, paySums] = r.pay as [unknown[], unknown[], unknown[]];
-      const [taxKeys, taxCounts, taxSums, taxTurnovers] = r.tax as [
-        [unknown, unknown][],
-        unknown[],
-        unknown[],
-        unknown[],
-      ];
-      return {
-        kkmId: num(r.kkm_id),
-        day: String(r.day),
-        operation: num(r.operation),
-        receipts: num(r.receipts),
-        sum: num(r.total_sum),
-        payments: payTypes.map((type, i) => ({
-          type: num(type),
-          count: num(payCounts[i]),
-          sum: num(paySums[i]),
-        })),
-        taxes: taxKeys.map(([type, percent], i) => ({
-          type: num(type),
-          percent: num(percent),
-          count: num(taxCounts[i]),
-          sum: num(taxSums[i]),
-          turnover: num(taxTurnovers[i]),
-        })),
-      };
-    });
+    return raw.map(summaryRow);
   }
 }

@@ -1,6 +1,6 @@
 // Who a cabinet caller is and what they may see: the organization always, and for a sub-user
 // only the points of sale granted directly or through groups (src/access has the rules).
-// Everything is read from ClickHouse on each request, so a changed grant applies at once.
+// Read from ClickHouse when the caller cached in Redis is stale (src/api/cabinet/sessions.ts).
 import { effectiveGrants, readsKkm, type Viewer } from '../access/grants.js';
 import { PERMISSIONS, type Permission } from '../access/permissions.js';
 import type { Db } from './db.js';

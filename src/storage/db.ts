@@ -2,7 +2,11 @@
 // It is implemented once over a ClickHouse client (embedded chDB or a server, clickhouse.ts)
 // and once over the IPC link of an ingest process (src/cluster/ipc-db.ts); nothing else in
 // the code sees a ClickHouse client.
-import { openClickHouse, type ClickHouseClient, type ClickHouseOptions } from './clickhouse.js';
+import {
+  openClickHouseClients,
+  type ClickHouseClient,
+  type ClickHouseOptions,
+} from './clickhouse.js';
 
 export type Params = Record<string, unknown>;
 export type Row = Record<string, unknown>;
@@ -14,6 +18,15 @@ export interface Db {
   insert(table: string, rows: readonly object[]): Promise<void>;
   /** A statement without rows (DDL, OPTIMIZE). */
   command(query: string): Promise<void>;
+  /**
+   * The same store, its queries queued behind the inserts already handed to it (the writer's
+   * session). A device state is rebuilt through it: an insert that outlived its commit's
+   * deadline may still land, and a read that overtook it would let the resend store the
+   * document a second time. Absent: every query already is (one session, or IPC to one).
+   */
+  afterWrites?(): Db;
+  /** Queries the store runs side by side (read sessions; 1 when absent). */
+  readonly parallelReads?: number;
   /** Whether the store answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -25,29 +38,67 @@ export interface Db {
  */
 const READ_SETTINGS = { output_format_json_quote_64bit_integers: 0 } as const;
 
-export function clickHouseDb(client: ClickHouseClient): Db {
-  return {
+/**
+ * The port over a writer's client (inserts, statements) and readers' clients (queries). A query
+ * goes to the reader with the fewest queries in flight, so reads neither wait behind a commit
+ * nor, while another reader is free, behind each other.
+ */
+export function clickHouseDb(
+  writer: ClickHouseClient,
+  readers: readonly ClickHouseClient[] = [writer],
+): Db {
+  const inFlight = readers.map(() => 0);
+  const leastBusy = () => {
+    let best = 0;
+    for (let i = 1; i < inFlight.length; i++) if (inFlight[i]! < inFlight[best]!) best = i;
+    return best;
+  };
+  const onWriter = readers.length === 1 && readers[0] === writer;
+  const db: Db = {
+    parallelReads: readers.length,
     async rows<T>(query: string, params: Params = {}) {
-      const rs = await client.query({
-        query,
-        query_params: params,
-        format: 'JSONEachRow',
-        clickhouse_settings: READ_SETTINGS,
-      });
-      return rs.json<T>();
+      const i = leastBusy();
+      inFlight[i]!++;
+      try {
+        return await rowsOf<T>(readers[i]!, query, params);
+      } finally {
+        inFlight[i]!--;
+      }
     },
     async insert(table, rows) {
-      await client.insert({ table, values: rows as object[], format: 'JSONEachRow' });
+      await writer.insert({ table, values: rows as object[], format: 'JSONEachRow' });
     },
     async command(query) {
-      await client.command({ query });
+      await writer.command({ query });
     },
     async ping() {
-      return (await client.ping()).success;
+      return (await writer.ping()).success;
     },
-    close: () => client.close(),
+    async close() {
+      const others = readers.filter((r) => r !== writer);
+      await Promise.all(others.map((r) => r.close()));
+      await writer.close();
+    },
   };
+  if (!onWriter) {
+    const ordered: Db = { ...db, parallelReads: 1, rows: (q, p = {}) => rowsOf(writer, q, p) };
+    db.afterWrites = () => ordered;
+  }
+  return db;
+}
+
+async function rowsOf<T>(client: ClickHouseClient, query: string, params: Params): Promise<T[]> {
+  const rs = await client.query({
+    query,
+    query_params: params,
+    format: 'JSONEachRow',
+    clickhouse_settings: READ_SETTINGS,
+  });
+  return rs.json<T>();
 }
 
 /** The configured store: a ClickHouse server by URL, else the embedded engine. */
-export const openDb = (opts: ClickHouseOptions): Db => clickHouseDb(openClickHouse(opts));
+export function openDb(opts: ClickHouseOptions): Db {
+  const { writer, readers } = openClickHouseClients(opts);
+  return clickHouseDb(writer, readers);
+}

@@ -3,6 +3,7 @@
 // Engines make a repeated insert harmless: every table is a ReplacingMergeTree keyed by its
 // natural identity, and reads that must see one copy use FINAL.
 import type { Db } from './db.js';
+import { readModelMigrations } from './read-models-migration.js';
 import { receiptLookupMigration } from './receipt-lookup-migration.js';
 
 export interface Migration {
@@ -376,6 +377,7 @@ export const migrations: Migration[] = [
       ) ENGINE = ReplacingMergeTree(version) ORDER BY grant_id`,
     ],
   },
+  ...readModelMigrations,
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

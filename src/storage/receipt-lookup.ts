@@ -1,13 +1,14 @@
 // Reads of the buyer's receipt check: a receipt by what its QR code names, and who sold it.
-// Lookups share queries (DataLoader): those that arrive while one batch is being read wait and
-// go together as the next (the embedded engine runs one query at a time, so batches grow with
-// load instead of queueing). A batch is one read of receipt_check by its primary key, with the
+// Lookups share queries (DataLoader): while as many batches are being read as the store has
+// read sessions, those that arrive wait and go together as the next (a session runs one query
+// at a time, so batches grow with load instead of queueing). A batch is one read of receipt_check by its primary key, with the
 // cancellation of each receipt found from receipt_cancellations by theirs (migration 20).
 import { TupleParam } from '@clickhouse/client';
 import DataLoader from 'dataloader';
 import type { ReceiptKey } from '../fiscal/receipt-url.js';
 import type { Db } from './db.js';
 import { receiptLinesOfRow, type TicketDetail } from './cabinet-queries.js';
+import { readTicket203, type Ticket203 } from './ticket-columns-203.js';
 
 /** What the check shows of a stored receipt; money in tiyn, lines as the cabinet reads them. */
 export interface FoundReceipt extends Pick<TicketDetail, 'items' | 'payments' | 'taxes'> {
@@ -26,6 +27,8 @@ export interface FoundReceipt extends Pick<TicketDetail, 'items' | 'payments' | 
   markup: number;
   /** When a cancel_ticket annulled it: wall clock of the cancellation (the server's, UTC). */
   cancelledAt: string | null;
+  /** What 2.0.3 added to its lines and payments (migration 51). */
+  v203: Pick<Ticket203, 'items' | 'payments'>;
 }
 
 export interface Seller {
@@ -41,22 +44,33 @@ const keyId = (k: Omit<ReceiptKey, 'total'>) => `${k.kgdNumber}\n${k.number}\n${
 
 export class ReceiptLookup {
   private readonly loader: DataLoader<ReceiptKey, FoundReceipt | null, string>;
-  /** The batch being read; the next one is dispatched once it is done. */
-  private reading: Promise<unknown> = Promise.resolve();
+  /** Batches being read, and those waiting for one of them to end. */
+  private reading = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(private readonly db: Db) {
+    const parallel = Math.max(1, db.parallelReads ?? 1);
+    const start = (dispatch: () => void) => {
+      this.reading++;
+      // After this turn's requests are all in.
+      setImmediate(dispatch);
+    };
     // No DataLoader cache: answers are cached above, with an expiry (a receipt can be cancelled).
     this.loader = new DataLoader(
-      (keys) => {
-        const batch = this.findMany(keys);
-        this.reading = batch.catch(() => {});
-        return batch;
+      async (keys) => {
+        try {
+          return await this.findMany(keys);
+        } finally {
+          this.reading--;
+          const next = this.waiting.shift();
+          if (next) start(next);
+        }
       },
       {
         cache: false,
         maxBatchSize: MAX_BATCH,
-        // After this turn's requests are all in (setImmediate), and after the batch in flight.
-        batchScheduleFn: (dispatch) => void this.reading.then(() => setImmediate(dispatch)),
+        batchScheduleFn: (dispatch) =>
+          this.reading < parallel ? start(dispatch) : void this.waiting.push(dispatch),
       },
     );
   }
@@ -90,23 +104,26 @@ export class ReceiptLookup {
   private async findMany(keys: readonly ReceiptKey[]): Promise<(FoundReceipt | null)[]> {
     // The key picks the rows (one point range per receipt, whatever the mix of KKMs). Every
     // copy of a row is the same (a retried document recomputes it), so LIMIT 1 BY, no FINAL.
+    // The cancellations of those found are a second point read: joining them in one query
+    // costs several times both reads together.
     const found = await this.db.rows<Record<string, unknown>>(
-      `SELECT r.*, c.cancelled_at AS cancelled_at FROM (
-         SELECT *, toString(device_time) AS wall_time
-         FROM receipt_check
-         WHERE (fns_kkm_id, number, device_time) IN {keys:Array(Tuple(String, String, DateTime('UTC')))}
-         LIMIT 1 BY fns_kkm_id, number, device_time) AS r
-       LEFT JOIN (
-         SELECT kkm_id, doc_seq, toString(min(cancelled_at)) AS cancelled_at
-         FROM receipt_cancellations
-         WHERE (kkm_id, doc_seq) IN (
-           SELECT kkm_id, doc_seq FROM receipt_check
-           WHERE (fns_kkm_id, number, device_time) IN {keys:Array(Tuple(String, String, DateTime('UTC')))})
-         GROUP BY kkm_id, doc_seq) AS c
-       ON c.kkm_id = r.kkm_id AND c.doc_seq = r.doc_seq
-       SETTINGS join_use_nulls = 1`,
+      `SELECT *, toString(device_time) AS wall_time
+       FROM receipt_check
+       WHERE (fns_kkm_id, number, device_time) IN {keys:Array(Tuple(String, String, DateTime('UTC')))}
+       LIMIT 1 BY fns_kkm_id, number, device_time`,
       { keys: keys.map((k) => new TupleParam([k.kgdNumber, k.number, k.deviceTime])) },
     );
+    const cancelled = new Map<string, string>();
+    if (found.length) {
+      const cancellations = await this.db.rows<{ kkm_id: number; doc_seq: number; at: string }>(
+        `SELECT kkm_id, doc_seq, toString(min(cancelled_at)) AS at FROM receipt_cancellations
+         WHERE (kkm_id, doc_seq) IN {ids:Array(Tuple(UInt32, UInt32))}
+         GROUP BY kkm_id, doc_seq`,
+        { ids: found.map((r) => new TupleParam([Number(r.kkm_id), Number(r.doc_seq)])) },
+      );
+      for (const c of cancellations) cancelled.set(`${c.kkm_id}:${c.doc_seq}`, c.at);
+    }
+    for (const r of found) r.cancelled_at = cancelled.get(`${r.kkm_id}:${r.doc_seq}`) ?? null;
     const byKey = new Map<string, Record<string, unknown>>();
     for (const r of found) {
       byKey.set(
@@ -142,5 +159,6 @@ function receiptOfRow(r: Record<string, unknown>): FoundReceipt {
     markup: Number(r.markup),
     ...receiptLinesOfRow(r),
     cancelledAt: r.cancelled_at ? String(r.cancelled_at) : null,
+    v203: readTicket203(r),
   };
 }

@@ -10,7 +10,9 @@ import { fromTiyn, toTiyn } from '../../src/fiscal/money.js';
 import { tenge } from '../../src/fiscal/money.js';
 import { receiptUrl } from '../../src/fiscal/receipt-url.js';
 import { ItemType, PaymentType, ResultCode } from '../../src/protocol/schema.js';
-import { requests, seededRandom, ticket, dateTime } from '../../src/sim/documents.js';
+import { as203, requests, seededRandom, ticket, dateTime } from '../../src/sim/documents.js';
+import { KkmDevice, TcpLink } from '../../src/sim/kkm-client.js';
+import { rich203 } from '../helpers/receipts-203.js';
 import { moneyText } from '../../src/api/public/receipt-page.js';
 
 const RATE_MAX = 30;
@@ -181,13 +183,10 @@ t.test('the JSON is the cabinet receipt view of the same receipt', async (t) => 
   t.same(pub.org, { title: 'ТОО Test', bin: kkm.bin });
   t.same(pub.point, { title: 'Shop 1', address: 'Abay 1' });
   t.same(pub.kkm, { serialNumber: serial, kgdNumber: kgd });
-  // The cabinet adds the 2.0.3 parts of each line (NTIN, excise stamps, card and mobile
-  // details); the public check shows the lines as 2.0.2 has them.
-  const lines203 = new Set(['ntin', 'exciseStamps', 'measureUnitCode', 'card', 'mobile']);
-  const as202 = (lines: Record<string, unknown>[]) =>
-    lines.map((l) => Object.fromEntries(Object.entries(l).filter(([k]) => !lines203.has(k))));
-  t.strictSame(pub.ticket.items, as202(c.items));
-  t.strictSame(pub.ticket.payments, as202(c.payments));
+  // Every part of each line and payment, 2.0.3's included (NTIN, excise stamps, measure unit
+  // code, card and mobile details).
+  t.strictSame(pub.ticket.items, c.items);
+  t.strictSame(pub.ticket.payments, c.payments);
   t.strictSame(pub.ticket.taxes, c.taxes);
   t.equal(pub.ticket.number, c.ticketNumber);
   t.equal(pub.ticket.dateTime, c.dateTime);
@@ -202,6 +201,38 @@ t.test('the JSON is the cabinet receipt view of the same receipt', async (t) => 
   t.notOk('customer' in pub.ticket || 'cashier' in pub.ticket, 'no customer, no cashier');
   t.equal(pub.ticket.cancelledAt, null);
 });
+
+t.test(
+  'a 2.0.3 receipt: NTIN, stamps, card and mobile details as the cabinet shows them',
+  async (t) => {
+    const kkm203 = await server.registerKkm();
+    const link = new TcpLink(server.tcp!.port);
+    t.teardown(() => link.close());
+    const dev203 = new KkmDevice(kkm203.kkmId, kkm203.token, link.send, 203);
+    const sent = await dev203.send(
+      as203(requests.ticket(rich203(41, new Date('2026-03-10T10:00:00Z')))),
+    );
+    t.equal(sent.response.result.result_code, ResultCode.RESULT_TYPE_OK);
+    const qr203 = Buffer.from(sent.response.ticket!.qr_code!).toString('utf8');
+    const res = await open(jsonUrl(qr203));
+    t.equal(res.statusCode, 200);
+    const pub = res.json();
+    const token = await ownerToken(server, kkm203.bin);
+    const cab = await get(
+      server,
+      `/api/v1/kkms/${kkm203.kkmId}/tickets/${sent.response.ticket!.ticket_number}`,
+      token,
+    );
+    t.equal(cab.status, 200);
+    t.strictSame(pub.ticket.items, cab.json.items);
+    t.strictSame(pub.ticket.payments, cab.json.payments);
+    t.equal(pub.ticket.items[0].ntin, '0487000141');
+    t.strictSame(pub.ticket.items[0].exciseStamps, ['STAMP-41-A', 'STAMP-41-B']);
+    t.equal(pub.ticket.items[1].quantity, 5_000_000_000, 'a 64-bit quantity');
+    t.equal(pub.ticket.payments[0].card.terminalId, 'T-41');
+    t.strictSame(pub.ticket.payments[1].mobile, { qrType: 'KASPI_QR', qrId: 'kqr-41' });
+  },
+);
 
 t.test('each tampered fact answers 404, the page says no such receipt', async (t) => {
   const bump = (digits: string) =>

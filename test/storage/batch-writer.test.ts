@@ -1,6 +1,7 @@
 // The group-commit writer against an insert that never returns: every row fails within the
 // commit timeout of its own write, also the rows queued behind the hung commit (which used to
-// wait for it and then for a timeout of their own), and the queue never outgrows its bound.
+// wait for it and then for a timeout of their own), and the queue never outgrows its bound;
+// and the linger that follows the load.
 import t from 'tap';
 import { BatchWriter, StoreUnavailableError } from '../../src/storage/batch-writer.js';
 
@@ -88,3 +89,43 @@ t.test('a refusal after another table of the batch landed is not "not written"',
   const refused = await refusing.write('documents', { seq: 1 }).catch((e: unknown) => e);
   t.equal((refused as StoreUnavailableError).notWritten, true, 'refused before any insert: kept');
 });
+
+t.test(
+  'the linger follows the load: as long as a busy commit took, a lone row resets it',
+  async (t) => {
+    const commits: number[] = [];
+    const writer = new BatchWriter(
+      async (_table, rows) => {
+        commits.push(rows.length);
+        await new Promise((resolve) => setTimeout(resolve, 40));
+      },
+      {
+        maxRows: 5,
+        maxDelayMs: 1,
+        maxLingerMs: 30,
+        busyRows: 3,
+        maxPending: 100,
+        commitTimeoutMs: 5000,
+      },
+    );
+    t.equal(writer.currentLingerMs, 1, 'idle: the short linger');
+    await Promise.all([1, 2, 3].map((n) => writer.write('t', { n })));
+    t.equal(
+      writer.currentLingerMs,
+      30,
+      'after a busy commit: its duration, bounded by maxLingerMs',
+    );
+    // Rows that come in a while apart share one commit within the linger.
+    const first = writer.write('t', { n: 4 });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await Promise.all([first, writer.write('t', { n: 5 })]);
+    t.same(commits, [3, 2], 'two rows 10 ms apart went together');
+    t.equal(writer.currentLingerMs, 1, 'a commit without company: idle again');
+    // maxRows waiting ends a linger at once.
+    await Promise.all([1, 2, 3].map((n) => writer.write('t', { n })));
+    const started = performance.now();
+    await Promise.all([1, 2, 3, 4, 5].map((n) => writer.write('t', { n })));
+    t.ok(performance.now() - started < 30 + 40, 'a full batch does not wait out the linger');
+    t.same(commits.slice(2), [3, 5]);
+  },
+);

@@ -7,7 +7,7 @@ import type { JobQueues } from '../../jobs/queues.js';
 import type { Registry } from '../../storage/registry.js';
 import type { LiveFeed } from '../../telemetry/live-feed.js';
 import { authPublicRoutes, authSecuredRoutes } from './auth-routes.js';
-import { authenticate } from './authenticate.js';
+import { authenticate, dropCachedAccessOnChange } from './authenticate.js';
 import { groupsRoutes } from './groups-routes.js';
 import { analyticsRoutes } from './analytics-routes.js';
 import { kkmsRoutes } from './kkms-routes.js';
@@ -88,6 +88,7 @@ export async function cabinetApi(app: FastifyInstance, opts: CabinetOptions): Pr
   await app.register(identityRoutes, { ctx });
   await app.register(async (secured) => {
     secured.addHook('onRequest', authenticate(ctx.sessions, ctx.scope));
+    secured.addHook('onSend', dropCachedAccessOnChange(ctx.sessions));
     publishAccessChanges(secured, ctx.feed);
     // Authenticated route plugins register here.
     await secured.register(authSecuredRoutes, { ctx });

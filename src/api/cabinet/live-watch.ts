@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { LiveFeed } from '../../telemetry/live-feed.js';
 import type { Caller, Scope } from '../../storage/cabinet-scope.js';
 import type { Sessions } from './sessions.js';
+import { callerOf } from './authenticate.js';
 
 /** How often an open socket's session is looked up again. */
 export const LIVE_SESSION_CHECK_MS = 2000;
@@ -17,8 +18,7 @@ export async function liveCaller(
   scope: Scope,
   token: string | undefined,
 ): Promise<Caller | null> {
-  const session = token ? await sessions.get(token) : null;
-  const caller = session ? await scope.caller(session.userId, session.orgId) : null;
+  const caller = token ? await callerOf(sessions, scope, token) : null;
   return caller && caller.permissions.has('transactions') ? caller : null;
 }
 

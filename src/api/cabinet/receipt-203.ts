@@ -48,7 +48,7 @@ const DOMAIN_NAMES = new Map(
   ]),
 );
 
-/** The receipt's 2.0.3 parts, and those of its lines and payments by index. */
+/** The receipt's own 2.0.3 parts (its lines' are receiptLines'). */
 export function receipt203Json(t: TicketDetail) {
   const v = t.v203;
   return {
@@ -58,11 +58,5 @@ export function receipt203Json(t: TicketDetail) {
       ...v.parentTicket,
       dateTime: isoWall(v.parentTicket.dateTime),
     },
-    item: (i: number) => ({
-      ntin: v.items[i]?.ntin ?? '',
-      exciseStamps: v.items[i]?.exciseStamps ?? [],
-      measureUnitCode: t.items[i]?.unit ?? '',
-    }),
-    payment: (i: number) => v.payments[i] ?? { card: null, mobile: null },
   };
 }

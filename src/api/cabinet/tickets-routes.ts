@@ -191,18 +191,13 @@ export async function ticketsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext
       const exact = seq !== undefined && fiscalNumber(kkmId, seq) === ticketNumber;
       const t = await queries.ticket(kkmId, ticketNumber, exact ? seq : undefined);
       if (!t) throw httpError(404, `ticket ${ticketNumber} of kkm ${kkmId} not found`);
-      const { item, payment, ...v203 } = receipt203Json(t);
-      const lines = receiptLines(t);
       return {
         kkmId,
         ...summaryJson(t),
-        ...v203,
+        ...receipt203Json(t),
         printedNumber: t.printedNumber,
         cashier: { code: t.operatorCode, name: t.operatorName },
-        ...lines,
-        // What 2.0.3 adds to each line (empty for a 2.0.2 receipt).
-        items: lines.items.map((i, n) => ({ ...i, ...item(n) })),
-        payments: lines.payments.map((p, i) => ({ ...p, ...payment(i) })),
+        ...receiptLines(t),
         amounts: {
           total: t.total,
           taken: t.taken,
