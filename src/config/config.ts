@@ -1,6 +1,7 @@
 // Configuration from the environment, validated once at start. Every setting has a default
 // so `npm start` on a fresh clone runs with no configuration at all.
 import { envInt, type Env } from './env-values.js';
+import { loadForwardingConfig, type ForwardingConfig } from './forwarding.js';
 import { loadJobsConfig, type JobsConfig } from './jobs.js';
 import { loadReceiptCheckConfig, type ReceiptCheckConfig } from './receipt-check.js';
 export interface Config {
@@ -66,6 +67,8 @@ export interface Config {
   ingestProcesses: number;
   /** Background jobs: reconciliation, exports, monitors. */
   jobs: JobsConfig;
+  /** Forwarding to the tax authority (runs with the worker role). */
+  forwarding: ForwardingConfig;
 }
 
 export type Role = 'ingest' | 'api' | 'worker';
@@ -115,11 +118,12 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
   const wrongTokenRate = int('OFD_WRONG_TOKEN_RATE', 2, 0, 1_000_000);
   const receiptUrl = str('OFD_RECEIPT_URL', 'http://localhost:8080/receipt');
 
+  const dataDir = str('DATA_DIR', './data');
   const config: Config = {
     tcpPort: int('OFD_TCP_PORT', 7777, 0, 65535),
     httpPort: int('OFD_HTTP_PORT', 8080, 0, 65535),
     host: str('OFD_HOST', '0.0.0.0'),
-    dataDir: str('DATA_DIR', './data'),
+    dataDir,
     redisUrl,
     redisPrefix: str('OFD_REDIS_PREFIX', 'ofd:'),
     clickhouseUrl,
@@ -152,6 +156,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     roles,
     ingestProcesses: int('OFD_INGEST_PROCESSES', 0, 0, 64),
     jobs: loadJobsConfig(env, problems),
+    forwarding: loadForwardingConfig(env, problems, dataDir),
   };
   if (config.metricsToken !== undefined && config.metricsToken.length < 16) {
     problems.push('OFD_METRICS_TOKEN: use at least 16 characters');

@@ -3,6 +3,7 @@
 // Engines make a repeated insert harmless: every table is a ReplacingMergeTree keyed by its
 // natural identity, and reads that must see one copy use FINAL.
 import type { Db } from './db.js';
+import { forwardingMigration } from './forwarding-migration.js';
 import { receiptLookupMigration } from './receipt-lookup-migration.js';
 
 export interface Migration {
@@ -310,6 +311,7 @@ export const migrations: Migration[] = [
     ],
   },
   receiptLookupMigration,
+  forwardingMigration,
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

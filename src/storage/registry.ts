@@ -22,8 +22,16 @@ import {
 } from './errors.js';
 import { hashPassword } from './passwords.js';
 import { UnknownIds } from './unknown-ids.js';
+import { KkmEvents, type KkmEventKind, type KkmEventSubject } from './kkm-events.js';
 
 export const KKM_STATUSES: readonly KkmStatus[] = ['active', 'blocked', 'deregistered'];
+
+/** The registry event a move to each status is, as the tax authority is told. */
+const STATUS_EVENTS: Record<KkmStatus, KkmEventKind> = {
+  active: 'unblocked',
+  blocked: 'blocked',
+  deregistered: 'deregistered',
+};
 
 /** Protocol UserRoleEnum: 1 paymaster, 2 chief paymaster, 3 administrator. */
 export const CASHIER_ROLES = [1, 2, 3] as const;
@@ -230,6 +238,8 @@ export class Registry {
   private readonly coordination: Coordination;
   /** KKM ids looked up and not found (a register's frames name its id on every request). */
   private readonly unknownKkms = new UnknownIds(() => this.highestKkmId());
+  /** The events every KKM change records, forwarded to the tax authority. */
+  readonly kkmEvents: KkmEvents;
 
   constructor(
     private readonly db: Db,
@@ -237,6 +247,7 @@ export class Registry {
     private readonly keyPrefix: string,
   ) {
     this.coordination = new Coordination(redis, keyPrefix);
+    this.kkmEvents = new KkmEvents(db);
   }
 
   // -- organizations
@@ -378,6 +389,21 @@ export class Registry {
       version: nextVersion(),
     });
     this.unknownKkms.registered(kkmId);
+    const org = await this.getOrg(point.orgId);
+    await this.kkmEvents.record(
+      {
+        kkmId,
+        orgId: point.orgId,
+        pointId,
+        kgdNumber: fnsKkmId,
+        bin: org?.bin ?? '',
+        serialNumber,
+        model,
+      },
+      'registered',
+      { source: 'admin' },
+      { first: true },
+    );
     return { kkmId };
   }
 
@@ -425,6 +451,19 @@ export class Registry {
         detail: JSON.stringify({ source: 'admin', tokenEpoch: 1, bulk: true }),
       })),
     );
+    const bin = (await this.getOrg(point.orgId))?.bin ?? '';
+    await this.kkmEvents.recordRegistered(
+      rows.map((r) => ({
+        kkmId: r.kkm_id,
+        orgId: r.org_id,
+        pointId,
+        kgdNumber: r.fns_kkm_id,
+        bin,
+        serialNumber: r.serial_number,
+        model: r.model,
+      })),
+      { source: 'admin', bulk: true },
+    );
     return rows.map((r) => ({ kkmId: r.kkm_id, token: r.token }));
   }
 
@@ -469,6 +508,7 @@ export class Registry {
       const tokenEpoch = Number(row.token_epoch) + 1;
       await this.writeKkm(row, { token, token_epoch: tokenEpoch });
       await this.event(kkmId, 'token_issued', { tokenEpoch });
+      await this.recordKkmEvent(row, 'token_reissued', { tokenEpoch });
       return { token, tokenEpoch };
     });
   }
@@ -494,6 +534,7 @@ export class Registry {
       }
       const updated = await this.writeKkm(row, { status });
       await this.event(kkmId, 'status_changed', { from: row.status, to: status });
+      await this.recordKkmEvent(row, STATUS_EVENTS[status], { from: row.status });
       return kkmFromRow(updated);
     });
   }
@@ -721,6 +762,25 @@ export class Registry {
       version: next.version,
     });
     return next;
+  }
+
+  /** The event the tax authority is told of, for a KKM whose lock the caller holds. */
+  private async recordKkmEvent(
+    row: KkmRow,
+    kind: KkmEventKind,
+    detail: Record<string, unknown>,
+  ): Promise<void> {
+    const orgId = Number(row.org_id);
+    const subject: KkmEventSubject = {
+      kkmId: Number(row.kkm_id),
+      orgId,
+      pointId: Number(row.point_id),
+      kgdNumber: row.fns_kkm_id,
+      bin: (await this.getOrg(orgId))?.bin ?? '',
+      serialNumber: row.serial_number,
+      model: row.model,
+    };
+    await this.kkmEvents.record(subject, kind, { source: 'admin', ...detail });
   }
 
   /** An audit row in device_events (never the token itself). */
