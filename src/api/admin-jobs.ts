@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Job } from 'bullmq';
 import { QUEUE_NAMES, type JobQueues } from '../jobs/queues.js';
 import { ADMIN_PREFIX } from './admin.js';
-import { checkBearer } from './admin-token.js';
+import { requireAdminToken } from './admin-token.js';
 
 export interface AdminJobsOptions {
   queues: JobQueues;
@@ -46,19 +46,7 @@ export async function adminJobsRoutes(app: FastifyInstance, opts: AdminJobsOptio
   const { queues, adminToken } = opts;
   if (!adminToken) throw new Error('admin job routes need an admin token');
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (checkBearer(request.headers.authorization, adminToken)) return;
-    request.log.warn({ url: request.url }, 'admin API: refused a request without a valid token');
-    reply.header('www-authenticate', 'Bearer');
-    sendError(
-      reply,
-      401,
-      request.headers.authorization
-        ? 'invalid admin token'
-        : 'send the admin token as "Authorization: Bearer <token>"',
-    );
-    return reply;
-  });
+  requireAdminToken(app, adminToken);
 
   const queueProp = { type: 'string', enum: QUEUE_NAMES } as const;
 

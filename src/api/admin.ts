@@ -8,7 +8,7 @@ import { NotFoundError } from '../storage/errors.js';
 import { type KkmRecord, type NomenclatureElement, type Registry } from '../storage/registry.js';
 import type { KkmStatus } from '../fiscal/device-state.js';
 import type { KkmChange } from '../telemetry/events.js';
-import { checkBearer } from './admin-token.js';
+import { requireAdminToken } from './admin-token.js';
 import { sendError } from './http/conventions.js';
 import { httpError } from './http/errors.js';
 import { idParams, idSchema, uint32 } from './http/schemas.js';
@@ -131,6 +131,12 @@ const kkmView = {
     status: { type: 'string' },
     tokenEpoch: { type: 'integer' },
     createdAt: { type: 'string' },
+    // The tax authority's side: awaiting its confirmation of the last registration,
+    // re-registration or deregistration, or done (null: no such event).
+    kgdStatus: {
+      type: ['object', 'null'],
+      properties: { status: { type: 'string' }, since: { type: 'string' } },
+    },
   },
 };
 
@@ -213,18 +219,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
   const { registry, adminToken, onKkmChanged } = opts;
   if (!adminToken) throw new Error('admin API needs an admin token');
 
-  app.addHook('onRequest', async (request, reply) => {
-    const header = request.headers.authorization;
-    if (checkBearer(header, adminToken)) return;
-    request.log.warn({ url: request.url }, 'admin API: refused a request without a valid token');
-    reply.header('www-authenticate', 'Bearer');
-    sendError(
-      reply,
-      401,
-      header ? 'invalid admin token' : 'send the admin token as "Authorization: Bearer <token>"',
-    );
-    return reply;
-  });
+  requireAdminToken(app, adminToken);
 
   /** Tell ingest to drop its cached state; the change is stored either way. */
   async function kkmChanged(
@@ -370,7 +365,11 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
       const { kkmId } = request.params;
       const kkm = await registry.getKkm(kkmId);
       if (!kkm) throw new NotFoundError('kkm', kkmId);
-      return kkmJson(kkm);
+      const kgd = await registry.kkmEvents.kgdStatus(kkmId);
+      return {
+        ...kkmJson(kkm),
+        kgdStatus: kgd && { status: kgd.status, since: new Date(kgd.since).toISOString() },
+      };
     },
   );
 

@@ -69,10 +69,6 @@ export class FileTransport implements ForwardTransport {
     });
   }
 
-  describe() {
-    return { dir: this.o.dir };
-  }
-
   async close(): Promise<void> {
     clearInterval(this.timer);
     await this.serial(() => this.seal());

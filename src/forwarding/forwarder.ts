@@ -73,8 +73,13 @@ const LAG_REFRESH_MS = 1000;
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
     if (signal.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
 
 export class Forwarder {
@@ -467,8 +472,13 @@ function mergeKkm(p: PendingKkm, docs: StoredDocument[], events: KkmEvent[]): Ba
   while (i < eventItems.length || j < docItems.length) {
     const e = eventItems[i];
     const d = docItems[j];
-    if (e && (!d || e.at <= d.at)) (merged.push(e), i++);
-    else (merged.push(d!), j++);
+    if (e && (!d || e.at <= d.at)) {
+      merged.push(e);
+      i++;
+    } else {
+      merged.push(d!);
+      j++;
+    }
   }
   return merged;
 }

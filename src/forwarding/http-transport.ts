@@ -70,13 +70,6 @@ export class HttpTransport implements ForwardTransport {
     });
   }
 
-  describe() {
-    return {
-      url: `${this.url.origin}${this.url.pathname}`,
-      clientCertificate: Boolean(this.o.clientCertFile),
-    };
-  }
-
   async close(): Promise<void> {
     this.agent.destroy();
   }

@@ -62,6 +62,20 @@ export function buildTransport(
   return new NoTransport();
 }
 
+/** Each configured transport and where it sends, for the operator (no secrets). */
+export function describeTransports(c: ForwardingConfig) {
+  return c.transports.map((name) => {
+    if (name === 'http') {
+      const url = new URL(c.url!);
+      return {
+        name,
+        destination: { url: `${url.origin}${url.pathname}`, clientCertificate: !!c.clientCertFile },
+      };
+    }
+    return { name, destination: name === 'file' ? { dir: c.fileDir } : {} };
+  });
+}
+
 export function startForwarding(d: ForwardingDeps): Forwarding {
   const { config: c } = d;
   const store = new ForwardingStore(d.db, d.redis, d.redisPrefix);

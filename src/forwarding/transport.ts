@@ -8,8 +8,6 @@ export interface ForwardTransport {
   /** The name positions, metrics and the admin routes know it by: http, file or none. */
   readonly name: string;
   send(documents: readonly ForwardedDocument[], signal: AbortSignal): Promise<Acknowledgement[]>;
-  /** Where it sends, for the operator (no secrets). */
-  describe(): Record<string, unknown>;
   close(): Promise<void>;
 }
 
@@ -25,10 +23,6 @@ export class NoTransport implements ForwardTransport {
     return documents
       .filter((d) => d.kind === 'kkm_event')
       .map((d) => ({ key: d.key, status: 'confirmed' as const, reference: 'none' }));
-  }
-
-  describe() {
-    return {};
   }
 
   async close(): Promise<void> {}
