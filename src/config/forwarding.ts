@@ -8,7 +8,7 @@ export type TransportName = 'http' | 'file' | 'none';
 const TRANSPORTS: TransportName[] = ['http', 'file', 'none'];
 
 export interface ForwardingConfig {
-  /** The transports that run, each with its own positions. */
+  /** The transports that run, each with its own positions (OFD_FORWARD=off: none at all). */
   transports: TransportName[];
   /** Where the http transport POSTs batches. */
   url: string | undefined;
@@ -54,6 +54,7 @@ export function loadForwardingConfig(
     : [...(url ? ['http'] : []), ...(fileDir ? ['file'] : [])];
   const transports: TransportName[] = [];
   for (const name of named.length ? named : ['none']) {
+    if (name === 'off') continue;
     if (!(TRANSPORTS as string[]).includes(name)) {
       problems.push(`OFD_FORWARD: ${name} is not one of ${TRANSPORTS.join(', ')}`);
     } else if (!transports.includes(name as TransportName)) transports.push(name as TransportName);

@@ -109,8 +109,10 @@ t.test('a registry event confirmed by the receiver changes the KKM status', asyn
   t.equal(receiver.documents.get(events()[0]!)!.doc.kind, 'kkm_event');
 
   const confirmed = new Promise((resolve) => {
-    const off = server.events.on('kgd.confirmed', (c) => {
-      if (c.kkmId === kkm.kkmId && c.event === 'deregistered') (off(), resolve(c));
+    const off: () => void = server.events.on('kgd.confirmed', (c): void => {
+      if (c.kkmId !== kkm.kkmId || c.event !== 'deregistered') return;
+      off();
+      resolve(c);
     });
   });
   receiver.control({ mode: 'ok', confirmEvents: true });
