@@ -7,7 +7,7 @@
 // against those the registers had acknowledged (must be equal), in order per KKM.
 //
 //   npm run bench:forwarding [-- --devices=400] [--duration=15] [--rounds=1] [--batch=1000]
-//     [--linger-ms=500]
+//     [--linger-ms=1000]
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,7 @@ const DEVICES = Number(args.get('devices') ?? 400);
 const DURATION_S = Number(args.get('duration') ?? 15);
 const ROUNDS = Number(args.get('rounds') ?? 1);
 const BATCH = args.get('batch') ?? '1000';
-const LINGER = args.get('linger-ms') ?? '500';
+const LINGER = args.get('linger-ms') ?? '1000';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const load = () =>
   loadavg()
@@ -105,6 +105,13 @@ async function run(forwarding: boolean): Promise<Run> {
     }
     sampling = false;
     await sampler;
+    if (receiver) {
+      const state = await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/admin/forwarding`, {
+        headers: { authorization: `Bearer ${server.adminToken}` },
+      });
+      console.log(`  forwarder: ${JSON.stringify((await state.json()).transports[0].forwarder)}`);
+      if (args.has('tail')) console.log(server.tail());
+    }
     return { phase, maxLagS, acknowledged: verify.acknowledged, receiver: stats };
   } finally {
     await server.stop();
@@ -115,7 +122,7 @@ async function run(forwarding: boolean): Promise<Run> {
 const without: PhaseResult[] = [];
 const withForwarding: Run[] = [];
 for (let round = 0; round < ROUNDS; round++) {
-  without.push((await run(false)).phase);
+  if (!args.has('only-forwarding')) without.push((await run(false)).phase);
   withForwarding.push(await run(true));
 }
 {

@@ -69,7 +69,12 @@ interface BatchItem {
   envelope: ForwardedDocument;
 }
 
-const LAG_REFRESH_MS = 1000;
+// The embedded engine runs one query at a time, commits included: what is not needed on every
+// step is read less often. Waiting replays are looked for this often, and the exact lag (the
+// oldest waiting document's receive time) is read this often; in between it is taken from
+// the batches read.
+const REPLAY_CHECK_MS = 5000;
+const LAG_REFRESH_MS = 5000;
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
     if (signal.aborted) return resolve();
@@ -93,6 +98,7 @@ export class Forwarder {
   private failures = 0;
   private oldestPendingAt: number | null = null;
   private lagCheckedAt = 0;
+  private replaysCheckedAt = 0;
   /** KKMs whose next document number was missing, since when. */
   private readonly missingSince = new Map<number, number>();
   readonly status: ForwarderStatus;
@@ -159,18 +165,7 @@ export class Forwarder {
     if (this.leaseLost) this.dropLease();
     if (!this.lease && !(await this.takeLease())) return s.leaseMs / 3;
 
-    for (const replay of await this.d.store.replays(this.name, { waiting: true })) {
-      const applied = await this.d.store.applyReplay(replay);
-      this.d.log.info(
-        {
-          transport: this.name,
-          replay: applied.id,
-          kkmId: applied.kkmId,
-          rewound: applied.rewound,
-        },
-        'forwarding: replay applied',
-      );
-    }
+    if (Date.now() - this.replaysCheckedAt >= REPLAY_CHECK_MS) await this.applyReplays();
 
     const pending = await this.d.store.pending(this.name);
     const backlog = pending.reduce(
@@ -189,12 +184,45 @@ export class Forwarder {
     if (backlog < s.batchSize && waited < s.lingerMs) {
       return Math.min(s.pollMs, s.lingerMs - waited);
     }
+    const readAt = Date.now();
     const items = await this.readBatch(pending);
     if (!items.length) return s.pollMs;
+    const docTimes = items.filter((i) => i.stream === 'doc').map((i) => i.at);
+    if (docTimes.length && new Set(items.map((i) => i.kkmId)).size === pending.length) {
+      this.oldestPendingAt = Math.min(...docTimes);
+    }
+    const sendAt = Date.now();
     const sent = await this.send(items, new Map(pending.map((p) => [p.kkmId, p.forwarded])));
+    this.d.log.debug(
+      {
+        transport: this.name,
+        documents: items.length,
+        backlog,
+        readMs: sendAt - readAt,
+        sendMs: Date.now() - sendAt,
+      },
+      'forwarding: batch',
+    );
     if (!sent) return this.pauseAfterFailure(new Error(this.status.lastError ?? 'send failed'));
     this.pendingSince = null;
     return backlog - items.length >= s.batchSize ? 0 : s.pollMs;
+  }
+
+  /** Replays waiting for this transport, applied oldest first. */
+  private async applyReplays(): Promise<void> {
+    for (const replay of await this.d.store.replays(this.name, { waiting: true })) {
+      const applied = await this.d.store.applyReplay(replay);
+      this.d.log.info(
+        {
+          transport: this.name,
+          replay: applied.id,
+          kkmId: applied.kkmId,
+          rewound: applied.rewound,
+        },
+        'forwarding: replay applied',
+      );
+    }
+    this.replaysCheckedAt = Date.now();
   }
 
   private async takeLease(): Promise<boolean> {
@@ -205,6 +233,8 @@ export class Forwarder {
     if (!lease) return false;
     this.lease = lease;
     this.leaseLost = false;
+    this.replaysCheckedAt = 0;
+    this.lagCheckedAt = 0;
     this.status.holder = this.d.processName;
     this.renewTimer = setInterval(() => {
       lease.renew().then(
@@ -345,20 +375,21 @@ export class Forwarder {
 
   /** Registry events the receiver confirmed: stored, then announced (kgd.confirmed). */
   private async acknowledge(acks: Acknowledgement[]): Promise<void> {
+    const confirmations: [number, number, string][] = [];
     for (const ack of acks) {
       const key = parseKey(ack.key);
       if (!key || key.stream !== 'event') continue;
-      if (ack.status !== 'confirmed') {
-        this.d.log.warn({ transport: this.name, key: ack.key }, 'forwarding: event rejected');
-        continue;
-      }
-      const done = await this.d.kkmEvents.confirm(key.kkmId, key.seq, ack.reference ?? '');
-      if (!done?.fresh) continue;
-      const { event } = done;
+      if (ack.status === 'confirmed') confirmations.push([key.kkmId, key.seq, ack.reference ?? '']);
+      else this.d.log.warn({ transport: this.name, key: ack.key }, 'forwarding: event rejected');
+    }
+    const confirmed = await this.d.kkmEvents.confirm(confirmations);
+    if (confirmed.length) {
       this.d.log.info(
-        { transport: this.name, kkmId: event.kkmId, event: event.kind, reference: event.reference },
-        'forwarding: the tax authority confirmed a registry event',
+        { transport: this.name, confirmed: confirmed.length, first: confirmed[0]!.kkmId },
+        'forwarding: the tax authority confirmed registry events',
       );
+    }
+    for (const event of confirmed) {
       await this.d.events.emit('kgd.confirmed', {
         kkmId: event.kkmId,
         eventSeq: event.eventSeq,
@@ -373,10 +404,10 @@ export class Forwarder {
   private async refreshLag(pending: PendingKkm[]): Promise<void> {
     const now = Date.now();
     if (!pending.some((p) => p.head.doc > p.forwarded.doc)) this.oldestPendingAt = null;
-    else if (now - this.lagCheckedAt >= LAG_REFRESH_MS || this.oldestPendingAt === null) {
+    else if (now - this.lagCheckedAt >= LAG_REFRESH_MS) {
       this.oldestPendingAt = await this.d.store.oldestPending(pending);
       this.lagCheckedAt = now;
-    }
+    } else this.oldestPendingAt ??= now; // new since the last batch: read exactly soon
     const lagMs = this.lagSeconds() * 1000;
     const threshold = this.d.settings.lagAlertMs;
     if (lagMs > threshold && this.status.lagAlertSince === null) {

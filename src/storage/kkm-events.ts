@@ -184,21 +184,31 @@ export class KkmEvents {
   }
 
   /**
-   * Stores the authority's confirmation of an event; returns the event, or null when it is
-   * unknown. A confirmation already stored is kept (the first one counts).
+   * Stores the authority's confirmations of events, `[kkmId, eventSeq, reference]` each, in one
+   * read and one insert; returns the events newly confirmed (unknown ones and those confirmed
+   * before are left out: the first confirmation counts).
    */
   async confirm(
-    kkmId: number,
-    eventSeq: number,
-    reference = '',
+    confirmations: readonly (readonly [number, number, string])[],
     at = Date.now(),
-  ): Promise<{ event: KkmEvent; fresh: boolean } | null> {
-    const [event] = await this.byKeys([[kkmId, eventSeq]]);
-    if (!event) return null;
-    if (event.confirmedAt !== null) return { event, fresh: false };
-    const confirmed = { ...event, confirmedAt: at, reference };
-    await this.db.insert('kkm_events', [toRow(confirmed, nextVersion())]);
-    return { event: confirmed, fresh: true };
+  ): Promise<KkmEvent[]> {
+    if (!confirmations.length) return [];
+    const reference = new Map(confirmations.map(([k, seq, ref]) => [`${k}:${seq}`, ref]));
+    const events = await this.byKeys(confirmations.map(([k, seq]) => [k, seq] as const));
+    const fresh = events
+      .filter((e) => e.confirmedAt === null)
+      .map((e) => ({
+        ...e,
+        confirmedAt: at,
+        reference: reference.get(`${e.kkmId}:${e.eventSeq}`) ?? '',
+      }));
+    if (fresh.length) {
+      await this.db.insert(
+        'kkm_events',
+        fresh.map((e) => toRow(e, nextVersion())),
+      );
+    }
+    return fresh;
   }
 
   /**

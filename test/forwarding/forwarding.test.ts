@@ -13,6 +13,7 @@ import { verifySegments } from '../../src/forwarding/file-transport.js';
 import { parseKey, type ForwardedDocument } from '../../src/forwarding/envelope.js';
 import { requests, seededRandom, ticket } from '../../src/sim/documents.js';
 import { OK, code } from '../helpers/kkm.js';
+import { deleteKeys } from '../helpers/redis-keys.js';
 import { startTestServer, type RegisteredKkm, type TestServer } from '../helpers/server.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -195,6 +196,24 @@ t.test('the receiver down for 20 s under load: nothing lost, nothing reordered',
     const m = await (await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).text();
     return /ofd_forward_lag_seconds\{transport="http"\} 0\n/.test(m);
   });
+});
+
+t.test('a Redis flush loses nothing: positions live in ClickHouse', async (t) => {
+  const kkm = await server.registerKkm();
+  await sell(kkm, 4, 3);
+  await until('four receipts', () => docKeys(kkm.kkmId).length === 4);
+  const before = receiver.stats();
+  // Every key of this deployment: device states, the forwarders' leases, their status.
+  await deleteKeys(server.redis, server.config.redisPrefix);
+  await sell(kkm, 4, 4);
+  await until('eight receipts', () => docKeys(kkm.kkmId).length === 8);
+  t.same(
+    docKeys(kkm.kkmId).map((k) => parseKey(k)!.seq),
+    [1, 2, 3, 4, 5, 6, 7, 8],
+    'the register goes on and its receipts go out in order',
+  );
+  t.equal(receiver.stats().duplicates, before.duplicates, 'nothing was sent twice');
+  t.equal(receiver.stats().outOfOrder, 0);
 });
 
 t.test('the file transport writes segments that verify', async (t) => {
