@@ -7,9 +7,10 @@
 // against those the registers had acknowledged (must be equal), in order per KKM.
 //
 //   npm run bench:forwarding [-- --devices=400] [--duration=15] [--rounds=1] [--batch=1000]
-//     [--linger-ms=1000]
+//     [--linger-ms=1000] [--only-forwarding] [--tail]
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import type { ReceiverStats } from '../src/forwarding/receiver.js';
 import { freePort, tcpAccepts } from '../test/helpers/ports.js';
@@ -17,17 +18,22 @@ import { fmt, phaseText, verifyText } from './fleet/report.js';
 import { ROOT, spawnServer } from './fleet/server-process.js';
 import { Fleet, spawnedTarget, type PhaseResult } from './fleet/simulator.js';
 
-const args = new Map(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k!, v ?? 'true'] as const;
-  }),
-);
-const DEVICES = Number(args.get('devices') ?? 400);
-const DURATION_S = Number(args.get('duration') ?? 15);
-const ROUNDS = Number(args.get('rounds') ?? 1);
-const BATCH = args.get('batch') ?? '1000';
-const LINGER = args.get('linger-ms') ?? '1000';
+const { values: args } = parseArgs({
+  options: {
+    devices: { type: 'string', default: '400' },
+    duration: { type: 'string', default: '15' },
+    rounds: { type: 'string', default: '1' },
+    batch: { type: 'string', default: '1000' },
+    'linger-ms': { type: 'string', default: '1000' },
+    'only-forwarding': { type: 'boolean', default: false },
+    tail: { type: 'boolean', default: false },
+  },
+});
+const DEVICES = Number(args.devices);
+const DURATION_S = Number(args.duration);
+const ROUNDS = Number(args.rounds);
+const BATCH = args.batch!;
+const LINGER = args['linger-ms']!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const load = () =>
   loadavg()
@@ -110,7 +116,7 @@ async function run(forwarding: boolean): Promise<Run> {
         headers: { authorization: `Bearer ${server.adminToken}` },
       });
       console.log(`  forwarder: ${JSON.stringify((await state.json()).transports[0].forwarder)}`);
-      if (args.has('tail')) console.log(server.tail());
+      if (args.tail) console.log(server.tail());
     }
     return { phase, maxLagS, acknowledged: verify.acknowledged, receiver: stats };
   } finally {
@@ -122,7 +128,7 @@ async function run(forwarding: boolean): Promise<Run> {
 const without: PhaseResult[] = [];
 const withForwarding: Run[] = [];
 for (let round = 0; round < ROUNDS; round++) {
-  if (!args.has('only-forwarding')) without.push((await run(false)).phase);
+  if (!args['only-forwarding']) without.push((await run(false)).phase);
   withForwarding.push(await run(true));
 }
 {

@@ -148,6 +148,8 @@ export async function adminForwardingRoutes(app: FastifyInstance, opts: AdminFor
       }
       if (from > Date.now()) return sendError(reply, 400, 'body/from is in the future');
       const names = transports.map((t) => t.name);
+      if (!names.length)
+        return sendError(reply, 409, 'no forwarding transport runs (OFD_FORWARD=off)');
       if (body.transport !== undefined && !names.includes(body.transport)) {
         return sendError(reply, 400, `body/transport must be one of ${names.join(', ')}`);
       }

@@ -99,6 +99,8 @@ export class Forwarder {
   private oldestPendingAt: number | null = null;
   private lagCheckedAt = 0;
   private replaysCheckedAt = 0;
+  /** What waits, as the last heads read and the batches sent since say (when a lot does). */
+  private known: PendingKkm[] | null = null;
   /** KKMs whose next document number was missing, since when. */
   private readonly missingSince = new Map<number, number>();
   readonly status: ForwarderStatus;
@@ -167,7 +169,10 @@ export class Forwarder {
 
     if (Date.now() - this.replaysCheckedAt >= REPLAY_CHECK_MS) await this.applyReplays();
 
-    const pending = await this.d.store.pending(this.name);
+    // While far behind, the heads read last time still say a full batch waits: no need to
+    // read them again (each query waits its turn behind the commits on the embedded engine).
+    const pending = this.known ?? (await this.d.store.pending(this.name));
+    this.known = null;
     const backlog = pending.reduce(
       (n, p) => n + p.head.doc - p.forwarded.doc + p.head.event - p.forwarded.event,
       0,
@@ -192,7 +197,7 @@ export class Forwarder {
       this.oldestPendingAt = Math.min(...docTimes);
     }
     const sendAt = Date.now();
-    const sent = await this.send(items, new Map(pending.map((p) => [p.kkmId, p.forwarded])));
+    const moved = await this.send(items, new Map(pending.map((p) => [p.kkmId, p.forwarded])));
     this.d.log.debug(
       {
         transport: this.name,
@@ -203,9 +208,13 @@ export class Forwarder {
       },
       'forwarding: batch',
     );
-    if (!sent) return this.pauseAfterFailure(new Error(this.status.lastError ?? 'send failed'));
+    if (!moved) return this.pauseAfterFailure(new Error(this.status.lastError ?? 'send failed'));
     this.pendingSince = null;
-    return backlog - items.length >= s.batchSize ? 0 : s.pollMs;
+    if (backlog - items.length < s.batchSize) return s.pollMs;
+    this.known = pending
+      .map((p) => ({ ...p, forwarded: moved.get(p.kkmId) ?? p.forwarded }))
+      .filter((p) => p.head.doc > p.forwarded.doc || p.head.event > p.forwarded.event);
+    return 0;
   }
 
   /** Replays waiting for this transport, applied oldest first. */
@@ -223,6 +232,7 @@ export class Forwarder {
       );
     }
     this.replaysCheckedAt = Date.now();
+    this.known = null;
   }
 
   private async takeLease(): Promise<boolean> {
@@ -316,11 +326,14 @@ export class Forwarder {
     this.missingSince.delete(p.kkmId);
   }
 
-  /** Sends a batch; on success moves the positions and takes the acknowledgements. */
+  /**
+   * Sends a batch; on success moves the positions, takes the acknowledgements and returns the
+   * new positions of the KKMs it carried (null when the receiver did not take it).
+   */
   private async send(
     items: BatchItem[],
     forwarded: Map<number, StreamPositions>,
-  ): Promise<boolean> {
+  ): Promise<Map<number, StreamPositions> | null> {
     const { metrics } = this.d;
     const transport = this.name;
     const began = Date.now();
@@ -333,7 +346,7 @@ export class Forwarder {
         this.abort.signal,
       );
     } catch (err) {
-      if (this.abort.signal.aborted) return true;
+      if (this.abort.signal.aborted) return new Map();
       metrics.forwardBatches.inc({ transport, outcome: 'failed' });
       metrics.forwardDocuments.inc({ transport, outcome: 'failed' }, items.length);
       this.failures++;
@@ -349,7 +362,7 @@ export class Forwarder {
         'forwarding: batch not taken; it will be sent again',
       );
       await this.saveStatus();
-      return false;
+      return null;
     }
     const now = Date.now();
     metrics.forwardBatches.inc({ transport, outcome: 'sent' });
@@ -370,7 +383,7 @@ export class Forwarder {
     this.failures = 0;
     Object.assign(this.status, { lastOkAt: now, lastError: null, consecutiveFailures: 0 });
     await this.saveStatus();
-    return true;
+    return moved;
   }
 
   /** Registry events the receiver confirmed: stored, then announced (kgd.confirmed). */
