@@ -194,7 +194,7 @@ export class Forwarder {
     if (!items.length) return s.pollMs;
     const docTimes = items.filter((i) => i.stream === 'doc').map((i) => i.at);
     if (docTimes.length && new Set(items.map((i) => i.kkmId)).size === pending.length) {
-      this.oldestPendingAt = Math.min(...docTimes);
+      this.oldestPendingAt = docTimes.reduce((a, b) => Math.min(a, b));
     }
     const sendAt = Date.now();
     const moved = await this.send(items, new Map(pending.map((p) => [p.kkmId, p.forwarded])));
