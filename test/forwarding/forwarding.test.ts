@@ -120,9 +120,11 @@ t.test('a registry event confirmed by the receiver changes the KKM status', asyn
       resolve(c);
     });
   });
-  receiver.control({ mode: 'ok', confirmEvents: true });
+  // Held answers, nothing taken: the deregistration waits for the authority.
+  receiver.control({ mode: 'stall', storeFirst: false, confirmEvents: true });
   t.equal((await server.admin('DELETE', `/api/v1/admin/kkms/${kkm.kkmId}`)).status, 200);
   t.equal((await view()).kgdStatus.status, 'awaiting_kgd_deregistration');
+  receiver.control({ mode: 'ok' });
   t.match(await confirmed, { event: 'deregistered', reference: /^KGD-kkm:/ }, 'kgd.confirmed');
   t.equal((await view()).kgdStatus.status, 'deregistered', 'done once the receiver confirmed');
 });
