@@ -168,19 +168,21 @@ export class ReferenceReceiver {
         this.counts.refused++;
         return answer(503, { error: 'told to fail' });
       }
-      const acks = async () => (this.mode === 'ok' || this.storeFirst ? this.store(documents) : []);
       if (this.mode === 'stall') {
-        const acknowledgements = this.storeFirst ? await acks() : [];
+        // As told when the batch came, whatever the mode is by the time it is answered.
+        const storeFirst = this.storeFirst;
+        const acknowledgements = storeFirst ? await this.store(documents) : [];
         await new Promise<void>((resolve) => {
           const release = () => (this.held.delete(release), resolve());
           this.held.add(release);
           req.socket.once('close', release);
         });
         // Released by a change of mode: a stalled batch not stored is refused.
-        if (!this.storeFirst) return answer(503, { error: 'stalled' });
+        if (!storeFirst) return answer(503, { error: 'stalled' });
         return answer(200, { accepted: documents.length, acknowledgements });
       }
-      return answer(200, { accepted: documents.length, acknowledgements: await acks() });
+      const acknowledgements = await this.store(documents);
+      return answer(200, { accepted: documents.length, acknowledgements });
     } catch (err) {
       answer(400, { error: (err as Error).message });
     }
