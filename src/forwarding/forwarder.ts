@@ -189,6 +189,7 @@ export class Forwarder {
     if (backlog < s.batchSize && waited < s.lingerMs) {
       return Math.min(s.pollMs, s.lingerMs - waited);
     }
+    if (this.d.transport.positionsOnly) return this.skipAhead(pending);
     const readAt = Date.now();
     const items = await this.readBatch(pending);
     if (!items.length) return s.pollMs;
@@ -215,6 +216,38 @@ export class Forwarder {
       .map((p) => ({ ...p, forwarded: moved.get(p.kkmId) ?? p.forwarded }))
       .filter((p) => p.head.doc > p.forwarded.doc || p.head.event > p.forwarded.event);
     return 0;
+  }
+
+  /**
+   * A transport that takes no documents: every KKM's document position moves to its head
+   * without reading them, and only the registry events are sent (for their confirmations).
+   */
+  private async skipAhead(pending: PendingKkm[]): Promise<number> {
+    const wanted: [number, number][] = [];
+    for (const p of pending) {
+      for (let seq = p.forwarded.event + 1; seq <= p.head.event; seq++) wanted.push([p.kkmId, seq]);
+    }
+    const events = await this.d.kkmEvents.byKeys(wanted.slice(0, this.d.settings.batchSize));
+    const acks = await this.d.transport.send(events.map(eventEnvelope), this.abort.signal);
+    const sentEvents = groupBy(events, (e) => e.kkmId);
+    const positions = pending.map((p) => ({
+      kkmId: p.kkmId,
+      doc: p.head.doc,
+      event:
+        contiguous(sentEvents.get(p.kkmId) ?? [], p.forwarded.event, (e) => e.eventSeq).at(-1)
+          ?.eventSeq ?? p.forwarded.event,
+    }));
+    await this.d.store.savePositions(this.name, positions);
+    await this.acknowledge(acks);
+    const documents = pending.reduce((n, p) => n + p.head.doc - p.forwarded.doc, 0);
+    this.d.metrics.forwardBatches.inc({ transport: this.name, outcome: 'sent' });
+    this.d.metrics.forwardDocuments.inc(
+      { transport: this.name, outcome: 'sent' },
+      documents + events.length,
+    );
+    this.oldestPendingAt = null;
+    this.pendingSince = null;
+    return wanted.length > events.length ? 0 : this.d.settings.pollMs;
   }
 
   /** Replays waiting for this transport, applied oldest first. */

@@ -7,6 +7,8 @@ import type { Acknowledgement, ForwardedDocument } from './envelope.js';
 export interface ForwardTransport {
   /** The name positions, metrics and the admin routes know it by: http, file or none. */
   readonly name: string;
+  /** Takes only registry events: documents are counted as taken without being read. */
+  readonly positionsOnly?: boolean;
   send(documents: readonly ForwardedDocument[], signal: AbortSignal): Promise<Acknowledgement[]>;
   close(): Promise<void>;
 }
@@ -18,6 +20,7 @@ export interface ForwardTransport {
  */
 export class NoTransport implements ForwardTransport {
   readonly name = 'none';
+  readonly positionsOnly = true;
 
   async send(documents: readonly ForwardedDocument[]): Promise<Acknowledgement[]> {
     return documents
