@@ -9,7 +9,7 @@ const layers = [
   ['src/config', 'src/protocol'],
   ['src/fiscal'],
   ['src/storage', 'src/access', 'src/telemetry', 'src/jobs'],
-  ['src/ingest', 'src/workers', 'src/api', 'src/sim'],
+  ['src/ingest', 'src/workers', 'src/api', 'src/sim', 'src/forwarding'],
   ['src/cluster', 'src/app', 'src/main.ts'],
 ];
 const above = (level) => layers.slice(level + 1).flat();
@@ -32,7 +32,7 @@ const zones = [
   ...services.map((target) => ({
     target,
     from: services.filter((s) => s !== target),
-    message: 'ingest, workers, api and sim share only what lies below them',
+    message: 'ingest, workers, api, sim and forwarding share only what lies below them',
   })),
 ];
 

@@ -6,7 +6,7 @@ import { Type } from 'typebox';
 import type { Job } from 'bullmq';
 import { QUEUE_NAMES, type JobQueues } from '../jobs/queues.js';
 import { ADMIN_PREFIX } from './admin.js';
-import { checkBearer } from './admin-token.js';
+import { requireAdminToken } from './admin-token.js';
 import { answerObject, anyObject, nullable } from './http/schemas.js';
 import { sendError } from './http/conventions.js';
 
@@ -41,19 +41,7 @@ export async function adminJobsRoutes(app: TypeBoxApp, opts: AdminJobsOptions) {
   const { queues, adminToken } = opts;
   if (!adminToken) throw new Error('admin job routes need an admin token');
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (checkBearer(request.headers.authorization, adminToken)) return;
-    request.log.warn({ url: request.url }, 'admin API: refused a request without a valid token');
-    reply.header('www-authenticate', 'Bearer');
-    sendError(
-      reply,
-      401,
-      request.headers.authorization
-        ? 'invalid admin token'
-        : 'send the admin token as "Authorization: Bearer <token>"',
-    );
-    return reply;
-  });
+  requireAdminToken(app, adminToken);
 
   const queueProp = Type.Optional(Type.Enum(QUEUE_NAMES, { type: 'string' }));
 

@@ -5,7 +5,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import { bearerOf } from './bearer.js';
+import { sendError } from './http/conventions.js';
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
 const MIN_TOKEN_LENGTH = 16;
@@ -80,4 +82,20 @@ export function checkBearer(header: string | undefined, expected: string): boole
   // Always compare, so a malformed header costs the same as a wrong token.
   const ok = secretsEqual(token ?? '', expected);
   return ok && token !== null;
+}
+
+/** Refuses, with 401 and a log line, every request of `app` without the admin bearer token. */
+export function requireAdminToken(app: FastifyInstance, adminToken: string): void {
+  app.addHook('onRequest', async (request, reply) => {
+    const header = request.headers.authorization;
+    if (checkBearer(header, adminToken)) return;
+    request.log.warn({ url: request.url }, 'admin API: refused a request without a valid token');
+    reply.header('www-authenticate', 'Bearer');
+    sendError(
+      reply,
+      401,
+      header ? 'invalid admin token' : 'send the admin token as "Authorization: Bearer <token>"',
+    );
+    return reply;
+  });
 }

@@ -12,10 +12,10 @@ import type { KkmRecord } from '../storage/kkms.js';
 import type { NomenclatureElement } from '../storage/nomenclature.js';
 import type { KkmStatus } from '../fiscal/device-state.js';
 import type { KkmChange } from '../telemetry/events.js';
-import { checkBearer } from './admin-token.js';
+import { requireAdminToken } from './admin-token.js';
 import { sendError } from './http/conventions.js';
 import { httpError } from './http/errors.js';
-import { answerObject, idParams, idSchema, uint32 } from './http/schemas.js';
+import { answerObject, idParams, idSchema, nullable, uint32 } from './http/schemas.js';
 import { adminCatalogueRoutes, type AdminCatalogueOptions } from './admin-catalogue.js';
 import { adminSelfServiceRoutes, type AdminSelfServiceOptions } from './admin-self-service.js';
 import { cashierPasswordProblem } from './cashier-password.js';
@@ -136,6 +136,9 @@ const kkmView = answerObject({
   status: Type.String(),
   tokenEpoch: Type.Integer(),
   createdAt: Type.String(),
+  // The tax authority's side: awaiting its confirmation of the last registration,
+  // re-registration or deregistration, or done (null: no such event).
+  kgdStatus: Type.Optional(nullable(answerObject({ status: Type.String(), since: Type.String() }))),
 });
 
 const idStatus = answerObject({ id: Type.Integer(), status: Type.String() });
@@ -190,18 +193,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
   const { registry, adminToken, onKkmChanged } = opts;
   if (!adminToken) throw new Error('admin API needs an admin token');
 
-  app.addHook('onRequest', async (request, reply) => {
-    const header = request.headers.authorization;
-    if (checkBearer(header, adminToken)) return;
-    request.log.warn({ url: request.url }, 'admin API: refused a request without a valid token');
-    reply.header('www-authenticate', 'Bearer');
-    sendError(
-      reply,
-      401,
-      header ? 'invalid admin token' : 'send the admin token as "Authorization: Bearer <token>"',
-    );
-    return reply;
-  });
+  requireAdminToken(app, adminToken);
 
   /** Tell ingest to drop its cached state; the change is stored either way. */
   async function kkmChanged(
@@ -342,7 +334,11 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
       const { kkmId } = request.params;
       const kkm = await registry.kkms.getKkm(kkmId);
       if (!kkm) throw new NotFoundError('kkm', kkmId);
-      return kkmJson(kkm);
+      const kgd = await registry.kkmEvents.kgdStatus(kkmId);
+      return {
+        ...kkmJson(kkm),
+        kgdStatus: kgd && { status: kgd.status, since: new Date(kgd.since).toISOString() },
+      };
     },
   );
 

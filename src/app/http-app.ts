@@ -8,6 +8,9 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import adminRoutes from '../api/admin.js';
 import { adminJobsRoutes } from '../api/admin-jobs.js';
+import { adminForwardingRoutes } from '../api/admin-forwarding.js';
+import { describeTransports } from '../forwarding/index.js';
+import { ForwardingStore } from '../storage/forwarding.js';
 import { cabinetApi } from '../api/cabinet/index.js';
 import { receiptCheckRoutes } from '../api/public/receipt-routes.js';
 import { createHttpApp } from '../api/http/app.js';
@@ -123,6 +126,11 @@ export async function buildHttpApp(d: HttpAppDeps): Promise<FastifyInstance> {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   if (config.roles.has('api')) {
     await app.register(adminJobsRoutes, { queues: d.jobs, adminToken: d.adminToken });
+    await app.register(adminForwardingRoutes, {
+      store: new ForwardingStore(d.db, d.redis, config.redisPrefix),
+      adminToken: d.adminToken,
+      transports: describeTransports(config.forwarding),
+    });
     await app.register(receiptCheckRoutes, {
       db: d.db,
       redis: d.redis,

@@ -25,6 +25,7 @@ import { LiveFeed } from '../telemetry/live-feed.js';
 import { Metrics, type MetricsJson } from '../telemetry/metrics.js';
 import { Notifier } from '../telemetry/notifier.js';
 import { startWorkers, type Workers } from '../workers/index.js';
+import { startForwarding, type Forwarding } from '../forwarding/index.js';
 import { buildIngestCore, type IngestCore } from './ingest-core.js';
 import { createLogger } from './logger.js';
 import { connectRedis, jobsConnection } from './redis.js';
@@ -49,6 +50,8 @@ export interface RunningServer {
   jobs: JobQueues;
   /** The job workers, when the 'worker' role is on. */
   workers: Workers | null;
+  /** Forwarding to the tax authority, when the 'worker' role is on. */
+  forwarding: Forwarding | null;
   close(): Promise<void>;
 }
 
@@ -184,6 +187,25 @@ export async function startServer(
       })
     : null;
 
+  // The tax authority's confirmations are stored by the forwarder; the registry's own KKM
+  // statuses (self-service registration) follow from this event.
+  events.on('kgd.confirmed', (c) =>
+    log.info({ kkmId: c.kkmId, event: c.event, reference: c.reference }, 'KGD confirmed'),
+  );
+  const forwarding = config.roles.has('worker')
+    ? startForwarding({
+        config: config.forwarding,
+        db,
+        redis,
+        redisPrefix: config.redisPrefix,
+        kkmEvents: registry.kkmEvents,
+        events,
+        metrics,
+        notifier,
+        log,
+      })
+    : null;
+
   let closed = false;
   return {
     config,
@@ -203,9 +225,11 @@ export async function startServer(
     adminToken,
     jobs,
     workers,
+    forwarding,
     async close() {
       if (closed) return;
       closed = true;
+      await forwarding?.close();
       await tcp?.close();
       await app?.close();
       await feed.close();

@@ -1,6 +1,7 @@
 // Configuration from the environment, validated once at start. Every setting has a default
 // so `npm start` on a fresh clone runs with no configuration at all.
 import { envInt, type Env } from './env-values.js';
+import { loadForwardingConfig, type ForwardingConfig } from './forwarding.js';
 import { loadJobsConfig, type JobsConfig } from './jobs.js';
 import { loadReceiptCheckConfig, type ReceiptCheckConfig } from './receipt-check.js';
 import { loadSelfServiceConfig, type SelfServiceConfig } from './self-service.js';
@@ -75,6 +76,8 @@ export interface Config {
   selfService: SelfServiceConfig;
   /** Ingest request-rate buckets: kept in Redis for every ingest process, or per process. */
   rateBuckets: 'redis' | 'local';
+  /** Forwarding to the tax authority (runs with the worker role). */
+  forwarding: ForwardingConfig;
 }
 
 export type Role = 'ingest' | 'api' | 'worker';
@@ -124,11 +127,12 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
   const wrongTokenRate = int('OFD_WRONG_TOKEN_RATE', 2, 0, 1_000_000);
   const receiptUrl = str('OFD_RECEIPT_URL', 'http://localhost:8080/receipt');
 
+  const dataDir = str('DATA_DIR', './data');
   const config: Config = {
     tcpPort: int('OFD_TCP_PORT', 7777, 0, 65535),
     httpPort: int('OFD_HTTP_PORT', 8080, 0, 65535),
     host: str('OFD_HOST', '0.0.0.0'),
-    dataDir: str('DATA_DIR', './data'),
+    dataDir,
     redisUrl,
     redisPrefix: str('OFD_REDIS_PREFIX', 'ofd:'),
     clickhouseUrl,
@@ -165,6 +169,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     jobs: loadJobsConfig(env, problems),
     selfService: loadSelfServiceConfig(env, problems),
     rateBuckets: env.OFD_RATE_BUCKETS === 'local' ? 'local' : 'redis',
+    forwarding: loadForwardingConfig(env, problems, dataDir),
   };
   if (env.OFD_RATE_BUCKETS && !['redis', 'local'].includes(env.OFD_RATE_BUCKETS)) {
     problems.push(`OFD_RATE_BUCKETS=${env.OFD_RATE_BUCKETS}: expected redis or local`);

@@ -16,6 +16,11 @@ const LOCK_RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
+/** Extends a lease only while its owner still holds it. */
+const LEASE_RENEW = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
+
 const LOCK_TTL_MS = 15_000;
 const LOCK_WAIT_MS = 5_000;
 
@@ -69,4 +74,30 @@ export class Coordination {
       await this.redis.eval(LOCK_RELEASE, 1, key, owner).catch(() => undefined);
     }
   }
+
+  /**
+   * A long-held lock: null when another holds `name`, else a lease that lasts `ttlMs` from
+   * each renewal. Its holder renews it well within `ttlMs` and stops the guarded work as soon
+   * as a renewal fails (another process may take it over from then on).
+   */
+  async lease(name: string, ttlMs: number): Promise<Lease | null> {
+    const key = `${this.keyPrefix}lease:${name}`;
+    const owner = randomBytes(12).toString('hex');
+    if ((await this.redis.set(key, owner, 'PX', ttlMs, 'NX')) !== 'OK') return null;
+    const redis = this.redis;
+    return {
+      async renew() {
+        return Number(await redis.eval(LEASE_RENEW, 1, key, owner, String(ttlMs))) === 1;
+      },
+      async release() {
+        await redis.eval(LOCK_RELEASE, 1, key, owner).catch(() => undefined);
+      },
+    };
+  }
+}
+
+export interface Lease {
+  /** Extends the lease; false when it was lost (expired, or Redis forgot it). */
+  renew(): Promise<boolean>;
+  release(): Promise<void>;
 }

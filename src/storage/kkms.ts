@@ -11,8 +11,16 @@ import { ConflictError, InvalidInputError, NotFoundError } from './errors.js';
 import { UnknownIds } from './unknown-ids.js';
 import { Repository, nextVersion, requireId, requireText } from './repository.js';
 import type { Orgs } from './orgs.js';
+import type { KkmEventKind, KkmEvents, KkmEventSubject } from './kkm-events.js';
 
 export const KKM_STATUSES: readonly KkmStatus[] = ['active', 'blocked', 'deregistered'];
+
+/** The registry event a move to each status is, as the tax authority is told. */
+const STATUS_EVENTS: Record<KkmStatus, KkmEventKind> = {
+  active: 'unblocked',
+  blocked: 'blocked',
+  deregistered: 'deregistered',
+};
 
 export interface KkmRecord {
   kkmId: number;
@@ -103,6 +111,8 @@ export class Kkms extends Repository {
     redis: Redis,
     keyPrefix: string,
     private readonly orgs: Orgs,
+    /** The events every KKM change records, forwarded to the tax authority. */
+    private readonly kkmEvents: KkmEvents,
   ) {
     super(db, redis, keyPrefix);
   }
@@ -137,6 +147,21 @@ export class Kkms extends Repository {
       version: nextVersion(),
     });
     this.unknownKkms.registered(kkmId);
+    const org = await this.orgs.getOrg(point.orgId);
+    await this.kkmEvents.record(
+      {
+        kkmId,
+        orgId: point.orgId,
+        pointId,
+        kgdNumber: fnsKkmId,
+        bin: org?.bin ?? '',
+        serialNumber,
+        model,
+      },
+      'registered',
+      { source: 'admin' },
+      { first: true },
+    );
     return { kkmId };
   }
 
@@ -166,6 +191,7 @@ export class Kkms extends Repository {
       if (!point || point.orgId !== Number(row.org_id)) throw new NotFoundError('point', pointId);
       const updated = await this.writeKkm(row, { point_id: pointId });
       await this.event(kkmId, 'point_changed', { from: Number(row.point_id), to: pointId });
+      await this.recordKkmEvent(updated, 'reregistered', { from: Number(row.point_id) });
       return kkmFromRow(updated);
     });
   }
@@ -216,6 +242,19 @@ export class Kkms extends Repository {
         detail: JSON.stringify({ source: 'admin', tokenEpoch: 1, bulk: true }),
       })),
     );
+    const bin = (await this.orgs.getOrg(point.orgId))?.bin ?? '';
+    await this.kkmEvents.recordRegistered(
+      rows.map((r) => ({
+        kkmId: r.kkm_id,
+        orgId: r.org_id,
+        pointId,
+        kgdNumber: r.fns_kkm_id,
+        bin,
+        serialNumber: r.serial_number,
+        model: r.model,
+      })),
+      { source: 'admin', bulk: true },
+    );
     return rows.map((r) => ({ kkmId: r.kkm_id, token: r.token }));
   }
 
@@ -260,6 +299,7 @@ export class Kkms extends Repository {
       const tokenEpoch = Number(row.token_epoch) + 1;
       await this.writeKkm(row, { token, token_epoch: tokenEpoch });
       await this.event(kkmId, 'token_issued', { tokenEpoch });
+      await this.recordKkmEvent(row, 'token_reissued', { tokenEpoch });
       return { token, tokenEpoch };
     });
   }
@@ -285,6 +325,7 @@ export class Kkms extends Repository {
       }
       const updated = await this.writeKkm(row, { status });
       await this.event(kkmId, 'status_changed', { from: row.status, to: status });
+      await this.recordKkmEvent(row, STATUS_EVENTS[status], { from: row.status });
       return kkmFromRow(updated);
     });
   }
@@ -346,6 +387,25 @@ export class Kkms extends Repository {
   }
 
   /** An audit row in device_events (never the token itself). */
+  /** The event the tax authority is told of, for a KKM whose lock the caller holds. */
+  private async recordKkmEvent(
+    row: KkmRow,
+    kind: KkmEventKind,
+    detail: Record<string, unknown>,
+  ): Promise<void> {
+    const orgId = Number(row.org_id);
+    const subject: KkmEventSubject = {
+      kkmId: Number(row.kkm_id),
+      orgId,
+      pointId: Number(row.point_id),
+      kgdNumber: row.fns_kkm_id,
+      bin: (await this.orgs.getOrg(orgId))?.bin ?? '',
+      serialNumber: row.serial_number,
+      model: row.model,
+    };
+    await this.kkmEvents.record(subject, kind, { source: 'admin', ...detail });
+  }
+
   private async event(kkmId: number, kind: string, detail: Record<string, unknown>) {
     await this.insert('device_events', {
       kkm_id: kkmId,

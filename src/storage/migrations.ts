@@ -4,6 +4,7 @@
 // natural identity, and reads that must see one copy use FINAL.
 import type { Db } from './db.js';
 import { readModelMigrations } from './read-models-migration.js';
+import { forwardingMigration } from './forwarding-migration.js';
 import { receiptLookupMigration } from './receipt-lookup-migration.js';
 
 export interface Migration {
@@ -377,6 +378,7 @@ export const migrations: Migration[] = [
       ) ENGINE = ReplacingMergeTree(version) ORDER BY grant_id`,
     ],
   },
+  forwardingMigration,
   ...readModelMigrations,
 ];
 

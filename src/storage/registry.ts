@@ -10,6 +10,7 @@ import { Orgs } from './orgs.js';
 import { Users } from './users.js';
 import { Applications } from './applications.js';
 import { ServiceCentres } from './service-centres.js';
+import { KkmEvents } from './kkm-events.js';
 
 export class Registry {
   readonly users: Users;
@@ -19,11 +20,14 @@ export class Registry {
   readonly nomenclature: NomenclatureStore;
   readonly applications: Applications;
   readonly serviceCentres: ServiceCentres;
+  /** The events every KKM change records, forwarded to the tax authority. */
+  readonly kkmEvents: KkmEvents;
 
   constructor(db: Db, redis: Redis, keyPrefix: string) {
+    this.kkmEvents = new KkmEvents(db);
     this.users = new Users(db, redis, keyPrefix);
     this.orgs = new Orgs(db, redis, keyPrefix, this.users);
-    this.kkms = new Kkms(db, redis, keyPrefix, this.orgs);
+    this.kkms = new Kkms(db, redis, keyPrefix, this.orgs, this.kkmEvents);
     this.cashiers = new Cashiers(db, redis, keyPrefix, this.orgs);
     this.nomenclature = new NomenclatureStore(db, redis, keyPrefix, this.orgs);
     this.applications = new Applications(db, redis, keyPrefix, this.kkms);

@@ -4,6 +4,7 @@
 // called by the part that made the event (the assembly, src/app, wires the subscriptions).
 import type { DocType } from '../fiscal/document-rows.js';
 import type { KkmStatus } from '../fiscal/device-state.js';
+import type { KkmEventKind } from '../storage/kkm-events.js';
 import type { NewNotification } from '../storage/notifications.js';
 
 /** A fiscal document committed and answered OK. */
@@ -35,6 +36,20 @@ export interface KkmChanged {
   } | null;
 }
 
+/**
+ * The tax authority confirmed a registry event of a KKM (its registration, re-registration or
+ * deregistration, say): the KKM's KGD status is done from now on. Emitted by the forwarder once
+ * the confirmation is stored (kkm_events); the registry's own statuses follow from it.
+ */
+export interface KgdConfirmed {
+  kkmId: number;
+  eventSeq: number;
+  event: KkmEventKind;
+  /** The authority's reference, when it gave one. */
+  reference: string;
+  confirmedAt: number;
+}
+
 export interface RaisedNotification extends NewNotification {
   id: string;
 }
@@ -43,6 +58,7 @@ export interface DomainEventMap {
   'document.acknowledged': AcknowledgedDocument;
   'kkm.changed': KkmChanged;
   'notification.raised': RaisedNotification;
+  'kgd.confirmed': KgdConfirmed;
 }
 
 type Handler<T> = (event: T) => void | Promise<void>;

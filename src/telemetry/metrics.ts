@@ -108,8 +108,52 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Forwarding to the tax authority, by transport (src/forwarding). */
+  readonly forwardBacklog = new client.Gauge({
+    name: 'ofd_forward_backlog_documents',
+    help: 'Committed documents and registry events not yet taken by the receiver, by transport',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+  private readonly lagSources = new Map<string, () => number>();
+  private readonly forwardLag = new client.Gauge({
+    name: 'ofd_forward_lag_seconds',
+    help: 'Age of the oldest committed document not yet taken by the receiver, by transport',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const [transport, lag] of this.lagSources) this.forwardLag.set({ transport }, lag());
+    },
+  });
+  /** Documents by outcome: sent (taken by the receiver) or failed (a batch not taken). */
+  readonly forwardDocuments = new client.Counter({
+    name: 'ofd_forward_documents_total',
+    help: 'Documents forwarded, by transport and outcome (sent, failed)',
+    labelNames: ['transport', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly forwardBatches = new client.Counter({
+    name: 'ofd_forward_batches_total',
+    help: 'Batches forwarded, by transport and outcome (sent, failed)',
+    labelNames: ['transport', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  /** From our receipt of a document to the receiver taking it. */
+  readonly forwardDelay = new client.Histogram({
+    name: 'ofd_forward_delay_seconds',
+    help: 'Time from receiving a document to its receiver taking it, by transport',
+    labelNames: ['transport'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600],
+    registers: [this.registry],
+  });
+
   constructor() {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'ofd_process_' });
+  }
+
+  /** Where the lag of a transport is read from at every scrape. */
+  forwardingLag(transport: string, seconds: () => number): void {
+    this.lagSources.set(transport, seconds);
   }
 
   answer(command: number, result: number, ms: number): void {

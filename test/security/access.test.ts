@@ -949,6 +949,12 @@ t.test('admin routes refuse a missing or wrong admin token with 401', async (t) 
   const epoch = (await server.admin('GET', `/api/v1/admin/kkms/${kA1.kkmId}`)).json.tokenEpoch;
   const admin = routeTable().filter((r) => r.route.startsWith('/api/v1/admin/'));
   t.ok(admin.length >= 12, `${admin.length} admin routes`);
+  for (const route of ['GET /api/v1/admin/forwarding', 'POST /api/v1/admin/forwarding/replay']) {
+    t.ok(
+      admin.some((r) => `${r.method} ${r.route}` === route),
+      `${route} is in the matrix`,
+    );
+  }
   const fill = (route: string) =>
     route
       .replace(':orgId', String(orgA.orgId))
