@@ -10,7 +10,7 @@ import t from 'tap';
 import { chromium } from 'playwright-core';
 import { startTestServer } from '../helpers/server.js';
 import { toTiyn } from '../../src/fiscal/money.js';
-import { moneyText } from '../../src/api/public/receipt-page.js';
+import { moneyText } from '../../src/fiscal/money.js';
 import { PaymentType, ResultCode } from '../../src/protocol/schema.js';
 import { requests, seededRandom, ticket } from '../../src/sim/documents.js';
 

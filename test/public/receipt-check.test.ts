@@ -11,7 +11,7 @@ import { tenge } from '../../src/fiscal/money.js';
 import { receiptUrl } from '../../src/fiscal/receipt-url.js';
 import { ItemType, PaymentType, ResultCode } from '../../src/protocol/schema.js';
 import { requests, seededRandom, ticket, dateTime } from '../../src/sim/documents.js';
-import { moneyText } from '../../src/api/public/receipt-page.js';
+import { moneyText } from '../../src/fiscal/money.js';
 
 const RATE_MAX = 30;
 const server = await startTestServer({
