@@ -1,5 +1,5 @@
 // The web cabinet's API types come from the server's own OpenAPI document, never written by
-// hand: `npm run api:types` starts a server on embedded defaults (API role only), reads
+// hand: `npm run api:types` starts a server on embedded defaults (every role), reads
 // GET /api/v1/openapi.json and writes web/src/api/schema.d.ts with openapi-typescript. The
 // browser test checks that the committed file is what this server generates.
 import { readFile, writeFile } from 'node:fs/promises';
@@ -26,7 +26,7 @@ export async function apiTypesSource(openapi: object): Promise<string> {
 
 /** This code's OpenAPI document, from a server started for the purpose. */
 export async function currentOpenapi(): Promise<object> {
-  const server = await startTestServer({ OFD_ROLES: 'api' });
+  const server = await startTestServer();
   try {
     const res = await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/openapi.json`);
     return (await res.json()) as object;

@@ -26,7 +26,9 @@ export async function webCabinet(app: FastifyInstance, opts: { dir: string }): P
     setHeaders(res, path) {
       res.header(
         'cache-control',
-        path.includes(`${join(dir, 'assets')}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
+        path.includes(`${join(dir, 'assets')}`)
+          ? 'public, max-age=31536000, immutable'
+          : 'no-cache',
       );
     },
   });

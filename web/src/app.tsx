@@ -80,7 +80,9 @@ function UnreadBadge() {
   const t = useT();
   const [unread, setUnread] = useState<number | null>(null);
   const refresh = () =>
-    api.GET('/api/v1/notifications/unread-count').then(({ data }) => data && setUnread(data.unread));
+    api
+      .GET('/api/v1/notifications/unread-count')
+      .then(({ data }) => data && setUnread(data.unread));
   useEffect(() => {
     void refresh();
     // Marking read elsewhere on the page changes the count too.
@@ -120,10 +122,14 @@ function Shell({ me, onLogout }: { me: Me; onLogout(): void }) {
   };
   return (
     <>
-      <a class="skip" href="#main" onClick={(e) => {
-        e.preventDefault();
-        document.getElementById('main')?.focus();
-      }}>
+      <a
+        class="skip"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById('main')?.focus();
+        }}
+      >
         {t.skipToContent}
       </a>
       <header class="top">
@@ -164,7 +170,7 @@ function Shell({ me, onLogout }: { me: Me; onLogout(): void }) {
             {(p) => <ReceiptScreen kkmId={Number(p.kkmId)} ticketNumber={p.ticketNumber} />}
           </Route>
           <Route path="/kkms/:kkmId">
-            {(p) => <KkmScreen me={me} kkmId={Number(p.kkmId)} />}
+            {(p) => <KkmScreen key={p.kkmId} me={me} kkmId={Number(p.kkmId)} />}
           </Route>
           <Route path="/analytics">
             <AnalyticsScreen />

@@ -14,7 +14,16 @@ import {
   type ChartConfiguration,
 } from 'chart.js';
 
-Chart.register(BarController, BarElement, CategoryScale, LinearScale, DoughnutController, ArcElement, Legend, Tooltip);
+Chart.register(
+  BarController,
+  BarElement,
+  CategoryScale,
+  LinearScale,
+  DoughnutController,
+  ArcElement,
+  Legend,
+  Tooltip,
+);
 
 const COLORS = ['#1565c0', '#2e7d32', '#ef6c00', '#6a1b9a', '#c62828', '#00838f', '#5d4037'];
 
@@ -40,7 +49,13 @@ export function ChartCanvas({
       data: {
         labels,
         // Chart.js draws numbers: tenge as a float for the drawing only; the table is exact.
-        datasets: [{ label, data: values.map((v) => v / 100), backgroundColor: type === 'bar' ? COLORS[0] : COLORS }],
+        datasets: [
+          {
+            label,
+            data: values.map((v) => v / 100),
+            backgroundColor: type === 'bar' ? COLORS[0] : COLORS,
+          },
+        ],
       },
       options: {
         responsive: true,

@@ -8,7 +8,15 @@ import { ErrorMessage, Notice, Select } from './ui';
 
 type Kind = 'tickets' | 'reports';
 
-export function ExportArchive({ kkmId, kind, filter }: { kkmId: number; kind: Kind; filter: DocFilter | null }) {
+export function ExportArchive({
+  kkmId,
+  kind,
+  filter,
+}: {
+  kkmId: number;
+  kind: Kind;
+  filter: DocFilter | null;
+}) {
   const t = useT();
   const [format, setFormat] = useState<'csv' | 'json'>('csv');
   const [jobId, setJobId] = useState<string | null>(null);

@@ -20,7 +20,9 @@ export function DocumentFilterForm({
   error?: string | null;
 }) {
   const t = useT();
-  const [mode, setMode] = useState<'shift' | 'period'>(initialShift && !periodOnly ? 'shift' : 'period');
+  const [mode, setMode] = useState<'shift' | 'period'>(
+    initialShift && !periodOnly ? 'shift' : 'period',
+  );
   const [shift, setShift] = useState(initialShift ? String(initialShift) : '');
   const [from, setFrom] = useState(addDays(today(), -6));
   const [to, setTo] = useState(today());
@@ -31,17 +33,27 @@ export function DocumentFilterForm({
   return (
     <form class="filter" onSubmit={submit}>
       {!periodOnly && (
-      <fieldset class="tabs">
-        <legend>{t.kkm.searchBy}</legend>
-        <label>
-          <input type="radio" name="mode" checked={mode === 'shift'} onChange={() => setMode('shift')} />{' '}
-          {t.kkm.byShift}
-        </label>
-        <label>
-          <input type="radio" name="mode" checked={mode === 'period'} onChange={() => setMode('period')} />{' '}
-          {t.kkm.byPeriod}
-        </label>
-      </fieldset>
+        <fieldset class="tabs">
+          <legend>{t.kkm.searchBy}</legend>
+          <label>
+            <input
+              type="radio"
+              name="mode"
+              checked={mode === 'shift'}
+              onChange={() => setMode('shift')}
+            />{' '}
+            {t.kkm.byShift}
+          </label>
+          <label>
+            <input
+              type="radio"
+              name="mode"
+              checked={mode === 'period'}
+              onChange={() => setMode('period')}
+            />{' '}
+            {t.kkm.byPeriod}
+          </label>
+        </fieldset>
       )}
       {mode === 'shift' ? (
         <Field

@@ -72,7 +72,11 @@ export function Select<V extends string>({
   return (
     <div class="field">
       <label for={id}>{label}</label>
-      <select id={id} value={value} onChange={(e) => onChange((e.target as HTMLSelectElement).value as V)}>
+      <select
+        id={id}
+        value={value}
+        onChange={(e) => onChange((e.target as HTMLSelectElement).value as V)}
+      >
         {options.map((o) => (
           <option key={o.value} value={o.value}>
             {o.label}

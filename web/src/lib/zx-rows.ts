@@ -66,8 +66,18 @@ export function reportRows(
   for (const operation of OPERATION_ORDER) {
     const at = `ticket_operations[${operation}]`;
     const always = operation === 2;
-    candidates.push({ field: `${at}.tickets_count`, label: { kind: 'count', operation }, money: false, always });
-    candidates.push({ field: `${at}.tickets_sum`, label: { kind: 'sum', operation }, money: true, always });
+    candidates.push({
+      field: `${at}.tickets_count`,
+      label: { kind: 'count', operation },
+      money: false,
+      always,
+    });
+    candidates.push({
+      field: `${at}.tickets_sum`,
+      label: { kind: 'sum', operation },
+      money: true,
+      always,
+    });
     PAYMENT_NAMES.forEach((_, payment) =>
       candidates.push({
         field: `${at}.payments[${payment}].sum`,

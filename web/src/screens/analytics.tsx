@@ -52,7 +52,10 @@ export function AnalyticsScreen() {
         <div class="card">
           <Checklist
             legend={t.analytics.kkms}
-            options={kkms.data.map((k) => ({ value: k.id, label: `${kkmName(k)} · ${k.pointTitle}` }))}
+            options={kkms.data.map((k) => ({
+              value: k.id,
+              label: `${kkmName(k)} · ${k.pointTitle}`,
+            }))}
             selected={selected}
             onChange={choose}
           />
@@ -141,7 +144,10 @@ function AnalyticsCharts({ summary, names }: { summary: Summary; names: Map<numb
         title={t.analytics.byKkm}
         type="bar"
         firstHeader={t.analytics.kkm}
-        rows={summary.kkms.map((k) => ({ label: names.get(k.kkmId) ?? String(k.kkmId), value: sales(k) }))}
+        rows={summary.kkms.map((k) => ({
+          label: names.get(k.kkmId) ?? String(k.kkmId),
+          value: sales(k),
+        }))}
       />
     </div>
   );
@@ -161,7 +167,7 @@ export function SummaryTables({ summary }: { summary: Summary }) {
         <dt>{t.analytics.revenue}</dt>
         <dd data-testid="revenue">{money(f.revenue)}</dd>
       </dl>
-      <div class="scroll">
+      <div class="scroll" tabIndex={0}>
         <table>
           <caption>{t.analytics.byOperation}</caption>
           <thead>
@@ -190,7 +196,7 @@ export function SummaryTables({ summary }: { summary: Summary }) {
           </tbody>
         </table>
       </div>
-      <div class="scroll">
+      <div class="scroll" tabIndex={0}>
         <table>
           <caption>{t.analytics.byPayment}</caption>
           <thead>
@@ -218,7 +224,7 @@ export function SummaryTables({ summary }: { summary: Summary }) {
         </table>
       </div>
       {f.byTax.length > 0 && (
-        <div class="scroll">
+        <div class="scroll" tabIndex={0}>
           <table>
             <caption>{t.analytics.byTax}</caption>
             <thead>

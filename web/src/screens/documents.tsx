@@ -46,14 +46,19 @@ export function DocumentsScreen() {
       <form class="filter" onSubmit={search}>
         <div class="row">
           <Field label={t.documents.kkmId} value={kkmId} onInput={setKkmId} inputMode="numeric" />
-          <Select label={t.documents.type} value={type} options={[{ value: '', label: t.documents.all }, ...types]} onChange={setType} />
+          <Select
+            label={t.documents.type}
+            value={type}
+            options={[{ value: '', label: t.documents.all }, ...types]}
+            onChange={setType}
+          />
         </div>
         <ErrorMessage message={error} />
         <button type="submit">{t.show}</button>
       </form>
       {docs && docs.length === 0 && <p>{t.documents.empty}</p>}
       {docs && docs.length > 0 && (
-        <div class="scroll">
+        <div class="scroll" tabIndex={0}>
           <table>
             <caption>{t.documents.caption}</caption>
             <thead>
@@ -75,7 +80,11 @@ export function DocumentsScreen() {
                   <td>
                     <button
                       type="button"
-                      onClick={async () => setError(await download(`/api/v1/documents/${d.id}/file`, `document-${d.id}`))}
+                      onClick={async () =>
+                        setError(
+                          await download(`/api/v1/documents/${d.id}/file`, `document-${d.id}`),
+                        )
+                      }
                     >
                       {t.documents.download}
                     </button>

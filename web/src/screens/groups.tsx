@@ -39,7 +39,9 @@ export function GroupsScreen({ me }: { me: Me }) {
     groups.reload();
   };
   const remove = async (id: number) => {
-    const { error, response } = await api.DELETE('/api/v1/groups/{id}', { params: { path: { id } } });
+    const { error, response } = await api.DELETE('/api/v1/groups/{id}', {
+      params: { path: { id } },
+    });
     setError(error ? errorText(error, response) : null);
     groups.reload();
   };
@@ -47,7 +49,7 @@ export function GroupsScreen({ me }: { me: Me }) {
     <Screen title={t.groups.title}>
       <Loading loaded={groups} />
       {groups.data && (
-        <div class="scroll">
+        <div class="scroll" tabIndex={0}>
           <table>
             <caption>{t.groups.caption}</caption>
             <thead>
@@ -69,7 +71,11 @@ export function GroupsScreen({ me }: { me: Me }) {
                   <td>{g.pointIds.map((id) => pointTitle.get(id) ?? id).join(', ')}</td>
                   <td>{g.memberIds.map((id) => userLogin.get(id) ?? id).join(', ')}</td>
                   <td>
-                    <button type="button" onClick={() => remove(g.id)} aria-label={fmt(t.groups.deleteGroup, { name: g.name })}>
+                    <button
+                      type="button"
+                      onClick={() => remove(g.id)}
+                      aria-label={fmt(t.groups.deleteGroup, { name: g.name })}
+                    >
                       {t.delete}
                     </button>
                   </td>
@@ -85,14 +91,24 @@ export function GroupsScreen({ me }: { me: Me }) {
           <Field label={t.groups.name} value={name} onInput={setName} required />
           <Checklist
             legend={t.users.modules}
-            options={MODULES.filter((m) => me.permissions.includes(m)).map((m) => ({ value: m, label: t.modules[m] ?? m }))}
+            options={MODULES.filter((m) => me.permissions.includes(m)).map((m) => ({
+              value: m,
+              label: t.modules[m] ?? m,
+            }))}
             selected={modules}
             onChange={setModules}
           />
-          <Checklist legend={t.users.points} options={lookups.data.points.map((p) => ({ value: p.id, label: p.title }))} selected={pointIds} onChange={setPointIds} />
+          <Checklist
+            legend={t.users.points}
+            options={lookups.data.points.map((p) => ({ value: p.id, label: p.title }))}
+            selected={pointIds}
+            onChange={setPointIds}
+          />
           <Checklist
             legend={t.groups.members}
-            options={lookups.data.users.filter((u) => u.role !== 'owner').map((u) => ({ value: u.id, label: `${u.login} (${u.name})` }))}
+            options={lookups.data.users
+              .filter((u) => u.role !== 'owner')
+              .map((u) => ({ value: u.id, label: `${u.login} (${u.name})` }))}
             selected={memberIds}
             onChange={setMemberIds}
           />

@@ -24,9 +24,14 @@ export function KkmScreen({ me, kkmId }: { me: Me; kkmId: number }) {
   const kkm = useLoad(async () => {
     const { data, error, response } = await api.GET('/api/v1/kkms');
     const found = data?.items.find((k) => k.id === kkmId);
-    return { data: found, error: error ? errorText(error, response) : found ? null : `404: ${kkmId}` };
+    return {
+      data: found,
+      error: error ? errorText(error, response) : found ? null : `404: ${kkmId}`,
+    };
   }, [kkmId]);
-  const [tab, setTab] = useState<Tab>(me.permissions.includes('transactions') ? 'transactions' : 'reports');
+  const [tab, setTab] = useState<Tab>(
+    me.permissions.includes('transactions') ? 'transactions' : 'reports',
+  );
   const can = (p: Me['permissions'][number]) => me.permissions.includes(p);
   const tabs: [Tab, string, boolean][] = [
     ['transactions', t.kkm.transactions, can('transactions')],
@@ -70,11 +75,15 @@ export function KkmScreen({ me, kkmId }: { me: Me; kkmId: number }) {
             </button>
           ))}
       </nav>
-      {tab === 'transactions' && (
-        <Transactions kkmId={kkmId} openShift={k?.openShift?.number ?? k?.lastShiftNumber} canExport={can('exports')} />
+      {k && tab === 'transactions' && (
+        <Transactions
+          kkmId={kkmId}
+          openShift={k.openShift?.number ?? k.lastShiftNumber}
+          canExport={can('exports')}
+        />
       )}
-      {tab === 'reports' && <Reports kkmId={kkmId} canExport={can('exports')} />}
-      {tab === 'periodReport' && <PeriodReport kkmId={kkmId} />}
+      {k && tab === 'reports' && <Reports kkmId={kkmId} canExport={can('exports')} />}
+      {k && tab === 'periodReport' && <PeriodReport kkmId={kkmId} />}
       {tab === 'manage' && k && <Manage kkmId={kkmId} onChanged={kkm.reload} />}
     </Screen>
   );
@@ -82,43 +91,53 @@ export function KkmScreen({ me, kkmId }: { me: Me; kkmId: number }) {
 
 type TicketPage = Json<'/api/v1/kkms/{kkmId}/tickets', 'get'>;
 
-function Transactions({ kkmId, openShift, canExport }: { kkmId: number; openShift?: number; canExport: boolean }) {
+function Transactions({
+  kkmId,
+  openShift,
+  canExport,
+}: {
+  kkmId: number;
+  openShift?: number;
+  canExport: boolean;
+}) {
   const t = useT();
   const [filter, setFilter] = useState<DocFilter | null>(null);
   // Keyset paging: the cursors of the pages seen so far, to go back as well as on.
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [page, setPage] = useState<TicketPage | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const load = async (f: DocFilter, cursor: string | undefined) => {
+  /** Loads the page after the last of `trail`; the page and its place change together. */
+  const load = async (f: DocFilter, trail: (string | undefined)[]) => {
+    const cursor = trail[trail.length - 1];
     const { data, error, response } = await api.GET('/api/v1/kkms/{kkmId}/tickets', {
       params: { path: { kkmId }, query: { ...f, limit: 20, cursor } },
     });
     setError(data ? null : errorText(error, response));
     setPage(data ?? null);
+    if (data) setCursors(trail);
   };
   const show = (f: DocFilter) => {
     setFilter(f);
-    setCursors([undefined]);
-    void load(f, undefined);
+    void load(f, [undefined]);
   };
   const next = () => {
-    if (!filter || !page?.nextCursor) return;
-    setCursors([...cursors, page.nextCursor]);
-    void load(filter, page.nextCursor);
+    if (filter && page?.nextCursor) void load(filter, [...cursors, page.nextCursor]);
   };
   const previous = () => {
-    if (!filter || cursors.length < 2) return;
-    const back = cursors.slice(0, -1);
-    setCursors(back);
-    void load(filter, back[back.length - 1]);
+    if (filter && cursors.length > 1) void load(filter, cursors.slice(0, -1));
   };
   return (
     <section aria-labelledby="tx-title">
       <h2 id="tx-title">{t.kkm.transactions}</h2>
-      <DocumentFilterForm initialShift={openShift} submitLabel={t.show} onSubmit={show} error={error} />
+      <DocumentFilterForm
+        initialShift={openShift}
+        submitLabel={t.show}
+        onSubmit={show}
+        error={error}
+      />
       {page && page.items.length === 0 && <p>{t.kkm.empty}</p>}
       {page && page.items.length > 0 && (
-        <div class="scroll">
+        <div class="scroll" tabIndex={0}>
           <table data-testid="tickets">
             <caption>
               {t.kkm.receiptsCaption} · {fmt(t.kkm.page, { n: cursors.length })}
@@ -184,7 +203,9 @@ function Reports({ kkmId, canExport }: { kkmId: number; canExport: boolean }) {
   const [filter, setFilter] = useState<DocFilter | null>(null);
   const [items, setItems] = useState<ReportItem[] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const load = async (query: { type: 'x' | 'z' } & Partial<{ shift: number; from: string; to: string }>) => {
+  const load = async (
+    query: { type: 'x' | 'z' } & Partial<{ shift: number; from: string; to: string }>,
+  ) => {
     const { data, error, response } = await api.GET('/api/v1/kkms/{kkmId}/reports', {
       params: { path: { kkmId }, query: { limit: 50, ...query } },
     });
@@ -223,8 +244,12 @@ function Reports({ kkmId, canExport }: { kkmId: number; canExport: boolean }) {
         />
       )}
       {type === 'x' && <ErrorMessage message={error} />}
-      {items && items.length === 0 && <p>{type === 'x' ? t.reports.noOpenShift : t.reports.empty}</p>}
-      {items?.map((r) => <ReportView key={`${type}${r.shiftNumber}`} report={r} type={type} />)}
+      {items && items.length === 0 && (
+        <p>{type === 'x' ? t.reports.noOpenShift : t.reports.empty}</p>
+      )}
+      {items?.map((r) => (
+        <ReportView key={`${type}${r.shiftNumber}`} report={r} type={type} />
+      ))}
       {canExport && type === 'z' && <ExportArchive kkmId={kkmId} kind="reports" filter={filter} />}
     </section>
   );
@@ -259,7 +284,8 @@ function ReportView({ report, type }: { report: ReportItem; type: 'x' | 'z' }) {
   const both = type === 'z';
   const mismatches = rows.filter((r) => r.differs).length;
   const id = `report-${type}-${report.shiftNumber}`;
-  const value = (v: number | null, isMoney: boolean) => (v === null ? t.none : isMoney ? money(v) : String(v));
+  const value = (v: number | null, isMoney: boolean) =>
+    v === null ? t.none : isMoney ? money(v) : String(v);
   return (
     <article class="report" aria-labelledby={id} data-testid={`${type}-report`}>
       <h3 id={id}>
@@ -283,7 +309,7 @@ function ReportView({ report, type }: { report: ReportItem; type: 'x' | 'z' }) {
           {mismatches ? fmt(t.reports.mismatch, { n: mismatches }) : t.reports.match}
         </p>
       )}
-      <div class="scroll">
+      <div class="scroll" tabIndex={0}>
         <table>
           <thead>
             <tr>
@@ -374,7 +400,8 @@ function Manage({ kkmId, onChanged }: { kkmId: number; onChanged(): void }) {
     setError(null);
     setMessage(null);
     const res = await callUntyped<never>('POST', url, body);
-    if (!res.ok) return setError({ where, text: res.status === 404 ? t.notAvailable : res.message });
+    if (!res.ok)
+      return setError({ where, text: res.status === 404 ? t.notAvailable : res.message });
     setMessage(done(res.data));
     onChanged();
   };
@@ -388,8 +415,12 @@ function Manage({ kkmId, onChanged }: { kkmId: number; onChanged(): void }) {
         <button
           type="button"
           onClick={() =>
-            act('token', `/api/v1/kkms/${kkmId}/token`, undefined, (d: { token: string | number; kkmId?: number }) =>
-              fmt(t.kkm.tokenIssued, { token: d.token, id: d.kkmId ?? kkmId }),
+            act(
+              'token',
+              `/api/v1/kkms/${kkmId}/token`,
+              undefined,
+              (d: { token: string | number; kkmId?: number }) =>
+                fmt(t.kkm.tokenIssued, { token: d.token, id: d.kkmId ?? kkmId }),
             )
           }
         >
@@ -410,7 +441,12 @@ function Manage({ kkmId, onChanged }: { kkmId: number; onChanged(): void }) {
         }}
       >
         <h3>{t.kkm.reregistration}</h3>
-        <Select label={t.kkm.newPoint} value={pointId || options[0]?.value || ''} options={options} onChange={setPointId} />
+        <Select
+          label={t.kkm.newPoint}
+          value={pointId || options[0]?.value || ''}
+          options={options}
+          onChange={setPointId}
+        />
         <ErrorMessage message={errorAt('rereg')} />
         <button type="submit">{t.kkm.reregister}</button>
       </form>
@@ -418,13 +454,22 @@ function Manage({ kkmId, onChanged }: { kkmId: number; onChanged(): void }) {
         class="card"
         onSubmit={(e) => {
           e.preventDefault();
-          void act('dereg', `/api/v1/kkms/${kkmId}/deregistration`, { reason }, (d: { status: string }) =>
-            fmt(t.kkm.applied, { status: d.status }),
+          void act(
+            'dereg',
+            `/api/v1/kkms/${kkmId}/deregistration`,
+            { reason },
+            (d: { status: string }) => fmt(t.kkm.applied, { status: d.status }),
           );
         }}
       >
         <h3>{t.kkm.deregistration}</h3>
-        <Field label={t.kkm.reason} value={reason} onInput={setReason} required error={errorAt('dereg')} />
+        <Field
+          label={t.kkm.reason}
+          value={reason}
+          onInput={setReason}
+          required
+          error={errorAt('dereg')}
+        />
         <button type="submit">{t.kkm.deregister}</button>
       </form>
     </section>

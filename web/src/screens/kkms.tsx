@@ -15,7 +15,9 @@ export type Kkm = Json<'/api/v1/kkms', 'get'>['items'][number];
 export function statusText(t: ReturnType<typeof useT>, k: Kkm): string {
   const known = t.status[k.status as keyof typeof t.status] ?? k.status;
   if (k.status !== 'offline') return known;
-  return k.offlineSince ? fmt(t.status.offlineSince, { at: instant(k.offlineSince) }) : t.status.never;
+  return k.offlineSince
+    ? fmt(t.status.offlineSince, { at: instant(k.offlineSince) })
+    : t.status.never;
 }
 
 export const kkmName = (k: Pick<Kkm, 'id' | 'serialNumber'>) => k.serialNumber || String(k.id);
@@ -44,7 +46,7 @@ export function KkmsScreen({ me }: { me: Me }) {
       <Loading loaded={kkms} />
       {kkms.data && kkms.data.length === 0 && <p>{t.kkms.empty}</p>}
       {kkms.data && kkms.data.length > 0 && (
-        <div class="scroll">
+        <div class="scroll" tabIndex={0}>
           <table data-testid="kkm-table">
             <caption>{t.kkms.caption}</caption>
             <thead>
@@ -63,7 +65,10 @@ export function KkmsScreen({ me }: { me: Me }) {
                 <tr key={k.id} data-kkm={k.id}>
                   <td>{k.id}</td>
                   <th scope="row">
-                    <Link href={`/kkms/${k.id}`} aria-label={fmt(t.kkms.open, { name: kkmName(k) })}>
+                    <Link
+                      href={`/kkms/${k.id}`}
+                      aria-label={fmt(t.kkms.open, { name: kkmName(k) })}
+                    >
                       {kkmName(k)}
                     </Link>
                   </th>
@@ -76,7 +81,10 @@ export function KkmsScreen({ me }: { me: Me }) {
                   </td>
                   <td>
                     {k.openShift
-                      ? fmt(t.kkms.shiftNumber, { n: k.openShift.number, at: wall(k.openShift.openedAt) })
+                      ? fmt(t.kkms.shiftNumber, {
+                          n: k.openShift.number,
+                          at: wall(k.openShift.openedAt),
+                        })
                       : t.kkms.noShift}
                   </td>
                   <td>{instant(k.lastSeenAt)}</td>
@@ -88,7 +96,11 @@ export function KkmsScreen({ me }: { me: Me }) {
       )}
       {me.role === 'owner' && (
         <p>
-          <button type="button" aria-expanded={registering} onClick={() => setRegistering(!registering)}>
+          <button
+            type="button"
+            aria-expanded={registering}
+            onClick={() => setRegistering(!registering)}
+          >
             {t.kkms.register}
           </button>
         </p>
@@ -102,11 +114,20 @@ export function KkmsScreen({ me }: { me: Me }) {
 function RegisterKkm({ onDone }: { onDone(): void }) {
   const t = useT();
   const points = useLoad(async () => ({ data: (await loadPoints()).data }), []);
-  const [form, setForm] = useState({ pointId: '', serialNumber: '', model: '', name: '', year: '' });
+  const [form, setForm] = useState({
+    pointId: '',
+    serialNumber: '',
+    model: '',
+    name: '',
+    year: '',
+  });
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const set = (k: keyof typeof form) => (v: string) => setForm({ ...form, [k]: v });
-  const options = (points.data ?? []).map((p: PointOption) => ({ value: String(p.id), label: p.title }));
+  const options = (points.data ?? []).map((p: PointOption) => ({
+    value: String(p.id),
+    label: p.title,
+  }));
   const submit = async (e: Event) => {
     e.preventDefault();
     setError(null);
@@ -130,7 +151,12 @@ function RegisterKkm({ onDone }: { onDone(): void }) {
         options={options}
         onChange={set('pointId')}
       />
-      <Field label={t.kkms.serial} value={form.serialNumber} onInput={set('serialNumber')} required />
+      <Field
+        label={t.kkms.serial}
+        value={form.serialNumber}
+        onInput={set('serialNumber')}
+        required
+      />
       <Field label={t.kkms.model} value={form.model} onInput={set('model')} required />
       <Field label={t.kkms.name} value={form.name} onInput={set('name')} />
       <Field label={t.kkms.year} value={form.year} onInput={set('year')} inputMode="numeric" />

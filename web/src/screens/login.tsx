@@ -65,7 +65,13 @@ function PasswordLogin({ onLoggedIn }: { onLoggedIn(token: string): void }) {
   };
   return (
     <form onSubmit={submit} aria-describedby={error ? 'login-error' : undefined}>
-      <Field label={t.login.login} value={login} onInput={setLogin} autoComplete="username" required />
+      <Field
+        label={t.login.login}
+        value={login}
+        onInput={setLogin}
+        autoComplete="username"
+        required
+      />
       <Field
         label={t.login.passwordField}
         type="password"

@@ -23,7 +23,9 @@ export function NotificationsScreen() {
   const [period, setPeriod] = useState<Period>('today');
   const [error, setError] = useState<string | null>(null);
   const list = useLoad(async () => {
-    const { data, error, response } = await api.GET('/api/v1/notifications', { params: { query: { period } } });
+    const { data, error, response } = await api.GET('/api/v1/notifications', {
+      params: { query: { period } },
+    });
     return { data: data?.items, error: error ? errorText(error, response) : null };
   }, [period]);
   useLiveEvents((e) => e.type === 'notification' && list.reload());
@@ -40,7 +42,13 @@ export function NotificationsScreen() {
         <legend>{t.notifications.period}</legend>
         {(['today', 'week', 'month'] as const).map((p) => (
           <label key={p}>
-            <input type="radio" name="period" checked={period === p} onChange={() => setPeriod(p)} /> {t.notifications[p]}
+            <input
+              type="radio"
+              name="period"
+              checked={period === p}
+              onChange={() => setPeriod(p)}
+            />{' '}
+            {t.notifications[p]}
           </label>
         ))}
       </fieldset>
@@ -63,7 +71,9 @@ export function NotificationsScreen() {
               </p>
               <p class="hint">
                 <time dateTime={n.createdAt}>{instant(n.createdAt)}</time> ·{' '}
-                {n.readAt ? fmt(t.notifications.read, { at: instant(n.readAt) }) : t.notifications.unread}
+                {n.readAt
+                  ? fmt(t.notifications.read, { at: instant(n.readAt) })
+                  : t.notifications.unread}
               </p>
               {!n.readAt && (
                 <button type="button" onClick={() => markRead([n.id])}>

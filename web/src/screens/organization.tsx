@@ -71,7 +71,12 @@ export function OrganizationScreen({ me }: { me: Me }) {
       {form && (
         <form class="card" onSubmit={save}>
           {EDITABLE.map((k) => (
-            <Field key={k} label={labels[k]} value={form[k] ?? ''} onInput={(v) => setForm({ ...form, [k]: v })} />
+            <Field
+              key={k}
+              label={labels[k]}
+              value={form[k] ?? ''}
+              onInput={(v) => setForm({ ...form, [k]: v })}
+            />
           ))}
           <ErrorMessage message={error} />
           <button type="submit">{t.save}</button>{' '}

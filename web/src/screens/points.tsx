@@ -52,7 +52,7 @@ export function PointsScreen() {
     <Screen title={t.points.title}>
       <Loading loaded={points} />
       {points.data && (
-        <div class="scroll">
+        <div class="scroll" tabIndex={0}>
           <table>
             <caption>{t.points.caption}</caption>
             <thead>
@@ -72,7 +72,11 @@ export function PointsScreen() {
                     <th scope="row">{name}</th>
                     <td>{addressText(p.address)}</td>
                     <td>
-                      <button type="button" onClick={() => remove(p.id)} aria-label={fmt(t.points.deletePoint, { name })}>
+                      <button
+                        type="button"
+                        onClick={() => remove(p.id)}
+                        aria-label={fmt(t.points.deletePoint, { name })}
+                      >
                         {t.delete}
                       </button>
                       {error?.where === String(p.id) && <ErrorMessage message={error.text} />}

@@ -66,7 +66,7 @@ export function ReceiptScreen({ kkmId, ticketNumber }: { kkmId: number; ticketNu
               {r.cashier.name} ({r.cashier.code})
             </dd>
           </dl>
-          <div class="scroll">
+          <div class="scroll" tabIndex={0}>
             <table class="items">
               <caption class="sr-only">{t.receipt.itemsCaption}</caption>
               <thead>
@@ -93,7 +93,9 @@ export function ReceiptScreen({ kkmId, ticketNumber }: { kkmId: number; ticketNu
                     <td class="n">{thousandthsText(i.quantity)}</td>
                     <td class="n">{money(i.price)}</td>
                     <td class="n">{money(i.sum)}</td>
-                    <td class="n">{i.taxSum ? `${money(i.taxSum)} (${thousandthsText(i.taxPercent)}%)` : t.none}</td>
+                    <td class="n">
+                      {i.taxSum ? `${money(i.taxSum)} (${thousandthsText(i.taxPercent)}%)` : t.none}
+                    </td>
                   </tr>
                 ))}
               </tbody>

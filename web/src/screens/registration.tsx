@@ -14,7 +14,17 @@ export function RegistrationScreen() {
   const [proof, setProof] = useState({ iin: '', phone: '', code: '' });
   const [codeSent, setCodeSent] = useState(false);
   const [missing, setMissing] = useState(false);
-  const [form, setForm] = useState({ legalForm: '', name: '', headPosition: '', headName: '', bik: '', iik: '', email: '', emailCode: '', password: '' });
+  const [form, setForm] = useState({
+    legalForm: '',
+    name: '',
+    headPosition: '',
+    headName: '',
+    bik: '',
+    iik: '',
+    email: '',
+    emailCode: '',
+    password: '',
+  });
   const [legal, setLegal] = useState<Address>(emptyAddress());
   const [actual, setActual] = useState<Address>(emptyAddress());
   const [same, setSame] = useState(true);
@@ -23,7 +33,10 @@ export function RegistrationScreen() {
   const [done, setDone] = useState(false);
   const set = (k: keyof typeof form) => (v: string) => setForm({ ...form, [k]: v });
   const requestCode = async () => {
-    const res = await callUntyped('POST', '/api/v1/auth/otp', { iin: proof.iin, phone: proof.phone });
+    const res = await callUntyped('POST', '/api/v1/auth/otp', {
+      iin: proof.iin,
+      phone: proof.phone,
+    });
     if (res.ok) setCodeSent(true);
     else if (res.status === 404) setMissing(true);
     else setError(res.message);
@@ -66,22 +79,63 @@ export function RegistrationScreen() {
             <p class="hint">{t.registration.intro}</p>
             <fieldset class="grid">
               <legend>{t.registration.proof}</legend>
-              <Field label={t.login.iin} value={proof.iin} onInput={(v) => setProof({ ...proof, iin: v })} inputMode="numeric" required />
-              <Field label={t.login.phone} type="tel" value={proof.phone} onInput={(v) => setProof({ ...proof, phone: v })} required />
-              {codeSent && <Field label={t.login.code} value={proof.code} onInput={(v) => setProof({ ...proof, code: v })} required />}
+              <Field
+                label={t.login.iin}
+                value={proof.iin}
+                onInput={(v) => setProof({ ...proof, iin: v })}
+                inputMode="numeric"
+                required
+              />
+              <Field
+                label={t.login.phone}
+                type="tel"
+                value={proof.phone}
+                onInput={(v) => setProof({ ...proof, phone: v })}
+                required
+              />
+              {codeSent && (
+                <Field
+                  label={t.login.code}
+                  value={proof.code}
+                  onInput={(v) => setProof({ ...proof, code: v })}
+                  required
+                />
+              )}
               <button type="button" onClick={requestCode}>
                 {t.login.getCode}
               </button>
             </fieldset>
             <div class="grid">
-              <Field label={t.registration.legalForm} value={form.legalForm} onInput={set('legalForm')} />
+              <Field
+                label={t.registration.legalForm}
+                value={form.legalForm}
+                onInput={set('legalForm')}
+              />
               <Field label={t.registration.name} value={form.name} onInput={set('name')} required />
-              <Field label={t.registration.headPosition} value={form.headPosition} onInput={set('headPosition')} />
-              <Field label={t.registration.headName} value={form.headName} onInput={set('headName')} />
+              <Field
+                label={t.registration.headPosition}
+                value={form.headPosition}
+                onInput={set('headPosition')}
+              />
+              <Field
+                label={t.registration.headName}
+                value={form.headName}
+                onInput={set('headName')}
+              />
               <Field label={t.registration.bik} value={form.bik} onInput={set('bik')} />
               <Field label={t.registration.iik} value={form.iik} onInput={set('iik')} />
-              <Field label={t.registration.email} type="email" value={form.email} onInput={set('email')} required />
-              <Field label={t.registration.emailCode} value={form.emailCode} onInput={set('emailCode')} />
+              <Field
+                label={t.registration.email}
+                type="email"
+                value={form.email}
+                onInput={set('email')}
+                required
+              />
+              <Field
+                label={t.registration.emailCode}
+                value={form.emailCode}
+                onInput={set('emailCode')}
+              />
               <Field
                 label={t.registration.password}
                 type="password"
@@ -94,13 +148,28 @@ export function RegistrationScreen() {
             </div>
             <AddressFields legend={t.registration.legalAddress} value={legal} onChange={setLegal} />
             <label>
-              <input type="checkbox" checked={same} onChange={(e) => setSame((e.target as HTMLInputElement).checked)} />{' '}
+              <input
+                type="checkbox"
+                checked={same}
+                onChange={(e) => setSame((e.target as HTMLInputElement).checked)}
+              />{' '}
               {t.registration.sameAsLegal}
             </label>
-            {!same && <AddressFields legend={t.registration.actualAddress} value={actual} onChange={setActual} />}
+            {!same && (
+              <AddressFields
+                legend={t.registration.actualAddress}
+                value={actual}
+                onChange={setActual}
+              />
+            )}
             <p>
               <label>
-                <input type="checkbox" checked={agreed} required onChange={(e) => setAgreed((e.target as HTMLInputElement).checked)} />{' '}
+                <input
+                  type="checkbox"
+                  checked={agreed}
+                  required
+                  onChange={(e) => setAgreed((e.target as HTMLInputElement).checked)}
+                />{' '}
                 {t.registration.agreement}
               </label>
             </p>

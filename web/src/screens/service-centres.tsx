@@ -52,7 +52,7 @@ export function ServiceCentresScreen() {
       </form>
       {found && found.length === 0 && <p>{t.serviceCentres.empty}</p>}
       {found && found.length > 0 && (
-        <div class="scroll">
+        <div class="scroll" tabIndex={0}>
           <table>
             <caption>{t.serviceCentres.caption}</caption>
             <thead>

@@ -7,7 +7,14 @@ import { fmt, useT } from '../i18n';
 import { loadPoints } from '../lib/points';
 import { Checklist, ErrorMessage, Field, Loading, Notice, Screen, useLoad } from '../lib/ui';
 
-export const MODULES = ['transactions', 'reports', 'analytics', 'exports', 'users', 'organization'] as const;
+export const MODULES = [
+  'transactions',
+  'reports',
+  'analytics',
+  'exports',
+  'users',
+  'organization',
+] as const;
 type Module = (typeof MODULES)[number];
 
 export function UsersScreen({ me }: { me: Me }) {
@@ -24,7 +31,9 @@ export function UsersScreen({ me }: { me: Me }) {
   const pointTitle = new Map((lookups.data?.points ?? []).map((p) => [p.id, p.title]));
   const groupName = new Map((lookups.data?.groups ?? []).map((g) => [g.id, g.name]));
   const remove = async (id: number) => {
-    const { error, response } = await api.DELETE('/api/v1/users/{id}', { params: { path: { id } } });
+    const { error, response } = await api.DELETE('/api/v1/users/{id}', {
+      params: { path: { id } },
+    });
     if (error || !response.ok) return setDeleteError({ id, text: errorText(error, response) });
     setDeleteError(null);
     users.reload();
@@ -33,7 +42,7 @@ export function UsersScreen({ me }: { me: Me }) {
     <Screen title={t.users.title}>
       <Loading loaded={users} />
       {users.data && (
-        <div class="scroll">
+        <div class="scroll" tabIndex={0}>
           <table>
             <caption>{t.users.caption}</caption>
             <thead>
@@ -66,7 +75,11 @@ export function UsersScreen({ me }: { me: Me }) {
                   <td>{u.groupIds.map((id) => groupName.get(id) ?? id).join(', ')}</td>
                   <td>
                     {u.role !== 'owner' && u.id !== me.userId && (
-                      <button type="button" onClick={() => remove(u.id)} aria-label={fmt(t.users.deleteUser, { login: u.login })}>
+                      <button
+                        type="button"
+                        onClick={() => remove(u.id)}
+                        aria-label={fmt(t.users.deleteUser, { login: u.login })}
+                      >
                         {t.delete}
                       </button>
                     )}
@@ -79,7 +92,12 @@ export function UsersScreen({ me }: { me: Me }) {
         </div>
       )}
       {lookups.data && (
-        <NewUser points={lookups.data.points} groups={lookups.data.groups} me={me} onCreated={users.reload} />
+        <NewUser
+          points={lookups.data.points}
+          groups={lookups.data.groups}
+          me={me}
+          onCreated={users.reload}
+        />
       )}
     </Screen>
   );
@@ -110,9 +128,18 @@ function NewUser({
   const submit = async (e: Event) => {
     e.preventDefault();
     setCreated(null);
-    if (form.password !== form.password2) return setError({ field: 'password2', text: t.users.mismatch });
+    if (form.password !== form.password2)
+      return setError({ field: 'password2', text: t.users.mismatch });
     const { data, error, response } = await api.POST('/api/v1/users', {
-      body: { login: form.login, name: form.name, email: form.email, password: form.password, permissions: modules, pointIds, groupIds },
+      body: {
+        login: form.login,
+        name: form.name,
+        email: form.email,
+        password: form.password,
+        permissions: modules,
+        pointIds,
+        groupIds,
+      },
     });
     if (!data) {
       const text = errorText(error, response);
@@ -129,9 +156,29 @@ function NewUser({
     <form class="card" onSubmit={submit} aria-labelledby="new-user">
       <h2 id="new-user">{t.users.new}</h2>
       <div class="grid">
-        <Field label={t.users.email} type="email" value={form.email} onInput={set('email')} required error={errorAt('email')} />
-        <Field label={t.users.name} value={form.name} onInput={set('name')} required error={errorAt('name')} />
-        <Field label={t.users.login} value={form.login} onInput={set('login')} required autoComplete="off" error={errorAt('login')} />
+        <Field
+          label={t.users.email}
+          type="email"
+          value={form.email}
+          onInput={set('email')}
+          required
+          error={errorAt('email')}
+        />
+        <Field
+          label={t.users.name}
+          value={form.name}
+          onInput={set('name')}
+          required
+          error={errorAt('name')}
+        />
+        <Field
+          label={t.users.login}
+          value={form.login}
+          onInput={set('login')}
+          required
+          autoComplete="off"
+          error={errorAt('login')}
+        />
         <Field
           label={t.users.password}
           type="password"
@@ -152,12 +199,27 @@ function NewUser({
           error={errorAt('password2')}
         />
       </div>
-      <Checklist legend={t.users.modules} options={grantable.map((m) => ({ value: m, label: t.modules[m] ?? m }))} selected={modules} onChange={setModules} />
+      <Checklist
+        legend={t.users.modules}
+        options={grantable.map((m) => ({ value: m, label: t.modules[m] ?? m }))}
+        selected={modules}
+        onChange={setModules}
+      />
       <ErrorMessage message={errorAt('permissions')} />
-      <Checklist legend={t.users.points} options={points.map((p) => ({ value: p.id, label: p.title }))} selected={pointIds} onChange={setPointIds} />
+      <Checklist
+        legend={t.users.points}
+        options={points.map((p) => ({ value: p.id, label: p.title }))}
+        selected={pointIds}
+        onChange={setPointIds}
+      />
       <ErrorMessage message={errorAt('pointIds')} />
       {groups.length > 0 && (
-        <Checklist legend={t.users.groups} options={groups.map((g) => ({ value: g.id, label: g.name }))} selected={groupIds} onChange={setGroupIds} />
+        <Checklist
+          legend={t.users.groups}
+          options={groups.map((g) => ({ value: g.id, label: g.name }))}
+          selected={groupIds}
+          onChange={setGroupIds}
+        />
       )}
       <ErrorMessage message={errorAt('groupIds') ?? errorAt('form')} />
       {created && <Notice>{created}</Notice>}
