@@ -17,7 +17,7 @@ import { sell, type Sent } from '../helpers/reads.js';
 import { startTestServer } from '../helpers/server.js';
 import { parseCsv, unzip } from '../helpers/workers.js';
 import { moneyText, toTiyn } from '../../src/fiscal/money.js';
-import { Operation, ReportType, ResultCode } from '../../src/protocol/schema.js';
+import { Operation, PaymentType, ReportType, ResultCode } from '../../src/protocol/schema.js';
 import { emptyReport, requests, seededRandom } from '../../src/sim/documents.js';
 import { apiTypesSource, committedApiTypes } from '../../scripts/api-types.js';
 
@@ -77,7 +77,9 @@ if (close1.response.result.result_code !== OK) throw new Error('close of shift 1
 // KKM A, shift 2 (left open): 24 sales, one made offline, and a return: two pages of 20.
 const shift2: Sent[] = [];
 for (let i = 0; i < 24; i++) {
-  shift2.push(await sell(a.device, random, at(60 + i), i === 21 ? { offlineNumber: 1 } : {}));
+  const opts = i === 21 ? { offlineNumber: 1 } : {};
+  const payments = i % 3 === 1 ? [PaymentType.PAYMENT_CARD] : undefined;
+  shift2.push(await sell(a.device, random, at(60 + i), payments ? { ...opts, payments } : opts));
 }
 const sellReturn = await sell(a.device, random, at(90), {
   operation: Operation.OPERATION_SELL_RETURN,

@@ -3,6 +3,7 @@
 import type { ComponentChildren, JSX } from 'preact';
 import { useCallback, useEffect, useId, useState } from 'preact/hooks';
 import { useT } from '../i18n';
+import { LanguageSwitch } from './language-switch';
 
 /** An error the server gave, announced to screen readers, beside what caused it. */
 export function ErrorMessage({ message, id }: { message: string | null | undefined; id?: string }) {
@@ -178,5 +179,78 @@ export function NotAvailable() {
     <p class="notice" role="status" data-testid="not-available">
       {t.notAvailable}
     </p>
+  );
+}
+
+export interface Column<R> {
+  header: string;
+  /** Right-aligned figures (money, counts). */
+  numeric?: boolean;
+  cell(row: R): ComponentChildren;
+}
+
+/**
+ * A table with a caption and column headers; the first column heads its row. It scrolls in
+ * its own box at a phone's width (focusable, so the keyboard can scroll it too).
+ */
+export function DataTable<R>({
+  caption,
+  captionHidden = false,
+  columns,
+  rows,
+  rowKey,
+}: {
+  caption: string;
+  captionHidden?: boolean;
+  columns: Column<R>[];
+  rows: R[];
+  rowKey(row: R): string | number;
+}) {
+  const [first, ...rest] = columns;
+  if (!first) return null;
+  const numeric = (c: Column<R>) => (c.numeric ? 'n' : undefined);
+  return (
+    <div class="scroll" tabIndex={0}>
+      <table>
+        <caption class={captionHidden ? 'sr-only' : undefined}>{caption}</caption>
+        <thead>
+          <tr>
+            {columns.map((c) => (
+              <th key={c.header} scope="col" class={numeric(c)}>
+                {c.header}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={rowKey(r)}>
+              <th scope="row" class={numeric(first)}>
+                {first.cell(r)}
+              </th>
+              {rest.map((c) => (
+                <td key={c.header} class={numeric(c)}>
+                  {c.cell(r)}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** The pages before a session (login, registration): the header with the language switch. */
+export function PublicPage({ children }: { children: ComponentChildren }) {
+  const t = useT();
+  return (
+    <main id="main" class="login">
+      <header class="top">
+        <span class="brand">{t.appTitle}</span>
+        <LanguageSwitch />
+      </header>
+      {children}
+    </main>
   );
 }

@@ -5,8 +5,8 @@ import { api, errorText, type Json } from '../api/client';
 import { fmt, useT } from '../i18n';
 import { ChartCanvas } from '../lib/chart';
 import { money, thousandthsText, wall } from '../lib/format';
-import { Checklist, ErrorMessage, Loading, Screen, useLoad } from '../lib/ui';
-import { kkmName } from './kkms';
+import { Checklist, DataTable, ErrorMessage, Loading, Screen } from '../lib/ui';
+import { kkmName, useKkms } from './kkms';
 import { PeriodOnly } from './kkm';
 
 type Summary = Json<'/api/v1/analytics/summary', 'get'>;
@@ -18,10 +18,7 @@ const sales = (f: Figures) => f.byOperation.find((o) => o.operation === 'sell')?
 
 export function AnalyticsScreen() {
   const t = useT();
-  const kkms = useLoad(async () => {
-    const { data, error, response } = await api.GET('/api/v1/kkms');
-    return { data: data?.items, error: error ? errorText(error, response) : null };
-  }, []);
+  const kkms = useKkms();
   const [selected, setSelected] = useState<number[]>([]);
   const [summary, setSummary] = useState<Summary | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -100,25 +97,16 @@ function ChartWithTable({
         label={fmt(t.analytics.chart, { title })}
         format={money}
       />
-      <table>
-        <caption class="sr-only">{fmt(t.analytics.table, { title })}</caption>
-        <thead>
-          <tr>
-            <th scope="col">{firstHeader}</th>
-            <th scope="col" class="n">
-              {t.analytics.sales}
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
-            <tr key={r.label}>
-              <th scope="row">{r.label}</th>
-              <td class="n">{money(r.value)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <DataTable
+        caption={fmt(t.analytics.table, { title })}
+        captionHidden
+        rowKey={(r) => r.label}
+        rows={rows}
+        columns={[
+          { header: firstHeader, cell: (r) => r.label },
+          { header: t.analytics.sales, numeric: true, cell: (r) => money(r.value) },
+        ]}
+      />
     </section>
   );
 }
@@ -167,92 +155,44 @@ export function SummaryTables({ summary }: { summary: Summary }) {
         <dt>{t.analytics.revenue}</dt>
         <dd data-testid="revenue">{money(f.revenue)}</dd>
       </dl>
-      <div class="scroll" tabIndex={0}>
-        <table>
-          <caption>{t.analytics.byOperation}</caption>
-          <thead>
-            <tr>
-              <th scope="col">{t.kkm.operation}</th>
-              <th scope="col" class="n">
-                {t.analytics.receipts}
-              </th>
-              <th scope="col" class="n">
-                {t.kkm.sum}
-              </th>
-              <th scope="col" class="n">
-                {t.analytics.average}
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {f.byOperation.map((o) => (
-              <tr key={o.operation}>
-                <th scope="row">{t.operations[o.operation] ?? o.operation}</th>
-                <td class="n">{o.receipts}</td>
-                <td class="n">{money(o.sum)}</td>
-                <td class="n">{money(o.average)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <div class="scroll" tabIndex={0}>
-        <table>
-          <caption>{t.analytics.byPayment}</caption>
-          <thead>
-            <tr>
-              <th scope="col">{t.kkm.operation}</th>
-              <th scope="col">{t.analytics.type}</th>
-              <th scope="col" class="n">
-                {t.analytics.receipts}
-              </th>
-              <th scope="col" class="n">
-                {t.kkm.sum}
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {f.byPayment.map((p) => (
-              <tr key={`${p.operation}${p.type}`}>
-                <th scope="row">{t.operations[p.operation] ?? p.operation}</th>
-                <td>{t.payments[p.type] ?? p.type}</td>
-                <td class="n">{p.count}</td>
-                <td class="n">{money(p.sum)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        caption={t.analytics.byOperation}
+        rows={f.byOperation}
+        rowKey={(o) => o.operation}
+        columns={[
+          { header: t.kkm.operation, cell: (o) => t.operations[o.operation] ?? o.operation },
+          { header: t.analytics.receipts, numeric: true, cell: (o) => o.receipts },
+          { header: t.kkm.sum, numeric: true, cell: (o) => money(o.sum) },
+          { header: t.analytics.average, numeric: true, cell: (o) => money(o.average) },
+        ]}
+      />
+      <DataTable
+        caption={t.analytics.byPayment}
+        rows={f.byPayment}
+        rowKey={(p) => `${p.operation}:${p.type}`}
+        columns={[
+          { header: t.kkm.operation, cell: (p) => t.operations[p.operation] ?? p.operation },
+          { header: t.analytics.type, cell: (p) => t.payments[p.type] ?? p.type },
+          { header: t.analytics.receipts, numeric: true, cell: (p) => p.count },
+          { header: t.kkm.sum, numeric: true, cell: (p) => money(p.sum) },
+        ]}
+      />
       {f.byTax.length > 0 && (
-        <div class="scroll" tabIndex={0}>
-          <table>
-            <caption>{t.analytics.byTax}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t.kkm.operation}</th>
-                <th scope="col" class="n">
-                  {t.analytics.percent}
-                </th>
-                <th scope="col" class="n">
-                  {t.analytics.turnover}
-                </th>
-                <th scope="col" class="n">
-                  {t.analytics.tax}
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {f.byTax.map((x) => (
-                <tr key={`${x.operation}${x.taxType}${x.percent}`}>
-                  <th scope="row">{t.operations[x.operation] ?? x.operation}</th>
-                  <td class="n">{thousandthsText(x.percent)}%</td>
-                  <td class="n">{money(x.turnover)}</td>
-                  <td class="n">{money(x.sum)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={t.analytics.byTax}
+          rows={f.byTax}
+          rowKey={(x) => `${x.operation}:${x.taxType}:${x.percent}`}
+          columns={[
+            { header: t.kkm.operation, cell: (x) => t.operations[x.operation] ?? x.operation },
+            {
+              header: t.analytics.percent,
+              numeric: true,
+              cell: (x) => `${thousandthsText(x.percent)}%`,
+            },
+            { header: t.analytics.turnover, numeric: true, cell: (x) => money(x.turnover) },
+            { header: t.analytics.tax, numeric: true, cell: (x) => money(x.sum) },
+          ]}
+        />
       )}
     </div>
   );

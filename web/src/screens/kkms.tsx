@@ -22,12 +22,17 @@ export function statusText(t: ReturnType<typeof useT>, k: Kkm): string {
 
 export const kkmName = (k: Pick<Kkm, 'id' | 'serialNumber'>) => k.serialNumber || String(k.id);
 
-export function KkmsScreen({ me }: { me: Me }) {
-  const t = useT();
-  const kkms = useLoad(async () => {
+/** The caller's KKMs (GET /api/v1/kkms), for the screens that list or pick them. */
+export function useKkms() {
+  return useLoad(async () => {
     const { data, error, response } = await api.GET('/api/v1/kkms');
     return { data: data?.items, error: error ? errorText(error, response) : null };
   }, []);
+}
+
+export function KkmsScreen({ me }: { me: Me }) {
+  const t = useT();
+  const kkms = useKkms();
   // A receipt, a document or a status change: read the list again, at most every half second.
   const pending = useRef<ReturnType<typeof setTimeout>>();
   const connected = useLiveEvents((e) => {

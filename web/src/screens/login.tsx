@@ -5,8 +5,7 @@ import { Link } from 'wouter-preact';
 import { api, callUntyped, errorText } from '../api/client';
 import { fmt, useLang } from '../i18n';
 import { signWithNcaLayer } from '../lib/ncalayer';
-import { LanguageSwitch } from '../lib/language-switch';
-import { ErrorMessage, Field, Notice } from '../lib/ui';
+import { ErrorMessage, Field, Notice, PublicPage } from '../lib/ui';
 
 type Method = 'password' | 'eds' | 'otp';
 type Session = { token: string };
@@ -15,11 +14,7 @@ export function LoginScreen({ onLoggedIn }: { onLoggedIn(token: string): void })
   const { t } = useLang();
   const [method, setMethod] = useState<Method>('password');
   return (
-    <main id="main" class="login">
-      <header class="top">
-        <span class="brand">{t.appTitle}</span>
-        <LanguageSwitch />
-      </header>
+    <PublicPage>
       <section aria-labelledby="screen-title" class="card narrow">
         <h1 id="screen-title">{t.login.title}</h1>
         <fieldset class="tabs">
@@ -43,7 +38,7 @@ export function LoginScreen({ onLoggedIn }: { onLoggedIn(token: string): void })
           <Link href="/register">{t.login.register}</Link>
         </p>
       </section>
-    </main>
+    </PublicPage>
   );
 }
 

@@ -6,8 +6,7 @@ import { Link } from 'wouter-preact';
 import { callUntyped } from '../api/client';
 import { useT } from '../i18n';
 import { AddressFields, emptyAddress, type Address } from '../lib/address';
-import { LanguageSwitch } from '../lib/language-switch';
-import { ErrorMessage, Field, NotAvailable, Notice } from '../lib/ui';
+import { ErrorMessage, Field, NotAvailable, Notice, PublicPage } from '../lib/ui';
 
 export function RegistrationScreen() {
   const t = useT();
@@ -62,11 +61,7 @@ export function RegistrationScreen() {
     else setError(res.message);
   };
   return (
-    <main id="main" class="login">
-      <header class="top">
-        <span class="brand">{t.appTitle}</span>
-        <LanguageSwitch />
-      </header>
+    <PublicPage>
       <section aria-labelledby="screen-title" class="card">
         <h1 id="screen-title">{t.registration.title}</h1>
         <p>
@@ -178,6 +173,6 @@ export function RegistrationScreen() {
           </form>
         )}
       </section>
-    </main>
+    </PublicPage>
   );
 }
