@@ -155,7 +155,7 @@ t.test('a wrong password shows the error next to the password', async (t) => {
   await page.getByRole('button', { name: 'Войти' }).click();
   const alert = page.getByRole('alert');
   await alert.waitFor();
-  t.equal(text(await alert.innerText()), 'wrong login or password');
+  t.equal(text(await alert.innerText()), 'Неверный логин или пароль.');
   t.equal(await password.getAttribute('aria-invalid'), 'true');
   const describedBy = (await password.getAttribute('aria-describedby')) ?? '';
   t.equal(describedBy, await alert.getAttribute('id'), 'the field is described by its error');
@@ -391,7 +391,10 @@ t.test('a sub-user sees only the KKMs of its point', async (t) => {
   t.equal(await sub.page.getByRole('link', { name: 'Пользователи' }).count(), 0, 'no Пользователи');
   // Another KKM's page by its address: the API's 404, in words.
   await sub.page.goto(`${base}/#/kkms/${a.kkmId}`);
-  await sub.page.getByRole('alert').waitFor();
+  await sub.page
+    .getByRole('alert')
+    .filter({ hasText: `ККМ ${a.kkmId} не найдена` })
+    .waitFor();
   await sub.context.close();
 });
 

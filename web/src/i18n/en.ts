@@ -45,6 +45,7 @@ export const en: Texts = {
     login: 'Login (IIN/BIN)',
     passwordField: 'Password',
     submit: 'Log in',
+    wrong: 'Wrong login or password.',
     register: 'Registration',
     iin: 'IIN',
     phone: 'Phone',
@@ -124,6 +125,7 @@ export const en: Texts = {
   kkm: {
     title: 'KKM {name}',
     back: 'Back to the cash registers',
+    notFound: 'KKM {id} is not among the KKMs you can see.',
     tabs: 'KKM sections',
     transactions: 'Transactions',
     reports: 'Reports',

@@ -45,6 +45,7 @@ export const kk: Texts = {
     login: 'Логин (ЖСН/БСН)',
     passwordField: 'Құпиясөз',
     submit: 'Кіру',
+    wrong: 'Логин немесе құпиясөз қате.',
     register: 'Тіркелу',
     iin: 'ЖСН',
     phone: 'Телефон',
@@ -123,6 +124,7 @@ export const kk: Texts = {
   kkm: {
     title: 'БКМ {name}',
     back: 'Кассалар тізіміне',
+    notFound: 'БКМ {id} сізге қолжетімдісінің арасында табылмады.',
     tabs: 'БКМ бөлімдері',
     transactions: 'Транзакциялар',
     reports: 'Есептер',

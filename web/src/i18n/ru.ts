@@ -45,6 +45,7 @@ export const ru = {
     login: 'Логин (ИИН/БИН)',
     passwordField: 'Пароль',
     submit: 'Войти',
+    wrong: 'Неверный логин или пароль.',
     register: 'Регистрация',
     iin: 'ИИН',
     phone: 'Телефон',
@@ -124,6 +125,7 @@ export const ru = {
   kkm: {
     title: 'ККМ {name}',
     back: 'К списку касс',
+    notFound: 'ККМ {id} не найдена среди доступных вам.',
     tabs: 'Разделы ККМ',
     transactions: 'Транзакции',
     reports: 'Отчеты',

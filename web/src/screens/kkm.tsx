@@ -26,7 +26,7 @@ export function KkmScreen({ me, kkmId }: { me: Me; kkmId: number }) {
     const found = data?.items.find((k) => k.id === kkmId);
     return {
       data: found,
-      error: error ? errorText(error, response) : found ? null : `404: ${kkmId}`,
+      error: error ? errorText(error, response) : found ? null : fmt(t.kkm.notFound, { id: kkmId }),
     };
   }, [kkmId]);
   const [tab, setTab] = useState<Tab>(

@@ -56,7 +56,9 @@ function PasswordLogin({ onLoggedIn }: { onLoggedIn(token: string): void }) {
     });
     setBusy(false);
     if (data) onLoggedIn(data.token);
-    else setError(errorText(error, response));
+    // The server's 401 is the same for a wrong login and a wrong password: said in the
+    // cabinet's language. Other refusals (too many attempts, …) in the server's words.
+    else setError(response.status === 401 ? t.login.wrong : errorText(error, response));
   };
   return (
     <form onSubmit={submit} aria-describedby={error ? 'login-error' : undefined}>
