@@ -149,10 +149,17 @@ t.test('a wrong password shows the error next to the password', async (t) => {
   const context = await browser.newContext({ locale: 'ru-RU' });
   const page = await context.newPage();
   await page.goto(base + '/');
-  await page.getByLabel('Логин (ИИН/БИН)').fill(BIN);
+  // From the keyboard alone: Tab to the login, type, Tab to the password, type, Enter.
+  const focused = () => page.evaluate(() => document.activeElement?.id ?? '');
+  const loginId = await page.getByLabel('Логин (ИИН/БИН)').getAttribute('id');
+  for (let i = 0; i < 10 && (await focused()) !== loginId; i++) await page.keyboard.press('Tab');
+  t.equal(await focused(), loginId, 'the login field is reached with Tab');
+  await page.keyboard.type(BIN);
+  await page.keyboard.press('Tab');
   const password = page.getByLabel('Пароль', { exact: true });
-  await password.fill('Wrong-pass1!');
-  await page.getByRole('button', { name: 'Войти' }).click();
+  t.equal(await focused(), await password.getAttribute('id'), 'then the password');
+  await page.keyboard.type('Wrong-pass1!');
+  await page.keyboard.press('Enter');
   const alert = page.getByRole('alert');
   await alert.waitFor();
   t.equal(text(await alert.innerText()), 'Неверный логин или пароль.');
