@@ -16,7 +16,7 @@ import { Command, Request } from '../src/protocol/schema.js';
 import { startServer } from '../src/app/server.js';
 import { seededRandom, ticket } from '../src/sim/documents.js';
 import { ticketFigures, type DocumentRow } from '../src/fiscal/document-rows.js';
-import { deleteKeys } from '../test/helpers/redis-keys.js';
+import { deleteKeys } from '../test/harness/redis-keys.js';
 
 const TICKETS = Number(process.env.BENCH_TICKETS ?? 100_000);
 const FORMAT = process.env.BENCH_FORMAT === 'json' ? 'json' : 'csv';
@@ -57,15 +57,18 @@ async function cleanup() {
 try {
   // A registered KKM of a fresh organization, and its owner's cabinet session.
   const bin = String(Date.now()).slice(-12).padStart(12, '0');
-  const { orgId } = await server.registry.createOrg({
+  const { orgId } = await server.registry.orgs.createOrg({
     bin,
     title: 'ТОО Bench',
     address: 'Almaty',
     okved: '47111',
     password: 'Bench-pass1!',
   });
-  const { pointId } = await server.registry.createPoint(orgId, { title: 'Shop', address: 'A' });
-  const { kkmId } = await server.registry.createKkm(pointId, {
+  const { pointId } = await server.registry.orgs.createPoint(orgId, {
+    title: 'Shop',
+    address: 'A',
+  });
+  const { kkmId } = await server.registry.kkms.createKkm(pointId, {
     serialNumber: 'BENCH-1',
     model: 'Bench',
     fnsKkmId: 'F1',

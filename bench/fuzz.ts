@@ -56,8 +56,8 @@ import {
   type Random,
 } from '../src/sim/documents.js';
 import { startServer } from '../src/app/server.js';
-import { registerDevices, type Registered } from '../test/helpers/fault-harness.js';
-import { deleteKeys } from '../test/helpers/redis-keys.js';
+import { registerDevices, type RegisteredDevice } from '../test/harness/index.js';
+import { deleteKeys } from '../test/harness/redis-keys.js';
 
 const FRAMES = positiveInt('FUZZ_FRAMES', 1_000_000);
 const SEED = positiveInt('FUZZ_SEED', 1);
@@ -506,7 +506,7 @@ function framerAndCodec(bytes: Buffer, random: Random): Frame[] {
 // ---------------------------------------------------------------------------------------------
 // The full command core, on a real in-process server.
 
-interface FullDevice extends Registered {
+interface FullDevice extends RegisteredDevice {
   reqNum: number;
   acked: Set<string>;
 }

@@ -45,7 +45,7 @@ import { KkmDevice, TcpLink } from '../src/sim/kkm-client.js';
 import { emptyReport, requests, seededRandom, ticket } from '../src/sim/documents.js';
 import { ticketFigures, type DocumentFigures } from '../src/fiscal/document-rows.js';
 import { tokenSecret } from '../src/storage/settings.js';
-import { deleteKeys } from '../test/helpers/redis-keys.js';
+import { deleteKeys } from '../test/harness/redis-keys.js';
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -114,7 +114,7 @@ async function cleanup() {
 try {
   // ---- registry: one organization, 4 points of sale, KKMS cash registers ------------------
   const bin = String(100_000_000_000 + (Date.now() % 899_999_999_999)).slice(0, 12);
-  const { orgId } = await server.registry.createOrg({
+  const { orgId } = await server.registry.orgs.createOrg({
     bin,
     title: 'ТОО Bench',
     address: 'Almaty',
@@ -124,19 +124,19 @@ try {
   const points: number[] = [];
   for (let p = 0; p < 4; p++) {
     points.push(
-      (await server.registry.createPoint(orgId, { title: `Shop ${p + 1}`, address: 'Abay' }))
+      (await server.registry.orgs.createPoint(orgId, { title: `Shop ${p + 1}`, address: 'Abay' }))
         .pointId,
     );
   }
   const kkms: { kkmId: number; pointId: number; token: number; fnsKkmId: string }[] = [];
   for (let k = 0; k < KKMS; k++) {
     const pointId = points[k % points.length]!;
-    const { kkmId } = await server.registry.createKkm(pointId, {
+    const { kkmId } = await server.registry.kkms.createKkm(pointId, {
       serialNumber: `BENCH${k}`,
       model: 'Bench KKM',
       fnsKkmId: `FNS${k}`,
     });
-    const { token } = await server.registry.issueToken(kkmId);
+    const { token } = await server.registry.kkms.issueToken(kkmId);
     kkms.push({ kkmId, pointId, token, fnsKkmId: `FNS${k}` });
   }
 
@@ -391,12 +391,12 @@ try {
   const secret = await tokenSecret(server.db);
   const ingestKkms: { dev: KkmDevice; seq: number; sent: number }[] = [];
   for (let k = 0; k < CONNECTIONS; k++) {
-    const { kkmId } = await server.registry.createKkm(points[k % points.length]!, {
+    const { kkmId } = await server.registry.kkms.createKkm(points[k % points.length]!, {
       serialNumber: `BENCHHTTP${k}`,
       model: 'Bench KKM',
       fnsKkmId: `FNSHTTP${k}`,
     });
-    const { token: kkmToken } = await server.registry.issueToken(kkmId);
+    const { token: kkmToken } = await server.registry.kkms.issueToken(kkmId);
     const dev = new KkmDevice(kkmId, kkmToken, async () => Buffer.alloc(0));
     ingestKkms.push({ dev, seq: 0, sent: 0 });
   }

@@ -470,20 +470,27 @@ interface ChildReport {
 /** Every result is stored here, so that no call can be optimized away. */
 let sink: unknown;
 
+/** Frame callbacks that keep each decoded request (so no call is optimized away); errors throw. */
+function keepingHandlers() {
+  return {
+    onFrame: (frame: Frame): void => {
+      const decoded = decodeRequest(frame);
+      if (!decoded.ok) throw new Error(decoded.reason);
+      sink = decoded;
+    },
+    onError: (error: FrameError): void => {
+      throw error;
+    },
+  };
+}
+
 function cases(codecs: Codecs, docs: Documents): { digest: string; cases: Case[] } {
   const { ticketPayload, zPayload, ticketFrame, answerFrame, digest } = wire(codecs, docs);
   const { ticketRequest, zResponse, ticketAnswer, header } = docs;
   const requestCodec = codecs.Request;
   const responseCodec = codecs.Response;
   const decoder = new FrameDecoder();
-  const onFrame = (frame: Frame): void => {
-    const decoded = decodeRequest(frame);
-    if (!decoded.ok) throw new Error(decoded.reason);
-    sink = decoded;
-  };
-  const onError = (error: FrameError): void => {
-    throw error;
-  };
+  const { onFrame, onError } = keepingHandlers();
   new FrameDecoder().push(
     ticketFrame,
     (frame) => {
@@ -554,14 +561,7 @@ function cases203(docs: Documents): Case[] {
   const ticketFrame = encodeFrame(header, ticketPayload);
   const answerFrame = encodeResponse(header, header.token, docs.ticketAnswer);
   const decoder = new FrameDecoder();
-  const onFrame = (frame: Frame): void => {
-    const decoded = decodeRequest(frame);
-    if (!decoded.ok) throw new Error(decoded.reason);
-    sink = decoded;
-  };
-  const onError = (error: FrameError): void => {
-    throw error;
-  };
+  const { onFrame, onError } = keepingHandlers();
   decoder.push(ticketFrame, onFrame, onError);
   const loop =
     (one: () => unknown) =>

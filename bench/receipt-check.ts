@@ -33,7 +33,7 @@ import { clickHouseDb } from '../src/storage/db.js';
 import type { DocumentRow } from '../src/fiscal/document-rows.js';
 import { migrate } from '../src/storage/migrations.js';
 import { Registry } from '../src/storage/registry.js';
-import { deleteKeys } from '../test/helpers/redis-keys.js';
+import { deleteKeys } from '../test/harness/redis-keys.js';
 import { spawnServer } from './fleet/server-process.js';
 
 interface AutocannonResult {
@@ -73,15 +73,15 @@ async function load(): Promise<string[]> {
   await migrate(clickHouseDb(ch));
   const registry = new Registry(clickHouseDb(ch), redis, prefix);
   const bin = String(Date.now()).slice(-12).padStart(12, '0');
-  const { orgId } = await registry.createOrg({
+  const { orgId } = await registry.orgs.createOrg({
     bin,
     title: 'ТОО Bench',
     address: 'Almaty',
     okved: '47111',
     password: 'Bench-pass1!',
   });
-  const { pointId } = await registry.createPoint(orgId, { title: 'Shop', address: 'Abay 1' });
-  const kkms = await registry.createKkms(
+  const { pointId } = await registry.orgs.createPoint(orgId, { title: 'Shop', address: 'Abay 1' });
+  const kkms = await registry.kkms.createKkms(
     pointId,
     Array.from({ length: KKMS }, (_, k) => ({
       serialNumber: `BENCH${k}`,

@@ -26,7 +26,7 @@ import {
   registerDevices,
   sleep,
   type Attempt,
-} from '../test/helpers/fault-harness.js';
+} from '../test/harness/index.js';
 
 const int = (name: string, fallback: number) => {
   const raw = process.env[name];
@@ -115,7 +115,7 @@ try {
       await sleep(200 + random() * 1000);
       await child.kill9();
       const nth = 5 + Math.floor(random() * 60);
-      child = await ChildServer.start(d, { OFD_CRASH_AT: `${fault.point}:${nth}` });
+      child = await ChildServer.start(d, { env: { OFD_CRASH_AT: `${fault.point}:${nth}` } });
       const exit = await Promise.race([child.exited, sleep(60_000).then(() => null)]);
       if (!exit || exit.signal !== 'SIGKILL') {
         unexpectedDeaths.push(`crash point ${fault.point}:${nth} not reached: ${child.output()}`);

@@ -5,9 +5,9 @@
 // closure it checks the server's Z report against the receipts it had acknowledged.
 import { compareReports, ticketCashDelta, zeroTotals } from '../../src/fiscal/zx-report.js';
 import type { RunningTotals } from '../../src/fiscal/zx-report.js';
-import { encodeFrame, CURRENT_VERSION } from '../../src/protocol/header.js';
+import { CURRENT_VERSION } from '../../src/protocol/header.js';
 import { ResultCode, type IZXReport } from '../../src/protocol/schema.js';
-import { decodeAnswer, type Answer, type Transport } from '../../src/sim/kkm-client.js';
+import { decodeAnswer, KkmDevice, type Answer } from '../../src/sim/kkm-client.js';
 import { dateTime, type Random } from '../../src/sim/documents.js';
 import { placementFigures, type DocumentFigures } from '../../src/fiscal/document-rows.js';
 import type { StatsRef } from './stats.js';
@@ -43,9 +43,10 @@ export interface TotalsCheck {
   device: number[];
 }
 
-export class SimDevice {
-  reqNum = 0;
-  transport: Transport | null = null;
+const notConnected = () => Promise.reject(new Error('the fleet has not connected this register'));
+
+/** A register of the fleet: the one register client (src/sim/kkm-client.ts) with its books. */
+export class SimDevice extends KkmDevice {
   /** Goes offline at this time (performance.now()), for a burst; null: stays online. */
   offlineAt: number | null = null;
   offlineMs = 3000;
@@ -64,10 +65,11 @@ export class SimDevice {
   lastCheck: TotalsCheck | null = null;
 
   constructor(
-    readonly id: number,
-    public token: number,
+    id: number,
+    token: number,
     private readonly s: DeviceSettings,
   ) {
+    super(id, token, notConnected, CURRENT_VERSION);
     this.newShiftLength();
   }
 
@@ -85,11 +87,7 @@ export class SimDevice {
    * definite. `startedAt` (open loop) is when the request was due, for latency.
    */
   async exchange(payload: Uint8Array, ref: StatsRef, startedAt?: number): Promise<Answer | null> {
-    this.reqNum = (this.reqNum + 1) & 0xffff;
-    const frame = encodeFrame(
-      { version: CURRENT_VERSION, deviceId: this.id, token: this.token, reqNum: this.reqNum },
-      payload,
-    );
+    const frame = this.framePayload(payload);
     let expected: Buffer | null = null;
     for (let attempt = 1; ; attempt++) {
       if (attempt > MAX_ATTEMPTS) {
@@ -100,7 +98,7 @@ export class SimDevice {
       const t0 = attempt === 1 && startedAt !== undefined ? startedAt : performance.now();
       let bytes: Buffer;
       try {
-        bytes = await this.transport!(frame);
+        bytes = await this.transport(frame);
       } catch (error) {
         ref.current.transportError((error as Error).message);
         ref.current.resends++;
@@ -131,7 +129,7 @@ export class SimDevice {
         expected = bytes;
         continue;
       }
-      if (answer.header.deviceId === this.id) this.token = answer.header.token;
+      this.adopt(answer);
       return answer;
     }
   }

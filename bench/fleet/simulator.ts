@@ -8,7 +8,7 @@ import { SingleBar } from 'cli-progress';
 import { TcpLink, tcpPerRequest, type Transport } from '../../src/sim/kkm-client.js';
 import { seededRandom } from '../../src/sim/documents.js';
 import { SimDevice } from './device.js';
-import { AdminClient, pool, registerFleet } from './register.js';
+import { AdminClient, pool, registerFleet } from '../../test/harness/admin-client.js';
 import { redisCpuSeconds, type ProcessSample, type ServerProcess } from './server-process.js';
 import { PhaseStats, type StatsRef } from './stats.js';
 import { ticketPool } from './workload.js';

@@ -4,16 +4,13 @@
 //   PUT /api/v1/admin/orgs/:orgId/taxation  its bound taxation, answered in INFO (3.2)
 // Registered inside the admin plugin (admin.ts), so its bearer check, strict validation and
 // error answers apply.
-import type { FastifyInstance } from 'fastify';
-import {
-  CATALOGUE_MAX_ENTRIES,
-  type Catalogue,
-  type CatalogueEntry,
-} from '../storage/catalogue.js';
+import type { TypeBoxApp } from './http/app.js';
+import { Type } from 'typebox';
+import { CATALOGUE_MAX_ENTRIES, type Catalogue } from '../storage/catalogue.js';
 import type { BoundTaxation, OrgProfile } from '../storage/org-profile.js';
-import { MAX_UINT32 } from '../protocol/numbers.js';
 import { NotFoundError } from '../storage/errors.js';
 import type { Registry } from '../storage/registry.js';
+import { answerObject, idParams, uint32 } from './http/schemas.js';
 
 export interface AdminCatalogueOptions {
   registry: Registry;
@@ -23,62 +20,64 @@ export interface AdminCatalogueOptions {
 }
 
 const CATALOGUE_BODY_LIMIT = 64 * 1024 * 1024;
-const uint32 = { type: 'integer', minimum: 0, maximum: MAX_UINT32 } as const;
-const object = (required: string[], properties: Record<string, unknown>) => ({
-  type: 'object',
-  additionalProperties: false,
-  required,
-  properties,
-});
-const orgParams = object(['orgId'], {
-  orgId: { type: 'integer', minimum: 1, maximum: MAX_UINT32 },
-});
+const strict = { additionalProperties: false } as const;
+const orgParams = idParams('orgId');
 
-const catalogueBody = object(['entries'], {
-  entries: {
-    type: 'array',
-    minItems: 1,
-    maxItems: CATALOGUE_MAX_ENTRIES,
-    items: object(['barcode', 'ntin', 'nameRu', 'nameKk'], {
-      barcode: { type: 'string', minLength: 1, maxLength: 64 },
-      ntin: { type: 'string', maxLength: 64 },
-      nameRu: { type: 'string', maxLength: 1000 },
-      nameKk: { type: 'string', maxLength: 1000 },
-    }),
+const catalogueBody = Type.Object(
+  {
+    entries: Type.Array(
+      Type.Object(
+        {
+          barcode: Type.String({ minLength: 1, maxLength: 64 }),
+          ntin: Type.String({ maxLength: 64 }),
+          nameRu: Type.String({ maxLength: 1000 }),
+          nameKk: Type.String({ maxLength: 1000 }),
+        },
+        strict,
+      ),
+      { minItems: 1, maxItems: CATALOGUE_MAX_ENTRIES },
+    ),
   },
-});
+  strict,
+);
 
 /** TicketAdTypeEnum: 0 OFD, 1 ORG, 2 POS, 3 KKM, 4 INFO (the text a blocked KKM prints). */
-const adsBody = object(['ads'], {
-  ads: {
-    type: 'array',
-    maxItems: 5,
-    items: object(['type', 'text'], {
-      type: { type: 'integer', enum: [0, 1, 2, 3, 4] },
-      text: { type: 'string', maxLength: 4000 },
+const adsBody = Type.Object(
+  {
+    ads: Type.Array(
+      Type.Object(
+        {
+          type: Type.Enum([0, 1, 2, 3, 4], { type: 'integer' }),
+          text: Type.String({ maxLength: 4000 }),
+        },
+        strict,
+      ),
+      { maxItems: 5 },
+    ),
+  },
+  strict,
+);
+
+const taxationBody = Type.Object(
+  {
+    taxationType: uint32,
+    taxes: Type.Array(Type.Object({ taxType: uint32, percent: uint32 }, strict), {
+      maxItems: 16,
     }),
   },
-});
+  strict,
+);
 
-const taxationBody = object(['taxationType', 'taxes'], {
-  taxationType: uint32,
-  taxes: {
-    type: 'array',
-    maxItems: 16,
-    items: object(['taxType', 'percent'], { taxType: uint32, percent: uint32 }),
-  },
-});
-
-export async function adminCatalogueRoutes(app: FastifyInstance, o: AdminCatalogueOptions) {
+export async function adminCatalogueRoutes(app: TypeBoxApp, o: AdminCatalogueOptions) {
   const requireOrg = async (orgId: number) => {
-    if (!(await o.registry.getOrg(orgId))) throw new NotFoundError('org', orgId);
+    if (!(await o.registry.orgs.getOrg(orgId))) throw new NotFoundError('org', orgId);
   };
 
-  app.put<{ Body: { entries: CatalogueEntry[] } }>(
+  app.put(
     `${o.prefix}/catalogue`,
     {
       bodyLimit: CATALOGUE_BODY_LIMIT,
-      schema: { body: catalogueBody, response: { 200: object([], { stored: uint32 }) } },
+      schema: { body: catalogueBody, response: { 200: answerObject({ stored: uint32 }, strict) } },
     },
     async (request) => {
       const stored = await o.catalogue.put(request.body.entries);
@@ -87,7 +86,7 @@ export async function adminCatalogueRoutes(app: FastifyInstance, o: AdminCatalog
     },
   );
 
-  app.put<{ Params: { orgId: number }; Body: { ads: { type: number; text: string }[] } }>(
+  app.put(
     `${o.prefix}/orgs/:orgId/ads`,
     { schema: { params: orgParams, body: adsBody } },
     async (request) => {
@@ -103,10 +102,7 @@ export async function adminCatalogueRoutes(app: FastifyInstance, o: AdminCatalog
     },
   );
 
-  app.put<{
-    Params: { orgId: number };
-    Body: { taxationType: number; taxes: { taxType: number; percent: number }[] };
-  }>(
+  app.put(
     `${o.prefix}/orgs/:orgId/taxation`,
     { schema: { params: orgParams, body: taxationBody } },
     async (request) => {

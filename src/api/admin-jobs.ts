@@ -1,35 +1,30 @@
 // Operator view of the background jobs (admin bearer, like the rest of /api/v1/admin):
 // GET /api/v1/admin/jobs/failed lists jobs that used up their retries, and
 // POST /api/v1/admin/jobs/:id/retry runs one of them again.
-import { STATUS_CODES } from 'node:http';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { TypeBoxApp } from './http/app.js';
+import { Type } from 'typebox';
 import type { Job } from 'bullmq';
 import { QUEUE_NAMES, type JobQueues } from '../jobs/queues.js';
 import { ADMIN_PREFIX } from './admin.js';
 import { checkBearer } from './admin-token.js';
+import { answerObject, anyObject, nullable } from './http/schemas.js';
+import { sendError } from './http/conventions.js';
 
 export interface AdminJobsOptions {
   queues: JobQueues;
   adminToken: string;
 }
 
-function sendError(reply: FastifyReply, statusCode: number, message: string) {
-  return reply.code(statusCode).send({ error: STATUS_CODES[statusCode] ?? 'Error', message });
-}
-
-const jobView = {
-  type: 'object',
-  properties: {
-    queue: { type: 'string' },
-    id: { type: 'string' },
-    name: { type: 'string' },
-    data: { type: 'object', additionalProperties: true },
-    failedReason: { type: 'string' },
-    attemptsMade: { type: 'integer' },
-    createdAt: { type: 'string' },
-    finishedAt: { type: ['string', 'null'] },
-  },
-} as const;
+const jobView = answerObject({
+  queue: Type.String(),
+  id: Type.String(),
+  name: Type.String(),
+  data: anyObject,
+  failedReason: Type.String(),
+  attemptsMade: Type.Integer(),
+  createdAt: Type.String(),
+  finishedAt: nullable(Type.String()),
+});
 
 const view = (job: Job) => ({
   queue: job.queueName,
@@ -42,7 +37,7 @@ const view = (job: Job) => ({
   finishedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
 });
 
-export async function adminJobsRoutes(app: FastifyInstance, opts: AdminJobsOptions) {
+export async function adminJobsRoutes(app: TypeBoxApp, opts: AdminJobsOptions) {
   const { queues, adminToken } = opts;
   if (!adminToken) throw new Error('admin job routes need an admin token');
 
@@ -60,30 +55,29 @@ export async function adminJobsRoutes(app: FastifyInstance, opts: AdminJobsOptio
     return reply;
   });
 
-  const queueProp = { type: 'string', enum: QUEUE_NAMES } as const;
+  const queueProp = Type.Optional(Type.Enum(QUEUE_NAMES, { type: 'string' }));
 
-  app.get<{ Querystring: { queue?: string; limit?: number } }>(
+  app.get(
     `${ADMIN_PREFIX}/jobs/failed`,
     {
       schema: {
         summary: 'Jobs that failed after all their attempts, newest first',
         tags: ['admin'],
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
+        querystring: Type.Object(
+          {
             queue: queueProp,
-            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
           },
-        },
+          { additionalProperties: false },
+        ),
         response: {
-          200: {
-            type: 'object',
-            properties: {
-              counts: { type: 'object', additionalProperties: { type: 'integer' } },
-              items: { type: 'array', items: jobView },
-            },
-          },
+          200: answerObject({
+            counts: Type.Unsafe<Record<string, number>>({
+              type: 'object',
+              additionalProperties: { type: 'integer' },
+            }),
+            items: Type.Array(jobView),
+          }),
         },
       },
     },
@@ -102,22 +96,14 @@ export async function adminJobsRoutes(app: FastifyInstance, opts: AdminJobsOptio
     },
   );
 
-  app.post<{ Params: { id: string }; Querystring: { queue?: string } }>(
+  app.post(
     `${ADMIN_PREFIX}/jobs/:id/retry`,
     {
       schema: {
         summary: 'Run a failed job again (its attempts start over)',
         tags: ['admin'],
-        params: {
-          type: 'object',
-          required: ['id'],
-          properties: { id: { type: 'string', minLength: 1, maxLength: 200 } },
-        },
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { queue: queueProp },
-        },
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) }),
+        querystring: Type.Object({ queue: queueProp }, { additionalProperties: false }),
         response: { 200: jobView },
       },
     },

@@ -3,15 +3,19 @@
 // `Authorization: Bearer <admin token>`. Bodies are validated strictly (no coercion, unknown
 // fields refused) and every 4xx answer is JSON {error, message} naming the offending field.
 // Tokens and passwords never reach a log line.
-import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { TypeBoxApp } from './http/app.js';
+import { Type, type TProperties, type TSchemaOptions } from 'typebox';
 import { NotFoundError } from '../storage/errors.js';
-import { type KkmRecord, type NomenclatureElement, type Registry } from '../storage/registry.js';
+import type { Registry } from '../storage/registry.js';
+import type { KkmRecord } from '../storage/kkms.js';
+import type { NomenclatureElement } from '../storage/nomenclature.js';
 import type { KkmStatus } from '../fiscal/device-state.js';
 import type { KkmChange } from '../telemetry/events.js';
 import { checkBearer } from './admin-token.js';
 import { sendError } from './http/conventions.js';
 import { httpError } from './http/errors.js';
-import { idParams, idSchema, uint32 } from './http/schemas.js';
+import { answerObject, idParams, idSchema, uint32 } from './http/schemas.js';
 import { adminCatalogueRoutes, type AdminCatalogueOptions } from './admin-catalogue.js';
 import { cashierPasswordProblem } from './cashier-password.js';
 import { checkPasswordPolicy } from './password-policy.js';
@@ -31,113 +35,107 @@ const NOMENCLATURE_BODY_LIMIT = 32 * 1024 * 1024;
 
 // ---- schemas --------------------------------------------------------------------------------
 
-const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength }) as const;
-const uint64 = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
+const text = (maxLength: number) => Type.String({ minLength: 1, maxLength });
+const uint64 = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const tiyn = uint64;
 
-const object = (required: string[], properties: Record<string, unknown>) => ({
-  type: 'object',
-  additionalProperties: false,
-  required,
-  properties,
-});
+/** A body object: unknown fields refused, every field required unless Type.Optional. */
+const object = <P extends TProperties>(properties: P, options?: TSchemaOptions) =>
+  Type.Object(properties, { additionalProperties: false, ...options });
+/** An answer object: none of its fields required, no others. */
+const answer = <P extends TProperties>(properties: P) =>
+  answerObject(properties, { additionalProperties: false });
 
-const orgBody = object(['bin', 'title', 'address', 'okved', 'password'], {
-  bin: { type: 'string', pattern: '^[0-9]{12}$' },
+const orgBody = object({
+  bin: Type.String({ pattern: '^[0-9]{12}$' }),
   title: text(500),
   address: text(500),
   okved: text(64),
   // Length and composition are the password policy's business (clearer messages).
-  password: { type: 'string', maxLength: 128 },
+  password: Type.String({ maxLength: 128 }),
 });
 
-const pointBody = object(['title', 'address'], { title: text(500), address: text(500) });
+const pointBody = object({ title: text(500), address: text(500) });
 
-const kkmBody = object(['serialNumber', 'model', 'fnsKkmId'], {
+const kkmBody = object({
   serialNumber: text(64),
   model: text(128),
   fnsKkmId: text(64),
 });
 
 const BULK_KKMS_MAX = 10_000;
-const bulkKkmBody = object(['kkms'], {
-  kkms: { type: 'array', minItems: 1, maxItems: BULK_KKMS_MAX, items: kkmBody },
+const bulkKkmBody = object({
+  kkms: Type.Array(kkmBody, { minItems: 1, maxItems: BULK_KKMS_MAX }),
 });
 
-const cashierBody = object(['code', 'name', 'login', 'password', 'roles'], {
+const cashierBody = object({
   code: idSchema,
   name: text(200),
   login: text(64),
-  password: { type: 'string', minLength: 1, maxLength: 128 },
-  roles: {
-    type: 'array',
+  password: Type.String({ minLength: 1, maxLength: 128 }),
+  roles: Type.Array(Type.Enum([1, 2, 3], { type: 'integer' }), {
     minItems: 1,
     maxItems: 3,
     uniqueItems: true,
-    items: { type: 'integer', enum: [1, 2, 3] },
-  },
+  }),
 });
 
-const taxSchema = object(['taxation_type', 'tax_type', 'tax_percent'], {
+const taxSchema = object({
   taxation_type: uint32,
   tax_type: uint32,
   tax_percent: uint32,
 });
 
-const itemSchema = object(['purchase_price', 'sell_price'], {
-  article: { type: 'string', maxLength: 128 },
-  barcode: { type: 'string', maxLength: 128 },
-  description: { type: 'string', maxLength: 1000 },
+const itemSchema = object({
+  article: Type.Optional(Type.String({ maxLength: 128 })),
+  barcode: Type.Optional(Type.String({ maxLength: 128 })),
+  description: Type.Optional(Type.String({ maxLength: 1000 })),
   purchase_price: tiyn,
   sell_price: tiyn,
-  discount_percent: uint32,
-  discount_sum: tiyn,
-  markup_percent: uint32,
-  markup_sum: tiyn,
-  taxes: { type: 'array', maxItems: 16, items: taxSchema },
-  measure_count: uint32,
-  measure_title: { type: 'string', maxLength: 64 },
-  measure_fractional: { type: 'boolean' },
-  measure_unit_code: { type: 'string', maxLength: 16 },
+  discount_percent: Type.Optional(uint32),
+  discount_sum: Type.Optional(tiyn),
+  markup_percent: Type.Optional(uint32),
+  markup_sum: Type.Optional(tiyn),
+  taxes: Type.Optional(Type.Array(taxSchema, { maxItems: 16 })),
+  measure_count: Type.Optional(uint32),
+  measure_title: Type.Optional(Type.String({ maxLength: 64 })),
+  measure_fractional: Type.Optional(Type.Boolean()),
+  measure_unit_code: Type.Optional(Type.String({ maxLength: 16 })),
 });
 
-const elementSchema = {
-  ...object(['type', 'title', 'id'], {
-    type: { type: 'integer', enum: [0, 1] },
+const elementSchema = object(
+  {
+    type: Type.Enum([0, 1], { type: 'integer' }),
     title: text(500),
     id: uint64,
-    parent_group_id: uint64,
-    item: itemSchema,
-  }),
-  // An ITEM needs its item; a GROUP has none.
-  if: { properties: { type: { const: 1 } } },
-  then: { required: ['item'] },
-  else: { not: { required: ['item'] } },
-};
+    parent_group_id: Type.Optional(uint64),
+    item: Type.Optional(itemSchema),
+  },
+  {
+    // An ITEM needs its item; a GROUP has none.
+    if: { properties: { type: { const: 1 } } },
+    then: { required: ['item'] },
+    else: { not: { required: ['item'] } },
+  },
+);
 
-const nomenclatureBody = object(['elements'], {
-  elements: { type: 'array', maxItems: NOMENCLATURE_MAX_ELEMENTS, items: elementSchema },
+const nomenclatureBody = object({
+  elements: Type.Array(elementSchema, { maxItems: NOMENCLATURE_MAX_ELEMENTS }),
 });
 
-const kkmView = {
-  type: 'object',
-  properties: {
-    id: { type: 'integer' },
-    orgId: { type: 'integer' },
-    pointId: { type: 'integer' },
-    serialNumber: { type: 'string' },
-    model: { type: 'string' },
-    fnsKkmId: { type: 'string' },
-    status: { type: 'string' },
-    tokenEpoch: { type: 'integer' },
-    createdAt: { type: 'string' },
-  },
-};
+const kkmView = answerObject({
+  id: Type.Integer(),
+  orgId: Type.Integer(),
+  pointId: Type.Integer(),
+  serialNumber: Type.String(),
+  model: Type.String(),
+  fnsKkmId: Type.String(),
+  status: Type.String(),
+  tokenEpoch: Type.Integer(),
+  createdAt: Type.String(),
+});
 
-const idStatus = {
-  type: 'object',
-  properties: { id: { type: 'integer' }, status: { type: 'string' } },
-};
+const idStatus = answerObject({ id: Type.Integer(), status: Type.String() });
 
 // ---- validation and errors ------------------------------------------------------------------
 
@@ -182,32 +180,8 @@ function kkmJson(k: KkmRecord) {
 
 // ---- the plugin -----------------------------------------------------------------------------
 
-interface OrgBody {
-  bin: string;
-  title: string;
-  address: string;
-  okved: string;
-  password: string;
-}
-interface PointBody {
-  title: string;
-  address: string;
-}
-interface KkmBody {
-  serialNumber: string;
-  model: string;
-  fnsKkmId: string;
-}
-interface CashierBody {
-  code: number;
-  name: string;
-  login: string;
-  password: string;
-  roles: number[];
-}
-
 export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
-  app: FastifyInstance,
+  app: TypeBoxApp,
   opts: AdminApiOptions,
 ) => {
   const { registry, adminToken, onKkmChanged } = opts;
@@ -243,53 +217,53 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
     }
   }
 
-  app.post<{ Body: OrgBody }>(
+  app.post(
     `${ADMIN_PREFIX}/orgs`,
     {
       schema: {
         body: orgBody,
-        response: { 201: object([], { id: idSchema, bin: { type: 'string' } }) },
+        response: { 201: answer({ id: idSchema, bin: Type.String() }) },
       },
     },
     async (request, reply) => {
       const { password, ...org } = request.body;
       const policy = checkPasswordPolicy(password, 'body/password');
       if (policy) return sendError(reply, 400, policy);
-      const { orgId, bin } = await registry.createOrg({ ...org, password });
+      const { orgId, bin } = await registry.orgs.createOrg({ ...org, password });
       request.log.info({ action: 'org.create', orgId, bin }, 'admin: organization registered');
       return reply.code(201).send({ id: orgId, bin });
     },
   );
 
-  app.post<{ Params: { orgId: number }; Body: PointBody }>(
+  app.post(
     `${ADMIN_PREFIX}/orgs/:orgId/points`,
     {
       schema: {
         params: idParams('orgId'),
         body: pointBody,
-        response: { 201: object([], { id: idSchema }) },
+        response: { 201: answer({ id: idSchema }) },
       },
     },
     async (request, reply) => {
       const { orgId } = request.params;
-      const { pointId } = await registry.createPoint(orgId, request.body);
+      const { pointId } = await registry.orgs.createPoint(orgId, request.body);
       request.log.info({ action: 'point.create', orgId, pointId }, 'admin: point of sale added');
       return reply.code(201).send({ id: pointId });
     },
   );
 
-  app.post<{ Params: { pointId: number }; Body: KkmBody }>(
+  app.post(
     `${ADMIN_PREFIX}/points/:pointId/kkms`,
     {
       schema: {
         params: idParams('pointId'),
         body: kkmBody,
-        response: { 201: object([], { id: idSchema }) },
+        response: { 201: answer({ id: idSchema }) },
       },
     },
     async (request, reply) => {
       const { pointId } = request.params;
-      const { kkmId } = await registry.createKkm(pointId, request.body);
+      const { kkmId } = await registry.kkms.createKkm(pointId, request.body);
       request.log.info(
         { action: 'kkm.create', pointId, kkmId, serialNumber: request.body.serialNumber },
         'admin: KKM registered',
@@ -299,7 +273,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
   );
 
   // Many KKMs at one point in one go, each with its first token (roll-outs, the fleet bench).
-  app.post<{ Params: { pointId: number }; Body: { kkms: KkmBody[] } }>(
+  app.post(
     `${ADMIN_PREFIX}/points/:pointId/kkms/bulk`,
     {
       bodyLimit: BULK_KKMS_MAX * 1024,
@@ -307,18 +281,13 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
         params: idParams('pointId'),
         body: bulkKkmBody,
         response: {
-          201: object([], {
-            kkms: {
-              type: 'array',
-              items: object([], { id: idSchema, token: { type: 'integer' } }),
-            },
-          }),
+          201: answer({ kkms: Type.Array(answer({ id: idSchema, token: Type.Integer() })) }),
         },
       },
     },
     async (request, reply) => {
       const { pointId } = request.params;
-      const created = await registry.createKkms(pointId, request.body.kkms);
+      const created = await registry.kkms.createKkms(pointId, request.body.kkms);
       request.log.info(
         { action: 'kkm.create_bulk', pointId, count: created.length },
         'admin: KKMs registered with their tokens',
@@ -329,17 +298,17 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
     },
   );
 
-  app.post<{ Params: { kkmId: number } }>(
+  app.post(
     `${ADMIN_PREFIX}/kkms/:kkmId/token`,
     {
       schema: {
         params: idParams('kkmId'),
-        response: { 200: object([], { token: { type: 'integer' } }) },
+        response: { 200: answer({ token: Type.Integer() }) },
       },
     },
     async (request) => {
       const { kkmId } = request.params;
-      const { token, tokenEpoch } = await registry.issueToken(kkmId);
+      const { token, tokenEpoch } = await registry.kkms.issueToken(kkmId);
       request.log.info({ action: 'kkm.token', kkmId, tokenEpoch }, 'admin: KKM token issued');
       await kkmChanged(request, kkmId, 'token_issued');
       return { token };
@@ -347,13 +316,13 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
   );
 
   const statusRoute = (method: 'POST' | 'DELETE', path: string, status: KkmStatus) =>
-    app.route<{ Params: { kkmId: number } }>({
+    app.route({
       method,
       url: `${ADMIN_PREFIX}${path}`,
       schema: { params: idParams('kkmId'), response: { 200: idStatus } },
       handler: async (request) => {
         const { kkmId } = request.params;
-        const kkm = await registry.setStatus(kkmId, status);
+        const kkm = await registry.kkms.setStatus(kkmId, status);
         request.log.info({ action: `kkm.${status}`, kkmId }, `admin: KKM ${status}`);
         await kkmChanged(request, kkmId, status);
         return { id: kkm.kkmId, status: kkm.status };
@@ -363,44 +332,44 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
   statusRoute('POST', '/kkms/:kkmId/unblock', 'active');
   statusRoute('DELETE', '/kkms/:kkmId', 'deregistered');
 
-  app.get<{ Params: { kkmId: number } }>(
+  app.get(
     `${ADMIN_PREFIX}/kkms/:kkmId`,
     { schema: { params: idParams('kkmId'), response: { 200: kkmView } } },
     async (request) => {
       const { kkmId } = request.params;
-      const kkm = await registry.getKkm(kkmId);
+      const kkm = await registry.kkms.getKkm(kkmId);
       if (!kkm) throw new NotFoundError('kkm', kkmId);
       return kkmJson(kkm);
     },
   );
 
-  app.post<{ Params: { orgId: number }; Body: CashierBody }>(
+  app.post(
     `${ADMIN_PREFIX}/orgs/:orgId/cashiers`,
     {
       schema: {
         params: idParams('orgId'),
         body: cashierBody,
-        response: { 201: object([], { code: { type: 'integer' }, login: { type: 'string' } }) },
+        response: { 201: answer({ code: Type.Integer(), login: Type.String() }) },
       },
     },
     async (request, reply) => {
       const { orgId } = request.params;
       const weak = cashierPasswordProblem(request.body.password, 'body/password');
       if (weak) return sendError(reply, 400, weak);
-      const { code, login } = await registry.upsertCashier(orgId, request.body);
+      const { code, login } = await registry.cashiers.upsertCashier(orgId, request.body);
       request.log.info({ action: 'cashier.upsert', orgId, code, login }, 'admin: cashier saved');
       return reply.code(201).send({ code, login });
     },
   );
 
-  app.put<{ Params: { orgId: number }; Body: { elements: NomenclatureElement[] } }>(
+  app.put(
     `${ADMIN_PREFIX}/orgs/:orgId/nomenclature`,
     {
       bodyLimit: NOMENCLATURE_BODY_LIMIT,
       schema: {
         params: idParams('orgId'),
         body: nomenclatureBody,
-        response: { 200: object([], { version: { type: 'integer' } }) },
+        response: { 200: answer({ version: Type.Integer() }) },
       },
     },
     async (request, reply) => {
@@ -408,7 +377,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (
       const { elements } = request.body;
       const problem = nomenclatureProblem(elements);
       if (problem) return sendError(reply, 400, problem);
-      const { version } = await registry.putNomenclature(orgId, elements);
+      const { version } = await registry.nomenclature.putNomenclature(orgId, elements);
       request.log.info(
         { action: 'nomenclature.put', orgId, version, elements: elements.length },
         'admin: nomenclature stored',

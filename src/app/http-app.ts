@@ -113,7 +113,11 @@ export async function buildHttpApp(d: HttpAppDeps): Promise<FastifyInstance> {
       onKkmChanged: async (kkmId, change) => {
         // Every ingest process must read the changed registration: drop the cached state.
         await d.invalidateKkm(kkmId);
-        await d.events.emit('kkm.changed', { kkmId, change, kkm: await d.registry.getKkm(kkmId) });
+        await d.events.emit('kkm.changed', {
+          kkmId,
+          change,
+          kkm: await d.registry.kkms.getKkm(kkmId),
+        });
       },
     });
   }

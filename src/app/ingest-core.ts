@@ -3,7 +3,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
-import { CommandCore } from '../ingest/command-core.js';
+import { CommandCore, type CoreRegistry } from '../ingest/command-core.js';
 import { RequestGuard, type KkmHandler } from '../ingest/request-limits.js';
 import { StateStore } from '../ingest/state-store.js';
 import { WrongTokenNotices } from '../ingest/wrong-token-notices.js';
@@ -80,7 +80,7 @@ export async function buildIngestCore(d: IngestCoreDeps): Promise<IngestCore> {
     Math.min(5000, Math.floor(config.jobs.kkmOfflineMs / 4)),
   );
   const core = new CommandCore({
-    registry: d.registry,
+    registry: coreRegistry(d.registry),
     orgs: d.orgs,
     catalogue: d.catalogue,
     states,
@@ -103,7 +103,7 @@ export async function buildIngestCore(d: IngestCoreDeps): Promise<IngestCore> {
   const wrongTokens = new WrongTokenNotices((n) => {
     log.warn({ kkmId: n.kkmId, remote: n.address, count: n.count }, 'wrong-token requests');
     void (async () => {
-      const kkm = await d.registry.getKkm(n.kkmId);
+      const kkm = await d.registry.kkms.getKkm(n.kkmId);
       if (!kkm) return;
       await d.notifier.raise([
         {
@@ -145,5 +145,16 @@ export async function buildIngestCore(d: IngestCoreDeps): Promise<IngestCore> {
       wrongTokens.close();
       await writer.close();
     },
+  };
+}
+
+/** The registry reads the command core makes, from the repositories that hold them. */
+function coreRegistry(r: Registry): CoreRegistry {
+  return {
+    getKkm: (kkmId) => r.kkms.getKkm(kkmId),
+    getOrg: (orgId) => r.orgs.getOrg(orgId),
+    getRegInfo: (kkmId) => r.kkms.getRegInfo(kkmId),
+    findCashier: (orgId, login) => r.cashiers.findCashier(orgId, login),
+    latestNomenclature: (orgId) => r.nomenclature.latestNomenclature(orgId),
   };
 }

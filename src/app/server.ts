@@ -25,7 +25,6 @@ import { LiveFeed } from '../telemetry/live-feed.js';
 import { Metrics, type MetricsJson } from '../telemetry/metrics.js';
 import { Notifier } from '../telemetry/notifier.js';
 import { startWorkers, type Workers } from '../workers/index.js';
-import { buildHttpApp } from './http-app.js';
 import { buildIngestCore, type IngestCore } from './ingest-core.js';
 import { createLogger } from './logger.js';
 import { connectRedis, jobsConnection } from './redis.js';
@@ -120,7 +119,10 @@ export async function startServer(
   const adminToken = resolveAdminToken(config.adminToken, config.dataDir, log);
   const app =
     (parts.http ?? true)
-      ? await buildHttpApp({
+      ? // Loaded only where it is served: an ingest child process never imports the HTTP app.
+        await (
+          await import('./http-app.js')
+        ).buildHttpApp({
           config,
           log,
           db,

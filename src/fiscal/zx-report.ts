@@ -2,17 +2,19 @@
 // running totals before it, the report is fully determined, so a device that keeps the same
 // documents computes the same report (the fleet simulator does exactly that).
 import { toTiyn, fromTiyn } from './money.js';
-import { proto, type IDateTime, type IZXReport } from '../protocol/schema.js';
+import { Operation, proto, type IDateTime, type IZXReport } from '../protocol/schema.js';
 import type { DocumentFigures } from './document-rows.js';
 import { reportChecksum } from './zx-checksum.js';
 
-export const OPERATIONS = [0, 1, 2, 3] as const; // BUY, BUY_RETURN, SELL, SELL_RETURN
-export const PAYMENT_TYPES = [0, 1, 2, 3, 4] as const; // CASH, CARD, CREDIT, TARE, MOBILE
-export const PLACEMENTS = [0, 1] as const; // DEPOSIT, WITHDRAWAL
-const SELL = 2;
-const SELL_RETURN = 3;
-const BUY = 0;
-const BUY_RETURN = 1;
+export const OPERATIONS = [0, 1, 2, 3] as const; // OPERATION_NAMES (names.ts) by value
+export const PAYMENT_TYPES = [0, 1, 2, 3, 4] as const; // PAYMENT_NAMES by value
+export const PLACEMENTS = [0, 1] as const; // PLACEMENT_NAMES by value
+const {
+  OPERATION_BUY: BUY,
+  OPERATION_BUY_RETURN: BUY_RETURN,
+  OPERATION_SELL: SELL,
+  OPERATION_SELL_RETURN: SELL_RETURN,
+} = Operation;
 
 /** Counters since registration up to the start of the shift. */
 export interface RunningTotals {

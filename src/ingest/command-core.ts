@@ -11,7 +11,7 @@ import { Command, ResultCode } from '../protocol/schema.js';
 import { StoreUnavailableError, type BatchWriter } from '../storage/batch-writer.js';
 import type { DocumentQueries } from '../storage/document-queries.js';
 import type { DocType } from '../fiscal/document-rows.js';
-import type { KkmRecord } from '../storage/registry.js';
+import type { KkmRecord } from '../storage/kkms.js';
 import type { AcknowledgedDocument } from '../telemetry/events.js';
 import {
   freshState,

@@ -125,8 +125,12 @@ export class KkmDevice {
 
   /** Builds the next request frame (REQNUM + 1, current token) without sending it. */
   frame(request: IRequest): Buffer {
+    return this.framePayload(schemaFor(this.version).Request.encode(request).finish());
+  }
+
+  /** The next request frame around an encoded payload (REQNUM + 1, current token). */
+  framePayload(payload: Uint8Array): Buffer {
     this.reqNum = (this.reqNum + 1) & 0xffff;
-    const payload = schemaFor(this.version).Request.encode(request).finish();
     this.lastFrame = encodeFrame(
       { version: this.version, deviceId: this.id, token: this.token, reqNum: this.reqNum },
       payload,
@@ -134,21 +138,25 @@ export class KkmDevice {
     return this.lastFrame;
   }
 
+  /** Takes the token of an answer addressed to this device, as every answer brings the next. */
+  adopt(answer: Answer): void {
+    if (answer.header.deviceId === this.id) this.token = answer.header.token;
+  }
+
   /** Sends a new request and adopts the token of its answer. */
   async send(request: IRequest): Promise<Answer> {
-    return this.exchange(this.frame(request));
+    return this.deliver(this.frame(request));
   }
 
   /** Resends the last frame unchanged, as after a lost answer. */
   async resend(): Promise<Answer> {
     if (!this.lastFrame) throw new Error('nothing to resend');
-    return this.exchange(this.lastFrame);
+    return this.deliver(this.lastFrame);
   }
 
-  private async exchange(frame: Buffer): Promise<Answer> {
-    const bytes = await this.transport(frame);
-    const answer = decodeAnswer(bytes);
-    if (answer.header.deviceId === this.id) this.token = answer.header.token;
+  private async deliver(frame: Buffer): Promise<Answer> {
+    const answer = decodeAnswer(await this.transport(frame));
+    this.adopt(answer);
     return answer;
   }
 }

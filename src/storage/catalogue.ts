@@ -1,7 +1,7 @@
 // The national product catalogue (НКТ) the operator loads, looked up by barcode when a 2.0.3
 // register asks COMMAND_NOMENCLATURE for a barcode its organization's nomenclature lacks.
 import type { Db } from './db.js';
-import { nextVersion } from './registry.js';
+import { nextVersion } from './repository.js';
 
 export interface CatalogueEntry {
   barcode: string;

@@ -3,7 +3,7 @@
 // about (kind + subject), so raising the same one twice stores it once.
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
-import { nextVersion } from './registry.js';
+import { nextVersion } from './repository.js';
 
 export interface NewNotification {
   orgId: number;

@@ -3,7 +3,7 @@
 // (section 3.2, BindedTaxation) and the codes of the org's active cashiers (section 3.11).
 // Reads are cached for a short while per process (TtlCache): they come with every document.
 import type { Db } from './db.js';
-import { nextVersion } from './registry.js';
+import { nextVersion } from './repository.js';
 import { TtlCache } from './ttl-cache.js';
 
 export interface TicketAd {

@@ -87,7 +87,7 @@ export class Monitors {
         const lastSeen = Number(page[i + 1]);
         if ((await redis.hsetnx(offlineKey(prefix), String(kkmId), String(lastSeen))) !== 1)
           continue;
-        const kkm = await registry.getKkm(kkmId);
+        const kkm = await registry.kkms.getKkm(kkmId);
         if (!kkm || kkm.status !== 'active') continue;
         offline++;
         notes.push({
@@ -122,7 +122,7 @@ export class Monitors {
         const score = scores[i] === null || scores[i] === undefined ? 0 : Number(scores[i]);
         if (score <= seen[i]!) continue;
         if ((await redis.hdel(offlineKey(prefix), id)) !== 1) continue;
-        const kkm = await registry.getKkm(Number(id));
+        const kkm = await registry.kkms.getKkm(Number(id));
         if (!kkm || kkm.status !== 'active') continue;
         back++;
         notes.push({
@@ -180,7 +180,7 @@ export class Monitors {
         // Past the limit the warning has nothing to add.
         await redis.set(`${prefix}shift-alert:${kkmId}:${shift}:warning`, '1', 'EX', 14 * 86_400);
       }
-      const kkm = await this.o.registry.getKkm(kkmId);
+      const kkm = await this.o.registry.kkms.getKkm(kkmId);
       if (!kkm || kkm.status === 'deregistered') continue;
       const hours = Math.floor(openMs / HOUR_MS);
       if (level === 'expired') expired++;

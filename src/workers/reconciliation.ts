@@ -21,7 +21,8 @@ import {
 import type { Coordination } from '../storage/coordination.js';
 import type { NewNotification } from '../storage/notifications.js';
 import type { ReconciliationStore } from '../storage/reconciliation-store.js';
-import { nextVersion, type Registry } from '../storage/registry.js';
+import { nextVersion } from '../storage/repository.js';
+import type { Registry } from '../storage/registry.js';
 import type { Notifier } from '../telemetry/notifier.js';
 
 export class LockedError extends Error {}
@@ -75,7 +76,7 @@ export class Reconciler {
     opts: { fromSeq?: number; jobId?: string },
   ): Promise<ReconcileSummary> {
     const { store } = this.o;
-    const kkm = await this.o.registry.getKkm(kkmId);
+    const kkm = await this.o.registry.kkms.getKkm(kkmId);
     const progress = await store.progress(kkmId);
     const fromSeq = opts.fromSeq ?? progress.lastDocSeq;
     const eventsAfter = opts.fromSeq !== undefined ? 0 : progress.lastEventMs;

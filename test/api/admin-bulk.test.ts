@@ -1,24 +1,15 @@
 // POST /api/v1/admin/points/:pointId/kkms/bulk: many registers in one request, each active with
 // its first token, ids continuing the sequence the single route uses.
 import t from 'tap';
+import { openTestStore } from '../harness/store.js';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { adminApi } from '../../src/api/admin.js';
-import { openDb } from '../../src/storage/db.js';
-import { migrate } from '../../src/storage/migrations.js';
 import { Registry } from '../../src/storage/registry.js';
 import { createHttpApp } from '../../src/api/http/app.js';
 
-// One chDB path per process: this file keeps one DATA_DIR for all its tests.
-const dataDir = mkdtempSync(join(tmpdir(), 'ofd-admin-bulk-test-'));
-const db = openDb({ dataDir });
-const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
-const prefix = `ofdtest:admin-bulk:${randomBytes(6).toString('hex')}:`;
-await migrate(db);
+const store = await openTestStore('admin-bulk');
+const { db, redis, prefix } = store;
 const registry = new Registry(db, redis, prefix);
 const ADMIN_TOKEN = randomBytes(32).toString('hex');
 const app = createHttpApp({ loggerInstance: pino({ level: 'silent' }) });
@@ -27,11 +18,7 @@ await app.ready();
 
 t.teardown(async () => {
   await app.close();
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
-  await db.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await store.close();
 });
 
 async function call(method: 'GET' | 'POST', url: string, body?: unknown, token = ADMIN_TOKEN) {
@@ -69,7 +56,7 @@ t.test('registers many KKMs with their tokens, continuing the id sequence', asyn
     'consecutive ids after the last one',
   );
   for (const [i, k] of created.entries()) {
-    const stored = await registry.getKkm(k.id);
+    const stored = await registry.kkms.getKkm(k.id);
     t.equal(stored?.token, k.token, `KKM ${k.id}: the token answered is the stored one`);
     t.equal(stored?.status, 'active');
     t.equal(stored?.tokenEpoch, 1);
@@ -81,7 +68,7 @@ t.test('registers many KKMs with their tokens, continuing the id sequence', asyn
   t.equal(next.body.id, created.at(-1)!.id + 1, 'the single route continues after the bulk');
   const reissued = await call('POST', `/kkms/${created[0]!.id}/token`);
   t.equal(reissued.status, 200, 'a bulk-registered KKM gets a new token like any other');
-  t.equal((await registry.getKkm(created[0]!.id))?.tokenEpoch, 2);
+  t.equal((await registry.kkms.getKkm(created[0]!.id))?.tokenEpoch, 2);
 });
 
 t.test('refuses bad input', async (t) => {

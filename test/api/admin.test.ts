@@ -1,26 +1,20 @@
 import t from 'tap';
+import { openTestStore } from '../harness/store.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { adminApi } from '../../src/api/admin.js';
 import { checkBearer, resolveAdminToken, secretsEqual } from '../../src/api/admin-token.js';
 import { checkPasswordPolicy, passwordPolicyFailures } from '../../src/api/password-policy.js';
-import { openDb } from '../../src/storage/db.js';
-import { migrate } from '../../src/storage/migrations.js';
 import { verifyPassword } from '../../src/storage/passwords.js';
 import { Registry } from '../../src/storage/registry.js';
 import { createHttpApp } from '../../src/api/http/app.js';
 
-// One chDB path per process: this file keeps one DATA_DIR for all its tests.
-const dataDir = mkdtempSync(join(tmpdir(), 'ofd-admin-test-'));
-const db = openDb({ dataDir });
-const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
-const prefix = `ofdtest:admin:${randomBytes(6).toString('hex')}:`;
-await migrate(db);
+const store = await openTestStore('admin');
+const { db, redis, prefix } = store;
 const registry = new Registry(db, redis, prefix);
 
 const ADMIN_TOKEN = randomBytes(32).toString('hex');
@@ -47,11 +41,7 @@ await app.ready();
 
 t.teardown(async () => {
   await app.close();
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
-  await db.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await store.close();
 });
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -108,13 +98,13 @@ t.test('the happy path through every route', async (t) => {
   t.notOk('token' in view.body, 'the token is never shown by GET');
 
   changed.length = 0;
-  const before = (await registry.getKkm(kkmId))!;
+  const before = (await registry.kkms.getKkm(kkmId))!;
   const token = await call('POST', `/kkms/${kkmId}/token`);
   t.equal(token.status, 200);
   t.same(Object.keys(token.body), ['token']);
   t.not(token.body.token, before.token, 'a new token');
   t.ok(Number.isInteger(token.body.token) && (token.body.token as number) > 0);
-  const afterToken = (await registry.getKkm(kkmId))!;
+  const afterToken = (await registry.kkms.getKkm(kkmId))!;
   t.equal(afterToken.token, token.body.token);
   t.equal(afterToken.tokenEpoch, 2, 'token_epoch bumped');
   t.equal((await call('GET', `/kkms/${kkmId}`)).body.tokenEpoch, 2);
@@ -123,7 +113,7 @@ t.test('the happy path through every route', async (t) => {
     status: 200,
     body: { id: kkmId, status: 'blocked' },
   });
-  t.equal((await registry.getKkm(kkmId))!.status, 'blocked');
+  t.equal((await registry.kkms.getKkm(kkmId))!.status, 'blocked');
   t.same(await call('POST', `/kkms/${kkmId}/unblock`), {
     status: 200,
     body: { id: kkmId, status: 'active' },
@@ -139,7 +129,7 @@ t.test('the happy path through every route', async (t) => {
   });
   t.equal(cashier.status, 201);
   t.same(cashier.body, { code: 5, login: 'cashier5' });
-  const stored = await registry.findCashier(orgId, 'cashier5');
+  const stored = await registry.cashiers.findCashier(orgId, 'cashier5');
   t.match(stored, { code: 5, name: 'Кассир', roles: [1, 2] });
   t.ok(await verifyPassword('739164', stored!.passwordHash));
 
@@ -166,7 +156,7 @@ t.test('the happy path through every route', async (t) => {
     status: 200,
     body: { version: 2 },
   });
-  const nom = await registry.latestNomenclature(orgId);
+  const nom = await registry.nomenclature.latestNomenclature(orgId);
   t.equal(nom!.version, 2);
 
   changed.length = 0;
@@ -189,7 +179,7 @@ t.test('deregistration is final', async (t) => {
     t.match(res.body.message, /deregistered/);
   }
   t.same(changed, [], 'nothing changed, nobody notified');
-  t.equal((await registry.getKkm(id))!.status, 'deregistered');
+  t.equal((await registry.kkms.getKkm(id))!.status, 'deregistered');
   t.equal((await call('DELETE', `/kkms/${id}`)).status, 200, 'deregistering again is harmless');
 });
 
@@ -354,7 +344,7 @@ t.test('the owner password follows the cabinet policy', async (t) => {
     t.match(res.body.message, /^body\/password /);
     t.match(res.body.message, message);
   }
-  t.equal(await registry.findOrgByBin('777777777777'), null, 'nothing stored');
+  t.equal(await registry.orgs.findOrgByBin('777777777777'), null, 'nothing stored');
   for (const ok of ['Abcdefg@', 'xY/zzzzz', 'Pass=word', 'aB!45678', 'aB?45678', 'aB*45678']) {
     t.equal(checkPasswordPolicy(ok), null, ok);
   }
@@ -422,7 +412,7 @@ t.test('a failed ingest notification is reported, the change is kept', async (t)
   const res = await call('POST', `/kkms/${id}/block`);
   t.equal(res.status, 500);
   t.match(res.body.message, /repeat the request/);
-  t.equal((await registry.getKkm(id))!.status, 'blocked');
+  t.equal((await registry.kkms.getKkm(id))!.status, 'blocked');
   failNotify = false;
   t.equal((await call('POST', `/kkms/${id}/block`)).status, 200, 'the repeat succeeds');
   t.same(changed.slice(-1), [id]);

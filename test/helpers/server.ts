@@ -8,7 +8,7 @@ import pino, { type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/app/server.js';
 import { KkmDevice, TcpLink, type Transport } from '../../src/sim/kkm-client.js';
-import { deleteKeys } from './redis-keys.js';
+import { AdminClient, deleteKeys, uniqueBin } from '../harness/index.js';
 
 export interface TestServer extends RunningServer {
   admin(method: string, url: string, body?: unknown): Promise<{ status: number; json: any }>;
@@ -25,9 +25,7 @@ export interface RegisteredKkm {
   bin: string;
 }
 
-let binCounter = 0;
-export const uniqueBin = () =>
-  `${String(Date.now() % 1e6).padStart(6, '0')}${String(process.pid % 1000).padStart(3, '0')}${String(++binCounter % 1000).padStart(3, '0')}`;
+export { uniqueBin };
 
 export async function startTestServer(
   env: Record<string, string> = {},
@@ -61,21 +59,13 @@ export async function startTestServer(
     rmSync(dataDir, { recursive: true, force: true }); // a failed start leaves no temp dir
     throw error;
   }
-  const base = `http://127.0.0.1:${server.httpPort}`;
   const links: TcpLink[] = [];
 
-  const admin: TestServer['admin'] = async (method, url, body) => {
-    const res = await fetch(base + url, {
-      method,
-      headers: {
-        authorization: `Bearer ${config.adminToken}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, json: text ? JSON.parse(text) : null };
-  };
+  const adminClient = new AdminClient({
+    httpPort: server.httpPort,
+    adminToken: config.adminToken!,
+  });
+  const admin: TestServer['admin'] = (method, url, body) => adminClient.request(method, url, body);
 
   const registerKkm: TestServer['registerKkm'] = async (opts = {}) => {
     let orgId = opts.orgId;

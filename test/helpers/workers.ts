@@ -2,8 +2,11 @@
 // organization, or a user row with chosen permissions), JSON calls, polling, raw row counts and
 // reading zip archives.
 import yauzl from 'yauzl';
+import pino from 'pino';
+import type { Test } from 'tap';
+import { LiveFeed } from '../../src/telemetry/live-feed.js';
 import { Sessions } from '../../src/api/cabinet/sessions.js';
-import type { RegisteredKkm, TestServer } from './server.js';
+import { startTestServer, type RegisteredKkm, type TestServer } from './server.js';
 
 export async function rowsOf<T = Record<string, unknown>>(
   server: TestServer,
@@ -148,4 +151,19 @@ export function parseCsv(text: string): string[][] {
     rows.push(row);
   }
   return rows;
+}
+
+/**
+ * A test server with its workers (tap tears both down) and a subscriber to its live feed, for
+ * the suites that watch what the workers raise.
+ */
+export async function startWatchedServer(t: Pick<Test, 'teardown'>, env: Record<string, string>) {
+  const server = await startTestServer(env);
+  const feed = new LiveFeed(server.redis, server.config.redisPrefix, pino({ level: 'silent' }));
+  t.teardown(async () => {
+    await feed.close();
+    await server.workers?.close();
+    await server.stop();
+  });
+  return { server, feed };
 }

@@ -179,7 +179,7 @@ for (const via of VIAS) {
     const url = new URL(Buffer.from(answer.response.ticket!.qr_code!).toString());
     t.match(url.protocol, /^https?:$/, 'the QR code is a URL');
     t.equal(url.searchParams.get('i'), number, 'carrying the ticket number');
-    const registered = await server.registry.getKkm(kkm.kkmId);
+    const registered = await server.registry.kkms.getKkm(kkm.kkmId);
     t.equal(url.searchParams.get('f'), registered!.fnsKkmId, "the KKM's KGD number");
     const total = tiyn(tk.amounts!.total);
     t.equal(

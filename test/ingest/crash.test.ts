@@ -6,24 +6,19 @@
 // deployment (DATA_DIR, ports, Redis prefix); what was stored is read at the end by this process
 // itself, once no server runs on the data dir any more (chDB: one data dir per process).
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
-import { freePort, tcpAccepts } from '../helpers/ports.js';
 import { nextToken, ticketNumber } from '../../src/fiscal/device-state.js';
 import { ResultCode } from '../../src/protocol/schema.js';
 import { requests, seededRandom, ticket } from '../../src/sim/documents.js';
 import { KkmDevice, TcpLink, type Answer } from '../../src/sim/kkm-client.js';
 import { openDb } from '../../src/storage/db.js';
-import { uniqueBin } from '../helpers/server.js';
-import { deleteKeys } from '../helpers/redis-keys.js';
+import {
+  ChildServer,
+  newDeployment,
+  registerDevices,
+  removeDeployment,
+  type Deployment,
+} from '../harness/index.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const ADMIN_TOKEN = 'crash-test-admin-token-0123456789';
 const UNAVAILABLE = ResultCode.RESULT_TYPE_SERVICE_TEMPORARILY_UNAVAILABLE;
 const code = (a: Answer) => a.response.result.result_code;
 interface Asserts {
@@ -33,131 +28,32 @@ interface Asserts {
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true });
-const children = new Set<ChildProcess>();
-const dirs: string[] = [];
-const prefixes: string[] = [];
+const children: ChildServer[] = [];
 const links: TcpLink[] = [];
-const startMs: number[] = [];
 
 t.teardown(async () => {
   for (const link of links) link.close();
-  await Promise.all(
-    [...children]
-      .filter((child) => child.exitCode === null && child.signalCode === null)
-      .map((child) => {
-        const gone = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGKILL');
-        return gone;
-      }),
-  );
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  for (const prefix of prefixes) await deleteKeys(redis, prefix);
-  redis.disconnect();
+  await Promise.all(children.map((child) => child.kill9()));
+  await removeDeployment(d);
 });
 
-interface Deployment {
-  dataDir: string;
-  prefix: string;
-  tcpPort: number;
-  httpPort: number;
-}
-
-async function deployment(): Promise<Deployment> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ofd-crash-'));
-  const prefix = `ofdtest:crash:${randomBytes(4).toString('hex')}:`;
-  dirs.push(dataDir);
-  prefixes.push(prefix);
-  return { dataDir, prefix, tcpPort: await freePort(), httpPort: await freePort() };
-}
-
-interface Child {
-  proc: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output: () => string;
-}
+type Child = ChildServer;
 
 /** `node --import tsx src/main.ts` on the deployment; resolves once its TCP port answers. */
 async function startChild(d: Deployment, crashAt?: string): Promise<Child> {
-  // As `npm start` would run: without tap's loaders (NODE_OPTIONS) and TAP_* settings.
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([k]) => k !== 'NODE_OPTIONS' && !/^(TAP|_TAPJS)/.test(k) && !k.startsWith('OFD_'),
-    ),
-  );
-  const env: NodeJS.ProcessEnv = {
-    ...inherited,
-    DATA_DIR: d.dataDir,
-    OFD_HOST: '127.0.0.1',
-    OFD_TCP_PORT: String(d.tcpPort),
-    OFD_HTTP_PORT: String(d.httpPort),
-    OFD_REDIS_PREFIX: d.prefix,
-    OFD_ADMIN_TOKEN: ADMIN_TOKEN,
-    OFD_DEVICE_LEASE_MS: '300',
-    LOG_LEVEL: 'warn',
-  };
-  if (crashAt) env.OFD_CRASH_AT = crashAt;
-  const began = performance.now();
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const child = await ChildServer.start(d, {
+    env: crashAt ? { OFD_CRASH_AT: crashAt } : {},
+    startTimeoutMs: 30_000,
   });
-  children.add(proc);
-  let out = '';
-  proc.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  proc.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  let dead = false;
-  void exited.then(() => (dead = true));
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (dead) throw new Error(`server exited during start:\n${out}`);
-    if (Date.now() > deadline) throw new Error(`server did not start in 30 s:\n${out}`);
-    if (await tcpAccepts(d.tcpPort)) break;
-    await sleep(50);
-  }
-  startMs.push(Math.round(performance.now() - began));
-  return { proc, exited, output: () => out };
-}
-
-async function admin(d: Deployment, method: string, url: string, body?: unknown) {
-  const res = await fetch(`http://127.0.0.1:${d.httpPort}${url}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${ADMIN_TOKEN}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${text}`);
-  return JSON.parse(text) as Record<string, unknown>;
+  children.push(child);
+  return child;
 }
 
 async function registerKkm(d: Deployment): Promise<KkmDevice> {
-  const org = await admin(d, 'POST', '/api/v1/admin/orgs', {
-    bin: uniqueBin(),
-    title: 'ТОО Crash',
-    address: 'Almaty',
-    okved: '47111',
-    password: 'Secret-pass1!',
-  });
-  const point = await admin(d, 'POST', `/api/v1/admin/orgs/${org.id}/points`, {
-    title: 'Shop',
-    address: 'Abay 1',
-  });
-  const kkm = await admin(d, 'POST', `/api/v1/admin/points/${point.id}/kkms`, {
-    serialNumber: `SN${randomBytes(4).toString('hex')}`,
-    model: 'Test KKM',
-    fnsKkmId: `FNS${randomBytes(4).toString('hex')}`,
-  });
-  const issued = await admin(d, 'POST', `/api/v1/admin/kkms/${kkm.id}/token`);
+  const [kkm] = await registerDevices(d, 1);
   const link = new TcpLink(d.tcpPort, '127.0.0.1', 5000);
   links.push(link);
-  return new KkmDevice(kkm.id as number, issued.token as number, link.send);
+  return new KkmDevice(kkm!.kkmId, kkm!.token, link.send);
 }
 
 /** Resends the last frame until it is answered with something other than 254. */
@@ -177,7 +73,7 @@ async function resendUntilAnswered(dev: KkmDevice, withinMs: number) {
   }
 }
 
-const d = await deployment();
+const d = await newDeployment(undefined, { OFD_DEVICE_LEASE_MS: '300' }, 'crash');
 const random = seededRandom(2024);
 
 interface Recovered {
@@ -277,7 +173,7 @@ for (const point of ['before-commit', 'after-commit', 'after-release'] as const)
 }
 
 t.test('what was stored', async (t) => {
-  t.comment(`server starts took ${startMs.join(', ')} ms`);
+  t.comment(`server starts took ${children.map((c) => c.startedMs).join(', ')} ms`);
   const db = openDb({ dataDir: d.dataDir });
   t.teardown(() => db.close());
   const rows = <T>(query: string) => db.rows<T>(query);

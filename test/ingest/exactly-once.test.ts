@@ -10,7 +10,7 @@ import { ticketNumber } from '../../src/fiscal/device-state.js';
 import { ticketCashDelta } from '../../src/fiscal/zx-report.js';
 import { ticketFigures } from '../../src/fiscal/document-rows.js';
 import { decodeAnswer, tcpPerRequest, type KkmDevice } from '../../src/sim/kkm-client.js';
-import { deleteKeys } from '../helpers/redis-keys.js';
+import { deleteKeys } from '../harness/redis-keys.js';
 
 const server = await startTestServer();
 t.teardown(() => server.stop());

@@ -17,8 +17,8 @@ import {
   openDeployment,
   registerDevices,
   sleep,
-} from '../helpers/fault-harness.js';
-import { deleteKeys } from '../helpers/redis-keys.js';
+} from '../harness/index.js';
+import { deleteKeys } from '../harness/redis-keys.js';
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const d = await newDeployment(redisUrl, { OFD_INGEST_PROCESSES: '2' });

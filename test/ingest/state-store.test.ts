@@ -6,7 +6,7 @@ import t from 'tap';
 import { Redis } from 'ioredis';
 import { freshState, type DeviceState } from '../../src/fiscal/device-state.js';
 import { StateStore, type Claim } from '../../src/ingest/state-store.js';
-import { deleteKeys } from '../helpers/redis-keys.js';
+import { deleteKeys } from '../harness/redis-keys.js';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true });
 const prefix = `ofd-test-state-${process.pid}-${Date.now()}:`;

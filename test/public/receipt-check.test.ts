@@ -45,7 +45,7 @@ const withParam = (qr: string, name: string, value: string | null) => {
 
 const kkm = await server.registerKkm();
 const dev = server.tcpDevice(kkm);
-const registered = (await server.registry.getKkm(kkm.kkmId))!;
+const registered = (await server.registry.kkms.getKkm(kkm.kkmId))!;
 const kgd = registered.fnsKkmId;
 const serial = registered.serialNumber;
 

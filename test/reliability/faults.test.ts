@@ -31,7 +31,7 @@ import {
   registerDevices,
   sleep,
   type Attempt,
-} from '../helpers/fault-harness.js';
+} from '../harness/index.js';
 
 const KILLS = 3;
 /** The figure; the soak (bench/soak.ts) runs the same outage under a longer load. */

@@ -21,7 +21,6 @@ import {
   type Answer,
 } from '../../src/sim/kkm-client.js';
 import { requests, seededRandom, ticket } from '../../src/sim/documents.js';
-import { TokenBuckets } from '../../src/ingest/request-limits.js';
 import { patchMethod, rows } from '../helpers/kkm.js';
 import { startTestServer } from '../helpers/server.js';
 
@@ -473,20 +472,6 @@ t.test('frames from an address past its rate get 254 over TCP and WebSocket', as
     (await metric('ofd_ingest_rate_limited_total', 'scope="address"')) >= before + byAddress.length,
     'counted',
   );
-});
-
-t.test('token buckets: burst, refill, and a bounded map', async (t) => {
-  const buckets = new TokenBuckets<string>(10, 3, 100);
-  const taken = (now: number) => [1, 2, 3, 4].map(() => buckets.take('a', now) === null);
-  t.same(taken(0), [true, true, true, false], 'the burst, then refused');
-  t.not(buckets.take('a', 50), null, 'half a token is not one');
-  t.equal(buckets.take('a', 100), null, 'one token back after 1/rate s');
-  t.not(buckets.take('a', 100), null);
-  for (let i = 0; i < 1000; i++) buckets.take(`k${i}`, 200);
-  t.ok(buckets.size <= 100, `never more than maxKeys buckets (${buckets.size})`);
-  buckets.sweep(10_000);
-  t.equal(buckets.size, 0, 'refilled buckets are swept');
-  t.equal(buckets.take('a', 10_000), null, 'and a swept key starts full');
 });
 
 /** Wrong token; REQNUM that was the register's last; over the address's wrong-token rate. */

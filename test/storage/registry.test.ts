@@ -1,30 +1,18 @@
 import t from 'tap';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { openDb } from '../../src/storage/db.js';
+import { openTestStore } from '../harness/store.js';
 import { PERMISSIONS } from '../../src/access/permissions.js';
-import { migrate } from '../../src/storage/migrations.js';
 import { hashPassword, verifyPassword } from '../../src/storage/passwords.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../src/storage/errors.js';
-import { Registry, nextVersion, type NomenclatureElement } from '../../src/storage/registry.js';
+import { Registry } from '../../src/storage/registry.js';
+import { nextVersion } from '../../src/storage/repository.js';
+import type { NomenclatureElement } from '../../src/storage/nomenclature.js';
 
-// One chDB path per process: this file keeps one DATA_DIR for all its tests.
-const dataDir = mkdtempSync(join(tmpdir(), 'ofd-registry-test-'));
-const db = openDb({ dataDir });
-const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
-const prefix = `ofdtest:registry:${randomBytes(6).toString('hex')}:`;
-await migrate(db);
+const store = await openTestStore('registry');
+const { db, redis, prefix } = store;
 const registry = new Registry(db, redis, prefix);
 
 t.teardown(async () => {
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
-  await db.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await store.close();
 });
 
 const rows = <T>(query: string, params: Record<string, unknown> = {}) => db.rows<T>(query, params);
@@ -74,14 +62,14 @@ t.test('row versions strictly increase and exceed the stored one', async (t) => 
 });
 
 t.test('organizations, points, KKMs and their lookups', async (t) => {
-  const { orgId, bin } = await registry.createOrg(orgInput('123456789012'));
+  const { orgId, bin } = await registry.orgs.createOrg(orgInput('123456789012'));
   t.equal(orgId, 1, 'ids start at 1');
   t.equal(bin, '123456789012');
-  const org = await registry.getOrg(orgId);
+  const org = await registry.orgs.getOrg(orgId);
   t.match(org, { orgId: 1, bin, title: 'ТОО "Ромашка"', address: 'Алматы, пр. Абая 1' });
   t.ok(org?.createdAt instanceof Date && Math.abs(org.createdAt.getTime() - Date.now()) < 60_000);
-  t.same((await registry.findOrgByBin(bin))?.orgId, orgId);
-  t.equal(await registry.getOrg(999), null);
+  t.same((await registry.orgs.findOrgByBin(bin))?.orgId, orgId);
+  t.equal(await registry.orgs.getOrg(999), null);
 
   const users = await rows<{
     org_id: number;
@@ -96,17 +84,20 @@ t.test('organizations, points, KKMs and their lookups', async (t) => {
   t.same(owner.permissions, [...PERMISSIONS]);
   t.ok(await verifyPassword('Secret@123', owner.password_hash), 'the owner password is hashed');
 
-  const { pointId } = await registry.createPoint(orgId, { title: 'Магазин', address: 'ул. 1' });
+  const { pointId } = await registry.orgs.createPoint(orgId, {
+    title: 'Магазин',
+    address: 'ул. 1',
+  });
   t.equal(pointId, 1);
-  t.match(await registry.getPoint(pointId), { pointId, orgId, title: 'Магазин' });
+  t.match(await registry.orgs.getPoint(pointId), { pointId, orgId, title: 'Магазин' });
 
-  const { kkmId } = await registry.createKkm(pointId, {
+  const { kkmId } = await registry.kkms.createKkm(pointId, {
     serialNumber: 'SN-0001',
     model: 'Webkassa',
     fnsKkmId: '010101',
   });
   t.equal(kkmId, 1);
-  const kkm = await registry.getKkm(kkmId);
+  const kkm = await registry.kkms.getKkm(kkmId);
   t.match(kkm, {
     kkmId,
     orgId,
@@ -118,10 +109,10 @@ t.test('organizations, points, KKMs and their lookups', async (t) => {
     tokenEpoch: 1,
   });
   t.ok(Number.isInteger(kkm!.token) && kkm!.token >= 1 && kkm!.token <= 0xffffffff);
-  t.equal(await registry.getKkm(12345), null);
-  t.equal(await registry.getKkm(0), null);
+  t.equal(await registry.kkms.getKkm(12345), null);
+  t.equal(await registry.kkms.getKkm(0), null);
 
-  t.same(await registry.getRegInfo(kkmId), {
+  t.same(await registry.kkms.getRegInfo(kkmId), {
     kkm: {
       serial_number: 'SN-0001',
       fns_kkm_id: '010101',
@@ -131,32 +122,32 @@ t.test('organizations, points, KKMs and their lookups', async (t) => {
     pos: { title: 'Магазин', address: 'ул. 1' },
     org: { title: 'ТОО "Ромашка"', address: 'Алматы, пр. Абая 1', inn: bin, okved: '47111' },
   });
-  t.equal(await registry.getRegInfo(777), null);
+  t.equal(await registry.kkms.getRegInfo(777), null);
 
-  const second = await registry.createKkm(pointId, {
+  const second = await registry.kkms.createKkm(pointId, {
     serialNumber: 'SN-0002',
     model: 'M',
     fnsKkmId: '2',
   });
   t.equal(second.kkmId, 2);
   t.same(
-    (await registry.listKkms(orgId)).map((k) => k.kkmId),
+    (await registry.kkms.listKkms(orgId)).map((k) => k.kkmId),
     [1, 2],
   );
-  t.same(await registry.listKkms(999), []);
+  t.same(await registry.kkms.listKkms(999), []);
 });
 
 t.test(
   'a duplicate BIN is a conflict, an invalid one is refused, unknown parents are 404',
   async (t) => {
-    await registry.createOrg(orgInput('000000000001'));
-    await t.rejects(registry.createOrg(orgInput('000000000001')), ConflictError);
-    t.match(await failure(registry.createOrg(orgInput('000000000001'))), {
+    await registry.orgs.createOrg(orgInput('000000000001'));
+    await t.rejects(registry.orgs.createOrg(orgInput('000000000001')), ConflictError);
+    t.match(await failure(registry.orgs.createOrg(orgInput('000000000001'))), {
       reason: 'duplicate_bin',
     });
     // Concurrent attempts with one BIN: exactly one wins.
     const results = await Promise.allSettled(
-      [1, 2, 3].map(() => registry.createOrg(orgInput('000000000002'))),
+      [1, 2, 3].map(() => registry.orgs.createOrg(orgInput('000000000002'))),
     );
     t.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
     t.equal(
@@ -164,46 +155,48 @@ t.test(
         .length,
       1,
     );
-    await t.rejects(registry.createOrg(orgInput('12345')), InvalidInputError);
-    t.match(await failure(registry.createOrg(orgInput('12345678901a'))), { field: 'bin' });
-    await t.rejects(registry.createPoint(4242, { title: 'x', address: 'y' }), NotFoundError);
-    t.match(await failure(registry.createPoint(4242, { title: 'x', address: 'y' })), {
+    await t.rejects(registry.orgs.createOrg(orgInput('12345')), InvalidInputError);
+    t.match(await failure(registry.orgs.createOrg(orgInput('12345678901a'))), { field: 'bin' });
+    await t.rejects(registry.orgs.createPoint(4242, { title: 'x', address: 'y' }), NotFoundError);
+    t.match(await failure(registry.orgs.createPoint(4242, { title: 'x', address: 'y' })), {
       entity: 'org',
       id: 4242,
     });
     t.match(
-      await failure(registry.createKkm(4242, { serialNumber: 's', model: 'm', fnsKkmId: 'f' })),
+      await failure(
+        registry.kkms.createKkm(4242, { serialNumber: 's', model: 'm', fnsKkmId: 'f' }),
+      ),
       { entity: 'point' },
     );
-    t.match(await failure(registry.issueToken(4242)), { entity: 'kkm' });
-    await t.rejects(registry.setStatus(4242, 'blocked'), NotFoundError);
+    t.match(await failure(registry.kkms.issueToken(4242)), { entity: 'kkm' });
+    await t.rejects(registry.kkms.setStatus(4242, 'blocked'), NotFoundError);
   },
 );
 
 async function newKkm(): Promise<number> {
   const bin = String(Date.now()).slice(-9).padStart(9, '0') + String(Math.random()).slice(2, 5);
-  const { orgId } = await registry.createOrg(orgInput(bin));
-  const { pointId } = await registry.createPoint(orgId, { title: 'P', address: 'A' });
-  return (await registry.createKkm(pointId, { serialNumber: 'S', model: 'M', fnsKkmId: 'F' }))
+  const { orgId } = await registry.orgs.createOrg(orgInput(bin));
+  const { pointId } = await registry.orgs.createPoint(orgId, { title: 'P', address: 'A' });
+  return (await registry.kkms.createKkm(pointId, { serialNumber: 'S', model: 'M', fnsKkmId: 'F' }))
     .kkmId;
 }
 
 t.test('token reissue changes the token and bumps token_epoch', async (t) => {
   const kkmId = await newKkm();
-  const before = (await registry.getKkm(kkmId))!;
-  const first = await registry.issueToken(kkmId);
+  const before = (await registry.kkms.getKkm(kkmId))!;
+  const first = await registry.kkms.issueToken(kkmId);
   t.not(first.token, before.token);
   t.equal(first.tokenEpoch, 2);
-  const after = (await registry.getKkm(kkmId))!;
+  const after = (await registry.kkms.getKkm(kkmId))!;
   t.equal(after.token, first.token);
   t.equal(after.tokenEpoch, 2);
-  const second = await registry.issueToken(kkmId);
+  const second = await registry.kkms.issueToken(kkmId);
   t.not(second.token, first.token);
-  t.equal((await registry.getKkm(kkmId))!.tokenEpoch, 3);
+  t.equal((await registry.kkms.getKkm(kkmId))!.tokenEpoch, 3);
   t.equal(after.createdAt.getTime(), before.createdAt.getTime(), 'created_at is kept');
   // Concurrent reissues serialize: every one bumps the epoch.
-  await Promise.all([1, 2, 3].map(() => registry.issueToken(kkmId)));
-  t.equal((await registry.getKkm(kkmId))!.tokenEpoch, 6);
+  await Promise.all([1, 2, 3].map(() => registry.kkms.issueToken(kkmId)));
+  t.equal((await registry.kkms.getKkm(kkmId))!.tokenEpoch, 6);
   const events = await rows<{ kind: string; detail: string }>(
     'SELECT kind, detail FROM device_events WHERE kkm_id = {k:UInt32}',
     { k: kkmId },
@@ -217,23 +210,23 @@ t.test('token reissue changes the token and bumps token_epoch', async (t) => {
 
 t.test('block, unblock and the finality of deregistration', async (t) => {
   const kkmId = await newKkm();
-  t.equal((await registry.setStatus(kkmId, 'blocked')).status, 'blocked');
-  t.equal((await registry.getKkm(kkmId))!.status, 'blocked');
-  t.equal((await registry.setStatus(kkmId, 'blocked')).status, 'blocked', 'idempotent');
-  t.equal((await registry.setStatus(kkmId, 'active')).status, 'active');
-  t.equal((await registry.setStatus(kkmId, 'deregistered')).status, 'deregistered');
-  t.equal((await registry.setStatus(kkmId, 'deregistered')).status, 'deregistered');
-  await t.rejects(registry.setStatus(kkmId, 'active'), ConflictError);
-  t.match(await failure(registry.setStatus(kkmId, 'blocked')), { reason: 'kkm_deregistered' });
-  t.match(await failure(registry.issueToken(kkmId)), { reason: 'kkm_deregistered' });
-  t.equal((await registry.getKkm(kkmId))!.status, 'deregistered');
+  t.equal((await registry.kkms.setStatus(kkmId, 'blocked')).status, 'blocked');
+  t.equal((await registry.kkms.getKkm(kkmId))!.status, 'blocked');
+  t.equal((await registry.kkms.setStatus(kkmId, 'blocked')).status, 'blocked', 'idempotent');
+  t.equal((await registry.kkms.setStatus(kkmId, 'active')).status, 'active');
+  t.equal((await registry.kkms.setStatus(kkmId, 'deregistered')).status, 'deregistered');
+  t.equal((await registry.kkms.setStatus(kkmId, 'deregistered')).status, 'deregistered');
+  await t.rejects(registry.kkms.setStatus(kkmId, 'active'), ConflictError);
+  t.match(await failure(registry.kkms.setStatus(kkmId, 'blocked')), { reason: 'kkm_deregistered' });
+  t.match(await failure(registry.kkms.issueToken(kkmId)), { reason: 'kkm_deregistered' });
+  t.equal((await registry.kkms.getKkm(kkmId))!.status, 'deregistered');
 });
 
 t.test('ids survive a lost Redis counter', async (t) => {
   const oldMax = await newKkm();
   await redis.del(`${prefix}seq:kkm`);
-  const kkm = await registry.getKkm(oldMax);
-  const { kkmId } = await registry.createKkm(kkm!.pointId, {
+  const kkm = await registry.kkms.getKkm(oldMax);
+  const { kkmId } = await registry.kkms.createKkm(kkm!.pointId, {
     serialNumber: 'S2',
     model: 'M',
     fnsKkmId: 'F',
@@ -241,7 +234,7 @@ t.test('ids survive a lost Redis counter', async (t) => {
   t.ok(kkmId > oldMax, `${kkmId} > ${oldMax}`);
   // A counter behind the table (e.g. an older Redis snapshot) is raised, too.
   await redis.set(`${prefix}seq:kkm`, '1');
-  const next = await registry.createKkm(kkm!.pointId, {
+  const next = await registry.kkms.createKkm(kkm!.pointId, {
     serialNumber: 'S3',
     model: 'M',
     fnsKkmId: 'F',
@@ -251,21 +244,21 @@ t.test('ids survive a lost Redis counter', async (t) => {
   const orgsBefore = await rows<{ m: number }>('SELECT max(org_id) AS m FROM orgs');
   const keys = await redis.keys(`${prefix}*`);
   await redis.del(...keys);
-  const { orgId } = await registry.createOrg(orgInput('999999999999'));
+  const { orgId } = await registry.orgs.createOrg(orgInput('999999999999'));
   t.equal(orgId, Number(orgsBefore[0]!.m) + 1);
   // Concurrent allocations never share an id.
   const ids = await Promise.all(
     [1, 2, 3, 4, 5].map((i) =>
-      registry.createKkm(kkm!.pointId, { serialNumber: `C${i}`, model: 'M', fnsKkmId: 'F' }),
+      registry.kkms.createKkm(kkm!.pointId, { serialNumber: `C${i}`, model: 'M', fnsKkmId: 'F' }),
     ),
   );
   t.equal(new Set(ids.map((x) => x.kkmId)).size, 5);
 });
 
 t.test('cashiers: upsert, lookup, code clashes', async (t) => {
-  const { orgId } = await registry.createOrg(orgInput('111111111111'));
+  const { orgId } = await registry.orgs.createOrg(orgInput('111111111111'));
   t.same(
-    await registry.upsertCashier(orgId, {
+    await registry.cashiers.upsertCashier(orgId, {
       code: 7,
       name: 'Айгуль',
       login: 'aigul',
@@ -274,27 +267,27 @@ t.test('cashiers: upsert, lookup, code clashes', async (t) => {
     }),
     { code: 7, login: 'aigul' },
   );
-  const c = await registry.findCashier(orgId, 'aigul');
+  const c = await registry.cashiers.findCashier(orgId, 'aigul');
   t.match(c, { code: 7, name: 'Айгуль', roles: [1, 2] });
   t.ok(await verifyPassword('1234', c!.passwordHash));
-  t.equal(await registry.findCashier(orgId, 'nobody'), null);
-  t.equal(await registry.findCashier(orgId + 100, 'aigul'), null);
+  t.equal(await registry.cashiers.findCashier(orgId, 'nobody'), null);
+  t.equal(await registry.cashiers.findCashier(orgId + 100, 'aigul'), null);
 
-  await registry.upsertCashier(orgId, {
+  await registry.cashiers.upsertCashier(orgId, {
     code: 7,
     name: 'Айгуль Б.',
     login: 'aigul',
     password: '5678',
     roles: [3],
   });
-  const updated = await registry.findCashier(orgId, 'aigul');
+  const updated = await registry.cashiers.findCashier(orgId, 'aigul');
   t.match(updated, { code: 7, name: 'Айгуль Б.', roles: [3] });
   t.ok(await verifyPassword('5678', updated!.passwordHash));
   t.notOk(await verifyPassword('1234', updated!.passwordHash));
 
   t.match(
     await failure(
-      registry.upsertCashier(orgId, {
+      registry.cashiers.upsertCashier(orgId, {
         code: 7,
         name: 'X',
         login: 'other',
@@ -306,19 +299,31 @@ t.test('cashiers: upsert, lookup, code clashes', async (t) => {
   );
   t.match(
     await failure(
-      registry.upsertCashier(orgId, { code: 8, name: 'X', login: 'x', password: 'p', roles: [4] }),
+      registry.cashiers.upsertCashier(orgId, {
+        code: 8,
+        name: 'X',
+        login: 'x',
+        password: 'p',
+        roles: [4],
+      }),
     ),
     { field: 'roles' },
   );
   await t.rejects(
-    registry.upsertCashier(9999, { code: 8, name: 'X', login: 'x', password: 'p', roles: [1] }),
+    registry.cashiers.upsertCashier(9999, {
+      code: 8,
+      name: 'X',
+      login: 'x',
+      password: 'p',
+      roles: [1],
+    }),
     NotFoundError,
   );
 });
 
 t.test('nomenclature versions grow by one and keep integer tiyn', async (t) => {
-  const { orgId } = await registry.createOrg(orgInput('222222222222'));
-  t.equal(await registry.latestNomenclature(orgId), null);
+  const { orgId } = await registry.orgs.createOrg(orgInput('222222222222'));
+  t.equal(await registry.nomenclature.latestNomenclature(orgId), null);
   const elements: NomenclatureElement[] = [
     { type: 0, title: 'Напитки', id: 1 },
     {
@@ -335,18 +340,26 @@ t.test('nomenclature versions grow by one and keep integer tiyn', async (t) => {
       },
     },
   ];
-  t.same(await registry.putNomenclature(orgId, elements), { version: 1 });
-  const latest = await registry.latestNomenclature(orgId);
+  t.same(await registry.nomenclature.putNomenclature(orgId, elements), { version: 1 });
+  const latest = await registry.nomenclature.latestNomenclature(orgId);
   t.equal(latest!.version, 1);
   t.same(latest!.elements, elements);
   t.ok(latest!.createdAt instanceof Date);
-  t.same(await registry.putNomenclature(orgId, elements.slice(0, 1)), { version: 2 });
+  t.same(await registry.nomenclature.putNomenclature(orgId, elements.slice(0, 1)), { version: 2 });
   await redis.del(`${prefix}seq:nomenclature:${orgId}`);
-  t.same(await registry.putNomenclature(orgId, []), { version: 3 }, 'survives a lost counter');
-  const last = await registry.latestNomenclature(orgId);
+  t.same(
+    await registry.nomenclature.putNomenclature(orgId, []),
+    { version: 3 },
+    'survives a lost counter',
+  );
+  const last = await registry.nomenclature.latestNomenclature(orgId);
   t.equal(last!.version, 3);
   t.same(last!.elements, []);
-  const { orgId: other } = await registry.createOrg(orgInput('333333333333'));
-  t.same(await registry.putNomenclature(other, elements), { version: 1 }, 'per organization');
-  await t.rejects(registry.putNomenclature(9999, elements), NotFoundError);
+  const { orgId: other } = await registry.orgs.createOrg(orgInput('333333333333'));
+  t.same(
+    await registry.nomenclature.putNomenclature(other, elements),
+    { version: 1 },
+    'per organization',
+  );
+  await t.rejects(registry.nomenclature.putNomenclature(9999, elements), NotFoundError);
 });

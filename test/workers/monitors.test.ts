@@ -1,23 +1,15 @@
 // The fleet monitors: a KKM that goes quiet and comes back, and a shift open past the warning
 // time and past the limit; each raises its notification once, also on the live feed.
 import t from 'tap';
-import pino from 'pino';
-import { LiveFeed, type LiveEvent } from '../../src/telemetry/live-feed.js';
+import type { LiveEvent } from '../../src/telemetry/live-feed.js';
 import { requests, seededRandom, ticket } from '../../src/sim/documents.js';
 import { Notifications } from '../../src/storage/notifications.js';
-import { startTestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/workers.js';
+import { startWatchedServer, waitFor } from '../helpers/workers.js';
 
-const server = await startTestServer({
+const { server, feed } = await startWatchedServer(t, {
   OFD_KKM_OFFLINE_MS: '1000',
   OFD_MONITOR_INTERVAL_MS: '3600000',
   OFD_RECONCILE_SWEEP_MS: '3600000',
-});
-const feed = new LiveFeed(server.redis, server.config.redisPrefix, pino({ level: 'silent' }));
-t.teardown(async () => {
-  await feed.close();
-  await server.workers?.close();
-  await server.stop();
 });
 const notifications = new Notifications(server.db);
 const kindsOf = async (orgId: number, kkmId: number) =>

@@ -2,27 +2,27 @@
 // job finds exactly what is wrong with it, stores findings and raises notifications (also on the
 // live feed), re-running adds nothing, and the sweep finds a burst whose job was lost.
 import t from 'tap';
-import pino from 'pino';
-import { LiveFeed, type LiveEvent } from '../../src/telemetry/live-feed.js';
+import type { LiveEvent } from '../../src/telemetry/live-feed.js';
 import { Command, ReportType, proto, type IZXReport } from '../../src/protocol/schema.js';
 import { dateTime, emptyReport, requests, seededRandom, ticket } from '../../src/sim/documents.js';
 import type { KkmDevice } from '../../src/sim/kkm-client.js';
 import { Notifications } from '../../src/storage/notifications.js';
-import { startTestServer, type RegisteredKkm } from '../helpers/server.js';
-import { api, ownerToken, rowsOf, userToken, waitFor } from '../helpers/workers.js';
+import type { RegisteredKkm } from '../helpers/server.js';
+import {
+  api,
+  ownerToken,
+  rowsOf,
+  startWatchedServer,
+  userToken,
+  waitFor,
+} from '../helpers/workers.js';
 
-const server = await startTestServer({
+const { server, feed } = await startWatchedServer(t, {
   // A burst is the uploads of one second; its job runs 1.5 s after that second ends.
   OFD_RECONCILE_BURST_MS: '1000',
   OFD_RECONCILE_DELAY_MS: '1500',
   OFD_RECONCILE_SWEEP_MS: '3600000',
   OFD_MONITOR_INTERVAL_MS: '3600000',
-});
-const feed = new LiveFeed(server.redis, server.config.redisPrefix, pino({ level: 'silent' }));
-t.teardown(async () => {
-  await feed.close();
-  await server.workers?.close();
-  await server.stop();
 });
 const call = api(server);
 const notifications = new Notifications(server.db);

@@ -3,7 +3,8 @@
 // tax, for the whole selection, per device day and per KKM, with receipt counts and the
 // average receipt. Annulled receipts are left out, as in the Z report. Money is integer tiyn;
 // averages are integer divisions rounded down (floor(sum / count), 0 when there is no receipt).
-import type { FastifyInstance } from 'fastify';
+import type { TypeBoxApp } from '../http/app.js';
+import { Type } from 'typebox';
 import { CabinetQueries, type SummaryRow } from '../../storage/cabinet-queries.js';
 import type { CabinetContext } from './index.js';
 import { requirePermission } from './authenticate.js';
@@ -19,6 +20,7 @@ import {
 } from './read-support.js';
 import { MAX_UINT32 } from '../../protocol/numbers.js';
 import { BadRequest } from '../http/errors.js';
+import { answerObject } from '../http/schemas.js';
 
 export const ANALYTICS_LIMITS = { maxKkms: 20, oneKkmDays: 31, manyKkmsDays: 7 } as const;
 const DAY_MS = 86_400_000;
@@ -129,48 +131,36 @@ class Accumulator {
 }
 
 const figuresProperties = {
-  receipts: { type: 'integer' },
-  averageReceipt: { type: 'integer', description: 'floor(sell sum / sell receipts), tiyn' },
-  revenue: { type: 'integer', description: 'sell − sell_return − (buy − buy_return), tiyn' },
-  byOperation: {
-    type: 'array',
-    items: {
-      type: 'object',
-      properties: {
-        operation: { type: 'string' },
-        receipts: { type: 'integer' },
-        sum: { type: 'integer' },
-        average: { type: 'integer', description: 'floor(sum / receipts)' },
-      },
-    },
-  },
-  byPayment: {
-    type: 'array',
-    items: {
-      type: 'object',
-      properties: {
-        operation: { type: 'string' },
-        type: { type: 'string' },
-        count: { type: 'integer' },
-        sum: { type: 'integer' },
-      },
-    },
-  },
-  byTax: {
-    type: 'array',
-    items: {
-      type: 'object',
-      properties: {
-        operation: { type: 'string' },
-        taxType: { type: 'integer' },
-        percent: { type: 'integer', description: 'thousandths of a percent' },
-        count: { type: 'integer' },
-        sum: { type: 'integer' },
-        turnover: { type: 'integer' },
-      },
-    },
-  },
-} as const;
+  receipts: Type.Integer(),
+  averageReceipt: Type.Integer({ description: 'floor(sell sum / sell receipts), tiyn' }),
+  revenue: Type.Integer({ description: 'sell − sell_return − (buy − buy_return), tiyn' }),
+  byOperation: Type.Array(
+    answerObject({
+      operation: Type.String(),
+      receipts: Type.Integer(),
+      sum: Type.Integer(),
+      average: Type.Integer({ description: 'floor(sum / receipts)' }),
+    }),
+  ),
+  byPayment: Type.Array(
+    answerObject({
+      operation: Type.String(),
+      type: Type.String(),
+      count: Type.Integer(),
+      sum: Type.Integer(),
+    }),
+  ),
+  byTax: Type.Array(
+    answerObject({
+      operation: Type.String(),
+      taxType: Type.Integer(),
+      percent: Type.Integer({ description: 'thousandths of a percent' }),
+      count: Type.Integer(),
+      sum: Type.Integer(),
+      turnover: Type.Integer(),
+    }),
+  ),
+};
 
 /** KKM ids of `kkmIds=1,2,3` (duplicates dropped) or a 400. */
 export function parseKkmIds(text: string): number[] {
@@ -208,14 +198,14 @@ function daysOf(from: string, to: string): string[] {
 }
 
 export async function analyticsRoutes(
-  app: FastifyInstance,
+  app: TypeBoxApp,
   opts: { ctx: CabinetContext },
 ): Promise<void> {
   const { ctx } = opts;
   const queries = new CabinetQueries(ctx.db);
   app.addHook('preHandler', requirePermission('analytics'));
 
-  app.get<{ Querystring: { kkmIds: string; from: string; to: string } }>(
+  app.get(
     '/api/v1/analytics/summary',
     {
       schema: {
@@ -226,44 +216,26 @@ export async function analyticsRoutes(
           'Days are device days. Annulled receipts are not counted. Averages are integer ' +
           'divisions rounded down.',
         tags: ['analytics'],
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['kkmIds', 'from', 'to'],
-          properties: {
-            kkmIds: {
-              type: 'string',
+        querystring: Type.Object(
+          {
+            kkmIds: Type.String({
               pattern: '^[0-9]+(,[0-9]+)*$',
               maxLength: 2000,
               description: 'KKM ids separated by commas (at most 20)',
-            },
+            }),
             ...periodProperties,
           },
-        },
+          { additionalProperties: false },
+        ),
         response: {
-          200: {
-            type: 'object',
-            properties: {
-              from: { type: 'string' },
-              to: { type: 'string', description: 'exclusive' },
-              kkmIds: { type: 'array', items: { type: 'integer' } },
-              total: { type: 'object', properties: figuresProperties },
-              days: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  properties: { date: { type: 'string' }, ...figuresProperties },
-                },
-              },
-              kkms: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  properties: { kkmId: { type: 'integer' }, ...figuresProperties },
-                },
-              },
-            },
-          },
+          200: answerObject({
+            from: Type.String(),
+            to: Type.String({ description: 'exclusive' }),
+            kkmIds: Type.Array(Type.Integer()),
+            total: answerObject(figuresProperties),
+            days: Type.Array(answerObject({ date: Type.String(), ...figuresProperties })),
+            kkms: Type.Array(answerObject({ kkmId: Type.Integer(), ...figuresProperties })),
+          }),
           ...readErrors,
         },
       },

@@ -3,13 +3,13 @@
 // the same answer; repeated failures are slowed down and then refused (login-throttle.ts).
 // Passwords never reach a log line.
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
-import { CabinetUsers } from '../../storage/cabinet-users.js';
+import type { TypeBoxApp } from '../http/app.js';
+import { Type } from 'typebox';
 import { hashPassword, verifyPassword } from '../../storage/passwords.js';
 import type { CabinetContext } from './index.js';
 
 import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
-import { errorResponses } from '../http/schemas.js';
+import { answerObject, errorResponses, noContent } from '../http/schemas.js';
 import { sendError } from '../http/conventions.js';
 
 export interface AuthRoutesOptions {
@@ -20,36 +20,31 @@ export interface AuthRoutesOptions {
 
 const WRONG_CREDENTIALS = 'wrong login or password';
 
-const loginBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['login', 'password'],
-  properties: {
-    login: { type: 'string', minLength: 1, maxLength: 128 },
-    password: { type: 'string', minLength: 1, maxLength: 256 },
+const loginBody = Type.Object(
+  {
+    login: Type.String({ minLength: 1, maxLength: 128 }),
+    password: Type.String({ minLength: 1, maxLength: 256 }),
   },
-} as const;
+  { additionalProperties: false },
+);
 
-const sessionView = {
-  type: 'object',
-  properties: {
-    token: { type: 'string', description: 'Send as "Authorization: Bearer <token>"' },
-    expiresAt: { type: 'string', format: 'date-time' },
-  },
-} as const;
+const sessionView = answerObject({
+  token: Type.String({ description: 'Send as "Authorization: Bearer <token>"' }),
+  expiresAt: Type.String({ format: 'date-time' }),
+});
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** POST /api/v1/auth/login; registered before the cabinet's authentication hook. */
-export async function authPublicRoutes(app: FastifyInstance, opts: AuthRoutesOptions) {
+export async function authPublicRoutes(app: TypeBoxApp, opts: AuthRoutesOptions) {
   const { ctx } = opts;
-  const users = new CabinetUsers(ctx.db, ctx.redis, ctx.redisPrefix);
+  const users = ctx.registry.users;
   const throttle = new LoginThrottle(ctx.redis, ctx.redisPrefix, opts.throttle);
   // Unknown logins still pay for one scrypt, so timing does not tell which logins exist.
   let dummyHash: Promise<string> | null = null;
   const dummy = () => (dummyHash ??= hashPassword(randomBytes(16).toString('hex')));
 
-  app.post<{ Body: { login: string; password: string } }>(
+  app.post(
     '/api/v1/auth/login',
     {
       schema: {
@@ -96,7 +91,7 @@ export async function authPublicRoutes(app: FastifyInstance, opts: AuthRoutesOpt
 }
 
 /** POST /api/v1/auth/logout; registered behind the authentication hook. */
-export async function authSecuredRoutes(app: FastifyInstance, opts: { ctx: CabinetContext }) {
+export async function authSecuredRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext }) {
   const { ctx } = opts;
 
   app.post(
@@ -105,7 +100,7 @@ export async function authSecuredRoutes(app: FastifyInstance, opts: { ctx: Cabin
       schema: {
         tags: ['auth'],
         summary: 'Log out: the session token stops working',
-        response: { 204: { type: 'null', description: 'Logged out' }, ...errorResponses(401) },
+        response: { 204: noContent('Logged out'), ...errorResponses(401) },
       },
     },
     async (req, reply) => {

@@ -5,63 +5,48 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
+import type { FastifyRequest } from 'fastify';
+import type { TypeBoxApp } from '../http/app.js';
+import { Type } from 'typebox';
 import type { Job } from 'bullmq';
 import { exportPeriod } from '../../fiscal/periods.js';
-import {
-  type ExportFormat,
-  type ExportJobData,
-  type ExportKind,
-  type ExportResult,
-} from '../../jobs/queues.js';
+import { type ExportJobData, type ExportResult } from '../../jobs/queues.js';
 import { requirePermission } from './authenticate.js';
 import { ExportQuota } from './export-quota.js';
 import type { CabinetContext } from './index.js';
 import { readErrors, requireKkm } from './read-support.js';
-import { idSchema } from '../http/schemas.js';
+import { answerObject, errorAnswer, idSchema } from '../http/schemas.js';
 import { httpError } from '../http/errors.js';
 
-interface ExportBody {
-  kkmId: number;
-  kind: ExportKind;
-  format?: ExportFormat;
-  shift?: number;
-  from?: string;
-  to?: string;
-}
-
 const JOB_ID = '^exp-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
-const jobParams = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['jobId'],
-  properties: { jobId: { type: 'string', pattern: JOB_ID } },
-} as const;
+const jobParams = Type.Object(
+  { jobId: Type.String({ pattern: JOB_ID }) },
+  { additionalProperties: false },
+);
 
-const statusSchema = {
-  type: 'object',
-  properties: {
-    jobId: { type: 'string' },
-    state: {
-      type: 'string',
-      description: 'waiting, delayed, active, completed, failed (or prioritized, unknown)',
-    },
-    progress: { type: 'integer', minimum: 0, maximum: 100 },
-    kkmId: { type: 'integer' },
-    kind: { type: 'string' },
-    format: { type: 'string' },
-    createdAt: { type: 'string' },
-    rows: { type: 'integer', description: 'documents exported (when completed)' },
-    bytes: { type: 'integer', description: 'size of the archive (when completed)' },
-    expiresAt: { type: 'string', description: 'the file is deleted after this (UTC)' },
-    error: { type: 'string', description: 'why it failed (when failed)' },
-  },
-} as const;
+const statusSchema = answerObject({
+  jobId: Type.String(),
+  state: Type.String({
+    description: 'waiting, delayed, active, completed, failed (or prioritized, unknown)',
+  }),
+  progress: Type.Integer({ minimum: 0, maximum: 100 }),
+  kkmId: Type.Integer(),
+  kind: Type.String(),
+  format: Type.String(),
+  createdAt: Type.String(),
+  rows: Type.Integer({ description: 'documents exported (when completed)' }),
+  bytes: Type.Integer({ description: 'size of the archive (when completed)' }),
+  expiresAt: Type.String({ description: 'the file is deleted after this (UTC)' }),
+  error: Type.String({ description: 'why it failed (when failed)' }),
+});
 
-export async function exportRoutes(
-  app: FastifyInstance,
-  opts: { ctx: CabinetContext },
-): Promise<void> {
+/** The archive, streamed as it is (the serializer leaves a stream alone). */
+const zipFile = Type.Unsafe<Readable>(
+  Type.String({ description: 'the zip archive', format: 'binary' }),
+);
+
+export async function exportRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext }): Promise<void> {
   const { ctx } = opts;
   const exportsQueue = ctx.jobs.exports;
   const quota = new ExportQuota(exportsQueue, ctx.jobs.config.exportsPerOrg);
@@ -82,37 +67,37 @@ export async function exportRoutes(
     return job;
   }
 
-  app.post<{ Body: ExportBody }>(
+  app.post(
     '/api/v1/exports',
     {
       preHandler: guard,
       schema: {
         summary: "Queue an archive of a KKM's receipts or Z reports (by shift or by period)",
         tags: ['exports'],
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['kkmId', 'kind'],
-          properties: {
+        body: Type.Object(
+          {
             kkmId: idSchema,
-            kind: { type: 'string', enum: ['tickets', 'reports'] },
-            format: { type: 'string', enum: ['csv', 'json'], default: 'csv' },
-            shift: { type: 'integer', minimum: 1, maximum: 0xffff_ffff },
-            from: {
-              type: 'string',
-              maxLength: 19,
-              description: 'device wall clock YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss], inclusive',
-            },
-            to: {
-              type: 'string',
-              maxLength: 19,
-              description:
-                'device wall clock; a date-time is exclusive, a bare date includes that day',
-            },
+            kind: Type.Enum(['tickets', 'reports'], { type: 'string' }),
+            format: Type.Optional(Type.Enum(['csv', 'json'], { type: 'string', default: 'csv' })),
+            shift: Type.Optional(Type.Integer({ minimum: 1, maximum: 0xffff_ffff })),
+            from: Type.Optional(
+              Type.String({
+                maxLength: 19,
+                description: 'device wall clock YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss], inclusive',
+              }),
+            ),
+            to: Type.Optional(
+              Type.String({
+                maxLength: 19,
+                description:
+                  'device wall clock; a date-time is exclusive, a bare date includes that day',
+              }),
+            ),
           },
-        },
+          { additionalProperties: false },
+        ),
         response: {
-          202: { type: 'object', properties: { jobId: { type: 'string' } } },
+          202: answerObject({ jobId: Type.String() }),
           ...readErrors,
         },
       },
@@ -156,7 +141,7 @@ export async function exportRoutes(
     },
   );
 
-  app.get<{ Params: { jobId: string } }>(
+  app.get(
     '/api/v1/exports/:jobId',
     {
       preHandler: guard,
@@ -190,7 +175,7 @@ export async function exportRoutes(
     },
   );
 
-  app.get<{ Params: { jobId: string } }>(
+  app.get(
     '/api/v1/exports/:jobId/file',
     {
       preHandler: guard,
@@ -199,10 +184,10 @@ export async function exportRoutes(
         tags: ['exports'],
         params: jobParams,
         response: {
-          200: { description: 'the zip archive', type: 'string', format: 'binary' },
+          200: zipFile,
           ...readErrors,
-          409: { ...readErrors[400], description: 'Not finished yet' },
-          410: { ...readErrors[400], description: 'The file has expired' },
+          409: errorAnswer('Not finished yet'),
+          410: errorAnswer('The file has expired'),
         },
       },
     },

@@ -1,73 +1,40 @@
 // Cabinet user groups (cabinet manual §14): a group grants points of sale and modules to its
 // members. Managed by the owner or a user with the "users" permission, within its own access.
 // Another organization's group is answered like a missing one (404, nothing else).
-import type { FastifyInstance } from 'fastify';
-import { CabinetUsers, type GroupView } from '../../storage/cabinet-users.js';
+import type { TypeBoxApp } from '../http/app.js';
+import { Type } from 'typebox';
 import { requirePermission } from './authenticate.js';
+import { groupJson, groupViewSchema } from './user-views.js';
 import type { CabinetContext } from './index.js';
 import { idList, permissionsSchema } from './identity-http.js';
-import { errorResponses, idParams } from '../http/schemas.js';
+import { answerObject, errorResponses, idParams, noContent } from '../http/schemas.js';
 import { sendError } from '../http/conventions.js';
 
 const groupFields = {
-  name: { type: 'string', minLength: 1, maxLength: 200 },
+  name: Type.String({ minLength: 1, maxLength: 200 }),
   pointIds: idList('Points of sale the members see'),
   permissions: permissionsSchema,
   memberIds: idList('Users of the group (replaces the membership when given)'),
-} as const;
+};
 
-const newGroupBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name', 'pointIds', 'permissions'],
-  properties: groupFields,
-} as const;
+const newGroupBody = Type.Object(
+  { ...groupFields, memberIds: Type.Optional(groupFields.memberIds) },
+  { additionalProperties: false },
+);
 
-const groupPatchBody = {
-  type: 'object',
+const groupPatchBody = Type.Partial(Type.Object(groupFields), {
   additionalProperties: false,
   minProperties: 1,
   description: 'Fields left out keep their values',
-  properties: groupFields,
-} as const;
+});
 
-const groupViewSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'integer' },
-    name: { type: 'string' },
-    pointIds: { type: 'array', items: { type: 'integer' } },
-    permissions: { type: 'array', items: { type: 'string' } },
-    memberIds: { type: 'array', items: { type: 'integer' } },
-    createdAt: { type: 'string', format: 'date-time' },
-  },
-} as const;
-
-function groupJson(g: GroupView) {
-  return {
-    id: g.groupId,
-    name: g.name,
-    pointIds: g.pointIds,
-    permissions: g.permissions,
-    memberIds: g.memberIds,
-    createdAt: g.createdAt.toISOString(),
-  };
-}
-
-interface NewGroupBody {
-  name: string;
-  pointIds: number[];
-  permissions: string[];
-  memberIds?: number[];
-}
-
-export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetContext }) {
+export async function groupsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext }) {
   const { ctx } = opts;
-  const users = new CabinetUsers(ctx.db, ctx.redis, ctx.redisPrefix);
+  const users = ctx.registry.users;
   const preHandler = requirePermission('users');
   const tags = ['groups'];
 
-  app.post<{ Body: NewGroupBody }>(
+  app.post(
     '/api/v1/groups',
     {
       preHandler,
@@ -79,7 +46,7 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
       },
     },
     async (req, reply) => {
-      const group = await users.createGroup(req.caller, req.body);
+      const { org, group } = await users.createGroup(req.caller, req.body);
       req.log.info(
         {
           action: 'group.create',
@@ -89,7 +56,7 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
         },
         'cabinet: group created',
       );
-      return reply.code(201).send(groupJson(group));
+      return reply.code(201).send(groupJson(org, group));
     },
   );
 
@@ -101,15 +68,18 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
         tags,
         summary: "The organization's groups",
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: groupViewSchema } } },
+          200: answerObject({ items: Type.Array(groupViewSchema) }),
           ...errorResponses(401, 403),
         },
       },
     },
-    async (req) => ({ items: (await users.listGroups(req.caller.orgId)).map(groupJson) }),
+    async (req) => {
+      const org = await users.directory(req.caller.orgId);
+      return { items: org.groups.map((g) => groupJson(org, g)) };
+    },
   );
 
-  app.get<{ Params: { id: number } }>(
+  app.get(
     '/api/v1/groups/:id',
     {
       preHandler,
@@ -121,13 +91,14 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
       },
     },
     async (req, reply) => {
-      const group = await users.getGroup(req.caller.orgId, req.params.id);
+      const org = await users.directory(req.caller.orgId);
+      const group = org.groups.find((g) => g.groupId === req.params.id);
       if (!group) return sendError(reply, 404, `group ${req.params.id} not found`);
-      return groupJson(group);
+      return groupJson(org, group);
     },
   );
 
-  app.put<{ Params: { id: number }; Body: Partial<NewGroupBody> }>(
+  app.put(
     '/api/v1/groups/:id',
     {
       preHandler,
@@ -140,7 +111,7 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
       },
     },
     async (req) => {
-      const group = await users.updateGroup(req.caller, req.params.id, req.body);
+      const { org, group } = await users.updateGroup(req.caller, req.params.id, req.body);
       req.log.info(
         {
           action: 'group.update',
@@ -151,11 +122,11 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
         },
         'cabinet: group changed',
       );
-      return groupJson(group);
+      return groupJson(org, group);
     },
   );
 
-  app.delete<{ Params: { id: number } }>(
+  app.delete(
     '/api/v1/groups/:id',
     {
       preHandler,
@@ -164,7 +135,7 @@ export async function groupsRoutes(app: FastifyInstance, opts: { ctx: CabinetCon
         summary: 'Delete a group; its members lose what it granted',
         params: idParams('id'),
         response: {
-          204: { type: 'null', description: 'Deleted' },
+          204: noContent('Deleted'),
           ...errorResponses(400, 401, 403, 404),
         },
       },

@@ -2,54 +2,49 @@
 // document or a device event arrived within the online window, otherwise offline since the
 // last contact; blocked and deregistered KKMs show that instead — the last contact and the
 // open shift (the shift of the last receipt or money placement not closed yet).
-import type { FastifyInstance } from 'fastify';
+import type { TypeBoxApp } from '../http/app.js';
+import { Type, type Static } from 'typebox';
 import { CabinetQueries } from '../../storage/cabinet-queries.js';
 import type { CabinetContext } from './index.js';
 import { readErrors, isoWall } from './read-support.js';
+import { answerObject, nullable } from '../http/schemas.js';
 
 export const DEFAULT_ONLINE_WINDOW_MS = 10 * 60_000;
 
-const kkmView = {
-  type: 'object',
-  required: ['id', 'pointId', 'status', 'lastSeenAt', 'openShift'],
-  properties: {
-    id: { type: 'integer' },
-    pointId: { type: 'integer' },
-    pointTitle: { type: 'string' },
-    serialNumber: { type: 'string' },
-    model: { type: 'string' },
-    fnsKkmId: { type: 'string' },
-    registeredAt: { type: 'string', description: 'UTC' },
-    status: {
-      type: 'string',
-      enum: ['online', 'offline', 'blocked', 'deregistered'],
-      description:
-        'blocked/deregistered from the registry; otherwise online when heard from within the ' +
-        'online window (OFD_KKM_ONLINE_WINDOW_S, default 600 s)',
-    },
-    lastSeenAt: {
-      type: ['string', 'null'],
+const kkmView = Type.Object({
+  id: Type.Integer(),
+  pointId: Type.Integer(),
+  pointTitle: Type.Optional(Type.String()),
+  serialNumber: Type.Optional(Type.String()),
+  model: Type.Optional(Type.String()),
+  fnsKkmId: Type.Optional(Type.String()),
+  registeredAt: Type.Optional(Type.String({ description: 'UTC' })),
+  status: Type.Enum(['online', 'offline', 'blocked', 'deregistered'], {
+    type: 'string',
+    description:
+      'blocked/deregistered from the registry; otherwise online when heard from within the ' +
+      'online window (OFD_KKM_ONLINE_WINDOW_S, default 600 s)',
+  }),
+  lastSeenAt: nullable(
+    Type.String({
       description: 'UTC receive time of the last document or device event; null: never',
-    },
-    offlineSince: {
-      type: ['string', 'null'],
-      description: 'When offline: the last contact (null when never heard from)',
-    },
-    lastShiftNumber: { type: 'integer' },
-    openShift: {
-      type: ['object', 'null'],
-      properties: {
-        number: { type: 'integer' },
-        openedAt: { type: 'string', description: 'device wall clock, no time zone' },
-      },
-    },
-  },
-} as const;
+    }),
+  ),
+  offlineSince: Type.Optional(
+    nullable(
+      Type.String({ description: 'When offline: the last contact (null when never heard from)' }),
+    ),
+  ),
+  lastShiftNumber: Type.Optional(Type.Integer()),
+  openShift: nullable(
+    answerObject({
+      number: Type.Integer(),
+      openedAt: Type.String({ description: 'device wall clock, no time zone' }),
+    }),
+  ),
+});
 
-export async function kkmsRoutes(
-  app: FastifyInstance,
-  opts: { ctx: CabinetContext },
-): Promise<void> {
+export async function kkmsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext }): Promise<void> {
   const { ctx } = opts;
   const queries = new CabinetQueries(ctx.db);
   const windowMs = ctx.kkmOnlineWindowMs ?? DEFAULT_ONLINE_WINDOW_MS;
@@ -61,10 +56,7 @@ export async function kkmsRoutes(
         summary: 'KKMs in scope with online/offline/blocked state, last contact and open shift',
         tags: ['kkms'],
         response: {
-          200: {
-            type: 'object',
-            properties: { items: { type: 'array', items: kkmView } },
-          },
+          200: answerObject({ items: Type.Array(kkmView) }),
           401: readErrors[401],
         },
       },
@@ -76,7 +68,8 @@ export async function kkmsRoutes(
         items: kkms.map((k) => {
           const seen = Math.max(k.lastDocumentAt ?? 0, k.lastEventAt ?? 0) || null;
           const online = seen !== null && now - seen <= windowMs;
-          const status = k.status !== 'active' ? k.status : online ? 'online' : 'offline';
+          const status: Static<typeof kkmView>['status'] =
+            k.status !== 'active' ? k.status : online ? 'online' : 'offline';
           const lastSeenAt = seen === null ? null : new Date(seen).toISOString();
           return {
             id: k.kkmId,

@@ -1,14 +1,15 @@
 // GET /api/v1/live (WebSocket): receipts and KKM status changes within the caller's scope,
 // pushed as they are acknowledged. Browsers cannot set headers on a WebSocket, so the session
 // token may also come as ?token=.
-import type { FastifyInstance } from 'fastify';
+import type { TypeBoxApp } from '../http/app.js';
+import { Type } from 'typebox';
 import type { LiveFeed } from '../../telemetry/live-feed.js';
 import { bearerToken } from './authenticate.js';
 import type { CabinetContext } from './index.js';
 import { liveCaller, watchLiveSession } from './live-watch.js';
 
 export async function liveRoutes(
-  app: FastifyInstance,
+  app: TypeBoxApp,
   opts: { ctx: CabinetContext; feed: LiveFeed },
 ): Promise<void> {
   const { ctx, feed } = opts;
@@ -19,14 +20,11 @@ export async function liveRoutes(
       schema: {
         summary: 'Live feed of receipts and KKM status changes (WebSocket)',
         tags: ['cabinet'],
-        querystring: {
-          type: 'object',
-          properties: { token: { type: 'string', maxLength: 200 } },
-        },
+        querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 200 })) }),
       },
     },
     async (socket, req) => {
-      const token = bearerToken(req) ?? (req.query as { token?: string }).token;
+      const token = bearerToken(req) ?? req.query.token;
       const first = await liveCaller(ctx.sessions, ctx.scope, token);
       if (!token || !first) {
         socket.close(4401, 'unauthorized');

@@ -1,7 +1,7 @@
 // GET /api/v1/me: who the session is — the web cabinet shows the modules and points the caller
 // has, and hides what it lacks (the routes still check every request themselves).
-import type { FastifyInstance } from 'fastify';
-import { Type, type Static } from 'typebox';
+import { Type } from 'typebox';
+import type { TypeBoxApp } from '../http/app.js';
 import { PERMISSIONS } from '../../access/permissions.js';
 import { errorResponses } from '../http/schemas.js';
 
@@ -15,9 +15,8 @@ const MeView = Type.Object({
     description: "'all' for the owner; otherwise the points granted directly or through groups",
   }),
 });
-type MeView = Static<typeof MeView>;
 
-export async function meRoutes(app: FastifyInstance): Promise<void> {
+export async function meRoutes(app: TypeBoxApp): Promise<void> {
   app.get(
     '/api/v1/me',
     {
@@ -27,7 +26,7 @@ export async function meRoutes(app: FastifyInstance): Promise<void> {
         response: { 200: MeView, ...errorResponses(401) },
       },
     },
-    async (req): Promise<MeView> => {
+    async (req) => {
       const c = req.caller;
       return {
         userId: c.userId,
@@ -35,7 +34,7 @@ export async function meRoutes(app: FastifyInstance): Promise<void> {
         login: c.login,
         role: c.role,
         permissions: PERMISSIONS.filter((p) => c.permissions.has(p)),
-        pointIds: c.pointIds === 'all' ? 'all' : [...c.pointIds].sort((a, b) => a - b),
+        pointIds: c.pointIds === 'all' ? ('all' as const) : [...c.pointIds].sort((a, b) => a - b),
       };
     },
   );

@@ -1,45 +1,43 @@
 // Notifications (cabinet manual §19): list by period, mark read, unread count. A sub-user sees
 // organization-wide notifications and those of its points.
-import type { FastifyInstance } from 'fastify';
+import type { TypeBoxApp } from '../http/app.js';
+import { Type } from 'typebox';
 import { Notifications, PERIODS, type Period } from '../../storage/notifications.js';
 import type { CabinetContext } from './index.js';
+import { answerObject, anyObject, nullable } from '../http/schemas.js';
 
-const notification = {
-  type: 'object',
-  properties: {
-    id: { type: 'string' },
-    kind: { type: 'string' },
-    kkmId: { type: 'integer' },
-    pointId: { type: 'integer' },
-    title: { type: 'string' },
-    detail: { type: 'object', additionalProperties: true },
-    createdAt: { type: 'string' },
-    readAt: { type: ['string', 'null'] },
-  },
-} as const;
+const notification = answerObject({
+  id: Type.String(),
+  kind: Type.String(),
+  kkmId: Type.Integer(),
+  pointId: Type.Integer(),
+  title: Type.String(),
+  detail: anyObject,
+  createdAt: Type.String(),
+  readAt: nullable(Type.String()),
+});
 
 export async function notificationsRoutes(
-  app: FastifyInstance,
+  app: TypeBoxApp,
   opts: { ctx: CabinetContext },
 ): Promise<void> {
   const store = new Notifications(opts.ctx.db);
   const points = (req: { caller: { pointIds: Set<number> | 'all' } }) =>
     req.caller.pointIds === 'all' ? ('all' as const) : [...req.caller.pointIds];
 
-  app.get<{ Querystring: { period?: Period } }>(
+  app.get(
     '/api/v1/notifications',
     {
       schema: {
         summary: 'Notifications of the last day, week or month (default month)',
         tags: ['notifications'],
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { period: { type: 'string', enum: Object.keys(PERIODS) } },
-        },
-        response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: notification } } },
-        },
+        querystring: Type.Object(
+          {
+            period: Type.Optional(Type.Enum(Object.keys(PERIODS) as Period[], { type: 'string' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: answerObject({ items: Type.Array(notification) }) },
       },
     },
     async (req) => ({
@@ -47,21 +45,17 @@ export async function notificationsRoutes(
     }),
   );
 
-  app.post<{ Body: { ids: string[] } }>(
+  app.post(
     '/api/v1/notifications/read',
     {
       schema: {
         summary: 'Mark notifications read',
         tags: ['notifications'],
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['ids'],
-          properties: {
-            ids: { type: 'array', maxItems: 1000, items: { type: 'string', maxLength: 64 } },
-          },
-        },
-        response: { 200: { type: 'object', properties: { marked: { type: 'integer' } } } },
+        body: Type.Object(
+          { ids: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1000 }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: answerObject({ marked: Type.Integer() }) },
       },
     },
     async (req) => ({ marked: await store.markRead(req.caller.orgId, req.body.ids, points(req)) }),
@@ -73,7 +67,7 @@ export async function notificationsRoutes(
       schema: {
         summary: 'Number of unread notifications of the last month',
         tags: ['notifications'],
-        response: { 200: { type: 'object', properties: { unread: { type: 'integer' } } } },
+        response: { 200: answerObject({ unread: Type.Integer() }) },
       },
     },
     async (req) => ({ unread: await store.unreadCount(req.caller.orgId, points(req)) }),

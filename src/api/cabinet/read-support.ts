@@ -3,7 +3,8 @@
 // keyset cursors and the protocol's names. Validation and errors are the HTTP conventions'.
 import type { FastifyRequest } from 'fastify';
 import { BadRequest, NotFound } from '../http/errors.js';
-import { errorResponses, idParams } from '../http/schemas.js';
+import { Type, type TProperties, type TSchema } from 'typebox';
+import { answerObject, defaulted, errorResponses, idParams, nullable } from '../http/schemas.js';
 import { MAX_UINT32 } from '../../protocol/numbers.js';
 import { LRUCache } from 'lru-cache';
 import { seesKkm, type KkmPlace } from '../../access/grants.js';
@@ -28,7 +29,7 @@ async function kkmPlaces(ctx: CabinetContext, kkmIds: number[]): Promise<Map<num
     else missing.push(id);
   }
   if (!missing.length) return out;
-  for (const [id, place] of await ctx.registry.kkmPlaces(missing)) {
+  for (const [id, place] of await ctx.registry.kkms.kkmPlaces(missing)) {
     cache.set(id, place);
     out.set(id, place);
   }
@@ -57,46 +58,51 @@ export const readErrors = errorResponses(400, 401, 403, 404);
 export const kkmParams = idParams('kkmId');
 
 /** The answers of a keyset-paged list: a page of `item`s, its cursor, and the read errors. */
-export const pageResponses = (item: object, more: Record<string, object> = {}) => ({
-  200: {
-    type: 'object',
-    properties: {
-      ...more,
-      items: { type: 'array', items: item },
-      nextCursor: { type: ['string', 'null'] },
-      hasMore: { type: 'boolean' },
-    },
-  },
+export const pageResponses = <I extends TSchema, M extends TProperties = Record<never, never>>(
+  item: I,
+  more: M = {} as M,
+) => ({
+  200: answerObject({
+    ...more,
+    items: Type.Array(item),
+    nextCursor: nullable(Type.String()),
+    hasMore: Type.Boolean(),
+  }),
   ...readErrors,
 });
 
 const WALL_CLOCK = '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?$';
 
 export const periodProperties = {
-  from: {
-    type: 'string',
+  from: Type.String({
     pattern: WALL_CLOCK,
     description:
       'Start of the period, device wall clock without a time zone: YYYY-MM-DD or ' +
       'YYYY-MM-DDThh:mm[:ss] (inclusive)',
-  },
-  to: {
-    type: 'string',
+  }),
+  to: Type.String({
     pattern: WALL_CLOCK,
     description:
       'End of the period, device wall clock: a date-time is exclusive, a bare date YYYY-MM-DD ' +
       'includes that whole day',
-  },
-} as const;
+  }),
+};
+
+/** The period as optional query fields, where a shift may stand instead. */
+export const optionalPeriodProperties = {
+  from: Type.Optional(periodProperties.from),
+  to: Type.Optional(periodProperties.to),
+};
 
 export const cursorProperties = {
-  limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
-  cursor: {
-    type: 'string',
-    maxLength: 200,
-    description: 'nextCursor of the previous page (opaque)',
-  },
-} as const;
+  limit: defaulted(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
+  cursor: Type.Optional(
+    Type.String({
+      maxLength: 200,
+      description: 'nextCursor of the previous page (opaque)',
+    }),
+  ),
+};
 
 // ---- device wall-clock periods --------------------------------------------------------------
 
@@ -188,21 +194,12 @@ export function decodeCursor(cursor: string | undefined, kkmId: number): number 
   throw new BadRequest('querystring/cursor is not a cursor of this KKM listing');
 }
 
-// ---- protocol names -------------------------------------------------------------------------
+// ---- protocol names (spelled once, from the schema) ------------------------------------------
 
-export const OPERATION_NAMES = ['buy', 'buy_return', 'sell', 'sell_return'] as const;
-export const PAYMENT_NAMES = ['cash', 'card', 'credit', 'tare', 'mobile'] as const;
-const ITEM_NAMES = [
-  '',
-  'commodity',
-  'storno_commodity',
-  'markup',
-  'storno_markup',
-  'discount',
-  'storno_discount',
-] as const;
-
-const named = (names: readonly string[], n: number) => names[n] || `unknown_${n}`;
-export const operationName = (n: number) => named(OPERATION_NAMES, n);
-export const paymentName = (n: number) => named(PAYMENT_NAMES, n);
-export const itemTypeName = (n: number) => named(ITEM_NAMES, n);
+export {
+  OPERATION_NAMES,
+  PAYMENT_NAMES,
+  itemTypeName,
+  operationName,
+  paymentName,
+} from '../../fiscal/names.js';

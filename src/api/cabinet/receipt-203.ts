@@ -2,41 +2,44 @@
 // stamps (a 2.0.2 receipt's single excise_stamp is the one entry) and the measure unit code; per
 // payment the card and mobile details; the parent ticket of a return; the domain. A 2.0.2
 // receipt answers the same shape with empty values and nulls.
+import { Type } from 'typebox';
 import { DomainType } from '../../protocol/schema.js';
 import type { TicketDetail } from '../../storage/cabinet-queries.js';
 import { isoWall } from './read-support.js';
-
-const nullable = (properties: Record<string, unknown>) =>
-  ({ type: ['object', 'null'], properties }) as const;
+import { answerObject, nullable } from '../http/schemas.js';
 
 export const item203Properties = {
-  ntin: { type: 'string', description: 'national product code (NTIN), 2.0.3' },
-  exciseStamps: { type: 'array', items: { type: 'string' } },
-  measureUnitCode: { type: 'string' },
-} as const;
+  ntin: Type.String({ description: 'national product code (NTIN), 2.0.3' }),
+  exciseStamps: Type.Array(Type.String()),
+  measureUnitCode: Type.String(),
+};
 
 export const payment203Properties = {
-  card: nullable({
-    terminalId: { type: 'string' },
-    cardType: { type: 'string' },
-    authorizationCode: { type: 'integer' },
-    rrn: { type: 'integer' },
-    receiptNumber: { type: 'integer' },
-  }),
-  mobile: nullable({ qrType: { type: 'string' }, qrId: { type: 'string' } }),
-} as const;
+  card: nullable(
+    answerObject({
+      terminalId: Type.String(),
+      cardType: Type.String(),
+      authorizationCode: Type.Integer(),
+      rrn: Type.Integer(),
+      receiptNumber: Type.Integer(),
+    }),
+  ),
+  mobile: nullable(answerObject({ qrType: Type.String(), qrId: Type.String() })),
+};
 
 export const receipt203Properties = {
-  protocolVersion: { type: 'integer', description: 'header VERSION the receipt came with' },
-  domain: { type: ['string', 'null'], description: 'trading, services, gasoil, …; null: none' },
-  parentTicket: nullable({
-    number: { type: 'string' },
-    dateTime: { type: 'string', description: 'device wall clock, no time zone' },
-    kgdKkmId: { type: 'string' },
-    total: { type: 'integer', description: 'tiyn' },
-    offline: { type: 'boolean' },
-  }),
-} as const;
+  protocolVersion: Type.Integer({ description: 'header VERSION the receipt came with' }),
+  domain: nullable(Type.String({ description: 'trading, services, gasoil, …; null: none' })),
+  parentTicket: nullable(
+    answerObject({
+      number: Type.String(),
+      dateTime: Type.String({ description: 'device wall clock, no time zone' }),
+      kgdKkmId: Type.String(),
+      total: Type.Integer({ description: 'tiyn' }),
+      offline: Type.Boolean(),
+    }),
+  ),
+};
 
 const DOMAIN_NAMES = new Map(
   Object.entries(DomainType as unknown as Record<string, number>).map(([k, v]) => [

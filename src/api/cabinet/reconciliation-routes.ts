@@ -1,46 +1,42 @@
 // GET /api/v1/kkms/:kkmId/reconciliation: what reconciling the KKM's offline uploads found
 // (gaps, duplicate offline numbers, documents outside the offline period, offline Z reports
 // that differ from the stored documents), per shift. Scoped like every cabinet read.
-import type { FastifyInstance } from 'fastify';
+import type { TypeBoxApp } from '../http/app.js';
+import { Type } from 'typebox';
 import { ReconciliationStore } from '../../storage/reconciliation-store.js';
 import { requirePermission } from './authenticate.js';
 import type { CabinetContext } from './index.js';
 import { readErrors, kkmParams, requireKkm } from './read-support.js';
+import { answerEnum, answerObject, anyObject, nullable } from '../http/schemas.js';
 
-const finding = {
-  type: 'object',
-  properties: {
-    shiftNumber: { type: 'integer', description: '0: not tied to a shift' },
-    kind: {
-      type: 'string',
-      enum: [
-        'printed_gap',
-        'printed_order',
-        'shift_gap',
-        'shift_order',
-        'duplicate_offline_number',
-        'outside_offline_period',
-        'offline_period_missing',
-        'offline_period_too_long',
-        'z_mismatch',
-      ],
-    },
-    subject: { type: 'string', description: 'what the finding is about, unique per kind' },
-    docSeq: { type: 'integer', description: 'the document concerned (0: none)' },
-    severity: { type: 'string', enum: ['warning', 'error'] },
-    message: { type: 'string' },
-    detail: { type: 'object', additionalProperties: true },
-    foundAt: { type: 'string', description: 'UTC' },
-  },
-} as const;
+const finding = answerObject({
+  shiftNumber: Type.Integer({ description: '0: not tied to a shift' }),
+  kind: answerEnum([
+    'printed_gap',
+    'printed_order',
+    'shift_gap',
+    'shift_order',
+    'duplicate_offline_number',
+    'outside_offline_period',
+    'offline_period_missing',
+    'offline_period_too_long',
+    'z_mismatch',
+  ]),
+  subject: Type.String({ description: 'what the finding is about, unique per kind' }),
+  docSeq: Type.Integer({ description: 'the document concerned (0: none)' }),
+  severity: Type.Enum(['warning', 'error'], { type: 'string' }),
+  message: Type.String(),
+  detail: anyObject,
+  foundAt: Type.String({ description: 'UTC' }),
+});
 
 export async function reconciliationRoutes(
-  app: FastifyInstance,
+  app: TypeBoxApp,
   opts: { ctx: CabinetContext },
 ): Promise<void> {
   const { ctx } = opts;
   const store = new ReconciliationStore(ctx.db);
-  app.get<{ Params: { kkmId: number }; Querystring: { shift?: number } }>(
+  app.get(
     '/api/v1/kkms/:kkmId/reconciliation',
     {
       preHandler: requirePermission('transactions'),
@@ -48,26 +44,16 @@ export async function reconciliationRoutes(
         summary: 'Findings of the reconciliation of offline uploads',
         tags: ['transactions'],
         params: kkmParams,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { shift: { type: 'integer', minimum: 0, maximum: 0xffff_ffff } },
-        },
+        querystring: Type.Object(
+          { shift: Type.Optional(Type.Integer({ minimum: 0, maximum: 0xffff_ffff })) },
+          { additionalProperties: false },
+        ),
         response: {
-          200: {
-            type: 'object',
-            properties: {
-              kkmId: { type: 'integer' },
-              reconciledUpTo: {
-                type: 'object',
-                properties: {
-                  docSeq: { type: 'integer' },
-                  at: { type: ['string', 'null'] },
-                },
-              },
-              findings: { type: 'array', items: finding },
-            },
-          },
+          200: answerObject({
+            kkmId: Type.Integer(),
+            reconciledUpTo: answerObject({ docSeq: Type.Integer(), at: nullable(Type.String()) }),
+            findings: Type.Array(finding),
+          }),
           ...readErrors,
         },
       },

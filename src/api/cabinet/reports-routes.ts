@@ -4,7 +4,8 @@
 // computed from its stored documents exactly as the KKM's own COMMAND_REPORT would get it.
 // Reports are the protocol's ZXReport message as JSON (field names as in report.proto), with
 // every Money turned into integer tiyn.
-import type { FastifyInstance } from 'fastify';
+import type { TypeBoxApp } from '../http/app.js';
+import { Type } from 'typebox';
 import { buildReport, compareReports, reportJson } from '../../fiscal/zx-report.js';
 import { fromWallClock, wallClockAt } from '../../protocol/datetime.js';
 import { toTiyn } from '../../fiscal/money.js';
@@ -21,10 +22,10 @@ import {
   pageResponses,
   isoWall,
   kkmParams,
-  periodProperties,
+  optionalPeriodProperties,
   requireKkm,
 } from './read-support.js';
-import { idSchema } from '../http/schemas.js';
+import { answerObject, idSchema, nullable } from '../http/schemas.js';
 import { BadRequest } from '../http/errors.js';
 
 const isMoney = (v: object): v is { bills: unknown; coins: unknown } => {
@@ -64,45 +65,24 @@ const parseReport = (json: string): IZXReport | null => {
   }
 };
 
-const anyJson = {} as const;
-const reportSchema = {
-  type: ['object', 'null'],
-  additionalProperties: true,
-  description: 'ZXReport as JSON (report.proto field names), money in integer tiyn',
-} as const;
+const anyJson = Type.Unknown();
+/** ZXReport as JSON (report.proto field names), money in integer tiyn; or null. */
+const reportSchema = (description: string) =>
+  Type.Unsafe<unknown>({ type: ['object', 'null'], additionalProperties: true, description });
 
-const reportItem = {
-  type: 'object',
-  properties: {
-    shiftNumber: { type: 'integer' },
-    openedAt: { type: ['string', 'null'], description: 'device wall clock' },
-    closedAt: { type: ['string', 'null'], description: 'device wall clock; null for X' },
-    receivedAt: { type: ['string', 'null'], description: 'UTC; null for X' },
-    offline: { type: 'boolean' },
-    device: { ...reportSchema, description: "The KKM's own Z report (null for X)" },
-    server: { ...reportSchema, description: 'The report the OFD computed' },
-    match: {
-      type: ['boolean', 'null'],
-      description: 'whether the device and server figures agree (null for X)',
-    },
-    differences: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: { field: { type: 'string' }, device: anyJson, server: anyJson },
-      },
-    },
-  },
-} as const;
-
-interface ReportsQuery {
-  type: 'x' | 'z';
-  shift?: number;
-  from?: string;
-  to?: string;
-  limit: number;
-  cursor?: string;
-}
+const reportItem = answerObject({
+  shiftNumber: Type.Integer(),
+  openedAt: nullable(Type.String({ description: 'device wall clock' })),
+  closedAt: nullable(Type.String({ description: 'device wall clock; null for X' })),
+  receivedAt: nullable(Type.String({ description: 'UTC; null for X' })),
+  offline: Type.Boolean(),
+  device: reportSchema("The KKM's own Z report (null for X)"),
+  server: reportSchema('The report the OFD computed'),
+  match: nullable(
+    Type.Boolean({ description: 'whether the device and server figures agree (null for X)' }),
+  ),
+  differences: Type.Array(answerObject({ field: Type.String(), device: anyJson, server: anyJson })),
+});
 
 const parseValue = (text: string): unknown => {
   try {
@@ -133,16 +113,13 @@ function zItem(row: ClosedShiftRow) {
   };
 }
 
-export async function reportsRoutes(
-  app: FastifyInstance,
-  opts: { ctx: CabinetContext },
-): Promise<void> {
+export async function reportsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext }): Promise<void> {
   const { ctx } = opts;
   const queries = new CabinetQueries(ctx.db);
   const documents = new DocumentQueries(ctx.db);
   app.addHook('preHandler', requirePermission('reports'));
 
-  app.get<{ Params: { kkmId: number }; Querystring: ReportsQuery }>(
+  app.get(
     '/api/v1/kkms/:kkmId/reports',
     {
       schema: {
@@ -153,19 +130,19 @@ export async function reportsRoutes(
           'shift as of now (no items when no shift is open).',
         tags: ['reports'],
         params: kkmParams,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['type'],
-          properties: {
-            type: { type: 'string', enum: ['x', 'z'] },
-            shift: { ...idSchema, description: 'shift number (type=z)' },
-            ...periodProperties,
+        querystring: Type.Object(
+          {
+            type: Type.Enum(['x', 'z'], { type: 'string' }),
+            shift: Type.Optional(
+              Type.Integer({ ...idSchema, description: 'shift number (type=z)' }),
+            ),
+            ...optionalPeriodProperties,
             ...cursorProperties,
           },
-        },
+          { additionalProperties: false },
+        ),
         response: {
-          ...pageResponses(reportItem, { type: { type: 'string' } }),
+          ...pageResponses(reportItem, { type: Type.String() }),
         },
       },
     },

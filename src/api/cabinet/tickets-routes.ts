@@ -2,7 +2,8 @@
 // by an opaque keyset cursor on doc_seq, and one whole receipt with the QR URL the device was
 // answered. Receipts made offline carry `offline: true` (the cabinet's "A" mark); receipts a
 // cancel_ticket annulled carry `annulled: true`. Money is integer tiyn.
-import type { FastifyInstance } from 'fastify';
+import type { TypeBoxApp } from '../http/app.js';
+import { Type } from 'typebox';
 import { ticketNumber as fiscalNumber } from '../../fiscal/device-state.js';
 import { Response } from '../../protocol/schema.js';
 import { CabinetQueries, type TicketSummary } from '../../storage/cabinet-queries.js';
@@ -25,110 +26,77 @@ import {
   kkmParams,
   isoWall,
   operationName,
-  periodProperties,
+  optionalPeriodProperties,
+  OPERATION_NAMES,
   requireKkm,
 } from './read-support.js';
-import { idSchema } from '../http/schemas.js';
+import { answerEnum, answerObject, idSchema, nullable } from '../http/schemas.js';
 import { httpError } from '../http/errors.js';
 
 const HEADER_BYTES = 18;
 
-const payment = {
-  type: 'object',
-  properties: { type: { type: 'string' }, sum: { type: 'integer' } },
-} as const;
+const payment = answerObject({ type: Type.String(), sum: Type.Integer() });
 
 const common = {
-  ticketNumber: { type: 'string' },
-  dateTime: { type: 'string', description: 'device wall clock, no time zone' },
-  receivedAt: { type: 'string', description: 'UTC' },
-  shiftNumber: { type: 'integer' },
-  operation: { type: 'string', enum: ['buy', 'buy_return', 'sell', 'sell_return'] },
-  total: { type: 'integer', description: 'tiyn' },
-  payments: { type: 'array', items: payment },
-  offline: { type: 'boolean', description: 'made in offline mode (marked "A")' },
-  offlineNumber: { type: 'integer', description: 'the offline receipt number (0: online)' },
-  annulled: { type: 'boolean', description: 'annulled by a cancel_ticket' },
-} as const;
+  ticketNumber: Type.String(),
+  dateTime: Type.String({ description: 'device wall clock, no time zone' }),
+  receivedAt: Type.String({ description: 'UTC' }),
+  shiftNumber: Type.Integer(),
+  operation: answerEnum([...OPERATION_NAMES]),
+  total: Type.Integer({ description: 'tiyn' }),
+  payments: Type.Array(payment),
+  offline: Type.Boolean({ description: 'made in offline mode (marked "A")' }),
+  offlineNumber: Type.Integer({ description: 'the offline receipt number (0: online)' }),
+  annulled: Type.Boolean({ description: 'annulled by a cancel_ticket' }),
+};
 
-const ticketItem = { type: 'object', properties: common } as const;
+const ticketItem = answerObject(common);
 
-const receipt = {
-  type: 'object',
-  properties: {
-    kkmId: { type: 'integer' },
-    ...common,
-    payments: {
-      type: 'array',
-      items: { ...payment, properties: { ...payment.properties, ...payment203Properties } },
-    },
-    ...receipt203Properties,
-    printedNumber: { type: 'integer' },
-    cashier: {
-      type: 'object',
-      properties: { code: { type: 'integer' }, name: { type: 'string' } },
-    },
-    items: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          type: { type: 'string' },
-          name: { type: 'string' },
-          section: { type: 'string' },
-          quantity: { type: 'integer', description: 'thousandths (1000 = 1)' },
-          price: { type: 'integer' },
-          sum: { type: 'integer' },
-          code: { type: 'integer' },
-          barcode: { type: 'string' },
-          unit: { type: 'string' },
-          taxPercent: { type: 'integer', description: 'thousandths of a percent' },
-          taxSum: { type: 'integer' },
-          ...item203Properties,
-        },
-      },
-    },
-    taxes: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          type: { type: 'integer' },
-          percent: { type: 'integer', description: 'thousandths of a percent' },
-          sum: { type: 'integer' },
-          turnover: { type: 'integer' },
-        },
-      },
-    },
-    amounts: {
-      type: 'object',
-      properties: {
-        total: { type: 'integer' },
-        taken: { type: 'integer' },
-        change: { type: 'integer' },
-        discount: { type: 'integer' },
-        markup: { type: 'integer' },
-      },
-    },
-    customer: {
-      type: 'object',
-      properties: {
-        iinOrBin: { type: 'string' },
-        email: { type: 'string' },
-        phone: { type: 'string' },
-      },
-    },
-    qrUrl: { type: ['string', 'null'], description: 'the QR code answered to the device' },
-  },
-} as const;
-
-interface ListQuery {
-  shift?: number;
-  from?: string;
-  to?: string;
-  limit: number;
-  cursor?: string;
-}
+const receipt = answerObject({
+  kkmId: Type.Integer(),
+  ...common,
+  payments: Type.Array(answerObject({ ...payment.properties, ...payment203Properties })),
+  ...receipt203Properties,
+  printedNumber: Type.Integer(),
+  cashier: answerObject({ code: Type.Integer(), name: Type.String() }),
+  items: Type.Array(
+    answerObject({
+      type: Type.String(),
+      name: Type.String(),
+      section: Type.String(),
+      quantity: Type.Integer({ description: 'thousandths (1000 = 1)' }),
+      price: Type.Integer(),
+      sum: Type.Integer(),
+      code: Type.Integer(),
+      barcode: Type.String(),
+      unit: Type.String(),
+      taxPercent: Type.Integer({ description: 'thousandths of a percent' }),
+      taxSum: Type.Integer(),
+      ...item203Properties,
+    }),
+  ),
+  taxes: Type.Array(
+    answerObject({
+      type: Type.Integer(),
+      percent: Type.Integer({ description: 'thousandths of a percent' }),
+      sum: Type.Integer(),
+      turnover: Type.Integer(),
+    }),
+  ),
+  amounts: answerObject({
+    total: Type.Integer(),
+    taken: Type.Integer(),
+    change: Type.Integer(),
+    discount: Type.Integer(),
+    markup: Type.Integer(),
+  }),
+  customer: answerObject({
+    iinOrBin: Type.String(),
+    email: Type.String(),
+    phone: Type.String(),
+  }),
+  qrUrl: nullable(Type.String({ description: 'the QR code answered to the device' })),
+});
 
 const summaryJson = (t: TicketSummary) => ({
   ticketNumber: t.ticketNumber,
@@ -155,15 +123,12 @@ export function qrUrl(responseBase64: string): string | null {
   }
 }
 
-export async function ticketsRoutes(
-  app: FastifyInstance,
-  opts: { ctx: CabinetContext },
-): Promise<void> {
+export async function ticketsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext }): Promise<void> {
   const { ctx } = opts;
   const queries = new CabinetQueries(ctx.db);
   app.addHook('preHandler', requirePermission('transactions'));
 
-  app.get<{ Params: { kkmId: number }; Querystring: ListQuery }>(
+  app.get(
     '/api/v1/kkms/:kkmId/tickets',
     {
       schema: {
@@ -175,15 +140,14 @@ export async function ticketsRoutes(
           'arrive later; `hasMore` tells whether more receipts already exist after the page.',
         tags: ['transactions'],
         params: kkmParams,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            shift: { ...idSchema, description: 'shift number' },
-            ...periodProperties,
+        querystring: Type.Object(
+          {
+            shift: Type.Optional(Type.Integer({ ...idSchema, description: 'shift number' })),
+            ...optionalPeriodProperties,
             ...cursorProperties,
           },
-        },
+          { additionalProperties: false },
+        ),
         response: {
           ...pageResponses(ticketItem),
         },
@@ -204,21 +168,16 @@ export async function ticketsRoutes(
     },
   );
 
-  app.get<{ Params: { kkmId: number; ticketNumber: string } }>(
+  app.get(
     '/api/v1/kkms/:kkmId/tickets/:ticketNumber',
     {
       schema: {
         summary: 'One whole receipt by its fiscal number',
         tags: ['transactions'],
-        params: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['kkmId', 'ticketNumber'],
-          properties: {
-            kkmId: idSchema,
-            ticketNumber: { type: 'string', pattern: '^[0-9]{1,32}$' },
-          },
-        },
+        params: Type.Object(
+          { kkmId: idSchema, ticketNumber: Type.String({ pattern: '^[0-9]{1,32}$' }) },
+          { additionalProperties: false },
+        ),
         response: { 200: receipt, ...readErrors },
       },
     },

@@ -3,111 +3,64 @@
 // manager only grants what it has itself and only manages users within its own access. Another
 // organization's user is answered like a missing one (404, nothing else). Password hashes are
 // never shown; passwords follow the cabinet password policy.
-import type { FastifyInstance } from 'fastify';
-import { CabinetUsers, type UserView } from '../../storage/cabinet-users.js';
+import type { OrgUsers, UserRecord } from '../../storage/users.js';
+import type { Caller } from '../../storage/cabinet-scope.js';
+import { seesUser } from '../../access/user-admin.js';
+import type { TypeBoxApp } from '../http/app.js';
+import { Type } from 'typebox';
 import { checkPasswordPolicy } from '../password-policy.js';
 import { requirePermission } from './authenticate.js';
 import type { CabinetContext } from './index.js';
-import { seesUser } from './user-visibility.js';
+import { userJson, userViewSchema } from './user-views.js';
 import { idList, permissionsSchema } from './identity-http.js';
-import { errorResponses, idParams } from '../http/schemas.js';
+import { answerObject, errorResponses, idParams, noContent } from '../http/schemas.js';
 import { sendError } from '../http/conventions.js';
 
-const passwordSchema = {
-  type: 'string',
+const passwordSchema = Type.String({
   maxLength: 128,
   description: 'At least 8 characters with a-z, A-Z and one of @ ? * = + ! /',
-} as const;
+});
 
 const userFields = {
   password: passwordSchema,
-  name: { type: 'string', minLength: 1, maxLength: 200 },
-  email: { type: 'string', minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$' },
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  email: Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$' }),
   pointIds: idList('Points of sale granted directly'),
   permissions: permissionsSchema,
   groupIds: idList('Groups the user belongs to'),
-} as const;
+};
 
-const newUserBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['login', 'password', 'name', 'email', 'pointIds', 'permissions'],
-  properties: {
-    login: {
-      type: 'string',
+const newUserBody = Type.Object(
+  {
+    login: Type.String({
       minLength: 3,
       maxLength: 64,
       // Latin only: a Cyrillic "А" would let "subА1" stand beside "subA1".
       pattern: '^[A-Za-z0-9._@+-]+$',
       description: 'Unique in the whole system; Latin letters, digits and . _ @ + -',
-    },
+    }),
     ...userFields,
+    groupIds: Type.Optional(userFields.groupIds),
   },
-} as const;
+  { additionalProperties: false },
+);
 
-const userPatchBody = {
-  type: 'object',
+const userPatchBody = Type.Partial(Type.Object(userFields), {
   additionalProperties: false,
   minProperties: 1,
   description: 'Fields left out keep their values',
-  properties: userFields,
-} as const;
+});
 
-export const userViewSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'integer' },
-    login: { type: 'string' },
-    name: { type: 'string' },
-    email: { type: 'string' },
-    role: { type: 'string', enum: ['owner', 'user'] },
-    pointIds: { type: 'array', items: { type: 'integer' } },
-    groupIds: { type: 'array', items: { type: 'integer' } },
-    permissions: { type: 'array', items: { type: 'string' } },
-    effectivePointIds: {
-      type: 'array',
-      items: { type: 'integer' },
-      description: 'Direct and group grants; every point of the organization for the owner',
-    },
-    effectivePermissions: { type: 'array', items: { type: 'string' } },
-    createdAt: { type: 'string', format: 'date-time' },
-  },
-} as const;
-
-export function userJson(u: UserView) {
-  return {
-    id: u.userId,
-    login: u.login,
-    name: u.name,
-    email: u.email,
-    role: u.role,
-    pointIds: u.pointIds,
-    groupIds: u.groupIds,
-    permissions: u.permissions,
-    effectivePointIds: u.effectivePointIds,
-    effectivePermissions: u.effectivePermissions,
-    createdAt: u.createdAt.toISOString(),
-  };
-}
-
-interface NewUserBody {
-  login: string;
-  password: string;
-  name: string;
-  email: string;
-  pointIds: number[];
-  permissions: string[];
-  groupIds?: number[];
-}
-type UserPatchBody = Partial<Omit<NewUserBody, 'login'>>;
-
-export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetContext }) {
+export async function usersRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext }) {
   const { ctx } = opts;
-  const users = new CabinetUsers(ctx.db, ctx.redis, ctx.redisPrefix);
+  const users = ctx.registry.users;
+  /** The users the caller may see, as JSON. */
+  const visible = (caller: Caller, org: OrgUsers, list: UserRecord[]) =>
+    list.map((u) => userJson(org, u)).filter((j) => seesUser(caller, { ...j, userId: j.id }));
   const preHandler = requirePermission('users');
   const tags = ['users'];
 
-  app.post<{ Body: NewUserBody }>(
+  app.post(
     '/api/v1/users',
     {
       preHandler,
@@ -121,12 +74,12 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
     async (req, reply) => {
       const policy = checkPasswordPolicy(req.body.password, 'body/password');
       if (policy) return sendError(reply, 400, policy);
-      const user = await users.createUser(req.caller, req.body);
+      const { org, user } = await users.createUser(req.caller, req.body);
       req.log.info(
         { action: 'user.create', orgId: req.caller.orgId, by: req.caller.userId, id: user.userId },
         'cabinet: user created',
       );
-      return reply.code(201).send(userJson(user));
+      return reply.code(201).send(userJson(org, user));
     },
   );
 
@@ -138,19 +91,19 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
         tags,
         summary: "The organization's users",
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: userViewSchema } } },
+          200: answerObject({ items: Type.Array(userViewSchema) }),
           ...errorResponses(401, 403),
         },
       },
     },
     async (req) => ({
-      items: (await users.listUsers(req.caller.orgId))
-        .filter((u) => seesUser(req.caller, u))
-        .map(userJson),
+      items: await users
+        .directory(req.caller.orgId)
+        .then((org) => visible(req.caller, org, org.users)),
     }),
   );
 
-  app.get<{ Params: { id: number } }>(
+  app.get(
     '/api/v1/users/:id',
     {
       preHandler,
@@ -162,15 +115,18 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
       },
     },
     async (req, reply) => {
-      const user = await users.getUser(req.caller.orgId, req.params.id);
-      if (!user || !seesUser(req.caller, user)) {
-        return sendError(reply, 404, `user ${req.params.id} not found`);
-      }
-      return userJson(user);
+      const org = await users.directory(req.caller.orgId);
+      const [user] = visible(
+        req.caller,
+        org,
+        org.users.filter((u) => u.userId === req.params.id),
+      );
+      if (!user) return sendError(reply, 404, `user ${req.params.id} not found`);
+      return user;
     },
   );
 
-  app.put<{ Params: { id: number }; Body: UserPatchBody }>(
+  app.put(
     '/api/v1/users/:id',
     {
       preHandler,
@@ -187,7 +143,7 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
         const policy = checkPasswordPolicy(req.body.password, 'body/password');
         if (policy) return sendError(reply, 400, policy);
       }
-      const user = await users.updateUser(req.caller, req.params.id, req.body);
+      const { org, user } = await users.updateUser(req.caller, req.params.id, req.body);
       // A new password ends the user's other sessions (one's own change keeps the current one).
       if (req.body.password !== undefined) {
         const own = user.userId === req.caller.userId;
@@ -203,11 +159,11 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
         },
         'cabinet: user changed',
       );
-      return userJson(user);
+      return userJson(org, user);
     },
   );
 
-  app.delete<{ Params: { id: number } }>(
+  app.delete(
     '/api/v1/users/:id',
     {
       preHandler,
@@ -216,7 +172,7 @@ export async function usersRoutes(app: FastifyInstance, opts: { ctx: CabinetCont
         summary: 'Delete a user; its sessions stop working (the owner cannot be deleted)',
         params: idParams('id'),
         response: {
-          204: { type: 'null', description: 'Deleted' },
+          204: noContent('Deleted'),
           ...errorResponses(400, 401, 403, 404, 409),
         },
       },

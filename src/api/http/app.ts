@@ -1,6 +1,7 @@
 // A Fastify instance with the HTTP conventions at its root, for the server and for tests that
 // mount one route family alone.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import { useHttpConventions } from './conventions.js';
 
@@ -16,3 +17,6 @@ export function createHttpApp(
   useHttpConventions(app);
   return app;
 }
+
+/** A route plugin's instance, typed by its TypeBox schemas (what `withTypeProvider` returns). */
+export type TypeBoxApp = Parameters<FastifyPluginAsyncTypebox>[0];

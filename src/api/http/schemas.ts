@@ -1,13 +1,47 @@
-// JSON schemas every route family shares: ids, error answers, id params.
+// Route schemas every route family shares (TypeBox: the schema is the type): ids, error
+// answers, id params, and the forms of an answer's objects and nullable fields.
+import { Type, type Static, type TProperties, type TSchema, type TSchemaOptions } from 'typebox';
 import { MAX_UINT32 } from '../../protocol/numbers.js';
 
-export const idSchema = { type: 'integer', minimum: 1, maximum: MAX_UINT32 } as const;
-export const uint32 = { type: 'integer', minimum: 0, maximum: MAX_UINT32 } as const;
+export const idSchema = Type.Integer({ minimum: 1, maximum: MAX_UINT32 });
+export const uint32 = Type.Integer({ minimum: 0, maximum: MAX_UINT32 });
 
-export const errorSchema = {
+/** An answer's object: its fields documented, none required (the serializer skips a missing one). */
+export const answerObject = <P extends TProperties>(properties: P, options?: TSchemaOptions) =>
+  Type.Partial(Type.Object(properties), options);
+
+/** A schema or null, as one JSON type list (`type: ['string', 'null']`) like the serializer's. */
+export const nullable = <T extends TSchema & { type: string }>(schema: T) =>
+  Type.Unsafe<Static<T> | null>({ ...schema, type: [schema.type, 'null'] });
+
+/**
+ * An optional field the validator fills with its `default` (useDefaults): left out of
+ * `required`, and so typed as always present in the handler.
+ */
+export const defaulted = <T extends TSchema>(schema: T) => Type.Optional(schema) as unknown as T;
+
+/** A 204 answer: no body, documented as `type: 'null'`. */
+export const noContent = (description: string) =>
+  Type.Unsafe<undefined>(Type.Null({ description }));
+
+/**
+ * An answer's string documented by its values (`enum`), typed as any string: the serializer
+ * does not check the values, and a name of a code the table lacks answers as it is.
+ */
+export const answerEnum = (values: readonly string[], options?: TSchemaOptions) =>
+  Type.Unsafe<string>(Type.Enum([...values], { type: 'string', ...options }));
+
+/** An answer's free-form JSON object (`additionalProperties: true`, no fields listed). */
+export const anyObject = Type.Unsafe<Record<string, unknown>>({
   type: 'object',
-  properties: { error: { type: 'string' }, message: { type: 'string' } },
-} as const;
+  additionalProperties: true,
+});
+
+const errorFields = { error: Type.String(), message: Type.String() };
+export const errorSchema = answerObject(errorFields);
+
+/** An error answer with its own description, for the OpenAPI document. */
+export const errorAnswer = (description: string) => answerObject(errorFields, { description });
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input',
@@ -21,17 +55,12 @@ const DESCRIPTIONS: Record<number, string> = {
 };
 
 /** Error answers a route documents, by status code, for the OpenAPI document. */
-export function errorResponses(...codes: number[]) {
+export function errorResponses<C extends number>(...codes: C[]) {
   return Object.fromEntries(
-    codes.map((c) => [c, { description: DESCRIPTIONS[c] ?? 'Error', ...errorSchema }]),
-  ) as Record<number, typeof errorSchema & { description: string }>;
+    codes.map((c) => [c, errorAnswer(DESCRIPTIONS[c] ?? 'Error')]),
+  ) as Record<C, typeof errorSchema>;
 }
 
 /** Params of one id, e.g. `idParams('kkmId')`. */
 export const idParams = <N extends string>(name: N) =>
-  ({
-    type: 'object',
-    additionalProperties: false,
-    required: [name],
-    properties: { [name]: idSchema } as Record<N, typeof idSchema>,
-  }) as const;
+  Type.Object({ [name]: idSchema } as Record<N, typeof idSchema>, { additionalProperties: false });

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { FrameHeader } from '../../protocol/header.js';
 import type { IResponse, Request } from '../../protocol/schema.js';
 import type { DocumentQueries } from '../../storage/document-queries.js';
-import type { RegInfo } from '../../storage/registry.js';
+import type { RegInfo } from '../../storage/kkms.js';
 import type { DocumentRow } from '../../fiscal/document-rows.js';
 import type { DeviceState } from '../../fiscal/device-state.js';
 

@@ -2509,8 +2509,8 @@ export interface paths {
           };
           content: {
             'application/json': {
-              id?: number;
-              bin?: string;
+              id: number;
+              bin: string;
             };
           };
         };
@@ -2556,7 +2556,7 @@ export interface paths {
           };
           content: {
             'application/json': {
-              id?: number;
+              id: number;
             };
           };
         };
@@ -2603,7 +2603,7 @@ export interface paths {
           };
           content: {
             'application/json': {
-              id?: number;
+              id: number;
             };
           };
         };
@@ -2652,9 +2652,9 @@ export interface paths {
           };
           content: {
             'application/json': {
-              kkms?: {
-                id?: number;
-                token?: number;
+              kkms: {
+                id: number;
+                token: number;
               }[];
             };
           };
@@ -2694,7 +2694,7 @@ export interface paths {
           };
           content: {
             'application/json': {
-              token?: number;
+              token: number;
             };
           };
         };
@@ -2894,8 +2894,8 @@ export interface paths {
           };
           content: {
             'application/json': {
-              code?: number;
-              login?: string;
+              code: number;
+              login: string;
             };
           };
         };
@@ -2965,7 +2965,7 @@ export interface paths {
           };
           content: {
             'application/json': {
-              version?: number;
+              version: number;
             };
           };
         };
@@ -3013,7 +3013,7 @@ export interface paths {
           };
           content: {
             'application/json': {
-              stored?: number;
+              stored: number;
             };
           };
         };

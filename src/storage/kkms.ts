@@ -1,0 +1,313 @@
+// KKMs: the only writer of the `kkms` table (and of the registry's audit rows in
+// `device_events`: token issues and status changes made by the operator or the cabinet).
+// Tokens are never logged.
+import { randomInt } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Db } from './db.js';
+import type { KkmStatus } from '../fiscal/device-state.js';
+import { MAX_UINT32 } from '../protocol/numbers.js';
+import { chTime, isId } from './values.js';
+import { ConflictError, InvalidInputError, NotFoundError } from './errors.js';
+import { UnknownIds } from './unknown-ids.js';
+import { Repository, nextVersion, requireId, requireText } from './repository.js';
+import type { Orgs } from './orgs.js';
+
+export const KKM_STATUSES: readonly KkmStatus[] = ['active', 'blocked', 'deregistered'];
+
+export interface KkmRecord {
+  kkmId: number;
+  orgId: number;
+  pointId: number;
+  serialNumber: string;
+  model: string;
+  fnsKkmId: string;
+  status: KkmStatus;
+  token: number;
+  tokenEpoch: number;
+  createdAt: Date;
+}
+
+export interface CreateKkmInput {
+  serialNumber: string;
+  model: string;
+  fnsKkmId: string;
+}
+
+/** ServiceResponse.RegInfo with the protocol's field names. */
+export interface RegInfo {
+  kkm: {
+    serial_number: string;
+    fns_kkm_id: string;
+    kkm_id: string;
+    point_of_payment_number?: string;
+  };
+  pos: { title: string; address: string };
+  org: { title: string; address: string; inn: string; okved: string };
+}
+
+/** A random token for the frame header: uint32, never 0. */
+export function randomToken(unlike?: number): number {
+  for (;;) {
+    const token = randomInt(1, MAX_UINT32 + 1);
+    if (token !== unlike) return token;
+  }
+}
+
+interface KkmRow {
+  kkm_id: number | string;
+  org_id: number | string;
+  point_id: number | string;
+  serial_number: string;
+  model: string;
+  fns_kkm_id: string;
+  status: KkmStatus;
+  token: number | string;
+  token_epoch: number | string;
+  created_ms: number | string;
+  version: number | string;
+}
+
+const KKM_COLUMNS = `kkm_id, org_id, point_id, serial_number, model, fns_kkm_id, status, token,
+  token_epoch, toUnixTimestamp64Milli(created_at) AS created_ms, version`;
+
+function kkmFromRow(r: KkmRow): KkmRecord {
+  return {
+    kkmId: Number(r.kkm_id),
+    orgId: Number(r.org_id),
+    pointId: Number(r.point_id),
+    serialNumber: r.serial_number,
+    model: r.model,
+    fnsKkmId: r.fns_kkm_id,
+    status: r.status,
+    token: Number(r.token),
+    tokenEpoch: Number(r.token_epoch),
+    createdAt: new Date(Number(r.created_ms)),
+  };
+}
+
+export class Kkms extends Repository {
+  /** KKM ids looked up and not found (a register's frames name its id on every request). */
+  private readonly unknownKkms = new UnknownIds(() => this.highestKkmId());
+
+  constructor(
+    db: Db,
+    redis: Redis,
+    keyPrefix: string,
+    private readonly orgs: Orgs,
+  ) {
+    super(db, redis, keyPrefix);
+  }
+
+  /** Registers a KKM at a point: status active, a fresh random token, token epoch 1. */
+  async createKkm(pointId: number, input: CreateKkmInput): Promise<{ kkmId: number }> {
+    requireId('point', pointId);
+    const serialNumber = requireText('serialNumber', input.serialNumber);
+    const model = requireText('model', input.model);
+    const fnsKkmId = requireText('fnsKkmId', input.fnsKkmId);
+    const point = await this.orgs.getPoint(pointId);
+    if (!point) throw new NotFoundError('point', pointId);
+    const kkmId = await this.allocate('kkm');
+    await this.insert('kkms', {
+      kkm_id: kkmId,
+      org_id: point.orgId,
+      point_id: pointId,
+      serial_number: serialNumber,
+      model,
+      fns_kkm_id: fnsKkmId,
+      status: 'active',
+      token: randomToken(),
+      token_epoch: 1,
+      created_at: chTime(Date.now()),
+      version: nextVersion(),
+    });
+    this.unknownKkms.registered(kkmId);
+    return { kkmId };
+  }
+
+  /**
+   * Registers many KKMs at one point in one insert (fleet roll-outs, benchmarks), each active
+   * with a fresh random token at token epoch 1, and returns their ids and tokens.
+   */
+  async createKkms(
+    pointId: number,
+    inputs: CreateKkmInput[],
+  ): Promise<{ kkmId: number; token: number }[]> {
+    requireId('point', pointId);
+    const checked = inputs.map((input, i) => ({
+      serialNumber: requireText(`kkms/${i}/serialNumber`, input.serialNumber),
+      model: requireText(`kkms/${i}/model`, input.model),
+      fnsKkmId: requireText(`kkms/${i}/fnsKkmId`, input.fnsKkmId),
+    }));
+    if (checked.length === 0) return [];
+    const point = await this.orgs.getPoint(pointId);
+    if (!point) throw new NotFoundError('point', pointId);
+    const last = await this.allocate('kkm', checked.length);
+    const first = last - checked.length + 1;
+    const now = chTime(Date.now());
+    const rows = checked.map((input, i) => ({
+      kkm_id: first + i,
+      org_id: point.orgId,
+      point_id: pointId,
+      serial_number: input.serialNumber,
+      model: input.model,
+      fns_kkm_id: input.fnsKkmId,
+      status: 'active',
+      token: randomToken(),
+      token_epoch: 1,
+      created_at: now,
+      version: nextVersion(),
+    }));
+    await this.db.insert('kkms', rows);
+    rows.forEach((r) => this.unknownKkms.registered(r.kkm_id));
+    await this.db.insert(
+      'device_events',
+      rows.map((r) => ({
+        kkm_id: r.kkm_id,
+        received_at: now,
+        kind: 'token_issued',
+        detail: JSON.stringify({ source: 'admin', tokenEpoch: 1, bulk: true }),
+      })),
+    );
+    return rows.map((r) => ({ kkmId: r.kkm_id, token: r.token }));
+  }
+
+  async getKkm(kkmId: number): Promise<KkmRecord | null> {
+    if (await this.unknownKkms.absent(kkmId)) return null;
+    const row = await this.kkmRow(kkmId);
+    if (!row) this.unknownKkms.add(kkmId);
+    return row ? kkmFromRow(row) : null;
+  }
+
+  /** Where each of these KKMs is registered (unknown ones are left out). */
+  async kkmPlaces(kkmIds: number[]): Promise<Map<number, { orgId: number; pointId: number }>> {
+    const rows = await this.db.rows<{ kkm_id: number; org_id: number; point_id: number }>(
+      `SELECT kkm_id, org_id, point_id FROM kkms FINAL WHERE kkm_id IN {ids:Array(UInt32)}`,
+      { ids: kkmIds },
+    );
+    return new Map(rows.map((r) => [r.kkm_id, { orgId: r.org_id, pointId: r.point_id }]));
+  }
+
+  async listKkms(orgId: number): Promise<KkmRecord[]> {
+    if (!isId(orgId)) return [];
+    const rows = await this.db.rows<KkmRow>(
+      `SELECT ${KKM_COLUMNS} FROM kkms FINAL WHERE org_id = {id:UInt32} ORDER BY kkm_id`,
+      { id: orgId },
+    );
+    return rows.map(kkmFromRow);
+  }
+
+  /**
+   * A new random token and token_epoch + 1; the previous token stops working once the ingest
+   * core drops its cached device state. A deregistered KKM → ConflictError.
+   */
+  async issueToken(kkmId: number): Promise<{ token: number; tokenEpoch: number }> {
+    requireId('kkm', kkmId);
+    return this.withLock(`kkm:${kkmId}`, async () => {
+      const row = await this.kkmRow(kkmId);
+      if (!row) throw new NotFoundError('kkm', kkmId);
+      if (row.status === 'deregistered') {
+        throw new ConflictError('kkm_deregistered', `kkm ${kkmId} is deregistered`);
+      }
+      const token = randomToken(Number(row.token));
+      const tokenEpoch = Number(row.token_epoch) + 1;
+      await this.writeKkm(row, { token, token_epoch: tokenEpoch });
+      await this.event(kkmId, 'token_issued', { tokenEpoch });
+      return { token, tokenEpoch };
+    });
+  }
+
+  /**
+   * Moves a KKM to `status`. Setting the current status again changes nothing; deregistered
+   * is final (any other status for a deregistered KKM → ConflictError).
+   */
+  async setStatus(kkmId: number, status: KkmStatus): Promise<KkmRecord> {
+    requireId('kkm', kkmId);
+    if (!KKM_STATUSES.includes(status)) {
+      throw new InvalidInputError('status', `must be one of ${KKM_STATUSES.join(', ')}`);
+    }
+    return this.withLock(`kkm:${kkmId}`, async () => {
+      const row = await this.kkmRow(kkmId);
+      if (!row) throw new NotFoundError('kkm', kkmId);
+      if (row.status === status) return kkmFromRow(row);
+      if (row.status === 'deregistered') {
+        throw new ConflictError(
+          'kkm_deregistered',
+          `kkm ${kkmId} is deregistered; deregistration is final`,
+        );
+      }
+      const updated = await this.writeKkm(row, { status });
+      await this.event(kkmId, 'status_changed', { from: row.status, to: status });
+      return kkmFromRow(updated);
+    });
+  }
+
+  /** Registration info of a KKM in ServiceResponse.reg_info shape, or null if unknown. */
+  async getRegInfo(kkmId: number): Promise<RegInfo | null> {
+    const kkm = await this.getKkm(kkmId);
+    if (!kkm) return null;
+    const [point, org] = await Promise.all([
+      this.orgs.getPoint(kkm.pointId),
+      this.orgs.getOrg(kkm.orgId),
+    ]);
+    if (!point || !org) return null;
+    return {
+      kkm: {
+        serial_number: kkm.serialNumber,
+        fns_kkm_id: kkm.fnsKkmId,
+        kkm_id: String(kkm.kkmId),
+        point_of_payment_number: String(kkm.pointId),
+      },
+      pos: { title: point.title, address: point.address },
+      org: { title: org.title, address: org.address, inn: org.bin, okved: org.okved },
+    };
+  }
+
+  // -- internals
+
+  private async kkmRow(kkmId: number): Promise<KkmRow | null> {
+    if (!isId(kkmId)) return null;
+    const rows = await this.db.rows<KkmRow>(
+      `SELECT ${KKM_COLUMNS} FROM kkms FINAL WHERE kkm_id = {id:UInt32} LIMIT 1`,
+      { id: kkmId },
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Writes a new version of a KKM row with `changes` applied; returns the row written. */
+  private async writeKkm(
+    row: KkmRow,
+    changes: Partial<Pick<KkmRow, 'status' | 'token' | 'token_epoch'>>,
+  ): Promise<KkmRow> {
+    const next: KkmRow = { ...row, ...changes, version: nextVersion(Number(row.version)) };
+    await this.insert('kkms', {
+      kkm_id: Number(next.kkm_id),
+      org_id: Number(next.org_id),
+      point_id: Number(next.point_id),
+      serial_number: next.serial_number,
+      model: next.model,
+      fns_kkm_id: next.fns_kkm_id,
+      status: next.status,
+      token: Number(next.token),
+      token_epoch: Number(next.token_epoch),
+      created_at: chTime(Number(next.created_ms)),
+      version: next.version,
+    });
+    return next;
+  }
+
+  /** An audit row in device_events (never the token itself). */
+  private async event(kkmId: number, kind: string, detail: Record<string, unknown>) {
+    await this.insert('device_events', {
+      kkm_id: kkmId,
+      received_at: chTime(Date.now()),
+      kind,
+      detail: JSON.stringify({ source: 'admin', ...detail }),
+    });
+  }
+
+  /** The largest KKM id ClickHouse holds. */
+  private async highestKkmId(): Promise<number> {
+    const rows = await this.db.rows<{ m: number }>('SELECT max(kkm_id) AS m FROM kkms');
+    return Number(rows[0]?.m ?? 0);
+  }
+}
