@@ -16,6 +16,7 @@ import { receiptCheckRoutes } from '../api/public/receipt-routes.js';
 import { createHttpApp } from '../api/http/app.js';
 import { securityHeaders } from '../api/security-headers.js';
 import { checkBodyText } from '../api/text-checks.js';
+import { webCabinet } from '../api/web-cabinet.js';
 import { ConnectionsByAddress } from '../ingest/address-connections.js';
 import type { Config } from '../config/config.js';
 import { kkmHttpTransport } from '../ingest/http-transport.js';
@@ -158,6 +159,8 @@ export async function buildHttpApp(d: HttpAppDeps): Promise<FastifyInstance> {
       forward: d.forward,
       onKkmChanged,
     });
+    // The web cabinet at / (its routes are the files of the build; the API keeps its paths).
+    await app.register(webCabinet, { dir: config.webDir });
     await app.register(adminRoutes, {
       registry: d.registry,
       adminToken: d.adminToken,

@@ -63,6 +63,8 @@ export interface Config {
   receiptCheck: ReceiptCheckConfig;
   /** A KKM heard from (document or device event) within this many seconds counts as online. */
   kkmOnlineWindowSeconds: number;
+  /** The built web cabinet served at / (empty: the package's dist/web). */
+  webDir: string;
   logLevel: string;
   roles: Set<Role>;
   /**
@@ -163,6 +165,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     receiptUrl,
     receiptCheck: loadReceiptCheckConfig(env, problems, receiptUrl),
     kkmOnlineWindowSeconds: int('OFD_KKM_ONLINE_WINDOW_S', 600, 1, 86_400),
+    webDir: str('OFD_WEB_DIR', ''),
     logLevel: str('LOG_LEVEL', 'info'),
     roles,
     ingestProcesses: int('OFD_INGEST_PROCESSES', 0, 0, 64),

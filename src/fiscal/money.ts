@@ -35,3 +35,24 @@ export function tenge(tiyn: number | bigint): string {
   const a = neg ? -v : v;
   return `${neg ? '-' : ''}${a / 100n}.${String(a % 100n).padStart(2, '0')}`;
 }
+
+// Text for people (the receipt page, the web cabinet): exact, from the integers.
+const NBSP = '\u00a0';
+
+/** 1440100 → "14 401,00" (thousands grouped, decimal comma, as a receipt prints it). */
+export function moneyText(tiyn: number): string {
+  const sign = tiyn < 0 ? '−' : '';
+  const abs = Math.abs(tiyn);
+  const digits = String(Math.floor(abs / 100));
+  let whole = digits.slice(0, ((digits.length - 1) % 3) + 1);
+  for (let i = whole.length; i < digits.length; i += 3) whole += NBSP + digits.slice(i, i + 3);
+  return `${sign}${whole},${String(abs % 100).padStart(2, '0')}`;
+}
+
+/** Thousandths as a decimal: 1500 → "1,5", 12000 → "12". */
+export function thousandthsText(n: number): string {
+  const frac = String(n % 1000)
+    .padStart(3, '0')
+    .replace(/0+$/, '');
+  return `${Math.floor(n / 1000)}${frac ? `,${frac}` : ''}`;
+}

@@ -41,3 +41,7 @@ export function fromWallClock(text: string): IDateTime {
 export function wallClockAt(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 }
+
+/** A wall-clock ISO text as people read it: '2026-03-10T09:00:00' → '10.03.2026 09:00:00'. */
+export const dateTimeText = (iso: string) =>
+  `${iso.slice(8, 10)}.${iso.slice(5, 7)}.${iso.slice(0, 4)} ${iso.slice(11, 19)}`;

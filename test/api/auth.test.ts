@@ -28,6 +28,29 @@ t.test('the owner logs in with the BIN and the org password', async (t) => {
   t.equal(users.json.items[0].login, org.bin);
 });
 
+t.test('GET /api/v1/me tells the session its role, modules and points', async (t) => {
+  const owner = await login(org.bin);
+  const me = await call('GET', '/api/v1/me', { token: owner });
+  t.equal(me.status, 200);
+  t.match(me.json, { orgId: org.orgId, login: org.bin, role: 'owner', pointIds: 'all' });
+  t.same(me.json.permissions, [
+    'transactions',
+    'reports',
+    'analytics',
+    'exports',
+    'users',
+    'organization',
+  ]);
+  const sub = await cabinetClient(server).createSubUser(owner, {
+    pointIds: [org.pointId],
+    permissions: ['reports', 'transactions'],
+  });
+  const subMe = await call('GET', '/api/v1/me', { token: sub.token });
+  t.match(subMe.json, { userId: sub.id, role: 'user', pointIds: [org.pointId] });
+  t.same(subMe.json.permissions, ['transactions', 'reports'], 'in catalogue order');
+  t.equal((await call('GET', '/api/v1/me')).status, 401, 'no session, no answer');
+});
+
 t.test('a wrong password and an unknown login get the same 401', async (t) => {
   const wrong = await tryLogin(org.bin, 'Wrong-pass1!');
   const unknown = await tryLogin('no-such-login', ORG_PASSWORD);

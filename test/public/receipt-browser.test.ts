@@ -4,27 +4,16 @@
 // The screenshot in the README is taken here (docs/screenshots/receipt-check.png); the data
 // are fixed, so it changes only when the page does.
 import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
 import t from 'tap';
-import { chromium } from 'playwright-core';
+import { launchBrowser, screenshotPath } from '../helpers/browser.js';
 import { startTestServer } from '../helpers/server.js';
 import { toTiyn } from '../../src/fiscal/money.js';
-import { moneyText } from '../../src/api/public/receipt-page.js';
+import { moneyText } from '../../src/fiscal/money.js';
 import { PaymentType, ResultCode } from '../../src/protocol/schema.js';
 import { requests, seededRandom, ticket } from '../../src/sim/documents.js';
 
-// CI installs Debian's chromium (.ci/run); a missing browser fails the test, never skips it.
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-if (!existsSync(executablePath)) {
-  throw new Error(
-    `no Chromium at ${executablePath}: apt-get install chromium or set CHROMIUM_PATH`,
-  );
-}
-const screenshot = join(
-  dirname(fileURLToPath(import.meta.url)),
-  '../../docs/screenshots/receipt-check.png',
-);
+const screenshot = screenshotPath('receipt-check');
 
 const server = await startTestServer();
 t.teardown(() => server.stop());
@@ -67,7 +56,7 @@ if (answer.response.result.result_code !== ResultCode.RESULT_TYPE_OK) {
 const qr = new URL(Buffer.from(answer.response.ticket!.qr_code!).toString('utf8'));
 const url = `http://127.0.0.1:${server.httpPort}${qr.pathname}${qr.search}`;
 
-const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+const browser = await launchBrowser();
 t.teardown(() => browser.close());
 
 t.test('the QR URL shows the total and every item, without JavaScript', async (t) => {

@@ -13,7 +13,7 @@ import { ItemType, PaymentType, ResultCode } from '../../src/protocol/schema.js'
 import { as203, requests, seededRandom, ticket, dateTime } from '../../src/sim/documents.js';
 import { KkmDevice, TcpLink } from '../../src/sim/kkm-client.js';
 import { rich203 } from '../helpers/receipts-203.js';
-import { moneyText } from '../../src/api/public/receipt-page.js';
+import { moneyText } from '../../src/fiscal/money.js';
 
 const RATE_MAX = 30;
 const server = await startTestServer({

@@ -268,6 +268,16 @@ const cases: Case[] = [
     control: [204],
   },
   {
+    method: 'GET',
+    route: '/api/v1/me',
+    url: '/api/v1/me',
+    // Who the session is: always the caller itself, never the organization's owner.
+    otherOrg: own((me) => (me.orgId === orgA.orgId ? 'the victim organization' : null)),
+    outsider: own((me) => (me.role !== 'user' ? `role ${me.role}` : null)),
+    outsideManager: own((me) => (me.role !== 'user' ? `role ${me.role}` : null)),
+    control: [200],
+  },
+  {
     method: 'POST',
     route: '/api/v1/users',
     url: '/api/v1/users',

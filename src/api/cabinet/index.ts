@@ -12,6 +12,7 @@ import { groupsRoutes } from './groups-routes.js';
 import { analyticsRoutes } from './analytics-routes.js';
 import { kkmsRoutes } from './kkms-routes.js';
 import { liveRoutes } from './live-routes.js';
+import { meRoutes } from './me-routes.js';
 import { publishAccessChanges } from './live-watch.js';
 import { notificationsRoutes } from './notifications-routes.js';
 import { reconciliationRoutes } from './reconciliation-routes.js';
@@ -92,6 +93,7 @@ export async function cabinetApi(app: FastifyInstance, opts: CabinetOptions): Pr
     publishAccessChanges(secured, ctx.feed);
     // Authenticated route plugins register here.
     await secured.register(authSecuredRoutes, { ctx });
+    await secured.register(meRoutes);
     await secured.register(usersRoutes, { ctx });
     await secured.register(groupsRoutes, { ctx });
     await secured.register(notificationsRoutes, { ctx });

@@ -2,33 +2,11 @@
 // sent, and the Content-Security-Policy allows none), fits a phone and prints like a receipt.
 // Money is formatted from integer tiyn, quantities and tax rates from integer thousandths.
 import escapeHtml from 'escape-html';
+import { moneyText, thousandthsText } from '../../fiscal/money.js';
 import { receiptUrl, type ReceiptKey } from '../../fiscal/receipt-url.js';
+import { dateTimeText } from '../../protocol/datetime.js';
 import type { PublicReceipt } from './public-receipt.js';
 import { LANGS, TEXTS, type Lang, type Texts } from './receipt-texts.js';
-
-const NBSP = '\u00a0';
-
-/** 1440100 → "14 401,00" (thousands grouped, decimal comma, as a receipt prints it). */
-export function moneyText(tiyn: number): string {
-  const sign = tiyn < 0 ? '−' : '';
-  const abs = Math.abs(tiyn);
-  const digits = String(Math.floor(abs / 100));
-  let whole = digits.slice(0, ((digits.length - 1) % 3) + 1);
-  for (let i = whole.length; i < digits.length; i += 3) whole += NBSP + digits.slice(i, i + 3);
-  return `${sign}${whole},${String(abs % 100).padStart(2, '0')}`;
-}
-
-/** Thousandths as a decimal: 1500 → "1,5", 12000 → "12". */
-export function thousandthsText(n: number): string {
-  const frac = String(n % 1000)
-    .padStart(3, '0')
-    .replace(/0+$/, '');
-  return `${Math.floor(n / 1000)}${frac ? `,${frac}` : ''}`;
-}
-
-/** '2026-03-10T09:00:00' → '10.03.2026 09:00:00'. */
-export const dateTimeText = (iso: string) =>
-  `${iso.slice(8, 10)}.${iso.slice(5, 7)}.${iso.slice(0, 4)} ${iso.slice(11, 19)}`;
 
 const STYLE = `
 body { font: 15px/1.4 system-ui, sans-serif; margin: 0; background: #f4f4f4; color: #111; }
