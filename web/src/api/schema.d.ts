@@ -107,6 +107,129 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/admin/forwarding': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** State of forwarding to the tax authority, per transport */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              transports: {
+                name: string;
+                destination: {
+                  [key: string]: unknown;
+                };
+                backlog: {
+                  documents: number;
+                  events: number;
+                  kkms: number;
+                };
+                lagSeconds: number;
+                forwarder: {
+                  holder: string;
+                  updatedAt: string;
+                  lastBatchAt: string | null;
+                  lastBatchDocuments: number;
+                  lastOkAt: string | null;
+                  lastError: string | null;
+                  consecutiveFailures: number;
+                  lagAlertSince: string | null;
+                } | null;
+                replays: {
+                  transport: string;
+                  id: string;
+                  kkmId: number | null;
+                  from: string;
+                  requestedAt: string;
+                  appliedAt: string | null;
+                  rewound: number;
+                }[];
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/admin/forwarding/replay': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Send again what was received at or after a time, for one KKM or all */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description receive time, ISO 8601 with a zone */
+            from: string;
+            kkmId?: number;
+            transport?: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              replays: {
+                transport: string;
+                id: string;
+                kkmId: number | null;
+                from: string;
+                requestedAt: string;
+                appliedAt: string | null;
+                rewound: number;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/public/receipts': {
     parameters: {
       query?: never;
@@ -153,7 +276,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Log in with login and password; returns a bearer session token */
+    /** Log in with login and password, or with an EDS or one-time-code proof (method eds/otp); returns a bearer session token */
     post: {
       parameters: {
         query?: never;
@@ -164,8 +287,20 @@ export interface paths {
       requestBody: {
         content: {
           'application/json': {
+            /** @enum {string} */
+            method: 'password' | 'eds' | 'otp';
             login: string;
             password: string;
+            /** @description From /auth/challenge */
+            challenge: string;
+            /** @description Base64 CMS/PKCS#7 SignedData over the challenge (NCALayer) */
+            signature: string;
+            /** @description IIN or BIN: 12 digits */
+            iin: string;
+            /** @description Mobile phone, digits with an optional leading + */
+            phone: string;
+            /** @description The 6-digit code sent */
+            code: string;
           };
         };
       };
@@ -198,6 +333,350 @@ export interface paths {
         };
         /** @description No valid session */
         401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Too many requests */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/auth/challenge': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** A challenge to sign with an EDS key (NCALayer), for login or registration */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description Sign these UTF-8 bytes (CMS, attached or detached) */
+              challenge: string;
+              /** Format: date-time */
+              expiresAt: string;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/auth/otp': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Send a one-time code by SMS to the phone of this IIN */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description IIN or BIN: 12 digits */
+            iin: string;
+            /** @description Mobile phone, digits with an optional leading + */
+            phone: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** Format: date-time */
+              expiresAt: string;
+            };
+          };
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Too many requests */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Busy; try again */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/registration/email-code': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Send a code confirming the e-mail address given at registration */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            email: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** Format: date-time */
+              expiresAt: string;
+            };
+          };
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Too many requests */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Busy; try again */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/registration': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Register an organization; its BIN/IIN comes from the EDS or OTP proof */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            proof: {
+              /** @enum {string} */
+              method: 'eds' | 'otp';
+            };
+            /** @description By the cabinet password policy */
+            password: string;
+            legalForm: 'legal_entity' | 'individual_entrepreneur';
+            name: string;
+            head?: {
+              position: string;
+              name: string;
+            };
+            bank?: {
+              /** @description BIK (8 characters) */
+              bik: string;
+              /** @description IIK (IBAN, KZ + 18) */
+              iik: string;
+            };
+            legalAddress: {
+              region: string;
+              locality: string;
+              street: string;
+              house: string;
+              building?: string;
+              flat?: string;
+            };
+            actualAddress?: {
+              region: string;
+              locality: string;
+              street: string;
+              house: string;
+              building?: string;
+              flat?: string;
+            };
+            actualSameAsLegal?: boolean;
+            okved?: string;
+            email: string;
+            /** @description The 6-digit code sent */
+            emailCode: string;
+            /** @description Mobile phone, digits with an optional leading + */
+            phone: string;
+            /**
+             * @description The user agreement, accepted
+             * @enum {boolean}
+             */
+            agreementAccepted: true;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: number;
+              bin: string;
+            };
+          };
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description No valid session */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Conflicts with stored state */
+        409: {
           headers: {
             [name: string]: unknown;
           };
@@ -303,7 +782,13 @@ export interface paths {
               login: string;
               role: 'owner' | 'user';
               permissions: (
-                'transactions' | 'reports' | 'analytics' | 'exports' | 'users' | 'organization'
+                | 'transactions'
+                | 'reports'
+                | 'analytics'
+                | 'exports'
+                | 'users'
+                | 'organization'
+                | 'kkms'
               )[];
               /** @description 'all' for the owner; otherwise the points granted directly or through groups */
               pointIds: 'all' | number[];
@@ -421,9 +906,15 @@ export interface paths {
             email: string;
             /** @description Points of sale granted directly */
             pointIds: number[];
-            /** @description Cabinet modules: transactions, reports, analytics, exports, users, organization */
+            /** @description Cabinet modules: transactions, reports, analytics, exports, users, organization, kkms */
             permissions: (
-              'transactions' | 'reports' | 'analytics' | 'exports' | 'users' | 'organization'
+              | 'transactions'
+              | 'reports'
+              | 'analytics'
+              | 'exports'
+              | 'users'
+              | 'organization'
+              | 'kkms'
             )[];
             /** @description Groups the user belongs to */
             groupIds?: number[];
@@ -624,9 +1115,15 @@ export interface paths {
             email: string;
             /** @description Points of sale granted directly */
             pointIds: number[];
-            /** @description Cabinet modules: transactions, reports, analytics, exports, users, organization */
+            /** @description Cabinet modules: transactions, reports, analytics, exports, users, organization, kkms */
             permissions: (
-              'transactions' | 'reports' | 'analytics' | 'exports' | 'users' | 'organization'
+              | 'transactions'
+              | 'reports'
+              | 'analytics'
+              | 'exports'
+              | 'users'
+              | 'organization'
+              | 'kkms'
             )[];
             /** @description Groups the user belongs to */
             groupIds: number[];
@@ -884,9 +1381,15 @@ export interface paths {
             name: string;
             /** @description Points of sale the members see */
             pointIds: number[];
-            /** @description Cabinet modules: transactions, reports, analytics, exports, users, organization */
+            /** @description Cabinet modules: transactions, reports, analytics, exports, users, organization, kkms */
             permissions: (
-              'transactions' | 'reports' | 'analytics' | 'exports' | 'users' | 'organization'
+              | 'transactions'
+              | 'reports'
+              | 'analytics'
+              | 'exports'
+              | 'users'
+              | 'organization'
+              | 'kkms'
             )[];
             /** @description Users of the group (replaces the membership when given) */
             memberIds?: number[];
@@ -1058,9 +1561,15 @@ export interface paths {
             name: string;
             /** @description Points of sale the members see */
             pointIds: number[];
-            /** @description Cabinet modules: transactions, reports, analytics, exports, users, organization */
+            /** @description Cabinet modules: transactions, reports, analytics, exports, users, organization, kkms */
             permissions: (
-              'transactions' | 'reports' | 'analytics' | 'exports' | 'users' | 'organization'
+              | 'transactions'
+              | 'reports'
+              | 'analytics'
+              | 'exports'
+              | 'users'
+              | 'organization'
+              | 'kkms'
             )[];
             /** @description Users of the group (replaces the membership when given) */
             memberIds: number[];
@@ -1824,6 +2333,8 @@ export interface paths {
                 /** @description When offline: the last contact (null when never heard from) */
                 offlineSince?: string | null;
                 lastShiftNumber?: number;
+                /** @description Status of the organization's latest wired VPN request; null: none */
+                vpn?: string | null;
                 openShift: {
                   number: number;
                   /** @description device wall clock, no time zone */
@@ -1848,7 +2359,94 @@ export interface paths {
       };
     };
     put?: never;
-    post?: never;
+    /** Register a KKM at a point of sale (an application to the tax authority) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            pointId: number;
+            serialNumber: string;
+            model: string;
+            name: string;
+            year: number;
+            proof?: {
+              /** @enum {string} */
+              method: 'eds' | 'otp';
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description The KKM ID */
+              id: number;
+              applicationId: number;
+              status: string;
+            };
+          };
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description No valid session */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description The account lacks the permission */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Not found in the caller scope */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
     delete?: never;
     options?: never;
     head?: never;
@@ -2474,6 +3072,1983 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/organization': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The organization's card: requisites, head, bank, addresses, contacts */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: number;
+              bin: string;
+              name: string;
+              /** @description taxpayer or service_centre */
+              kind: string;
+              legalForm: ('legal_entity' | 'individual_entrepreneur') | (never | null);
+              head: {
+                position: string;
+                name: string;
+              } | null;
+              bank: {
+                /** @description BIK (8 characters) */
+                bik: string;
+                /** @description IIK (IBAN, KZ + 18) */
+                iik: string;
+              } | null;
+              legalAddress: {
+                region: string;
+                locality: string;
+                street: string;
+                house: string;
+                building?: string;
+                flat?: string;
+              } | null;
+              actualAddress: {
+                region: string;
+                locality: string;
+                street: string;
+                house: string;
+                building?: string;
+                flat?: string;
+              } | null;
+              /** @description The legal address as one line */
+              address: string;
+              email: string;
+              phone: string;
+              agreementAcceptedAt: string | null;
+              /** Format: date-time */
+              createdAt: string;
+            };
+          };
+        };
+        /** @description No valid session */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description The account lacks the permission */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    /** Change the organization's card (BIN and name stay) */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      /** @description Fields left out keep their values; BIN and name cannot be changed */
+      requestBody: {
+        content: {
+          'application/json': {
+            legalForm: 'legal_entity' | 'individual_entrepreneur';
+            head: {
+              position: string;
+              name: string;
+            };
+            bank: {
+              /** @description BIK (8 characters) */
+              bik: string;
+              /** @description IIK (IBAN, KZ + 18) */
+              iik: string;
+            };
+            legalAddress: {
+              region: string;
+              locality: string;
+              street: string;
+              house: string;
+              building?: string;
+              flat?: string;
+            };
+            actualAddress: {
+              region: string;
+              locality: string;
+              street: string;
+              house: string;
+              building?: string;
+              flat?: string;
+            };
+            email: string;
+            /** @description Mobile phone, digits with an optional leading + */
+            phone: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: number;
+              bin: string;
+              name: string;
+              /** @description taxpayer or service_centre */
+              kind: string;
+              legalForm: ('legal_entity' | 'individual_entrepreneur') | (never | null);
+              head: {
+                position: string;
+                name: string;
+              } | null;
+              bank: {
+                /** @description BIK (8 characters) */
+                bik: string;
+                /** @description IIK (IBAN, KZ + 18) */
+                iik: string;
+              } | null;
+              legalAddress: {
+                region: string;
+                locality: string;
+                street: string;
+                house: string;
+                building?: string;
+                flat?: string;
+              } | null;
+              actualAddress: {
+                region: string;
+                locality: string;
+                street: string;
+                house: string;
+                building?: string;
+                flat?: string;
+              } | null;
+              /** @description The legal address as one line */
+              address: string;
+              email: string;
+              phone: string;
+              agreementAcceptedAt: string | null;
+              /** Format: date-time */
+              createdAt: string;
+            };
+          };
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description No valid session */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description The account lacks the permission */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/points': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Points of sale in scope */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              items: {
+                id: number;
+                title: string;
+                address: {
+                  region: string;
+                  locality: string;
+                  street: string;
+                  house: string;
+                  building?: string;
+                  flat?: string;
+                } | null;
+                addressText: string;
+                geo: {
+                  lat: number;
+                  lon: number;
+                } | null;
+                geoChangedAt: string | null;
+                /** Format: date-time */
+                createdAt: string;
+              }[];
+            };
+          };
+        };
+        /** @description No valid session */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description The account lacks the permission */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Add a point of sale */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            title: string;
+            address: {
+              region: string;
+              locality: string;
+              street: string;
+              house: string;
+              building?: string;
+              flat?: string;
+            };
+            geo?: {
+              lat: number;
+              lon: number;
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: number;
+              title: string;
+              address: {
+                region: string;
+                locality: string;
+                street: string;
+                house: string;
+                building?: string;
+                flat?: string;
+              } | null;
+              addressText: string;
+              geo: {
+                lat: number;
+                lon: number;
+              } | null;
+              geoChangedAt: string | null;
+              /** Format: date-time */
+              createdAt: string;
+            };
+          };
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description No valid session */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description The account lacks the permission */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/points/{pointId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /** Change a point of sale (geo at most once a day: else 409) */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          pointId: number;
+        };
+        cookie?: never;
+      };
+      /** @description Fields left out keep their values; geo changes at most once a day */
+      requestBody: {
+        content: {
+          'application/json': {
+            title: string;
+            address: {
+              region: string;
+              locality: string;
+              street: string;
+              house: string;
+              building?: string;
+              flat?: string;
+            };
+            geo: {
+              lat: number;
+              lon: number;
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: number;
+              title: string;
+              address: {
+                region: string;
+                locality: string;
+                street: string;
+                house: string;
+                building?: string;
+                flat?: string;
+              } | null;
+              addressText: string;
+              geo: {
+                lat: number;
+                lon: number;
+              } | null;
+              geoChangedAt: string | null;
+              /** Format: date-time */
+              createdAt: string;
+            };
+          };
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description No valid session */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description The account lacks the permission */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Not found in the caller scope */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Conflicts with stored state */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    post?: never;
+    /** Delete a point of sale without KKMs (else 409) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          pointId: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description No valid session */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description The account lacks the permission */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Not found in the caller scope */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Conflicts with stored state */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/kkms/{kkmId}/token': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Issue a new token for the register (the old one stops working) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          kkmId: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description The ID to type into the register */
+              kkmId: number;
+              /** @description The token to type into the register */
+              token: number;
+            };
+          };
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description No valid session */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description The account lacks the permission */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Not found in the caller scope */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Conflicts with stored state */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/kkms/{kkmId}/reregistration': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Move the KKM to another point of sale (its documents keep their point) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          kkmId: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            pointId: number;
+            proof?: {
+              /** @enum {string} */
+              method: 'eds' | 'otp';
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              applicationId: number;
+              kkmId: number;
+              /** @description awaiting_kgd_registration / awaiting_reregistration / awaiting_kgd_deregistration while the tax authority answers; registered / reregistered / deregistered once applied */
+              status: string;
+            };
+          };
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description No valid session */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description The account lacks the permission */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Not found in the caller scope */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Conflicts with stored state */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/kkms/{kkmId}/deregistration': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Deregister the KKM (409 while a shift is open or offline documents are owed); the register is then answered 15 */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          kkmId: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            reason: string;
+            proof?: {
+              /** @enum {string} */
+              method: 'eds' | 'otp';
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              applicationId: number;
+              kkmId: number;
+              /** @description awaiting_kgd_registration / awaiting_reregistration / awaiting_kgd_deregistration while the tax authority answers; registered / reregistered / deregistered once applied */
+              status: string;
+            };
+          };
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description No valid session */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description The account lacks the permission */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Not found in the caller scope */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Conflicts with stored state */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/vpn-requests': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Ask for a wired VPN connection (cabinet manual §7) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            contact: string;
+            /** @description Mobile phone, digits with an optional leading + */
+            phone: string;
+            kkmCount: number;
+            comment?: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: number;
+              status: string;
+            };
+          };
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description No valid session */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description The account lacks the permission */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/documents': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The organization's applications with their status (cabinet manual §15) */
+    get: {
+      parameters: {
+        query?: {
+          kkmId?: number;
+          type?: 'registration' | 'reregistration' | 'deregistration' | 'vpn';
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              items: {
+                id: number;
+                /** @description registration, reregistration, deregistration, vpn */
+                type: string;
+                title: string;
+                kkmId: number | null;
+                status: string;
+                /** @description eds, otp or password (the session) */
+                signedBy: string;
+                /** Format: date-time */
+                createdAt: string;
+                decidedAt: string | null;
+                detail: {
+                  [key: string]: unknown;
+                };
+              }[];
+            };
+          };
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description No valid session */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description The account lacks the permission */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/documents/{id}/file': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One application as a file (JSON) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description No valid session */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description The account lacks the permission */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Not found in the caller scope */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/service-centres': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Find service centres by the KKM model they serve or by name/BIN */
+    get: {
+      parameters: {
+        query?: {
+          model?: string;
+          q?: string;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              items: {
+                id: number;
+                bin: string;
+                title: string;
+                models: string[];
+              }[];
+            };
+          };
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description No valid session */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description The account lacks the permission */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/service-centre-grants': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The organization's requests to service centres and their status */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              items: {
+                id: number;
+                centreId: number;
+                clientOrgId: number;
+                kkmIds: number[];
+                modules: string[];
+                /** @description pending, accepted, rejected or terminated */
+                status: string;
+                /**
+                 * Format: date-time
+                 * @description When it entered its status
+                 */
+                since: string;
+              }[];
+            };
+          };
+        };
+        /** @description No valid session */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description The account lacks the permission */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Ask a service centre to serve these KKMs with these modules */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            centreId: number;
+            kkmIds: number[];
+            modules: ('transactions' | 'reports' | 'analytics' | 'exports')[];
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: number;
+              centreId: number;
+              clientOrgId: number;
+              kkmIds: number[];
+              modules: string[];
+              /** @description pending, accepted, rejected or terminated */
+              status: string;
+              /**
+               * Format: date-time
+               * @description When it entered its status
+               */
+              since: string;
+            };
+          };
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description No valid session */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description The account lacks the permission */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Not found in the caller scope */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/service-centre-grants/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /** Change the KKMs (and modules) a service centre is shown */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            kkmIds: number[];
+            modules?: ('transactions' | 'reports' | 'analytics' | 'exports')[];
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: number;
+              centreId: number;
+              clientOrgId: number;
+              kkmIds: number[];
+              modules: string[];
+              /** @description pending, accepted, rejected or terminated */
+              status: string;
+              /**
+               * Format: date-time
+               * @description When it entered its status
+               */
+              since: string;
+            };
+          };
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description No valid session */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description The account lacks the permission */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Not found in the caller scope */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Conflicts with stored state */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/service-centre-grants/{id}/terminate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Stop showing data to the service centre (at once) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: number;
+              centreId: number;
+              clientOrgId: number;
+              kkmIds: number[];
+              modules: string[];
+              /** @description pending, accepted, rejected or terminated */
+              status: string;
+              /**
+               * Format: date-time
+               * @description When it entered its status
+               */
+              since: string;
+            };
+          };
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description No valid session */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description The account lacks the permission */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Not found in the caller scope */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Conflicts with stored state */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/service-requests': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A service centre's requests from its clients */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              items: {
+                id: number;
+                centreId: number;
+                clientOrgId: number;
+                kkmIds: number[];
+                modules: string[];
+                /** @description pending, accepted, rejected or terminated */
+                status: string;
+                /**
+                 * Format: date-time
+                 * @description When it entered its status
+                 */
+                since: string;
+              }[];
+            };
+          };
+        };
+        /** @description No valid session */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description The account lacks the permission */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/service-requests/{id}/accept': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Accept a client's request */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: number;
+              centreId: number;
+              clientOrgId: number;
+              kkmIds: number[];
+              modules: string[];
+              /** @description pending, accepted, rejected or terminated */
+              status: string;
+              /**
+               * Format: date-time
+               * @description When it entered its status
+               */
+              since: string;
+            };
+          };
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description No valid session */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description The account lacks the permission */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Not found in the caller scope */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Conflicts with stored state */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/service-requests/{id}/reject': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Reject a client's request */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: number;
+              centreId: number;
+              clientOrgId: number;
+              kkmIds: number[];
+              modules: string[];
+              /** @description pending, accepted, rejected or terminated */
+              status: string;
+              /**
+               * Format: date-time
+               * @description When it entered its status
+               */
+              since: string;
+            };
+          };
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description No valid session */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description The account lacks the permission */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Not found in the caller scope */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Conflicts with stored state */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/admin/orgs': {
     parameters: {
       query?: never;
@@ -2820,6 +5395,10 @@ export interface paths {
               status: string;
               tokenEpoch: number;
               createdAt: string;
+              kgdStatus: {
+                status: string;
+                since: string;
+              } | null;
             };
           };
         };
@@ -3110,6 +5689,161 @@ export interface paths {
       };
     };
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/admin/service-centres': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Register a service centre and the KKM models it serves */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            bin: string;
+            title: string;
+            models: string[];
+            password: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: number;
+            };
+          };
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description No valid session */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description Conflicts with stored state */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/admin/notices': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Post a notice to the chosen organizations' notifications (all when none) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            title: string;
+            body: string;
+            /** @description The organizations to tell; every taxpayer when left out */
+            orgIds?: number[];
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: string;
+              organizations: number;
+            };
+          };
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+        /** @description No valid session */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: string;
+              message: string;
+            };
+          };
+        };
+      };
+    };
     delete?: never;
     options?: never;
     head?: never;
