@@ -40,6 +40,7 @@ t.test('GET /api/v1/me tells the session its role, modules and points', async (t
     'exports',
     'users',
     'organization',
+    'kkms',
   ]);
   const sub = await cabinetClient(server).createSubUser(owner, {
     pointIds: [org.pointId],
