@@ -184,6 +184,8 @@ export function NotAvailable() {
 
 export interface Column<R> {
   header: string;
+  /** Said to screen readers only (a column of buttons that name themselves). */
+  headerHidden?: boolean;
   /** Right-aligned figures (money, counts). */
   numeric?: boolean;
   cell(row: R): ComponentChildren;
@@ -217,7 +219,7 @@ export function DataTable<R>({
           <tr>
             {columns.map((c) => (
               <th key={c.header} scope="col" class={numeric(c)}>
-                {c.header}
+                {c.headerHidden ? <span class="sr-only">{c.header}</span> : c.header}
               </th>
             ))}
           </tr>

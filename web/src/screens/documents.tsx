@@ -5,7 +5,7 @@ import { useState } from 'preact/hooks';
 import { callUntyped, download } from '../api/client';
 import { useT } from '../i18n';
 import { instant } from '../lib/format';
-import { ErrorMessage, Field, NotAvailable, Screen, Select } from '../lib/ui';
+import { DataTable, ErrorMessage, Field, NotAvailable, Screen, Select } from '../lib/ui';
 
 interface Doc {
   id: number | string;
@@ -58,42 +58,33 @@ export function DocumentsScreen() {
       </form>
       {docs && docs.length === 0 && <p>{t.documents.empty}</p>}
       {docs && docs.length > 0 && (
-        <div class="scroll" tabIndex={0}>
-          <table>
-            <caption>{t.documents.caption}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t.documents.name}</th>
-                <th scope="col">{t.documents.kkmId}</th>
-                <th scope="col">{t.documents.date}</th>
-                <th scope="col">{t.documents.status}</th>
-                <th scope="col">{t.documents.file}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {docs.map((d) => (
-                <tr key={d.id}>
-                  <th scope="row">{t.documents.types[d.type] ?? d.title ?? d.type}</th>
-                  <td>{d.kkmId ?? ''}</td>
-                  <td>{instant(d.createdAt)}</td>
-                  <td>{d.status ?? ''}</td>
-                  <td>
-                    <button
-                      type="button"
-                      onClick={async () =>
-                        setError(
-                          await download(`/api/v1/documents/${d.id}/file`, `document-${d.id}`),
-                        )
-                      }
-                    >
-                      {t.documents.download}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={t.documents.caption}
+          rows={docs}
+          rowKey={(d) => d.id}
+          columns={[
+            {
+              header: t.documents.name,
+              cell: (d) => t.documents.types[d.type] ?? d.title ?? d.type,
+            },
+            { header: t.documents.kkmId, cell: (d) => d.kkmId ?? '' },
+            { header: t.documents.date, cell: (d) => instant(d.createdAt) },
+            { header: t.documents.status, cell: (d) => d.status ?? '' },
+            {
+              header: t.documents.file,
+              cell: (d) => (
+                <button
+                  type="button"
+                  onClick={async () =>
+                    setError(await download(`/api/v1/documents/${d.id}/file`, `document-${d.id}`))
+                  }
+                >
+                  {t.documents.download}
+                </button>
+              ),
+            },
+          ]}
+        />
       )}
     </Screen>
   );

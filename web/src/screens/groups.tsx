@@ -4,7 +4,16 @@ import { api, errorText } from '../api/client';
 import type { Me } from '../app';
 import { fmt, useT } from '../i18n';
 import { loadPoints } from '../lib/points';
-import { Checklist, ErrorMessage, Field, Loading, Notice, Screen, useLoad } from '../lib/ui';
+import {
+  DataTable,
+  Checklist,
+  ErrorMessage,
+  Field,
+  Loading,
+  Notice,
+  Screen,
+  useLoad,
+} from '../lib/ui';
 import { MODULES } from './users';
 
 type Module = (typeof MODULES)[number];
@@ -49,41 +58,39 @@ export function GroupsScreen({ me }: { me: Me }) {
     <Screen title={t.groups.title}>
       <Loading loaded={groups} />
       {groups.data && (
-        <div class="scroll" tabIndex={0}>
-          <table>
-            <caption>{t.groups.caption}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t.groups.name}</th>
-                <th scope="col">{t.users.modules}</th>
-                <th scope="col">{t.users.points}</th>
-                <th scope="col">{t.groups.members}</th>
-                <th scope="col">
-                  <span class="sr-only">{t.delete}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {groups.data.map((g) => (
-                <tr key={g.id}>
-                  <th scope="row">{g.name}</th>
-                  <td>{g.permissions.map((p) => t.modules[p] ?? p).join(', ')}</td>
-                  <td>{g.pointIds.map((id) => pointTitle.get(id) ?? id).join(', ')}</td>
-                  <td>{g.memberIds.map((id) => userLogin.get(id) ?? id).join(', ')}</td>
-                  <td>
-                    <button
-                      type="button"
-                      onClick={() => remove(g.id)}
-                      aria-label={fmt(t.groups.deleteGroup, { name: g.name })}
-                    >
-                      {t.delete}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={t.groups.caption}
+          rows={groups.data}
+          rowKey={(g) => g.id}
+          columns={[
+            { header: t.groups.name, cell: (g) => g.name },
+            {
+              header: t.users.modules,
+              cell: (g) => g.permissions.map((p) => t.modules[p] ?? p).join(', '),
+            },
+            {
+              header: t.users.points,
+              cell: (g) => g.pointIds.map((id) => pointTitle.get(id) ?? id).join(', '),
+            },
+            {
+              header: t.groups.members,
+              cell: (g) => g.memberIds.map((id) => userLogin.get(id) ?? id).join(', '),
+            },
+            {
+              header: t.delete,
+              headerHidden: true,
+              cell: (g) => (
+                <button
+                  type="button"
+                  onClick={() => remove(g.id)}
+                  aria-label={fmt(t.groups.deleteGroup, { name: g.name })}
+                >
+                  {t.delete}
+                </button>
+              ),
+            },
+          ]}
+        />
       )}
       {lookups.data && (
         <form class="card" onSubmit={submit} aria-labelledby="new-group">

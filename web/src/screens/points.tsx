@@ -5,7 +5,16 @@ import { useState } from 'preact/hooks';
 import { callUntyped } from '../api/client';
 import { fmt, useT } from '../i18n';
 import { AddressFields, addressText, emptyAddress, type Address } from '../lib/address';
-import { ErrorMessage, Field, Loading, NotAvailable, Notice, Screen, useLoad } from '../lib/ui';
+import {
+  DataTable,
+  ErrorMessage,
+  Field,
+  Loading,
+  NotAvailable,
+  Notice,
+  Screen,
+  useLoad,
+} from '../lib/ui';
 
 interface Point {
   id: number;
@@ -14,6 +23,8 @@ interface Point {
   address?: Partial<Address> | string;
   kkmCount?: number;
 }
+
+const pointName = (p: Point) => p.title ?? p.name ?? String(p.id);
 
 export function PointsScreen() {
   const t = useT();
@@ -52,41 +63,31 @@ export function PointsScreen() {
     <Screen title={t.points.title}>
       <Loading loaded={points} />
       {points.data && (
-        <div class="scroll" tabIndex={0}>
-          <table>
-            <caption>{t.points.caption}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t.points.name}</th>
-                <th scope="col">{t.points.address}</th>
-                <th scope="col">
-                  <span class="sr-only">{t.delete}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {points.data.items.map((p) => {
-                const name = p.title ?? p.name ?? String(p.id);
-                return (
-                  <tr key={p.id}>
-                    <th scope="row">{name}</th>
-                    <td>{addressText(p.address)}</td>
-                    <td>
-                      <button
-                        type="button"
-                        onClick={() => remove(p.id)}
-                        aria-label={fmt(t.points.deletePoint, { name })}
-                      >
-                        {t.delete}
-                      </button>
-                      {error?.where === String(p.id) && <ErrorMessage message={error.text} />}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={t.points.caption}
+          rows={points.data.items}
+          rowKey={(p) => p.id}
+          columns={[
+            { header: t.points.name, cell: (p) => pointName(p) },
+            { header: t.points.address, cell: (p) => addressText(p.address) },
+            {
+              header: t.delete,
+              headerHidden: true,
+              cell: (p) => (
+                <>
+                  <button
+                    type="button"
+                    onClick={() => remove(p.id)}
+                    aria-label={fmt(t.points.deletePoint, { name: pointName(p) })}
+                  >
+                    {t.delete}
+                  </button>
+                  {error?.where === String(p.id) && <ErrorMessage message={error.text} />}
+                </>
+              ),
+            },
+          ]}
+        />
       )}
       <form class="card" onSubmit={submit} aria-labelledby="new-point">
         <h2 id="new-point">{t.points.new}</h2>

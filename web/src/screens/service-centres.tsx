@@ -4,7 +4,16 @@
 import { useState } from 'preact/hooks';
 import { api, callUntyped } from '../api/client';
 import { fmt, useT } from '../i18n';
-import { Checklist, ErrorMessage, Field, NotAvailable, Notice, Screen, useLoad } from '../lib/ui';
+import {
+  DataTable,
+  Checklist,
+  ErrorMessage,
+  Field,
+  NotAvailable,
+  Notice,
+  Screen,
+  useLoad,
+} from '../lib/ui';
 import { kkmName } from './kkms';
 
 interface Centre {
@@ -52,35 +61,25 @@ export function ServiceCentresScreen() {
       </form>
       {found && found.length === 0 && <p>{t.serviceCentres.empty}</p>}
       {found && found.length > 0 && (
-        <div class="scroll" tabIndex={0}>
-          <table>
-            <caption>{t.serviceCentres.caption}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t.serviceCentres.name}</th>
-                <th scope="col">{t.serviceCentres.bin}</th>
-                <th scope="col">{t.serviceCentres.models}</th>
-                <th scope="col">
-                  <span class="sr-only">{t.serviceCentres.request}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {found.map((c) => (
-                <tr key={c.id}>
-                  <th scope="row">{c.title}</th>
-                  <td>{c.bin}</td>
-                  <td>{c.models.join(', ')}</td>
-                  <td>
-                    <button type="button" onClick={() => setChosen(c)}>
-                      {t.serviceCentres.request}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={t.serviceCentres.caption}
+          rows={found}
+          rowKey={(c) => c.id}
+          columns={[
+            { header: t.serviceCentres.name, cell: (c) => c.title },
+            { header: t.serviceCentres.bin, cell: (c) => c.bin },
+            { header: t.serviceCentres.models, cell: (c) => c.models.join(', ') },
+            {
+              header: t.serviceCentres.request,
+              headerHidden: true,
+              cell: (c) => (
+                <button type="button" onClick={() => setChosen(c)}>
+                  {t.serviceCentres.request}
+                </button>
+              ),
+            },
+          ]}
+        />
       )}
       {chosen && <GrantForm centre={chosen} />}
     </Screen>

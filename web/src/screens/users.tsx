@@ -5,7 +5,16 @@ import { api, errorText } from '../api/client';
 import type { Me } from '../app';
 import { fmt, useT } from '../i18n';
 import { loadPoints } from '../lib/points';
-import { Checklist, ErrorMessage, Field, Loading, Notice, Screen, useLoad } from '../lib/ui';
+import {
+  DataTable,
+  Checklist,
+  ErrorMessage,
+  Field,
+  Loading,
+  Notice,
+  Screen,
+  useLoad,
+} from '../lib/ui';
 
 export const MODULES = [
   'transactions',
@@ -42,54 +51,53 @@ export function UsersScreen({ me }: { me: Me }) {
     <Screen title={t.users.title}>
       <Loading loaded={users} />
       {users.data && (
-        <div class="scroll" tabIndex={0}>
-          <table>
-            <caption>{t.users.caption}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t.users.login}</th>
-                <th scope="col">{t.users.name}</th>
-                <th scope="col">{t.users.email}</th>
-                <th scope="col">{t.users.role}</th>
-                <th scope="col">{t.users.points}</th>
-                <th scope="col">{t.users.modules}</th>
-                <th scope="col">{t.users.groups}</th>
-                <th scope="col">
-                  <span class="sr-only">{t.delete}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {users.data.map((u) => (
-                <tr key={u.id}>
-                  <th scope="row">{u.login}</th>
-                  <td>{u.name}</td>
-                  <td>{u.email}</td>
-                  <td>{u.role === 'owner' ? t.users.owner : t.users.user}</td>
-                  <td>
-                    {u.role === 'owner'
-                      ? t.users.allPoints
-                      : u.effectivePointIds.map((id) => pointTitle.get(id) ?? id).join(', ')}
-                  </td>
-                  <td>{u.effectivePermissions.map((p) => t.modules[p] ?? p).join(', ')}</td>
-                  <td>{u.groupIds.map((id) => groupName.get(id) ?? id).join(', ')}</td>
-                  <td>
-                    {u.role !== 'owner' && u.id !== me.userId && (
-                      <button
-                        type="button"
-                        onClick={() => remove(u.id)}
-                        aria-label={fmt(t.users.deleteUser, { login: u.login })}
-                      >
-                        {t.delete}
-                      </button>
-                    )}
-                    {deleteError?.id === u.id && <ErrorMessage message={deleteError.text} />}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={t.users.caption}
+          rows={users.data}
+          rowKey={(u) => u.id}
+          columns={[
+            { header: t.users.login, cell: (u) => u.login },
+            { header: t.users.name, cell: (u) => u.name },
+            { header: t.users.email, cell: (u) => u.email },
+            {
+              header: t.users.role,
+              cell: (u) => (u.role === 'owner' ? t.users.owner : t.users.user),
+            },
+            {
+              header: t.users.points,
+              cell: (u) =>
+                u.role === 'owner'
+                  ? t.users.allPoints
+                  : u.effectivePointIds.map((id) => pointTitle.get(id) ?? id).join(', '),
+            },
+            {
+              header: t.users.modules,
+              cell: (u) => u.effectivePermissions.map((p) => t.modules[p] ?? p).join(', '),
+            },
+            {
+              header: t.users.groups,
+              cell: (u) => u.groupIds.map((id) => groupName.get(id) ?? id).join(', '),
+            },
+            {
+              header: t.delete,
+              headerHidden: true,
+              cell: (u) => (
+                <>
+                  {u.role !== 'owner' && u.id !== me.userId && (
+                    <button
+                      type="button"
+                      onClick={() => remove(u.id)}
+                      aria-label={fmt(t.users.deleteUser, { login: u.login })}
+                    >
+                      {t.delete}
+                    </button>
+                  )}
+                  {deleteError?.id === u.id && <ErrorMessage message={deleteError.text} />}
+                </>
+              ),
+            },
+          ]}
+        />
       )}
       {lookups.data && (
         <NewUser
