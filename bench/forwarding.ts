@@ -7,13 +7,14 @@
 // against those the registers had acknowledged (must be equal), in order per KKM.
 //
 //   npm run bench:forwarding [-- --devices=400] [--duration=15] [--rounds=1] [--batch=1000]
-//     [--linger-ms=1000] [--only-forwarding] [--tail]
+//     [--linger-ms=1000] [--duty=PERCENT] [--only-forwarding] [--tail]
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import type { ReceiverStats } from '../src/forwarding/receiver.js';
 import { freePort, tcpAccepts } from '../test/harness/ports.js';
+import { sampleProcess } from '../test/harness/process-stats.js';
 import { fmt, phaseText, verifyText } from './fleet/report.js';
 import { ROOT, spawnServer } from './fleet/server-process.js';
 import { Fleet, spawnedTarget, type PhaseResult } from './fleet/simulator.js';
@@ -25,6 +26,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '1' },
     batch: { type: 'string', default: '1000' },
     'linger-ms': { type: 'string', default: '1000' },
+    duty: { type: 'string', default: '' },
     'only-forwarding': { type: 'boolean', default: false },
     tail: { type: 'boolean', default: false },
   },
@@ -55,6 +57,8 @@ async function startReceiver() {
   return {
     url: `${url}/documents`,
     stats: async () => (await (await fetch(`${url}/stats`)).json()) as ReceiverStats,
+    /** CPU seconds the receiver (the authority's stand-in, on the same cores) has used. */
+    cpuSeconds: () => sampleProcess(proc.pid!).cpuSeconds,
     stop: () => proc.kill('SIGTERM'),
   };
 }
@@ -74,6 +78,7 @@ async function run(forwarding: boolean): Promise<Run> {
           OFD_FORWARD_URL: receiver.url,
           OFD_FORWARD_BATCH: BATCH,
           OFD_FORWARD_LINGER_MS: LINGER,
+          ...(args.duty ? { OFD_FORWARD_DUTY_PERCENT: args.duty } : {}),
         }
       : { OFD_FORWARD: 'off' },
   });
@@ -90,6 +95,8 @@ async function run(forwarding: boolean): Promise<Run> {
         await sleep(1000);
       }
     })();
+    const cpuBefore = receiver?.cpuSeconds() ?? 0;
+    const phaseStart = Date.now();
     const phase = await fleet.runPhase({
       name: forwarding ? 'forwarding to the receiver' : 'no forwarder',
       mode: 'persistent',
@@ -97,6 +104,10 @@ async function run(forwarding: boolean): Promise<Run> {
       warmupS: 2,
     });
     console.log(phaseText(phase));
+    if (receiver) {
+      const share = (receiver.cpuSeconds() - cpuBefore) / ((Date.now() - phaseStart) / 1000);
+      console.log(`  the reference receiver's own process: ${fmt(share * 100)}% of a core`);
+    }
     const verify = await fleet.verify();
     console.log(verifyText(verify));
     fleet.close();

@@ -21,6 +21,12 @@ export interface ForwardingConfig {
   lingerMs: number;
   /** How often committed documents are looked for. */
   pollMs: number;
+  /**
+   * While a backlog waits, the share of its time (percent) the forwarder spends reading and
+   * sending; it rests the rest, so ingest keeps the cores at its peak and the backlog is
+   * caught up after it.
+   */
+  dutyPercent: number;
   /** One POST's answer must come within this long. */
   timeoutMs: number;
   /** Attempts of one POST beyond the first; back-off from the base, doubling, to the maximum. */
@@ -76,6 +82,7 @@ export function loadForwardingConfig(
     batchSize: int('OFD_FORWARD_BATCH', 1000, 1, 100_000),
     lingerMs: int('OFD_FORWARD_LINGER_MS', 1000, 0, 600_000),
     pollMs: int('OFD_FORWARD_POLL_MS', 500, 10, 60_000),
+    dutyPercent: int('OFD_FORWARD_DUTY_PERCENT', 50, 1, 100),
     timeoutMs: int('OFD_FORWARD_TIMEOUT_MS', 10_000, 100, 600_000),
     retries: int('OFD_FORWARD_RETRIES', 4, 0, 100),
     retryBaseMs: int('OFD_FORWARD_RETRY_BASE_MS', 250, 1, 600_000),

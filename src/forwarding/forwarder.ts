@@ -35,6 +35,8 @@ export interface ForwarderSettings {
   lingerMs: number;
   /** How often new documents are looked for. */
   pollMs: number;
+  /** While a backlog waits, the share (percent) of time spent reading and sending. */
+  dutyPercent?: number;
   /** The transport's lease lasts this long from each renewal. */
   leaseMs: number;
   /** A lag above this raises a notification and a log line. */
@@ -86,6 +88,10 @@ const sleep = (ms: number, signal: AbortSignal) =>
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
   });
+
+/** The rest after a batch that took `busyMs`, so that work is `dutyPercent` of the time. */
+export const restAfter = (busyMs: number, dutyPercent: number) =>
+  Math.round((busyMs * (100 - dutyPercent)) / dutyPercent);
 
 export class Forwarder {
   private readonly abort = new AbortController();
@@ -215,7 +221,7 @@ export class Forwarder {
     this.known = pending
       .map((p) => ({ ...p, forwarded: moved.get(p.kkmId) ?? p.forwarded }))
       .filter((p) => p.head.doc > p.forwarded.doc || p.head.event > p.forwarded.event);
-    return 0;
+    return restAfter(Date.now() - readAt, s.dutyPercent ?? 100);
   }
 
   /**

@@ -97,6 +97,7 @@ export function startForwarding(d: ForwardingDeps): Forwarding {
           batchSize: c.batchSize,
           lingerMs: c.lingerMs,
           pollMs: c.pollMs,
+          dutyPercent: c.dutyPercent,
           leaseMs: c.leaseMs,
           lagAlertMs: c.lagAlertMs,
           retryBaseMs: c.retryBaseMs,

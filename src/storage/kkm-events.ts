@@ -216,12 +216,35 @@ export class KkmEvents {
    * re-registration or deregistration, or what that confirmation made it; null without any.
    */
   async kgdStatus(kkmId: number): Promise<{ status: KgdStatus; since: number } | null> {
-    const events = (await this.list(kkmId)).filter((e) => AWAITING[e.kind]);
-    const last = events.at(-1);
-    if (!last) return null;
-    return last.confirmedAt === null
-      ? { status: AWAITING[last.kind]!, since: last.at }
-      : { status: DONE[last.kind]!, since: last.confirmedAt };
+    return (await this.kgdStatuses([kkmId])).get(kkmId) ?? null;
+  }
+
+  /** The KGD status of each of these KKMs that has one, in one read. */
+  async kgdStatuses(
+    kkmIds: readonly number[],
+  ): Promise<Map<number, { status: KgdStatus; since: number }>> {
+    if (!kkmIds.length) return new Map();
+    const rows = await this.db.rows<{
+      kkm_id: number;
+      kind: KkmEventKind;
+      at_ms: number;
+      confirmed_ms: number;
+    }>(
+      `SELECT kkm_id, argMax(kind, event_seq) AS kind, argMax(at_ms, event_seq) AS at_ms,
+         argMax(ifNull(confirmed_ms, 0), event_seq) AS confirmed_ms
+       FROM (${SELECT_EVENTS} WHERE kkm_id IN {ids:Array(UInt32)} AND kind IN {kinds:Array(String)})
+       GROUP BY kkm_id`,
+      { ids: kkmIds, kinds: Object.keys(AWAITING) },
+    );
+    return new Map(
+      rows.map((r) => [
+        Number(r.kkm_id),
+        // 0: not confirmed (an aggregate would skip a NULL).
+        Number(r.confirmed_ms) === 0
+          ? { status: AWAITING[r.kind]!, since: Number(r.at_ms) }
+          : { status: DONE[r.kind]!, since: Number(r.confirmed_ms) },
+      ]),
+    );
   }
 
   /** The highest event number of each KKM that has events. */

@@ -14,6 +14,7 @@ import { parseKey, type ForwardedDocument } from '../../src/forwarding/envelope.
 import { requests, seededRandom, ticket } from '../../src/sim/documents.js';
 import { OK, code } from '../helpers/kkm.js';
 import { deleteKeys } from '../harness/redis-keys.js';
+import { cabinetClient } from '../helpers/cabinet.js';
 import { startTestServer, type RegisteredKkm, type TestServer } from '../helpers/server.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -104,6 +105,14 @@ t.test('a registry event confirmed by the receiver changes the KKM status', asyn
   await until('the registration and the token at the receiver', () => events().length === 2);
   const view = async () => (await server.admin('GET', `/api/v1/admin/kkms/${kkm.kkmId}`)).json;
   t.equal((await view()).kgdStatus.status, 'awaiting_kgd_registration', 'not confirmed yet');
+  // The owner's cabinet shows the same status in the KKM list (the manual's "ожидает…").
+  const cabinet = cabinetClient(server);
+  const owner = await cabinet.login(kkm.bin);
+  const listed = async () =>
+    (await cabinet.call('GET', '/api/v1/kkms', { token: owner })).json.items.find(
+      (k: { id: number }) => k.id === kkm.kkmId,
+    ).kgdStatus;
+  t.match(await listed(), { status: 'awaiting_kgd_registration', since: /Z$/ }, 'in the cabinet');
   const raw = (k: string) =>
     JSON.parse(Buffer.from(receiver.documents.get(k)!.doc.raw, 'base64').toString());
   t.same(
@@ -124,9 +133,11 @@ t.test('a registry event confirmed by the receiver changes the KKM status', asyn
   receiver.control({ mode: 'stall', storeFirst: false, confirmEvents: true });
   t.equal((await server.admin('DELETE', `/api/v1/admin/kkms/${kkm.kkmId}`)).status, 200);
   t.equal((await view()).kgdStatus.status, 'awaiting_kgd_deregistration');
+  t.equal((await listed()).status, 'awaiting_kgd_deregistration', 'in the cabinet');
   receiver.control({ mode: 'ok' });
   t.match(await confirmed, { event: 'deregistered', reference: /^KGD-kkm:/ }, 'kgd.confirmed');
   t.equal((await view()).kgdStatus.status, 'deregistered', 'done once the receiver confirmed');
+  t.equal((await listed()).status, 'deregistered', 'and so in the cabinet');
 });
 
 t.test('a replay sends one KKM again from a time', async (t) => {

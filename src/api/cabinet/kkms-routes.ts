@@ -8,6 +8,7 @@ import { CabinetQueries } from '../../storage/cabinet-queries.js';
 import type { CabinetContext } from './index.js';
 import { readErrors, isoWall } from './read-support.js';
 import { answerObject, nullable } from '../http/schemas.js';
+import type { KgdStatus } from '../../storage/kkm-events.js';
 
 export const DEFAULT_ONLINE_WINDOW_MS = 10 * 60_000;
 
@@ -43,6 +44,28 @@ const kkmView = Type.Object({
       }),
     ),
   ),
+  kgdStatus: nullable(
+    answerObject(
+      {
+        status: Type.Enum(
+          [
+            'awaiting_kgd_registration',
+            'awaiting_reregistration',
+            'awaiting_kgd_deregistration',
+            'registered',
+            'deregistered',
+          ],
+          { type: 'string' },
+        ),
+        since: Type.String({ description: 'UTC' }),
+      },
+      {
+        description:
+          "The tax authority's side: awaiting its confirmation of the last registration, " +
+          're-registration or deregistration, or what it confirmed; null: nothing sent yet',
+      },
+    ),
+  ),
   openShift: nullable(
     answerObject({
       number: Type.Integer(),
@@ -50,6 +73,9 @@ const kkmView = Type.Object({
     }),
   ),
 });
+
+const kgdView = (s: { status: KgdStatus; since: number } | undefined) =>
+  s ? { status: s.status, since: new Date(s.since).toISOString() } : null;
 
 export async function kkmsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext }): Promise<void> {
   const { ctx } = opts;
@@ -70,6 +96,7 @@ export async function kkmsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext })
     },
     async (req) => {
       const kkms = await queries.overview(await ctx.scope.kkmIds(req.caller));
+      const kgd = await ctx.registry.kkmEvents.kgdStatuses(kkms.map((k) => k.kkmId));
       const vpn = req.caller.serviced
         ? null
         : ((await ctx.registry.applications.list(req.caller.orgId, { kind: 'vpn' }))[0]?.status ??
@@ -95,6 +122,7 @@ export async function kkmsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext })
             ...(status === 'offline' ? { offlineSince: lastSeenAt } : {}),
             lastShiftNumber: k.lastShiftNumber,
             vpn,
+            kgdStatus: kgdView(kgd.get(k.kkmId)),
             openShift: k.openShift
               ? { number: k.openShift.number, openedAt: isoWall(k.openShift.openedAt) }
               : null,

@@ -2335,6 +2335,18 @@ export interface paths {
                 lastShiftNumber?: number;
                 /** @description Status of the organization's latest wired VPN request; null: none */
                 vpn?: string | null;
+                /** @description The tax authority's side: awaiting its confirmation of the last registration, re-registration or deregistration, or what it confirmed; null: nothing sent yet */
+                kgdStatus: {
+                  /** @enum {string} */
+                  status:
+                    | 'awaiting_kgd_registration'
+                    | 'awaiting_reregistration'
+                    | 'awaiting_kgd_deregistration'
+                    | 'registered'
+                    | 'deregistered';
+                  /** @description UTC */
+                  since: string;
+                } | null;
                 openShift: {
                   number: number;
                   /** @description device wall clock, no time zone */
