@@ -55,17 +55,16 @@ export interface Applied {
   kkm: KkmRecord | null;
 }
 
-type Num = number | string;
 interface Row {
-  application_id: Num;
-  org_id: Num;
-  kkm_id: Num;
+  application_id: number;
+  org_id: number;
+  kkm_id: number;
   kind: ApplicationKind;
   status: string;
   detail: string;
   signed_by: string;
-  created_ms: Num;
-  decided_ms: Num | null;
+  created_ms: number;
+  decided_ms: number | null;
 }
 const COLUMNS = `application_id, org_id, kkm_id, kind, status, detail, signed_by,
   toUnixTimestamp64Milli(created_at) AS created_ms,

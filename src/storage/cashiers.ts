@@ -74,7 +74,7 @@ export class Cashiers extends Repository {
           `cashier code ${input.code} already belongs to another cashier of org ${orgId}`,
         );
       }
-      const prev = await this.db.rows<{ version: number | string }>(
+      const prev = await this.db.rows<{ version: number }>(
         `SELECT version FROM cashiers FINAL WHERE org_id = {org:UInt32} AND login = {login:String}`,
         { org: orgId, login },
       );
@@ -95,10 +95,10 @@ export class Cashiers extends Repository {
   async findCashier(orgId: number, login: string): Promise<CashierRecord | null> {
     if (!isId(orgId)) return null;
     const rows = await this.db.rows<{
-      code: number | string;
+      code: number;
       name: string;
       password_hash: string;
-      roles: (number | string)[];
+      roles: number[];
     }>(
       `SELECT code, name, password_hash, roles FROM cashiers FINAL
        WHERE org_id = {org:UInt32} AND login = {login:String} AND deleted = 0 LIMIT 1`,

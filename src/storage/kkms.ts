@@ -67,19 +67,19 @@ export function randomToken(unlike?: number): number {
 }
 
 interface KkmRow {
-  kkm_id: number | string;
-  org_id: number | string;
-  point_id: number | string;
+  kkm_id: number;
+  org_id: number;
+  point_id: number;
   serial_number: string;
   model: string;
   fns_kkm_id: string;
   status: KkmStatus;
-  token: number | string;
-  token_epoch: number | string;
+  token: number;
+  token_epoch: number;
   name: string;
-  year: number | string;
-  created_ms: number | string;
-  version: number | string;
+  year: number;
+  created_ms: number;
+  version: number;
 }
 
 const KKM_COLUMNS = `kkm_id, org_id, point_id, serial_number, model, fns_kkm_id, status, token,

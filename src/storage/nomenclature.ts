@@ -66,7 +66,7 @@ export class NomenclatureStore extends Repository {
     if (!Array.isArray(elements)) throw new InvalidInputError('elements', 'must be an array');
     if (!(await this.orgs.getOrg(orgId))) throw new NotFoundError('org', orgId);
     const version = await this.nextSeq(`nomenclature:${orgId}`, async () => {
-      const rows = await this.db.rows<{ m: number | string }>(
+      const rows = await this.db.rows<{ m: number }>(
         'SELECT max(nomenclature_version) AS m FROM nomenclature WHERE org_id = {org:UInt32}',
         { org: orgId },
       );
@@ -84,8 +84,8 @@ export class NomenclatureStore extends Repository {
   async latestNomenclature(orgId: number): Promise<Nomenclature | null> {
     if (!isId(orgId)) return null;
     const rows = await this.db.rows<{
-      nomenclature_version: number | string;
-      created_ms: number | string;
+      nomenclature_version: number;
+      created_ms: number;
       elements: string;
     }>(
       `SELECT nomenclature_version, toUnixTimestamp64Milli(created_at) AS created_ms, elements

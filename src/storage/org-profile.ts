@@ -77,7 +77,7 @@ export class OrgProfile {
   /** Codes of the org's active cashiers, or null when the org has none (no check then). */
   async cashierCodes(orgId: number): Promise<ReadonlySet<number> | null> {
     return this.cashiers.get(orgId, async () => {
-      const rows = await this.db.rows<{ code: number | string }>(
+      const rows = await this.db.rows<{ code: number }>(
         `SELECT code FROM cashiers FINAL WHERE org_id = {org:UInt32} AND deleted = 0`,
         { org: orgId },
       );

@@ -96,28 +96,27 @@ export function addressText(a: AddressParts): string {
     .join(', ');
 }
 
-type Num = number | string;
 interface OrgRow {
-  org_id: Num;
+  org_id: number;
   bin: string;
   title: string;
   address: string;
   okved: string;
   kind: OrgKind;
   details: string;
-  created_ms: Num;
-  version: Num;
+  created_ms: number;
+  version: number;
 }
 interface PointRow {
-  point_id: Num;
-  org_id: Num;
+  point_id: number;
+  org_id: number;
   title: string;
   address: string;
   address_parts: string;
   geo: string;
-  geo_changed_ms: Num;
-  created_ms: Num;
-  version: Num;
+  geo_changed_ms: number;
+  created_ms: number;
+  version: number;
 }
 
 const ORG_COLUMNS = `org_id, bin, title, address, okved, kind, details,
@@ -318,7 +317,7 @@ export class Orgs extends Repository {
   async deletePoint(orgId: number, pointId: number): Promise<void> {
     await this.withLock(`point:${pointId}`, async () => {
       const point = await this.ownPoint(orgId, pointId);
-      const [kkms] = await this.db.rows<{ n: Num }>(
+      const [kkms] = await this.db.rows<{ n: number }>(
         `SELECT count() AS n FROM kkms FINAL
          WHERE point_id = {point:UInt32} AND status != 'deregistered'`,
         { point: pointId },
@@ -326,7 +325,7 @@ export class Orgs extends Repository {
       if (Number(kkms?.n ?? 0) > 0) {
         throw new ConflictError('point_has_kkms', `point ${pointId} has registered KKMs`);
       }
-      const [targeted] = await this.db.rows<{ n: Num }>(
+      const [targeted] = await this.db.rows<{ n: number }>(
         `SELECT count() AS n FROM applications FINAL
          WHERE org_id = {org:UInt32} AND kind IN ('registration', 'reregistration')
            AND startsWith(status, 'awaiting')

@@ -62,7 +62,7 @@ export abstract class Repository {
   }
 
   protected async maxOf(sql: string, params?: Record<string, unknown>): Promise<number> {
-    const rows = await this.db.rows<{ m: number | string | null }>(sql, params);
+    const rows = await this.db.rows<{ m: number | null }>(sql, params);
     return Number(rows[0]?.m ?? 0);
   }
 

@@ -30,15 +30,14 @@ export interface GrantRecord {
   since: Date;
 }
 
-type Num = number | string;
 interface GrantRow {
-  grant_id: Num;
-  client_org_id: Num;
-  centre_org_id: Num;
-  kkm_ids: Num[];
+  grant_id: number;
+  client_org_id: number;
+  centre_org_id: number;
+  kkm_ids: number[];
   modules: string[];
   status: GrantStatus;
-  since_ms: Num;
+  since_ms: number;
 }
 const GRANT_COLUMNS = `grant_id, client_org_id, centre_org_id, kkm_ids, modules, status,
   toUnixTimestamp64Milli(since) AS since_ms`;
@@ -90,7 +89,7 @@ export class ServiceCentres extends Repository {
   async search(filter: { model?: string; q?: string }): Promise<CentreRecord[]> {
     const [centres, models] = await Promise.all([
       this.orgs.listOrgs('service_centre'),
-      this.db.rows<{ org_id: Num; models: string[] }>(
+      this.db.rows<{ org_id: number; models: string[] }>(
         'SELECT org_id, models FROM service_centres FINAL',
       ),
     ]);

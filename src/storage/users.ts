@@ -110,24 +110,23 @@ const USER_COLUMNS = `user_id, org_id, login, password_hash, name, email, role, 
 const GROUP_COLUMNS = `group_id, org_id, name, point_ids, permissions,
   toUnixTimestamp64Milli(created_at) AS created_ms, version`;
 
-type Num = number | string;
-const ids = (xs: Num[]) => xs.map(Number);
+const ids = (xs: number[]) => xs.map(Number);
 const sorted = (xs: Iterable<number>) => [...new Set(xs)].sort((a, b) => a - b);
 const inOrder = inPermissionOrder;
 
 const userFromRow = (r: {
-  user_id: Num;
-  org_id: Num;
+  user_id: number;
+  org_id: number;
   login: string;
   password_hash: string;
   name: string;
   email: string;
   role: Role;
-  point_ids: Num[];
-  group_ids: Num[];
+  point_ids: number[];
+  group_ids: number[];
   permissions: string[];
-  created_ms: Num;
-  version: Num;
+  created_ms: number;
+  version: number;
 }): UserRecord => ({
   userId: Number(r.user_id),
   orgId: Number(r.org_id),
@@ -144,13 +143,13 @@ const userFromRow = (r: {
 });
 
 const groupFromRow = (r: {
-  group_id: Num;
-  org_id: Num;
+  group_id: number;
+  org_id: number;
   name: string;
-  point_ids: Num[];
+  point_ids: number[];
   permissions: string[];
-  created_ms: Num;
-  version: Num;
+  created_ms: number;
+  version: number;
 }): GroupRecord => ({
   groupId: Number(r.group_id),
   orgId: Number(r.org_id),
@@ -189,7 +188,7 @@ export class Users extends Repository {
 
   /** The live user with this login whose organization exists, for password verification. */
   async findLogin(login: string): Promise<LoginRecord | null> {
-    const rows = await this.db.rows<{ user_id: Num; org_id: Num; password_hash: string }>(
+    const rows = await this.db.rows<{ user_id: number; org_id: number; password_hash: string }>(
       `SELECT user_id, org_id, password_hash FROM users FINAL
        WHERE login = {login:String} AND deleted = 0
          AND org_id IN (SELECT org_id FROM orgs FINAL)
@@ -214,7 +213,12 @@ export class Users extends Repository {
     allocateOrg: () => Promise<number>,
     orgExists: (orgId: number) => Promise<boolean>,
   ): Promise<{ userId: number; orgId: number }> {
-    const rows = await this.db.rows<{ user_id: Num; org_id: Num; role: string; version: Num }>(
+    const rows = await this.db.rows<{
+      user_id: number;
+      org_id: number;
+      role: string;
+      version: number;
+    }>(
       `SELECT user_id, org_id, role, version FROM users FINAL
        WHERE login = {login:String} AND deleted = 0 ORDER BY user_id LIMIT 1`,
       { login: input.login },
@@ -261,7 +265,7 @@ export class Users extends Repository {
          WHERE org_id = {org:UInt32} AND deleted = 0 ORDER BY group_id`,
         params,
       ),
-      this.db.rows<{ point_id: Num }>(
+      this.db.rows<{ point_id: number }>(
         `SELECT point_id FROM points FINAL WHERE org_id = {org:UInt32} ORDER BY point_id`,
         params,
       ),
