@@ -288,19 +288,19 @@ export interface paths {
         content: {
           'application/json': {
             /** @enum {string} */
-            method: 'password' | 'eds' | 'otp';
-            login: string;
-            password: string;
+            method?: 'password' | 'eds' | 'otp';
+            login?: string;
+            password?: string;
             /** @description From /auth/challenge */
-            challenge: string;
+            challenge?: string;
             /** @description Base64 CMS/PKCS#7 SignedData over the challenge (NCALayer) */
-            signature: string;
+            signature?: string;
             /** @description IIN or BIN: 12 digits */
-            iin: string;
+            iin?: string;
             /** @description Mobile phone, digits with an optional leading + */
-            phone: string;
+            phone?: string;
             /** @description The 6-digit code sent */
-            code: string;
+            code?: string;
           };
         };
       };
@@ -328,6 +328,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -340,6 +342,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -352,6 +356,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -453,6 +459,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -465,6 +473,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -477,6 +487,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -534,6 +546,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -546,6 +560,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -558,6 +574,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -660,6 +678,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -672,6 +692,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -684,6 +706,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -696,6 +720,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -742,6 +768,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -804,6 +832,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -869,6 +899,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -881,6 +913,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -955,6 +989,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -967,6 +1003,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -979,6 +1017,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -991,6 +1031,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1054,6 +1096,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1066,6 +1110,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1078,6 +1124,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1090,6 +1138,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1110,13 +1160,13 @@ export interface paths {
         content: {
           'application/json': {
             /** @description At least 8 characters with a-z, A-Z and one of @ ? * = + ! / */
-            password: string;
-            name: string;
-            email: string;
+            password?: string;
+            name?: string;
+            email?: string;
             /** @description Points of sale granted directly */
-            pointIds: number[];
+            pointIds?: number[];
             /** @description Cabinet modules: transactions, reports, analytics, exports, users, organization, kkms */
-            permissions: (
+            permissions?: (
               | 'transactions'
               | 'reports'
               | 'analytics'
@@ -1126,7 +1176,7 @@ export interface paths {
               | 'kkms'
             )[];
             /** @description Groups the user belongs to */
-            groupIds: number[];
+            groupIds?: number[];
           };
         };
       };
@@ -1164,6 +1214,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1176,6 +1228,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1188,6 +1242,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1200,6 +1256,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1212,6 +1270,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1246,6 +1306,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1258,6 +1320,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1270,6 +1334,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1282,6 +1348,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1294,6 +1362,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1349,6 +1419,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1361,6 +1433,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1423,6 +1497,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1435,6 +1511,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1447,6 +1525,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1503,6 +1583,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1515,6 +1597,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1527,6 +1611,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1539,6 +1625,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1558,11 +1646,11 @@ export interface paths {
       requestBody: {
         content: {
           'application/json': {
-            name: string;
+            name?: string;
             /** @description Points of sale the members see */
-            pointIds: number[];
+            pointIds?: number[];
             /** @description Cabinet modules: transactions, reports, analytics, exports, users, organization, kkms */
-            permissions: (
+            permissions?: (
               | 'transactions'
               | 'reports'
               | 'analytics'
@@ -1572,7 +1660,7 @@ export interface paths {
               | 'kkms'
             )[];
             /** @description Users of the group (replaces the membership when given) */
-            memberIds: number[];
+            memberIds?: number[];
           };
         };
       };
@@ -1603,6 +1691,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1615,6 +1705,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1627,6 +1719,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1639,6 +1733,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1673,6 +1769,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1685,6 +1783,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1697,6 +1797,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1709,6 +1811,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1924,6 +2028,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1936,6 +2042,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1948,6 +2056,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1960,6 +2070,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2030,6 +2142,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2042,6 +2156,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2054,6 +2170,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2066,6 +2184,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2131,6 +2251,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2143,6 +2265,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2155,6 +2279,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2167,6 +2293,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2217,6 +2345,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2229,6 +2359,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2241,6 +2373,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2253,6 +2387,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2265,6 +2401,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2277,6 +2415,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2353,6 +2493,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2406,6 +2548,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2418,6 +2562,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2430,6 +2576,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2442,6 +2590,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2528,6 +2678,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2540,6 +2692,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2552,6 +2706,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2564,6 +2720,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2706,6 +2864,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2718,6 +2878,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2730,6 +2892,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2742,6 +2906,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2835,6 +3001,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2847,6 +3015,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2859,6 +3029,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2871,6 +3043,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3023,6 +3197,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3035,6 +3211,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3047,6 +3225,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3059,6 +3239,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3147,6 +3329,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3159,6 +3343,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3176,18 +3362,18 @@ export interface paths {
       requestBody: {
         content: {
           'application/json': {
-            legalForm: 'legal_entity' | 'individual_entrepreneur';
-            head: {
+            legalForm?: 'legal_entity' | 'individual_entrepreneur';
+            head?: {
               position: string;
               name: string;
             };
-            bank: {
+            bank?: {
               /** @description BIK (8 characters) */
               bik: string;
               /** @description IIK (IBAN, KZ + 18) */
               iik: string;
             };
-            legalAddress: {
+            legalAddress?: {
               region: string;
               locality: string;
               street: string;
@@ -3195,7 +3381,7 @@ export interface paths {
               building?: string;
               flat?: string;
             };
-            actualAddress: {
+            actualAddress?: {
               region: string;
               locality: string;
               street: string;
@@ -3203,9 +3389,9 @@ export interface paths {
               building?: string;
               flat?: string;
             };
-            email: string;
+            email?: string;
             /** @description Mobile phone, digits with an optional leading + */
-            phone: string;
+            phone?: string;
           };
         };
       };
@@ -3268,6 +3454,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3280,6 +3468,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3292,6 +3482,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3360,6 +3552,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3372,6 +3566,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3443,6 +3639,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3455,6 +3653,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3467,6 +3667,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3500,8 +3702,8 @@ export interface paths {
       requestBody: {
         content: {
           'application/json': {
-            title: string;
-            address: {
+            title?: string;
+            address?: {
               region: string;
               locality: string;
               street: string;
@@ -3509,7 +3711,7 @@ export interface paths {
               building?: string;
               flat?: string;
             };
-            geo: {
+            geo?: {
               lat: number;
               lon: number;
             };
@@ -3554,6 +3756,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3566,6 +3770,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3578,6 +3784,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3590,6 +3798,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3602,6 +3812,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3636,6 +3848,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3648,6 +3862,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3660,6 +3876,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3672,6 +3890,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3684,6 +3904,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3738,6 +3960,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3750,6 +3974,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3762,6 +3988,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3774,6 +4002,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3786,6 +4016,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3851,6 +4083,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3863,6 +4097,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3875,6 +4111,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3887,6 +4125,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3899,6 +4139,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3964,6 +4206,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3976,6 +4220,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3988,6 +4234,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4000,6 +4248,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4012,6 +4262,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4073,6 +4325,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4085,6 +4339,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4097,6 +4353,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4163,6 +4421,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4175,6 +4435,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4187,6 +4449,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4228,6 +4492,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4240,6 +4506,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4252,6 +4520,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4264,6 +4534,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4322,6 +4594,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4334,6 +4608,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4346,6 +4622,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4409,6 +4687,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4421,6 +4701,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4476,6 +4758,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4488,6 +4772,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4500,6 +4786,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4512,6 +4800,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4581,6 +4871,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4593,6 +4885,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4605,6 +4899,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4617,6 +4913,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4629,6 +4927,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4693,6 +4993,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4705,6 +5007,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4717,6 +5021,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4729,6 +5035,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4741,6 +5049,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4802,6 +5112,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4814,6 +5126,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4879,6 +5193,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4891,6 +5207,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4903,6 +5221,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4915,6 +5235,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4927,6 +5249,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4990,6 +5314,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -5002,6 +5328,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -5014,6 +5342,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -5026,6 +5356,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -5038,6 +5370,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -5743,6 +6077,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -5755,6 +6091,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -5767,6 +6105,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -5827,6 +6167,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -5839,6 +6181,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
