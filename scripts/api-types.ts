@@ -17,11 +17,35 @@ const HEADER =
 /** The TypeScript source of an OpenAPI document, formatted as the repository formats. */
 export async function apiTypesSource(openapi: object): Promise<string> {
   // Response fields are always sent unless the schema says they may be null: the types say so.
-  const ast = await openapiTS(openapi as Parameters<typeof openapiTS>[0], {
+  // A request body's object without `required` (a patch whose fields are all optional) says so
+  // with `required: []`, else it would be typed as needing every field.
+  const doc = structuredClone(openapi) as { paths?: Record<string, Record<string, unknown>> };
+  for (const route of Object.values(doc.paths ?? {})) {
+    for (const op of Object.values(route)) {
+      const body = (op as { requestBody?: { content?: Record<string, { schema?: unknown }> } })
+        .requestBody;
+      for (const media of Object.values(body?.content ?? {})) noneRequiredUnlessSaid(media.schema);
+    }
+  }
+  const ast = await openapiTS(doc as Parameters<typeof openapiTS>[0], {
     propertiesRequiredByDefault: true,
   });
   const options = (await prettier.resolveConfig(API_TYPES_FILE)) ?? {};
   return prettier.format(HEADER + astToString(ast), { ...options, filepath: API_TYPES_FILE });
+}
+
+/** Objects of a request schema that list no `required` get `required: []` (all optional). */
+function noneRequiredUnlessSaid(schema: unknown): void {
+  if (!schema || typeof schema !== 'object') return;
+  const s = schema as Record<string, unknown>;
+  if (s.properties && typeof s.properties === 'object' && !s.required) s.required = [];
+  for (const key of ['properties', 'items', 'anyOf', 'oneOf', 'allOf'] as const) {
+    const child = s[key];
+    if (Array.isArray(child)) child.forEach(noneRequiredUnlessSaid);
+    else if (key === 'properties' && child && typeof child === 'object')
+      Object.values(child).forEach(noneRequiredUnlessSaid);
+    else noneRequiredUnlessSaid(child);
+  }
 }
 
 /** This code's OpenAPI document, from a server started for the purpose. */

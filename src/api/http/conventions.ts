@@ -18,8 +18,9 @@ import {
   NotFoundError,
 } from '../../storage/errors.js';
 
-export function sendError(reply: FastifyReply, statusCode: number, message: string) {
-  return reply.code(statusCode).send({ error: STATUS_CODES[statusCode] ?? 'Error', message });
+export function sendError(reply: FastifyReply, statusCode: number, message: string, code?: string) {
+  const error = STATUS_CODES[statusCode] ?? 'Error';
+  return reply.code(statusCode).send(code ? { error, message, code } : { error, message });
 }
 
 /** The first schema error as one line: `body/field problem`. */
@@ -72,7 +73,9 @@ export function useHttpConventions(app: FastifyInstance): void {
     if (store) {
       // A field the store refused is named as the validator names it.
       const message = err instanceof InvalidInputError ? `body/${err.message}` : err.message;
-      return sendError(reply, store[1], message);
+      // A conflict says which, so the cabinet can say it in the user's language.
+      const code = err instanceof ConflictError ? err.reason : undefined;
+      return sendError(reply, store[1], message, code);
     }
     const status = err.statusCode;
     if (status !== undefined && status >= 400 && status < 500) {

@@ -37,7 +37,11 @@ export const anyObject = Type.Unsafe<Record<string, unknown>>({
   additionalProperties: true,
 });
 
-const errorFields = { error: Type.String(), message: Type.String() };
+const errorFields = {
+  error: Type.String(),
+  message: Type.String(),
+  code: Type.String({ description: 'Why a 409 conflicts (kkm_deregistered, shift_open, …)' }),
+};
 export const errorSchema = answerObject(errorFields);
 
 /** An error answer with its own description, for the OpenAPI document. */

@@ -2,6 +2,7 @@
 // `npm run api:types`). The session token rides on every call; a 401 ends the session.
 import createClient, { type Middleware } from 'openapi-fetch';
 import type { paths } from './schema';
+import { fmt, texts } from '../i18n';
 
 export type { paths };
 export type Json<P extends keyof paths, M extends 'get' | 'post' | 'put'> = paths[P][M] extends {
@@ -43,42 +44,46 @@ const auth: Middleware = {
 export const api = createClient<paths>({ baseUrl: location.origin });
 api.use(auth);
 
-/** The server's words for a refusal ({error, message}), or the HTTP status. */
-export function errorText(error: unknown, response?: Response): string {
-  const e = error as { message?: unknown; error?: unknown } | undefined;
-  if (e && typeof e.message === 'string') return e.message;
-  if (e && typeof e.error === 'string') return e.error;
-  return response ? `HTTP ${response.status}` : String(error);
+/**
+ * A refusal of the API in the user's language: the words come from the cabinet's dictionary
+ * (t.errors), keyed by what the answer says: the conflict's `code`, else the field the
+ * validator names (`body/email …`) and the rule it broke, else the status. The server's own
+ * English message is never shown. `field` is the path of the field refused (`email`,
+ * `legalAddress/region`), so the screen puts the words under it.
+ */
+export interface Refusal {
+  status: number;
+  field: string | null;
+  text: string;
 }
 
-/**
- * A call to a route this build's OpenAPI document does not have yet (the self-service routes
- * of another branch): plain fetch with the session, JSON both ways. `missing` when the server
- * answers 404 for the route itself.
- */
-export async function callUntyped<T>(
-  method: string,
-  url: string,
-  body?: unknown,
-): Promise<{ ok: true; data: T } | { ok: false; status: number; message: string }> {
-  const headers: Record<string, string> = {};
-  if (session.token) headers.authorization = `Bearer ${session.token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(url, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (res.status === 401) onUnauthorized();
-  const text = await res.text();
-  let json: unknown = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = null;
+export function refusal(error: unknown, response?: Response): Refusal {
+  const t = texts().errors;
+  const status = response?.status ?? 0;
+  const e = (error ?? {}) as { message?: unknown; code?: unknown };
+  const message = typeof e.message === 'string' ? e.message : '';
+  const code = typeof e.code === 'string' ? e.code : '';
+  const [, field = null, rule = ''] = /^(?:body|querystring)\/([\w/]+)\s*(.*)$/.exec(message) ?? [];
+  const leaf = field?.split('/').pop() ?? '';
+  let text: string | undefined = t.codes[code];
+  if (!text && status === 400 && field) {
+    text =
+      t.fields[leaf] ??
+      (/is required/.test(rule)
+        ? t.required
+        : /pattern|format/.test(rule)
+          ? t.format
+          : /characters|fewer|more than|at least|at most/.test(rule)
+            ? t.length
+            : t.invalid);
   }
-  if (res.ok) return { ok: true, data: json as T };
-  return { ok: false, status: res.status, message: errorText(json, res) };
+  text ??= t.byStatus[status] ?? fmt(t.other, { status: status || String(error) });
+  return { status, field, text };
+}
+
+/** A refusal's words (see `refusal`). */
+export function errorText(error: unknown, response?: Response): string {
+  return refusal(error, response).text;
 }
 
 /** GET of a file behind the session (an export's zip, …), saved by the browser as `name`. */

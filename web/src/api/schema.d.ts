@@ -288,19 +288,19 @@ export interface paths {
         content: {
           'application/json': {
             /** @enum {string} */
-            method: 'password' | 'eds' | 'otp';
-            login: string;
-            password: string;
+            method?: 'password' | 'eds' | 'otp';
+            login?: string;
+            password?: string;
             /** @description From /auth/challenge */
-            challenge: string;
+            challenge?: string;
             /** @description Base64 CMS/PKCS#7 SignedData over the challenge (NCALayer) */
-            signature: string;
+            signature?: string;
             /** @description IIN or BIN: 12 digits */
-            iin: string;
+            iin?: string;
             /** @description Mobile phone, digits with an optional leading + */
-            phone: string;
+            phone?: string;
             /** @description The 6-digit code sent */
-            code: string;
+            code?: string;
           };
         };
       };
@@ -328,6 +328,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -340,6 +342,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -352,6 +356,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -453,6 +459,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -465,6 +473,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -477,6 +487,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -534,6 +546,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -546,6 +560,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -558,6 +574,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -660,6 +678,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -672,6 +692,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -684,6 +706,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -696,6 +720,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -742,6 +768,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -804,6 +832,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -869,6 +899,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -881,6 +913,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -955,6 +989,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -967,6 +1003,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -979,6 +1017,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -991,6 +1031,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1054,6 +1096,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1066,6 +1110,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1078,6 +1124,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1090,6 +1138,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1110,13 +1160,13 @@ export interface paths {
         content: {
           'application/json': {
             /** @description At least 8 characters with a-z, A-Z and one of @ ? * = + ! / */
-            password: string;
-            name: string;
-            email: string;
+            password?: string;
+            name?: string;
+            email?: string;
             /** @description Points of sale granted directly */
-            pointIds: number[];
+            pointIds?: number[];
             /** @description Cabinet modules: transactions, reports, analytics, exports, users, organization, kkms */
-            permissions: (
+            permissions?: (
               | 'transactions'
               | 'reports'
               | 'analytics'
@@ -1126,7 +1176,7 @@ export interface paths {
               | 'kkms'
             )[];
             /** @description Groups the user belongs to */
-            groupIds: number[];
+            groupIds?: number[];
           };
         };
       };
@@ -1164,6 +1214,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1176,6 +1228,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1188,6 +1242,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1200,6 +1256,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1212,6 +1270,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1246,6 +1306,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1258,6 +1320,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1270,6 +1334,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1282,6 +1348,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1294,6 +1362,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1349,6 +1419,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1361,6 +1433,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1423,6 +1497,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1435,6 +1511,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1447,6 +1525,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1503,6 +1583,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1515,6 +1597,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1527,6 +1611,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1539,6 +1625,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1558,11 +1646,11 @@ export interface paths {
       requestBody: {
         content: {
           'application/json': {
-            name: string;
+            name?: string;
             /** @description Points of sale the members see */
-            pointIds: number[];
+            pointIds?: number[];
             /** @description Cabinet modules: transactions, reports, analytics, exports, users, organization, kkms */
-            permissions: (
+            permissions?: (
               | 'transactions'
               | 'reports'
               | 'analytics'
@@ -1572,7 +1660,7 @@ export interface paths {
               | 'kkms'
             )[];
             /** @description Users of the group (replaces the membership when given) */
-            memberIds: number[];
+            memberIds?: number[];
           };
         };
       };
@@ -1603,6 +1691,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1615,6 +1705,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1627,6 +1719,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1639,6 +1733,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1673,6 +1769,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1685,6 +1783,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1697,6 +1797,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1709,6 +1811,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1924,6 +2028,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1936,6 +2042,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1948,6 +2056,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -1960,6 +2070,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2030,6 +2142,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2042,6 +2156,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2054,6 +2170,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2066,6 +2184,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2131,6 +2251,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2143,6 +2265,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2155,6 +2279,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2167,6 +2293,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2217,6 +2345,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2229,6 +2359,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2241,6 +2373,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2253,6 +2387,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2265,6 +2401,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2277,6 +2415,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2365,6 +2505,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2418,6 +2560,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2430,6 +2574,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2442,6 +2588,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2454,6 +2602,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2540,6 +2690,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2552,6 +2704,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2564,6 +2718,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2576,6 +2732,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2718,6 +2876,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2730,6 +2890,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2742,6 +2904,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2754,6 +2918,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2847,6 +3013,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2859,6 +3027,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2871,6 +3041,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -2883,6 +3055,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3035,6 +3209,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3047,6 +3223,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3059,6 +3237,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3071,6 +3251,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3159,6 +3341,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3171,6 +3355,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3188,18 +3374,18 @@ export interface paths {
       requestBody: {
         content: {
           'application/json': {
-            legalForm: 'legal_entity' | 'individual_entrepreneur';
-            head: {
+            legalForm?: 'legal_entity' | 'individual_entrepreneur';
+            head?: {
               position: string;
               name: string;
             };
-            bank: {
+            bank?: {
               /** @description BIK (8 characters) */
               bik: string;
               /** @description IIK (IBAN, KZ + 18) */
               iik: string;
             };
-            legalAddress: {
+            legalAddress?: {
               region: string;
               locality: string;
               street: string;
@@ -3207,7 +3393,7 @@ export interface paths {
               building?: string;
               flat?: string;
             };
-            actualAddress: {
+            actualAddress?: {
               region: string;
               locality: string;
               street: string;
@@ -3215,9 +3401,9 @@ export interface paths {
               building?: string;
               flat?: string;
             };
-            email: string;
+            email?: string;
             /** @description Mobile phone, digits with an optional leading + */
-            phone: string;
+            phone?: string;
           };
         };
       };
@@ -3280,6 +3466,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3292,6 +3480,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3304,6 +3494,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3372,6 +3564,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3384,6 +3578,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3455,6 +3651,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3467,6 +3665,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3479,6 +3679,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3512,8 +3714,8 @@ export interface paths {
       requestBody: {
         content: {
           'application/json': {
-            title: string;
-            address: {
+            title?: string;
+            address?: {
               region: string;
               locality: string;
               street: string;
@@ -3521,7 +3723,7 @@ export interface paths {
               building?: string;
               flat?: string;
             };
-            geo: {
+            geo?: {
               lat: number;
               lon: number;
             };
@@ -3566,6 +3768,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3578,6 +3782,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3590,6 +3796,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3602,6 +3810,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3614,6 +3824,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3648,6 +3860,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3660,6 +3874,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3672,6 +3888,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3684,6 +3902,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3696,6 +3916,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3750,6 +3972,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3762,6 +3986,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3774,6 +4000,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3786,6 +4014,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3798,6 +4028,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3863,6 +4095,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3875,6 +4109,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3887,6 +4123,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3899,6 +4137,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3911,6 +4151,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3976,6 +4218,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -3988,6 +4232,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4000,6 +4246,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4012,6 +4260,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4024,6 +4274,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4085,6 +4337,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4097,6 +4351,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4109,6 +4365,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4175,6 +4433,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4187,6 +4447,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4199,6 +4461,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4240,6 +4504,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4252,6 +4518,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4264,6 +4532,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4276,6 +4546,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4334,6 +4606,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4346,6 +4620,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4358,6 +4634,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4421,6 +4699,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4433,6 +4713,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4488,6 +4770,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4500,6 +4784,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4512,6 +4798,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4524,6 +4812,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4593,6 +4883,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4605,6 +4897,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4617,6 +4911,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4629,6 +4925,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4641,6 +4939,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4705,6 +5005,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4717,6 +5019,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4729,6 +5033,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4741,6 +5047,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4753,6 +5061,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4814,6 +5124,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4826,6 +5138,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4891,6 +5205,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4903,6 +5219,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4915,6 +5233,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4927,6 +5247,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -4939,6 +5261,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -5002,6 +5326,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -5014,6 +5340,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -5026,6 +5354,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -5038,6 +5368,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -5050,6 +5382,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -5755,6 +6089,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -5767,6 +6103,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -5779,6 +6117,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -5839,6 +6179,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };
@@ -5851,6 +6193,8 @@ export interface paths {
             'application/json': {
               error: string;
               message: string;
+              /** @description Why a 409 conflicts (kkm_deregistered, shift_open, …) */
+              code: string;
             };
           };
         };

@@ -28,8 +28,13 @@ const LangContext = createContext<{ t: Texts; lang: Lang; setLang(l: Lang): void
   setLang: () => {},
 });
 
+let current: Texts = ru;
+/** The chosen language's texts, for code outside components (the API's refusals in words). */
+export const texts = (): Texts => current;
+
 export function LangProvider({ children }: { children: ComponentChildren }) {
   const [lang, setLang] = useState<Lang>(initialLang);
+  current = LANGUAGES[lang];
   useEffect(() => {
     localStorage.setItem(KEY, lang);
     document.documentElement.lang = lang;

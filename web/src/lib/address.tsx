@@ -25,10 +25,16 @@ export function AddressFields({
   legend,
   value,
   onChange,
+  errorAt,
+  required: partsRequired = true,
 }: {
   legend: string;
   value: Address;
   onChange(a: Address): void;
+  /** The API's refusal of a part, in words, shown under it. */
+  errorAt?(part: (typeof ADDRESS_PARTS)[number]): string | null;
+  /** Whether the address must be given (its region, locality, street and house). */
+  required?: boolean;
 }) {
   const t = useT();
   const required = new Set(['region', 'locality', 'street', 'house']);
@@ -40,7 +46,8 @@ export function AddressFields({
           key={p}
           label={t.address[p]}
           value={value[p]}
-          required={required.has(p)}
+          required={partsRequired && required.has(p)}
+          error={errorAt?.(p)}
           onInput={(v) => onChange({ ...value, [p]: v })}
         />
       ))}

@@ -172,16 +172,6 @@ export function Screen({ title, children }: { title: string; children: Component
   );
 }
 
-/** The message of a screen whose route this server does not have yet (answers 404). */
-export function NotAvailable() {
-  const t = useT();
-  return (
-    <p class="notice" role="status" data-testid="not-available">
-      {t.notAvailable}
-    </p>
-  );
-}
-
 export interface Column<R> {
   header: string;
   /** Said to screen readers only (a column of buttons that name themselves). */

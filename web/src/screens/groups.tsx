@@ -26,7 +26,7 @@ export function GroupsScreen({ me }: { me: Me }) {
   }, []);
   const lookups = useLoad(async () => {
     const [points, users] = await Promise.all([loadPoints(), api.GET('/api/v1/users')]);
-    return { data: { points: points.data, users: users.data?.items ?? [] } };
+    return { data: { points: points.data ?? [], users: users.data?.items ?? [] } };
   }, []);
   const [error, setError] = useState<string | null>(null);
   const [created, setCreated] = useState<string | null>(null);

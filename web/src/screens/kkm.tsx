@@ -3,7 +3,7 @@
 // by side; the period report; archives of both; and the registry actions of the self-service.
 import { useState } from 'preact/hooks';
 import { Link } from 'wouter-preact';
-import { api, callUntyped, errorText, type Json } from '../api/client';
+import { api, errorText, refusal, type Json } from '../api/client';
 import type { Me } from '../app';
 import { fmt, useT } from '../i18n';
 import type { Texts } from '../i18n/ru';
@@ -37,7 +37,7 @@ export function KkmScreen({ me, kkmId }: { me: Me; kkmId: number }) {
     ['transactions', t.kkm.transactions, can('transactions')],
     ['reports', t.kkm.reports, can('reports')],
     ['periodReport', t.kkm.periodReport, can('analytics')],
-    ['manage', t.kkm.manage, me.role === 'owner'],
+    ['manage', t.kkm.manage, can('kkms')],
   ];
   const k = kkm.data;
   return (
@@ -388,22 +388,50 @@ export function PeriodOnly({
   );
 }
 
-/** Token, re-registration and deregistration (manual §4.1, §8, §5.2; the self-service routes). */
+/** Token, re-registration and deregistration (manual §4.1, §8, §5.2). */
 function Manage({ kkmId, onChanged }: { kkmId: number; onChanged(): void }) {
   const t = useT();
   const [message, setMessage] = useState<string | null>(null);
   const [error, setError] = useState<{ where: string; text: string } | null>(null);
   const [pointId, setPointId] = useState('');
   const [reason, setReason] = useState('');
-  const points = useLoad(async () => ({ data: (await loadPoints()).data }), []);
-  const act = async (where: string, url: string, body: unknown, done: (d: never) => string) => {
-    setError(null);
-    setMessage(null);
-    const res = await callUntyped<never>('POST', url, body);
-    if (!res.ok)
-      return setError({ where, text: res.status === 404 ? t.notAvailable : res.message });
-    setMessage(done(res.data));
-    onChanged();
+  const points = useLoad(loadPoints, []);
+  const path = { params: { path: { kkmId } } };
+  /** One action's answer: its words in the notice, or the refusal under its control. */
+  const answered = (
+    where: string,
+    res: { error?: unknown; response: Response },
+    done: string | null,
+  ) => {
+    setError(done ? null : { where, text: refusal(res.error, res.response).text });
+    setMessage(done);
+    if (done) onChanged();
+  };
+  const applied = (status: string) =>
+    fmt(t.kkm.applied, { status: t.documents.statuses[status] ?? status });
+  const token = async () => {
+    const res = await api.POST('/api/v1/kkms/{kkmId}/token', path);
+    answered(
+      'token',
+      res,
+      res.data ? fmt(t.kkm.tokenIssued, { token: res.data.token, id: res.data.kkmId }) : null,
+    );
+  };
+  const reregister = async (e: Event) => {
+    e.preventDefault();
+    const res = await api.POST('/api/v1/kkms/{kkmId}/reregistration', {
+      ...path,
+      body: { pointId: Number(pointId || options[0]?.value) },
+    });
+    answered('rereg', res, res.data ? applied(res.data.status) : null);
+  };
+  const deregister = async (e: Event) => {
+    e.preventDefault();
+    const res = await api.POST('/api/v1/kkms/{kkmId}/deregistration', {
+      ...path,
+      body: { reason },
+    });
+    answered('dereg', res, res.data ? applied(res.data.status) : null);
   };
   const errorAt = (where: string) => (error?.where === where ? error.text : null);
   const options = (points.data ?? []).map((p) => ({ value: String(p.id), label: p.title }));
@@ -412,35 +440,13 @@ function Manage({ kkmId, onChanged }: { kkmId: number; onChanged(): void }) {
       <h2 id="manage-title">{t.kkm.manage}</h2>
       {message && <Notice>{message}</Notice>}
       <div class="card">
-        <button
-          type="button"
-          onClick={() =>
-            act(
-              'token',
-              `/api/v1/kkms/${kkmId}/token`,
-              undefined,
-              (d: { token: string | number; kkmId?: number }) =>
-                fmt(t.kkm.tokenIssued, { token: d.token, id: d.kkmId ?? kkmId }),
-            )
-          }
-        >
+        <button type="button" onClick={token}>
           {t.kkm.token}
         </button>
         <ErrorMessage message={errorAt('token')} />
       </div>
-      <form
-        class="card"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void act(
-            'rereg',
-            `/api/v1/kkms/${kkmId}/reregistration`,
-            { pointId: Number(pointId || options[0]?.value) },
-            (d: { status: string }) => fmt(t.kkm.applied, { status: d.status }),
-          );
-        }}
-      >
-        <h3>{t.kkm.reregistration}</h3>
+      <form class="card" onSubmit={reregister} aria-labelledby="rereg-title">
+        <h3 id="rereg-title">{t.kkm.reregistration}</h3>
         <Select
           label={t.kkm.newPoint}
           value={pointId || options[0]?.value || ''}
@@ -450,19 +456,8 @@ function Manage({ kkmId, onChanged }: { kkmId: number; onChanged(): void }) {
         <ErrorMessage message={errorAt('rereg')} />
         <button type="submit">{t.kkm.reregister}</button>
       </form>
-      <form
-        class="card"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void act(
-            'dereg',
-            `/api/v1/kkms/${kkmId}/deregistration`,
-            { reason },
-            (d: { status: string }) => fmt(t.kkm.applied, { status: d.status }),
-          );
-        }}
-      >
-        <h3>{t.kkm.deregistration}</h3>
+      <form class="card" onSubmit={deregister} aria-labelledby="dereg-title">
+        <h3 id="dereg-title">{t.kkm.deregistration}</h3>
         <Field
           label={t.kkm.reason}
           value={reason}

@@ -1,13 +1,13 @@
 // Кассы (manual §3, §9): the KKM list with status, open shift and last contact, refreshed by
-// the live feed; registering a KKM where the server has the self-service route.
+// the live feed; registering a KKM at a point of sale (an application to the tax authority).
 import { useRef, useState } from 'preact/hooks';
 import { Link } from 'wouter-preact';
-import { api, callUntyped, errorText, type Json } from '../api/client';
+import { api, errorText, refusal, type Json, type Refusal } from '../api/client';
 import type { Me } from '../app';
 import { fmt, useT } from '../i18n';
 import { instant, wall } from '../lib/format';
 import { useLiveEvents } from '../lib/live';
-import { loadPoints, type PointOption } from '../lib/points';
+import { loadPoints } from '../lib/points';
 import { ErrorMessage, Field, Loading, Notice, Screen, Select, useLoad } from '../lib/ui';
 
 export type Kkm = Json<'/api/v1/kkms', 'get'>['items'][number];
@@ -99,7 +99,7 @@ export function KkmsScreen({ me }: { me: Me }) {
           </table>
         </div>
       )}
-      {me.role === 'owner' && (
+      {me.permissions.includes('kkms') && (
         <p>
           <button
             type="button"
@@ -115,59 +115,79 @@ export function KkmsScreen({ me }: { me: Me }) {
   );
 }
 
-/** POST /api/v1/kkms (self-service, manual §3.3): a new KKM at a point, awaiting the KGD. */
+/** POST /api/v1/kkms (manual §3.3): a new KKM at a point, awaiting the KGD (or registered). */
 function RegisterKkm({ onDone }: { onDone(): void }) {
   const t = useT();
-  const points = useLoad(async () => ({ data: (await loadPoints()).data }), []);
+  const points = useLoad(loadPoints, []);
   const [form, setForm] = useState({
     pointId: '',
     serialNumber: '',
     model: '',
     name: '',
-    year: '',
+    year: String(new Date().getFullYear()),
   });
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Refusal | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const set = (k: keyof typeof form) => (v: string) => setForm({ ...form, [k]: v });
-  const options = (points.data ?? []).map((p: PointOption) => ({
-    value: String(p.id),
-    label: p.title,
-  }));
+  const errorAt = (field: string) => (error?.field === field ? error.text : null);
+  const options = (points.data ?? []).map((p) => ({ value: String(p.id), label: p.title }));
+  const pointId = form.pointId || options[0]?.value || '';
   const submit = async (e: Event) => {
     e.preventDefault();
     setError(null);
-    const res = await callUntyped<{ id: number; status: string }>('POST', '/api/v1/kkms', {
-      pointId: Number(form.pointId || options[0]?.value),
-      serialNumber: form.serialNumber,
-      model: form.model,
-      name: form.name,
-      year: Number(form.year),
+    setDone(null);
+    const { data, error, response } = await api.POST('/api/v1/kkms', {
+      body: {
+        pointId: Number(pointId),
+        serialNumber: form.serialNumber,
+        model: form.model,
+        name: form.name,
+        year: Number(form.year),
+      },
     });
-    if (!res.ok) return setError(res.status === 404 ? t.notAvailable : res.message);
-    setDone(fmt(t.kkms.registered, { id: res.data.id }));
+    if (!data) return setError(refusal(error, response));
+    const status = t.documents.statuses[data.status] ?? data.status;
+    setDone(fmt(t.kkms.registered, { id: data.id, status }));
     onDone();
   };
+  const fields = ['pointId', 'serialNumber', 'model', 'name', 'year'];
   return (
-    <form class="card" onSubmit={submit}>
-      <h2>{t.kkms.register}</h2>
-      <Select
-        label={t.kkms.point}
-        value={form.pointId || options[0]?.value || ''}
-        options={options}
-        onChange={set('pointId')}
-      />
+    <form class="card" onSubmit={submit} aria-labelledby="register-kkm">
+      <h2 id="register-kkm">{t.kkms.register}</h2>
+      <Select label={t.kkms.point} value={pointId} options={options} onChange={set('pointId')} />
+      <ErrorMessage message={errorAt('pointId')} />
       <Field
         label={t.kkms.serial}
         value={form.serialNumber}
         onInput={set('serialNumber')}
         required
+        error={errorAt('serialNumber')}
       />
-      <Field label={t.kkms.model} value={form.model} onInput={set('model')} required />
-      <Field label={t.kkms.name} value={form.name} onInput={set('name')} />
-      <Field label={t.kkms.year} value={form.year} onInput={set('year')} inputMode="numeric" />
-      <ErrorMessage message={error} />
+      <Field
+        label={t.kkms.model}
+        value={form.model}
+        onInput={set('model')}
+        required
+        error={errorAt('model')}
+      />
+      <Field
+        label={t.kkms.name}
+        value={form.name}
+        onInput={set('name')}
+        required
+        error={errorAt('name')}
+      />
+      <Field
+        label={t.kkms.year}
+        value={form.year}
+        onInput={set('year')}
+        inputMode="numeric"
+        required
+        error={errorAt('year')}
+      />
+      <ErrorMessage message={error && !fields.includes(error.field ?? '') ? error.text : null} />
       {done && <Notice>{done}</Notice>}
-      <button type="submit">{t.kkms.register}</button>
+      <button type="submit">{t.kkms.submitRegistration}</button>
     </form>
   );
 }

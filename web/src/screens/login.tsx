@@ -1,14 +1,13 @@
 // Вход в личный кабинет (manual §2): login (BIN/IIN) and password; EDS and a one-time password
-// where the server has them (the self-service routes); the refusal shown under the form.
+// (NCALayer) and a one-time password by SMS; the refusal shown under the form.
 import { useState } from 'preact/hooks';
 import { Link } from 'wouter-preact';
-import { api, callUntyped, errorText } from '../api/client';
+import { api, errorText } from '../api/client';
 import { fmt, useLang } from '../i18n';
 import { signWithNcaLayer } from '../lib/ncalayer';
 import { ErrorMessage, Field, Notice, PublicPage } from '../lib/ui';
 
 type Method = 'password' | 'eds' | 'otp';
-type Session = { token: string };
 
 export function LoginScreen({ onLoggedIn }: { onLoggedIn(token: string): void }) {
   const { t } = useLang();
@@ -52,9 +51,7 @@ function PasswordLogin({ onLoggedIn }: { onLoggedIn(token: string): void }) {
     e.preventDefault();
     setBusy(true);
     const { data, error, response } = await api.POST('/api/v1/auth/login', {
-      // The login body is one of three forms (password, EDS, OTP); the API document lists the
-      // fields of all three at once, so the password form is narrower than its generated type.
-      body: { login, password } as never,
+      body: { login, password },
     });
     setBusy(false);
     if (data) onLoggedIn(data.token);
@@ -92,23 +89,19 @@ function EdsLogin({ onLoggedIn }: { onLoggedIn(token: string): void }) {
   const [error, setError] = useState<string | null>(null);
   const sign = async () => {
     setError(null);
-    const challenge = await callUntyped<{ challenge: string }>('POST', '/api/v1/auth/challenge');
-    if (!challenge.ok) {
-      return setError(challenge.status === 404 ? t.notAvailable : challenge.message);
-    }
+    const challenge = await api.POST('/api/v1/auth/challenge');
+    if (!challenge.data) return setError(errorText(challenge.error, challenge.response));
     let signature: string;
     try {
       signature = await signWithNcaLayer(challenge.data.challenge);
     } catch {
       return setError(t.login.edsNoLayer);
     }
-    const res = await callUntyped<Session>('POST', '/api/v1/auth/login', {
-      method: 'eds',
-      challenge: challenge.data.challenge,
-      signature,
+    const { data, error, response } = await api.POST('/api/v1/auth/login', {
+      body: { method: 'eds', challenge: challenge.data.challenge, signature },
     });
-    if (res.ok) onLoggedIn(res.data.token);
-    else setError(res.message);
+    if (data) onLoggedIn(data.token);
+    else setError(errorText(error, response));
   };
   return (
     <div>
@@ -130,20 +123,17 @@ function OtpLogin({ onLoggedIn }: { onLoggedIn(token: string): void }) {
   const [error, setError] = useState<string | null>(null);
   const requestCode = async (e: Event) => {
     e.preventDefault();
-    const res = await callUntyped('POST', '/api/v1/auth/otp', { iin, phone });
-    if (res.ok) setSent(true);
-    else setError(res.status === 404 ? t.notAvailable : res.message);
+    const { data, error, response } = await api.POST('/api/v1/auth/otp', { body: { iin, phone } });
+    if (data) setSent(true);
+    setError(data ? null : errorText(error, response));
   };
   const submit = async (e: Event) => {
     e.preventDefault();
-    const res = await callUntyped<Session>('POST', '/api/v1/auth/login', {
-      method: 'otp',
-      iin,
-      phone,
-      code,
+    const { data, error, response } = await api.POST('/api/v1/auth/login', {
+      body: { method: 'otp', iin, phone, code },
     });
-    if (res.ok) onLoggedIn(res.data.token);
-    else setError(res.message);
+    if (data) onLoggedIn(data.token);
+    else setError(errorText(error, response));
   };
   return (
     <form onSubmit={sent ? submit : requestCode}>

@@ -1,75 +1,62 @@
-// Торговые точки (manual §3.1, §6): the points of sale, creating one with its address in parts
-// and deleting (the server refuses a point that has KKMs, 409, and says why).
-// GET/POST/DELETE /api/v1/points are self-service routes: without them the screen says so.
+// Торговые точки (manual §3.1, §6): the points of sale (GET /api/v1/points), adding one with
+// its address in parts (POST) and deleting (DELETE; the server refuses a point with KKMs, 409,
+// and the cabinet says why beside the point).
 import { useState } from 'preact/hooks';
-import { callUntyped } from '../api/client';
+import { api, refusal, type Refusal } from '../api/client';
 import { fmt, useT } from '../i18n';
-import { AddressFields, addressText, emptyAddress, type Address } from '../lib/address';
-import {
-  DataTable,
-  ErrorMessage,
-  Field,
-  Loading,
-  NotAvailable,
-  Notice,
-  Screen,
-  useLoad,
-} from '../lib/ui';
-
-interface Point {
-  id: number;
-  title?: string;
-  name?: string;
-  address?: Partial<Address> | string;
-  kkmCount?: number;
-}
-
-const pointName = (p: Point) => p.title ?? p.name ?? String(p.id);
+import { AddressFields, emptyAddress, type Address } from '../lib/address';
+import { loadPoints } from '../lib/points';
+import { DataTable, ErrorMessage, Field, Loading, Notice, Screen, useLoad } from '../lib/ui';
 
 export function PointsScreen() {
   const t = useT();
-  const points = useLoad(async () => {
-    const res = await callUntyped<{ items: Point[] }>('GET', '/api/v1/points');
-    if (res.ok) return { data: { items: res.data.items, missing: false } };
-    return res.status === 404 ? { data: { items: [], missing: true } } : { error: res.message };
-  }, []);
+  const points = useLoad(loadPoints, []);
   const [title, setTitle] = useState('');
   const [address, setAddress] = useState<Address>(emptyAddress());
-  const [error, setError] = useState<{ where: string; text: string } | null>(null);
+  const [error, setError] = useState<Refusal | null>(null);
+  const [deleteError, setDeleteError] = useState<{ id: number; text: string } | null>(null);
   const [created, setCreated] = useState<string | null>(null);
+  const errorAt = (field: string) => (error?.field === field ? error.text : null);
   const submit = async (e: Event) => {
     e.preventDefault();
-    const res = await callUntyped<Point>('POST', '/api/v1/points', { title, address });
-    if (!res.ok) return setError({ where: 'form', text: res.message });
+    setCreated(null);
+    const { building, flat, ...required } = address;
+    const {
+      data,
+      error: refused,
+      response,
+    } = await api.POST('/api/v1/points', {
+      body: {
+        title,
+        address: { ...required, ...(building ? { building } : {}), ...(flat ? { flat } : {}) },
+      },
+    });
+    if (!data) return setError(refusal(refused, response));
     setError(null);
-    setCreated(fmt(t.points.created, { name: title }));
+    setCreated(fmt(t.points.created, { name: data.title }));
     setTitle('');
     setAddress(emptyAddress());
     points.reload();
   };
   const remove = async (id: number) => {
-    const res = await callUntyped('DELETE', `/api/v1/points/${id}`);
-    setError(res.ok ? null : { where: String(id), text: res.message });
+    const { error: refused, response } = await api.DELETE('/api/v1/points/{pointId}', {
+      params: { path: { pointId: id } },
+    });
+    setDeleteError(response.ok ? null : { id, text: refusal(refused, response).text });
     points.reload();
   };
-  if (points.data?.missing) {
-    return (
-      <Screen title={t.points.title}>
-        <NotAvailable />
-      </Screen>
-    );
-  }
+  const underField = error?.field === 'title' || error?.field?.startsWith('address/');
   return (
     <Screen title={t.points.title}>
       <Loading loaded={points} />
       {points.data && (
         <DataTable
           caption={t.points.caption}
-          rows={points.data.items}
+          rows={points.data}
           rowKey={(p) => p.id}
           columns={[
-            { header: t.points.name, cell: (p) => pointName(p) },
-            { header: t.points.address, cell: (p) => addressText(p.address) },
+            { header: t.points.name, cell: (p) => p.title },
+            { header: t.points.address, cell: (p) => p.addressText },
             {
               header: t.delete,
               headerHidden: true,
@@ -78,11 +65,11 @@ export function PointsScreen() {
                   <button
                     type="button"
                     onClick={() => remove(p.id)}
-                    aria-label={fmt(t.points.deletePoint, { name: pointName(p) })}
+                    aria-label={fmt(t.points.deletePoint, { name: p.title })}
                   >
                     {t.delete}
                   </button>
-                  {error?.where === String(p.id) && <ErrorMessage message={error.text} />}
+                  {deleteError?.id === p.id && <ErrorMessage message={deleteError.text} />}
                 </>
               ),
             },
@@ -91,9 +78,20 @@ export function PointsScreen() {
       )}
       <form class="card" onSubmit={submit} aria-labelledby="new-point">
         <h2 id="new-point">{t.points.new}</h2>
-        <Field label={t.points.name} value={title} onInput={setTitle} required />
-        <AddressFields legend={t.points.address} value={address} onChange={setAddress} />
-        <ErrorMessage message={error?.where === 'form' ? error.text : null} />
+        <Field
+          label={t.points.name}
+          value={title}
+          onInput={setTitle}
+          required
+          error={errorAt('title')}
+        />
+        <AddressFields
+          legend={t.points.address}
+          value={address}
+          onChange={setAddress}
+          errorAt={(part) => errorAt(`address/${part}`)}
+        />
+        <ErrorMessage message={error && !underField ? error.text : null} />
         {created && <Notice>{created}</Notice>}
         <button type="submit">{t.add}</button>
       </form>

@@ -1,20 +1,30 @@
-// Регистрация организации (manual §1): the identity proof (a one-time password here; EDS
-// through NCALayer), then the organization's data. POST /api/v1/auth/otp and
-// /api/v1/registration are self-service routes: without them the screen says so.
+// Регистрация организации (manual §1): the identity proof (a one-time password by SMS,
+// POST /api/v1/auth/otp), the e-mail confirmed by a code (POST /api/v1/registration/email-code),
+// then the organization's data (POST /api/v1/registration). A refusal is shown under the field
+// it names.
 import { useState } from 'preact/hooks';
 import { Link } from 'wouter-preact';
-import { callUntyped } from '../api/client';
+import { api, refusal, type Refusal } from '../api/client';
 import { useT } from '../i18n';
 import { AddressFields, emptyAddress, type Address } from '../lib/address';
-import { ErrorMessage, Field, NotAvailable, Notice, PublicPage } from '../lib/ui';
+import { RequisiteFields } from '../lib/requisites';
+import { ErrorMessage, Field, Notice, PublicPage, Select } from '../lib/ui';
+
+type LegalForm = 'legal_entity' | 'individual_entrepreneur';
+/** The address as the API takes it: the optional parts left out when empty. */
+const addressBody = ({ building, flat, ...required }: Address) => ({
+  ...required,
+  ...(building ? { building } : {}),
+  ...(flat ? { flat } : {}),
+});
 
 export function RegistrationScreen() {
   const t = useT();
   const [proof, setProof] = useState({ iin: '', phone: '', code: '' });
   const [codeSent, setCodeSent] = useState(false);
-  const [missing, setMissing] = useState(false);
+  const [emailCodeSent, setEmailCodeSent] = useState(false);
+  const [legalForm, setLegalForm] = useState<LegalForm>('individual_entrepreneur');
   const [form, setForm] = useState({
-    legalForm: '',
     name: '',
     headPosition: '',
     headName: '',
@@ -28,38 +38,47 @@ export function RegistrationScreen() {
   const [actual, setActual] = useState<Address>(emptyAddress());
   const [same, setSame] = useState(true);
   const [agreed, setAgreed] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Refusal | null>(null);
   const [done, setDone] = useState(false);
   const set = (k: keyof typeof form) => (v: string) => setForm({ ...form, [k]: v });
+  /** The refusal's words under the field it names (`proof/iin` → the IIN, `head/name`, …). */
+  const errorAt = (...fields: string[]) =>
+    error?.field && fields.includes(error.field) ? error.text : null;
   const requestCode = async () => {
-    const res = await callUntyped('POST', '/api/v1/auth/otp', {
-      iin: proof.iin,
-      phone: proof.phone,
-    });
-    if (res.ok) setCodeSent(true);
-    else if (res.status === 404) setMissing(true);
-    else setError(res.message);
+    const res = await api.POST('/api/v1/auth/otp', { body: proof });
+    if (res.data) setCodeSent(true);
+    setError(res.data ? null : refusal(res.error, res.response));
+  };
+  const requestEmailCode = async () => {
+    const res = await api.POST('/api/v1/registration/email-code', { body: { email: form.email } });
+    if (res.data) setEmailCodeSent(true);
+    setError(res.data ? null : refusal(res.error, res.response));
   };
   const submit = async (e: Event) => {
     e.preventDefault();
-    const res = await callUntyped('POST', '/api/v1/registration', {
-      proof: { method: 'otp', ...proof },
-      password: form.password,
-      legalForm: form.legalForm,
-      name: form.name,
-      head: { position: form.headPosition, name: form.headName },
-      bank: form.bik || form.iik ? { bik: form.bik, iik: form.iik } : undefined,
-      legalAddress: legal,
-      actualAddress: same ? legal : actual,
-      email: form.email,
-      emailCode: form.emailCode,
-      phone: proof.phone,
-      agreement: agreed,
+    const { data, error, response } = await api.POST('/api/v1/registration', {
+      body: {
+        proof: { method: 'otp', ...proof },
+        password: form.password,
+        legalForm,
+        name: form.name,
+        ...(form.headPosition || form.headName
+          ? { head: { position: form.headPosition, name: form.headName } }
+          : {}),
+        ...(form.bik || form.iik ? { bank: { bik: form.bik, iik: form.iik } } : {}),
+        legalAddress: addressBody(legal),
+        ...(same ? { actualSameAsLegal: true } : { actualAddress: addressBody(actual) }),
+        email: form.email,
+        emailCode: form.emailCode,
+        phone: proof.phone,
+        agreementAccepted: true,
+      },
     });
-    if (res.ok) setDone(true);
-    else if (res.status === 404) setMissing(true);
-    else setError(res.message);
+    if (data) setDone(true);
+    setError(data ? null : refusal(error, response));
   };
+  const shown =
+    /^(proof\/(iin|phone|code)|iin|phone|name|head(\/\w+)?|bank(\/\w+)?|email|emailCode|password|(legal|actual)Address\/\w+)$/;
   return (
     <PublicPage>
       <section aria-labelledby="screen-title" class="card">
@@ -67,9 +86,8 @@ export function RegistrationScreen() {
         <p>
           <Link href="/">{t.registration.back}</Link>
         </p>
-        {missing && <NotAvailable />}
         {done && <Notice>{t.registration.done}</Notice>}
-        {!missing && !done && (
+        {!done && (
           <form onSubmit={submit}>
             <p class="hint">{t.registration.intro}</p>
             <fieldset class="grid">
@@ -80,6 +98,7 @@ export function RegistrationScreen() {
                 onInput={(v) => setProof({ ...proof, iin: v })}
                 inputMode="numeric"
                 required
+                error={errorAt('proof/iin', 'iin')}
               />
               <Field
                 label={t.login.phone}
@@ -87,6 +106,7 @@ export function RegistrationScreen() {
                 value={proof.phone}
                 onInput={(v) => setProof({ ...proof, phone: v })}
                 required
+                error={errorAt('proof/phone', 'phone')}
               />
               {codeSent && (
                 <Field
@@ -94,6 +114,7 @@ export function RegistrationScreen() {
                   value={proof.code}
                   onInput={(v) => setProof({ ...proof, code: v })}
                   required
+                  error={errorAt('proof/code', 'code')}
                 />
               )}
               <button type="button" onClick={requestCode}>
@@ -101,36 +122,43 @@ export function RegistrationScreen() {
               </button>
             </fieldset>
             <div class="grid">
-              <Field
+              <Select<LegalForm>
                 label={t.registration.legalForm}
-                value={form.legalForm}
-                onInput={set('legalForm')}
-              />
-              <Field label={t.registration.name} value={form.name} onInput={set('name')} required />
-              <Field
-                label={t.registration.headPosition}
-                value={form.headPosition}
-                onInput={set('headPosition')}
+                value={legalForm}
+                options={[
+                  { value: 'individual_entrepreneur', label: t.organization.entrepreneur },
+                  { value: 'legal_entity', label: t.organization.legalEntity },
+                ]}
+                onChange={setLegalForm}
               />
               <Field
-                label={t.registration.headName}
-                value={form.headName}
-                onInput={set('headName')}
+                label={t.registration.name}
+                value={form.name}
+                onInput={set('name')}
+                required
+                error={errorAt('name')}
               />
-              <Field label={t.registration.bik} value={form.bik} onInput={set('bik')} />
-              <Field label={t.registration.iik} value={form.iik} onInput={set('iik')} />
+              <RequisiteFields value={form} set={set} errorAt={errorAt} />
               <Field
                 label={t.registration.email}
                 type="email"
                 value={form.email}
                 onInput={set('email')}
                 required
+                error={errorAt('email')}
               />
               <Field
                 label={t.registration.emailCode}
                 value={form.emailCode}
                 onInput={set('emailCode')}
+                error={errorAt('emailCode')}
               />
+              <p>
+                <button type="button" onClick={requestEmailCode}>
+                  {t.registration.getEmailCode}
+                </button>
+              </p>
+              {emailCodeSent && <Notice>{t.registration.emailCodeSent}</Notice>}
               <Field
                 label={t.registration.password}
                 type="password"
@@ -139,9 +167,15 @@ export function RegistrationScreen() {
                 required
                 autoComplete="new-password"
                 hint={t.registration.passwordRule}
+                error={errorAt('password')}
               />
             </div>
-            <AddressFields legend={t.registration.legalAddress} value={legal} onChange={setLegal} />
+            <AddressFields
+              legend={t.registration.legalAddress}
+              value={legal}
+              onChange={setLegal}
+              errorAt={(part) => errorAt(`legalAddress/${part}`)}
+            />
             <label>
               <input
                 type="checkbox"
@@ -155,6 +189,7 @@ export function RegistrationScreen() {
                 legend={t.registration.actualAddress}
                 value={actual}
                 onChange={setActual}
+                errorAt={(part) => errorAt(`actualAddress/${part}`)}
               />
             )}
             <p>
@@ -168,7 +203,7 @@ export function RegistrationScreen() {
                 {t.registration.agreement}
               </label>
             </p>
-            <ErrorMessage message={error} />
+            <ErrorMessage message={error && !shown.test(error.field ?? '') ? error.text : null} />
             <button type="submit">{t.registration.submit}</button>
           </form>
         )}

@@ -1,53 +1,32 @@
-// ЦТО (manual §18): find a service centre by KKM model or name and let it see chosen KKMs and
-// modules. GET /api/v1/service-centres and POST /api/v1/service-centre-grants are self-service
-// routes: without them the screen says so.
+// ЦТО (manual §18): find a service centre by KKM model or name (GET /api/v1/service-centres)
+// and ask it to serve chosen KKMs with chosen modules (POST /api/v1/service-centre-grants).
 import { useState } from 'preact/hooks';
-import { api, callUntyped } from '../api/client';
+import { api, errorText, type Json, type paths } from '../api/client';
 import { fmt, useT } from '../i18n';
-import {
-  DataTable,
-  Checklist,
-  ErrorMessage,
-  Field,
-  NotAvailable,
-  Notice,
-  Screen,
-  useLoad,
-} from '../lib/ui';
+import { DataTable, Checklist, ErrorMessage, Field, Notice, Screen, useLoad } from '../lib/ui';
 import { kkmName } from './kkms';
 
-interface Centre {
-  id: number;
-  bin: string;
-  title: string;
-  models: string[];
-}
-
-const GRANTABLE = ['transactions', 'reports'] as const;
+type Centre = Json<'/api/v1/service-centres', 'get'>['items'][number];
+type Module = NonNullable<
+  paths['/api/v1/service-centre-grants']['post']['requestBody']
+>['content']['application/json']['modules'][number];
+const GRANTABLE: Module[] = ['transactions', 'reports', 'analytics', 'exports'];
 
 export function ServiceCentresScreen() {
   const t = useT();
   const [model, setModel] = useState('');
   const [q, setQ] = useState('');
   const [found, setFound] = useState<Centre[] | null>(null);
-  const [missing, setMissing] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [chosen, setChosen] = useState<Centre | null>(null);
   const search = async (e: Event) => {
     e.preventDefault();
-    const query = new URLSearchParams({ model, q }).toString();
-    const res = await callUntyped<{ items: Centre[] }>('GET', `/api/v1/service-centres?${query}`);
-    if (res.ok) setFound(res.data.items);
-    else if (res.status === 404) setMissing(true);
-    else setError(res.message);
+    const { data, error, response } = await api.GET('/api/v1/service-centres', {
+      params: { query: { ...(model ? { model } : {}), ...(q ? { q } : {}) } },
+    });
+    if (data) setFound(data.items);
+    setError(error ? errorText(error, response) : null);
   };
-  if (missing) {
-    return (
-      <Screen title={t.serviceCentres.title}>
-        <NotAvailable />
-      </Screen>
-    );
-  }
   return (
     <Screen title={t.serviceCentres.title}>
       <p class="hint">{t.serviceCentres.intro}</p>
@@ -90,18 +69,19 @@ function GrantForm({ centre }: { centre: Centre }) {
   const t = useT();
   const kkms = useLoad(async () => ({ data: (await api.GET('/api/v1/kkms')).data?.items }), []);
   const [kkmIds, setKkmIds] = useState<number[]>([]);
-  const [modules, setModules] = useState<string[]>([...GRANTABLE]);
+  const [modules, setModules] = useState<Module[]>(['transactions', 'reports']);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const submit = async (e: Event) => {
     e.preventDefault();
-    const res = await callUntyped<{ status: string }>('POST', '/api/v1/service-centre-grants', {
-      centreId: centre.id,
-      kkmIds,
-      modules,
+    const { data, error, response } = await api.POST('/api/v1/service-centre-grants', {
+      body: { centreId: centre.id, kkmIds, modules },
     });
-    if (res.ok) setDone(fmt(t.serviceCentres.requested, { status: res.data.status }));
-    setError(res.ok ? null : res.message);
+    if (data) {
+      const status = t.serviceCentres.statuses[data.status] ?? data.status;
+      setDone(fmt(t.serviceCentres.requested, { status }));
+    }
+    setError(error ? errorText(error, response) : null);
   };
   return (
     <form class="card" onSubmit={submit} aria-labelledby="grant-title">

@@ -1,7 +1,7 @@
 // Пользователи (manual §13): the organization's users with their points, modules and groups;
 // adding one (e-mail, name, login, password twice, modules, points, groups) and deleting.
 import { useState } from 'preact/hooks';
-import { api, errorText } from '../api/client';
+import { api, errorText, refusal } from '../api/client';
 import type { Me } from '../app';
 import { fmt, useT } from '../i18n';
 import { loadPoints } from '../lib/points';
@@ -34,7 +34,7 @@ export function UsersScreen({ me }: { me: Me }) {
   }, []);
   const lookups = useLoad(async () => {
     const [points, groups] = await Promise.all([loadPoints(), api.GET('/api/v1/groups')]);
-    return { data: { points: points.data, groups: groups.data?.items ?? [] } };
+    return { data: { points: points.data ?? [], groups: groups.data?.items ?? [] } };
   }, []);
   const [deleteError, setDeleteError] = useState<{ id: number; text: string } | null>(null);
   const pointTitle = new Map((lookups.data?.points ?? []).map((p) => [p.id, p.title]));
@@ -131,7 +131,7 @@ function NewUser({
   const [error, setError] = useState<{ field: string; text: string } | null>(null);
   const [created, setCreated] = useState<string | null>(null);
   const set = (k: keyof typeof form) => (v: string) => setForm({ ...form, [k]: v });
-  // The server names the field it refused ("body/password …"): the message goes under it.
+  // The server names the field it refused (body/password): the words go under it.
   const errorAt = (field: string) => (error?.field === field ? error.text : null);
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -150,9 +150,8 @@ function NewUser({
       },
     });
     if (!data) {
-      const text = errorText(error, response);
-      const field = /^body\/(\w+)/.exec(text)?.[1] ?? 'form';
-      return setError({ field, text });
+      const refused = refusal(error, response);
+      return setError({ field: refused.field?.split('/')[0] ?? 'form', text: refused.text });
     }
     setError(null);
     setForm(empty);

@@ -1,0 +1,272 @@
+// The self-service screens of the web cabinet in a real browser (headless Chromium through
+// playwright-core) against a real server on embedded defaults, as cabinet-browser.test.ts
+// sets them up: the organization viewed and edited (a refusal in words under its field, a
+// user without the permission sees no edit), a point of sale added and listed, a KKM
+// registration application filed and found in Документы, a KKM deregistered (and one with an
+// open shift refused, in words). The API's refusals are shown in the cabinet's language from
+// its own dictionary, never the server's English. axe-core on each screen. SCREENSHOTS=1
+// writes the screens to docs/screenshots/ (the README shows them).
+import t from 'tap';
+import type { Page } from 'playwright-core';
+import {
+  accessible,
+  cabinetLogin,
+  cabinetServer,
+  launchBrowser,
+  shot,
+} from '../helpers/browser.js';
+import { ORG_PASSWORD, cabinetClient } from '../helpers/cabinet.js';
+import { sell } from '../helpers/reads.js';
+import { seededRandom } from '../../src/sim/documents.js';
+
+t.setTimeout(240_000);
+const { server, base } = await cabinetServer(t);
+const cabinet = cabinetClient(server);
+
+// ---- an organization with one point and two KKMs: A with an open shift, B without documents
+const BIN = '190640023456';
+const org = await server.admin('POST', '/api/v1/admin/orgs', {
+  bin: BIN,
+  title: 'ИП «Дастархан»',
+  address: 'г. Астана, ул. Кенесары, 5',
+  okved: '47111',
+  password: ORG_PASSWORD,
+});
+const point = await server.admin('POST', `/api/v1/admin/orgs/${org.json.id}/points`, {
+  title: 'Магазин на Кенесары',
+  address: 'г. Астана, ул. Кенесары, 5',
+});
+async function kkm(serialNumber: string) {
+  const k = await server.admin('POST', `/api/v1/admin/points/${point.json.id}/kkms`, {
+    serialNumber,
+    model: 'Меркурий-115Ф',
+    fnsKkmId: `0101${serialNumber.slice(-8)}`,
+  });
+  const token = await server.admin('POST', `/api/v1/admin/kkms/${k.json.id}/token`);
+  return {
+    kkmId: k.json.id as number,
+    token: token.json.token as number,
+    orgId: org.json.id as number,
+    pointId: point.json.id as number,
+    bin: BIN,
+  };
+}
+const a = await kkm('SWK00041001');
+const b = await kkm('SWK00041002');
+const ownerToken = await cabinet.login(BIN);
+// A sells once: its shift stays open, so deregistering it is refused.
+await sell(server.tcpDevice(a), seededRandom(7), new Date('2026-03-10T09:00:00Z'));
+for (let i = 0; ; i++) {
+  const kkms = await cabinet.call('GET', '/api/v1/kkms', { token: ownerToken });
+  const found = (kkms.json.items as { id: number; openShift: unknown }[]).find(
+    (k) => k.id === a.kkmId,
+  );
+  if (found?.openShift) break;
+  if (i > 100) throw new Error('the shift of KKM A never showed as open');
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+const browser = await launchBrowser();
+t.teardown(() => browser.close());
+
+const text = (s: string) => s.replace(/[\u00a0\s]+/g, ' ').trim();
+
+/** Exceptions the cabinet threw in the browser: none, at the end. */
+const pageErrors: string[] = [];
+async function loggedIn(login: string, password: string) {
+  const session = await cabinetLogin(browser, base, login, password);
+  session.page.on('pageerror', (err) => pageErrors.push(`${login}: ${err.stack ?? err.message}`));
+  return session;
+}
+
+/** The error under a labelled field (its role=alert inside the same .field). */
+const errorUnder = (page: Page, label: string) =>
+  page.locator('.field', { has: page.getByLabel(label, { exact: true }) }).getByRole('alert');
+
+const owner = await loggedIn(BIN, ORG_PASSWORD);
+const { page } = owner;
+const nav = (name: string) =>
+  page.getByRole('navigation', { name: 'Разделы' }).getByRole('link', { name, exact: true });
+
+t.test('Организация: the card, edited, a refusal in words under its field', async (t) => {
+  await nav('Организация').click();
+  await page.getByRole('heading', { name: 'Организация', level: 1 }).waitFor();
+  const card = page.getByTestId('organization');
+  await card.waitFor();
+  t.match(text(await card.innerText()), new RegExp(`ИИН/БИН ${BIN} Наименование ИП «Дастархан»`));
+  await accessible(t, page, 'Организация');
+
+  await page.getByRole('button', { name: 'Редактировать' }).click();
+  await page.getByLabel('БИК', { exact: true }).fill('HSBKKZKX');
+  await page.getByLabel('ИИК', { exact: true }).fill('KZ12');
+  await page.getByLabel('Электронная почта').fill('dastarkhan@example.kz');
+  await page.getByRole('button', { name: 'Сохранить' }).click();
+  const iikError = errorUnder(page, 'ИИК');
+  await iikError.waitFor();
+  t.equal(
+    text(await iikError.innerText()),
+    'ИИК: KZ и 18 цифр или прописных латинских букв.',
+    "the API's refusal of bank/iik, in Russian, under the IIK",
+  );
+  t.equal(await page.getByLabel('ИИК', { exact: true }).getAttribute('aria-invalid'), 'true');
+  t.notMatch(await page.locator('main').innerText(), /must match|body\//, 'no server English');
+  await shot(page, 'organization-error');
+  await accessible(t, page, 'Организация, the refused edit');
+
+  await page.getByLabel('ИИК', { exact: true }).fill('KZ12601A123456789012');
+  await page.getByRole('button', { name: 'Сохранить' }).click();
+  await page.getByText('Сведения сохранены.').waitFor();
+  t.match(text(await card.innerText()), /БИК HSBKKZKX, ИИК KZ12601A123456789012/);
+  t.match(text(await card.innerText()), /dastarkhan@example\.kz/);
+  const stored = await cabinet.call('GET', '/api/v1/organization', { token: ownerToken });
+  t.same(stored.json.bank, { bik: 'HSBKKZKX', iik: 'KZ12601A123456789012' }, 'stored');
+  t.equal(stored.json.email, 'dastarkhan@example.kz');
+  await shot(page, 'organization');
+});
+
+t.test('English: the same refusal in English words', async (t) => {
+  await page.getByLabel('Язык').selectOption('en');
+  await page.getByRole('button', { name: 'Edit' }).click();
+  await page.getByLabel('Phone', { exact: true }).fill('12');
+  await page.getByRole('button', { name: 'Save' }).click();
+  const phoneError = errorUnder(page, 'Phone');
+  await phoneError.waitFor();
+  t.equal(text(await phoneError.innerText()), 'Phone: 10–15 digits, optionally with a leading +.');
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.getByLabel('Language').selectOption('ru');
+  await page.getByRole('heading', { name: 'Организация', level: 1 }).waitFor();
+});
+
+t.test('a user without the "organization" permission: no edit, the refusal in words', async (t) => {
+  const sub = await cabinet.createSubUser(ownerToken, {
+    pointIds: [point.json.id as number],
+    permissions: ['transactions', 'reports'],
+  });
+  const user = await loggedIn(sub.login, sub.password);
+  await user.page
+    .getByRole('navigation', { name: 'Разделы' })
+    .getByRole('link', { name: 'Организация', exact: true })
+    .click();
+  await user.page.getByRole('heading', { name: 'Организация', level: 1 }).waitFor();
+  await user.page
+    .getByRole('alert')
+    .filter({ hasText: 'У вашей учётной записи нет прав на это действие.' })
+    .waitFor();
+  t.equal(await user.page.getByRole('button', { name: 'Редактировать' }).count(), 0, 'no edit');
+  await accessible(t, user.page, 'Организация without the permission');
+  await user.context.close();
+});
+
+const NEW_POINT = 'Киоск на Сарыарке';
+let newPointId = 0;
+
+t.test('Торговые точки: a point added and listed; one with KKMs is not deleted', async (t) => {
+  await nav('Торговые точки').click();
+  await page.getByRole('heading', { name: 'Торговые точки', level: 1 }).waitFor();
+  await page.getByRole('row', { name: /Магазин на Кенесары/ }).waitFor();
+  await page.getByLabel('Название', { exact: true }).fill(NEW_POINT);
+  await page.getByLabel('Область').fill('г. Астана');
+  await page.getByLabel('Населённый пункт').fill('Астана');
+  await page.getByLabel('Улица').fill('пр. Сарыарка');
+  await page.getByLabel('Дом', { exact: true }).fill('12');
+  await page.getByRole('button', { name: 'Добавить' }).click();
+  await page.getByText(`Торговая точка ${NEW_POINT} создана.`).waitFor();
+  const row = page.getByRole('row', { name: new RegExp(NEW_POINT) });
+  t.match(text(await row.innerText()), /г\. Астана, Астана, пр\. Сарыарка 12/);
+  const listed = await cabinet.call('GET', '/api/v1/points', { token: ownerToken });
+  const created = (listed.json.items as { id: number; title: string }[]).find(
+    (p) => p.title === NEW_POINT,
+  );
+  t.ok(created, 'the API lists the new point');
+  newPointId = created!.id;
+
+  await page.getByRole('button', { name: 'Удалить торговую точку Магазин на Кенесары' }).click();
+  const refused = page.getByRole('row', { name: /Магазин на Кенесары/ }).getByRole('alert');
+  await refused.waitFor();
+  t.equal(
+    text(await refused.innerText()),
+    'В торговой точке есть ККМ: сначала перенесите или снимите их с учёта.',
+    'the 409 point_has_kkms beside the point, in Russian',
+  );
+  await shot(page, 'points');
+  await accessible(t, page, 'Торговые точки');
+});
+
+t.test('a KKM registration application, then in Документы', async (t) => {
+  await nav('Кассы').click();
+  await page.getByRole('button', { name: 'Зарегистрировать ККМ' }).click();
+  const form = page.getByRole('form', { name: 'Зарегистрировать ККМ' });
+  await form.getByLabel('Торговая точка').selectOption(String(newPointId));
+  await form.getByLabel('Заводской номер').fill('SWK00041003');
+  await form.getByLabel('Модель').fill('Меркурий-185Ф');
+  await form.getByLabel('Название').fill('Касса киоска');
+  await form.getByLabel('Год выпуска').fill('1970');
+  await form.getByRole('button', { name: 'Подать заявление' }).click();
+  const yearError = errorUnder(page, 'Год выпуска');
+  await yearError.waitFor();
+  t.equal(text(await yearError.innerText()), 'Год выпуска: от 1990 до 2100.');
+  await form.getByLabel('Год выпуска').fill('2025');
+  await form.getByRole('button', { name: 'Подать заявление' }).click();
+  const notice = form.getByRole('status');
+  await notice.waitFor();
+  const [, id] = /ID ККМ (\d+)/.exec(await notice.innerText()) ?? [];
+  t.ok(id, `the new KKM's ID is said: ${await notice.innerText()}`);
+  await accessible(t, page, 'Кассы, the registration form');
+
+  await nav('Документы').click();
+  await page.getByRole('heading', { name: 'Документы', level: 1 }).waitFor();
+  await page.getByLabel('ID ККМ').fill(String(id));
+  await page.getByRole('button', { name: 'Показать' }).click();
+  const row = page.getByRole('row', { name: /Заявление о регистрации ККМ/ });
+  await row.waitFor();
+  t.match(text(await row.innerText()), new RegExp(`^Заявление о регистрации ККМ ${id} `));
+  t.match(text(await row.innerText()), /Зарегистрирована|Ожидает регистрации в КГД/);
+  const download = page.waitForEvent('download');
+  await row.getByRole('button', { name: /Скачать/ }).click();
+  t.match((await download).suggestedFilename(), /^application-\d+\.json$/);
+  await shot(page, 'documents');
+  await accessible(t, page, 'Документы');
+});
+
+t.test('deregistration: refused while a shift is open, then a KKM deregistered', async (t) => {
+  const manage = async (kkmId: number) => {
+    await page.goto(`${base}/#/kkms/${kkmId}`);
+    await page.getByRole('button', { name: 'Управление' }).click();
+    await page.getByRole('heading', { name: 'Снятие с учёта' }).waitFor();
+  };
+  await manage(a.kkmId);
+  await page.getByLabel('Причина').fill('Замена кассы');
+  await page.getByRole('button', { name: 'Снять с учёта' }).click();
+  const refused = errorUnder(page, 'Причина');
+  await refused.waitFor();
+  t.equal(
+    text(await refused.innerText()),
+    'Смена открыта: сначала закройте её (Z-отчёт).',
+    'the 409 shift_open under the reason, in Russian',
+  );
+  await accessible(t, page, 'ККМ, the refused deregistration');
+
+  await manage(b.kkmId);
+  await page.getByLabel('Причина').fill('Касса продана');
+  await page.getByRole('button', { name: 'Снять с учёта' }).click();
+  await page
+    .getByText(/Заявление подано\. Статус: (Снята с учёта|Ожидает снятия с учёта в КГД)\./)
+    .waitFor();
+  const kkms = await cabinet.call('GET', '/api/v1/kkms', { token: ownerToken });
+  const status = (kkms.json.items as { id: number; status: string }[]).find(
+    (k) => k.id === b.kkmId,
+  )?.status;
+  t.ok(status === 'deregistered' || status === 'awaiting_kgd_deregistration', `B is ${status}`);
+  await shot(page, 'kkm-deregistered');
+  await accessible(t, page, 'ККМ, deregistered');
+
+  await nav('Документы').click();
+  await page.getByLabel('ID ККМ').fill(String(b.kkmId));
+  await page.getByRole('button', { name: 'Показать' }).click();
+  await page.getByRole('row', { name: /Заявление о снятии ККМ с учёта/ }).waitFor();
+  t.pass('the deregistration is in Документы');
+});
+
+t.test('the cabinet threw nothing in the browser', async (t) => {
+  t.same(pageErrors, []);
+});
