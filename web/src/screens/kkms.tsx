@@ -83,6 +83,11 @@ export function KkmsScreen({ me }: { me: Me }) {
                     <span class={`status ${k.status}`} data-testid="kkm-status">
                       {statusText(t, k)}
                     </span>
+                    {k.kgdStatus?.status.startsWith('awaiting') && (
+                      <span class="kgd-status" data-testid="kkm-kgd-status">
+                        {t.status[k.kgdStatus.status as keyof typeof t.status]}
+                      </span>
+                    )}
                   </td>
                   <td>
                     {k.openShift
