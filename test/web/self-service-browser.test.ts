@@ -351,6 +351,38 @@ t.test('ЦТО: a centre found by model, asked to serve a KKM', async (t) => {
   await accessible(t, page, 'ЦТО');
 });
 
+t.test("a KKM's new token, and its re-registration to another point", async (t) => {
+  await page.goto(`${base}/#/kkms/${a.kkmId}`);
+  await page.getByRole('button', { name: 'Управление' }).click();
+  await page.getByRole('button', { name: 'Получить токен' }).click();
+  const issued = page.getByRole('status').filter({ hasText: 'Новый токен' });
+  await issued.waitFor();
+  const [, token, id] =
+    /Новый токен: (\d+)\. ID ККМ для настройки кассы: (\d+)\./.exec(
+      text(await issued.innerText()),
+    ) ?? [];
+  t.equal(Number(id), a.kkmId, 'the KKM ID to type into the register');
+  t.not(Number(token), a.token, 'a new token');
+
+  const rereg = page.getByRole('form', { name: /Перерегистрация/ });
+  await rereg.getByLabel('Новая торговая точка').selectOption(String(point.json.id));
+  await rereg.getByRole('button', { name: 'Перерегистрировать' }).click();
+  await rereg
+    .getByRole('alert')
+    .filter({ hasText: 'ККМ уже стоит в этой торговой точке.' })
+    .waitFor();
+  t.pass('to its own point: the 409 point_targeted in words');
+  await rereg.getByLabel('Новая торговая точка').selectOption(String(newPointId));
+  await rereg.getByRole('button', { name: 'Перерегистрировать' }).click();
+  await page.getByText(/Заявление подано\. Статус: Перерегистрирована\./).waitFor();
+  const kkms = await cabinet.call('GET', '/api/v1/kkms', { token: ownerToken });
+  const moved = (kkms.json.items as { id: number; pointId: number }[]).find(
+    (k) => k.id === a.kkmId,
+  );
+  t.equal(moved?.pointId, newPointId, 'A stands at the new point');
+  await accessible(t, page, 'ККМ, re-registered');
+});
+
 t.test('the cabinet threw nothing in the browser', async (t) => {
   t.same(pageErrors, []);
 });
