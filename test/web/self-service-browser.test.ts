@@ -10,17 +10,24 @@ import t from 'tap';
 import type { Page } from 'playwright-core';
 import {
   accessible,
+  buildWebCabinet,
   cabinetLogin,
-  cabinetServer,
   launchBrowser,
   shot,
 } from '../helpers/browser.js';
 import { ORG_PASSWORD, cabinetClient } from '../helpers/cabinet.js';
 import { sell } from '../helpers/reads.js';
+import { startSelfServiceServer, uniqueId } from '../helpers/self-service.js';
 import { seededRandom } from '../../src/sim/documents.js';
 
 t.setTimeout(240_000);
-const { server, base } = await cabinetServer(t);
+const web = await buildWebCabinet();
+t.teardown(() => web.remove());
+// The self-service server: its SMS and e-mail codes go to a gateway the test reads.
+const selfService = await startSelfServiceServer({ OFD_WEB_DIR: web.dir });
+t.teardown(() => selfService.stop());
+const { server } = selfService;
+const base = `http://127.0.0.1:${server.httpPort}`;
 const cabinet = cabinetClient(server);
 
 // ---- an organization with one point and two KKMs: A with an open shift, B without documents
@@ -265,6 +272,115 @@ t.test('deregistration: refused while a shift is open, then a KKM deregistered',
   await page.getByRole('button', { name: 'Показать' }).click();
   await page.getByRole('row', { name: /Заявление о снятии ККМ с учёта/ }).waitFor();
   t.pass('the deregistration is in Документы');
+});
+
+t.test('registration of an entrepreneur by a one-time password, then the login', async (t) => {
+  const context = await browser.newContext({
+    locale: 'ru-RU',
+    viewport: { width: 1280, height: 800 },
+  });
+  context.setDefaultTimeout(10_000);
+  const reg = await context.newPage();
+  reg.on('pageerror', (err) => pageErrors.push(`registration: ${err.stack ?? err.message}`));
+  await reg.goto(base + '/');
+  await reg.getByRole('link', { name: 'Регистрация' }).click();
+  await reg.getByRole('heading', { name: 'Регистрация организации', level: 1 }).waitFor();
+  const iin = uniqueId();
+  const phone = '+77015550101';
+  const email = `ip${iin}@example.kz`;
+  await reg.getByLabel('ИИН', { exact: true }).fill(iin);
+  await reg.getByLabel('Телефон', { exact: true }).fill(phone);
+  await reg.getByRole('button', { name: 'Получить пароль' }).click();
+  await reg.getByLabel('Код из SMS').waitFor();
+  await reg.getByLabel('Код из SMS').fill(selfService.codeFor(phone));
+  await reg.getByLabel('Наименование / ФИО').fill('ИП Сериков Арман');
+  await reg.getByLabel('Электронная почта').fill(email);
+  await reg.getByRole('button', { name: 'Получить код на почту' }).click();
+  await reg.getByText('Код отправлен на почту.').waitFor();
+  await reg.getByLabel('Код подтверждения почты').fill(selfService.codeFor(email));
+  await reg.getByLabel('Пароль администратора').fill('short');
+  await reg.getByLabel('Область').fill('г. Алматы');
+  await reg.getByLabel('Населённый пункт').fill('Алматы');
+  await reg.getByLabel('Улица').fill('ул. Толе би');
+  await reg.getByLabel('Дом', { exact: true }).fill('3');
+  await reg.getByLabel('Я принимаю условия договора').check();
+  await reg.getByRole('button', { name: 'Зарегистрироваться' }).click();
+  const passwordError = errorUnder(reg, 'Пароль администратора');
+  await passwordError.waitFor();
+  t.match(
+    text(await passwordError.innerText()),
+    /^Пароль не отвечает требованиям/,
+    'the password policy refusal under the password, in Russian',
+  );
+  await shot(reg, 'registration-error');
+  await accessible(t, reg, 'Регистрация, the refused password');
+  await reg.getByLabel('Пароль администратора').fill('Arman-pass1!');
+  await reg.getByRole('button', { name: 'Зарегистрироваться' }).click();
+  await reg.getByText('Организация зарегистрирована.', { exact: false }).waitFor();
+  await context.close();
+  const owner = await loggedIn(iin, 'Arman-pass1!');
+  t.pass('the new owner logs in with the IIN and the password');
+  await owner.context.close();
+});
+
+t.test('ЦТО: a centre found by model, asked to serve a KKM', async (t) => {
+  const centre = await server.admin('POST', '/api/v1/admin/service-centres', {
+    bin: uniqueId(),
+    title: 'ЦТО «Касса-Сервис»',
+    models: ['Меркурий-115Ф'],
+    password: ORG_PASSWORD,
+  });
+  await nav('ЦТО').click();
+  await page.getByRole('heading', { name: 'ЦТО', level: 1 }).waitFor();
+  await page.getByLabel('Модель ККМ').fill('Меркурий-115Ф');
+  await page.getByRole('button', { name: 'Найти' }).click();
+  const row = page.getByRole('row', { name: /ЦТО «Касса-Сервис»/ });
+  await row.getByRole('button', { name: 'Дать доступ' }).click();
+  const form = page.getByRole('form', { name: /Дать доступ: ЦТО «Касса-Сервис»/ });
+  await form.getByRole('button', { name: 'Дать доступ' }).click();
+  await form.getByRole('alert').filter({ hasText: 'Выберите хотя бы одну ККМ.' }).waitFor();
+  t.pass('no KKM chosen: refused in words beside the list');
+  await form.getByLabel('SWK00041001').check();
+  await form.getByRole('button', { name: 'Дать доступ' }).click();
+  await form.getByText('Запрос отправлен, статус: ожидает ответа ЦТО.').waitFor();
+  const grants = await cabinet.call('GET', '/api/v1/service-centre-grants', { token: ownerToken });
+  t.match(grants.json.items, [
+    { centreId: centre.json.id, kkmIds: [a.kkmId], modules: ['transactions', 'reports'] },
+  ]);
+  await shot(page, 'service-centres');
+  await accessible(t, page, 'ЦТО');
+});
+
+t.test("a KKM's new token, and its re-registration to another point", async (t) => {
+  await page.goto(`${base}/#/kkms/${a.kkmId}`);
+  await page.getByRole('button', { name: 'Управление' }).click();
+  await page.getByRole('button', { name: 'Получить токен' }).click();
+  const issued = page.getByRole('status').filter({ hasText: 'Новый токен' });
+  await issued.waitFor();
+  const [, token, id] =
+    /Новый токен: (\d+)\. ID ККМ для настройки кассы: (\d+)\./.exec(
+      text(await issued.innerText()),
+    ) ?? [];
+  t.equal(Number(id), a.kkmId, 'the KKM ID to type into the register');
+  t.not(Number(token), a.token, 'a new token');
+
+  const rereg = page.getByRole('form', { name: /Перерегистрация/ });
+  await rereg.getByLabel('Новая торговая точка').selectOption(String(point.json.id));
+  await rereg.getByRole('button', { name: 'Перерегистрировать' }).click();
+  await rereg
+    .getByRole('alert')
+    .filter({ hasText: 'ККМ уже стоит в этой торговой точке.' })
+    .waitFor();
+  t.pass('to its own point: the 409 point_targeted in words');
+  await rereg.getByLabel('Новая торговая точка').selectOption(String(newPointId));
+  await rereg.getByRole('button', { name: 'Перерегистрировать' }).click();
+  await page.getByText(/Заявление подано\. Статус: Перерегистрирована\./).waitFor();
+  const kkms = await cabinet.call('GET', '/api/v1/kkms', { token: ownerToken });
+  const moved = (kkms.json.items as { id: number; pointId: number }[]).find(
+    (k) => k.id === a.kkmId,
+  );
+  t.equal(moved?.pointId, newPointId, 'A stands at the new point');
+  await accessible(t, page, 'ККМ, re-registered');
 });
 
 t.test('the cabinet threw nothing in the browser', async (t) => {

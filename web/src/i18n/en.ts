@@ -394,6 +394,8 @@ export const en: Texts = {
       code: 'Code: 6 digits.',
       emailCode: 'Code: 6 digits.',
       year: 'Year of manufacture: 1990 to 2100.',
+      kkmIds: 'Choose at least one KKM.',
+      modules: 'Choose at least one section.',
     },
     byStatus: {
       400: 'The request was refused: check what you entered.',

@@ -69,7 +69,9 @@ export function OrganizationScreen({ me }: { me: Me }) {
   const [form, setForm] = useState<Form | null>(null);
   const [error, setError] = useState<Refusal | null>(null);
   const [saved, setSaved] = useState(false);
-  const o = org.data;
+  // The PUT answers the card as stored: shown at once, without reading it again.
+  const [stored, setStored] = useState<Org | null>(null);
+  const o = stored ?? org.data;
   const set =
     <K extends keyof Form>(k: K) =>
     (v: Form[K]) =>
@@ -85,9 +87,9 @@ export function OrganizationScreen({ me }: { me: Me }) {
     const { data, error: refused, response } = await api.PUT('/api/v1/organization', { body });
     if (!data) return setError(refusal(refused, response));
     setError(null);
+    setStored(data);
     setSaved(true);
     setForm(null);
-    org.reload();
   };
   const legalForms = [
     { value: 'legal_entity' as const, label: t.organization.legalEntity },

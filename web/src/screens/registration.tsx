@@ -45,7 +45,9 @@ export function RegistrationScreen() {
   const errorAt = (...fields: string[]) =>
     error?.field && fields.includes(error.field) ? error.text : null;
   const requestCode = async () => {
-    const res = await api.POST('/api/v1/auth/otp', { body: proof });
+    const res = await api.POST('/api/v1/auth/otp', {
+      body: { iin: proof.iin, phone: proof.phone },
+    });
     if (res.data) setCodeSent(true);
     setError(res.data ? null : refusal(res.error, res.response));
   };

@@ -1,7 +1,7 @@
 // ЦТО (manual §18): find a service centre by KKM model or name (GET /api/v1/service-centres)
 // and ask it to serve chosen KKMs with chosen modules (POST /api/v1/service-centre-grants).
 import { useState } from 'preact/hooks';
-import { api, errorText, type Json, type paths } from '../api/client';
+import { api, errorText, refusal, type Json, type paths, type Refusal } from '../api/client';
 import { fmt, useT } from '../i18n';
 import { DataTable, Checklist, ErrorMessage, Field, Notice, Screen, useLoad } from '../lib/ui';
 import { kkmName } from './kkms';
@@ -70,7 +70,7 @@ function GrantForm({ centre }: { centre: Centre }) {
   const kkms = useLoad(async () => ({ data: (await api.GET('/api/v1/kkms')).data?.items }), []);
   const [kkmIds, setKkmIds] = useState<number[]>([]);
   const [modules, setModules] = useState<Module[]>(['transactions', 'reports']);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Refusal | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -81,8 +81,9 @@ function GrantForm({ centre }: { centre: Centre }) {
       const status = t.serviceCentres.statuses[data.status] ?? data.status;
       setDone(fmt(t.serviceCentres.requested, { status }));
     }
-    setError(error ? errorText(error, response) : null);
+    setError(error ? refusal(error, response) : null);
   };
+  const errorAt = (field: string) => (error?.field === field ? error.text : null);
   return (
     <form class="card" onSubmit={submit} aria-labelledby="grant-title">
       <h2 id="grant-title">
@@ -90,17 +91,23 @@ function GrantForm({ centre }: { centre: Centre }) {
       </h2>
       <Checklist
         legend={t.serviceCentres.kkms}
-        options={(kkms.data ?? []).map((k) => ({ value: k.id, label: kkmName(k) }))}
+        options={(kkms.data ?? [])
+          .filter((k) => k.status !== 'deregistered')
+          .map((k) => ({ value: k.id, label: kkmName(k) }))}
         selected={kkmIds}
         onChange={setKkmIds}
       />
+      <ErrorMessage message={errorAt('kkmIds')} />
       <Checklist
         legend={t.serviceCentres.modules}
         options={GRANTABLE.map((m) => ({ value: m, label: t.modules[m] ?? m }))}
         selected={modules}
         onChange={setModules}
       />
-      <ErrorMessage message={error} />
+      <ErrorMessage message={errorAt('modules')} />
+      <ErrorMessage
+        message={error && error.field !== 'kkmIds' && error.field !== 'modules' ? error.text : null}
+      />
       {done && <Notice>{done}</Notice>}
       <button type="submit">{t.serviceCentres.request}</button>
     </form>
