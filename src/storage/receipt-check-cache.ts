@@ -3,11 +3,14 @@
 // the group commit that stored it (ReceiptLookup.committed), and on a miss by the engine's
 // answer (only where nothing newer is held). One hash per KKM (KGD number) and device day, a
 // field per number the receipt can be checked by (its fiscal number, and the number an offline
-// receipt was printed with) and device time: `receipt-check:<kgd>:<YYYY-MM-DD>` →
-// `<number> <hh:mm:ss>` → a JSON array of the columns in CACHED_COLUMNS' order (no names, no
-// per-receipt key and expiry: under 1 KiB a receipt, see bench/RESULTS.md). A hash lives
+// receipt was printed with) and device time: `receipt-check:1:<kgd>:<YYYY-MM-DD>` →
+// `<number> <hh:mm:ss>` → a JSON array of the columns in CACHED_COLUMNS' order, deflated (no
+// names, no per-receipt key and expiry; the 1 is the value's format). A receipt of ten lines
+// takes about 760 bytes as JSON, 240 deflated, some 400 in Redis with the hash's own overhead
+// (bench/RESULTS.md); inflating costs a check some 10–30 µs. A hash lives
 // OFD_RECEIPT_CHECK_CACHE_DAYS after its last commit. Redis is a cache here: when it is flushed
 // or unreachable, the engine answers and the answer is cached again.
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Redis } from 'ioredis';
 import type { ReceiptKey } from '../fiscal/receipt-url.js';
 
@@ -62,15 +65,15 @@ type Place = Pick<ReceiptKey, 'kgdNumber' | 'number' | 'deviceTime'>;
 export interface CachedEntry {
   hash: string;
   field: string;
-  value: string;
+  value: Buffer;
 }
 
-const hashOf = (k: Place) => `receipt-check:${k.kgdNumber}:${k.deviceTime.slice(0, 10)}`;
+const hashOf = (k: Place) => `receipt-check:1:${k.kgdNumber}:${k.deviceTime.slice(0, 10)}`;
 const fieldOf = (k: Place) => `${k.number} ${k.deviceTime.slice(11)}`;
 
 /** The cached form of a receipt_check row (as the engine answers it, or as a commit makes it). */
 export function cachedEntry(key: Place, row: Row): CachedEntry {
-  const value = JSON.stringify(CACHED_COLUMNS.map((c) => row[c] ?? null));
+  const value = deflateRawSync(JSON.stringify(CACHED_COLUMNS.map((c) => row[c] ?? null)));
   return { hash: hashOf(key), field: fieldOf(key), value };
 }
 
@@ -102,9 +105,9 @@ export class ReceiptCheckCache {
 
   /** The cached row (with `wall_time`) of the receipt at that place, or null on a miss. */
   async get(key: Place): Promise<Row | null> {
-    const value = await this.redis.hget(this.prefix + hashOf(key), fieldOf(key));
+    const value = await this.redis.hgetBuffer(this.prefix + hashOf(key), fieldOf(key));
     if (value === null) return null;
-    const values = JSON.parse(value) as unknown[];
+    const values = JSON.parse(inflateRawSync(value).toString()) as unknown[];
     const row: Row = { wall_time: key.deviceTime };
     CACHED_COLUMNS.forEach((c, i) => (row[c] = values[i]));
     return row;
