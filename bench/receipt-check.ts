@@ -1,11 +1,15 @@
 // The buyer's receipt check under load: 100,000 stored receipts, autocannon opening random QR
 // URLs of them (the page, as a phone would), against GET /healthz measured the same way in the
-// same run. Prints req/s and p99 of both, and their ratio: first with nothing cached (every
-// check reads the engine), then after each receipt was opened once (answers cached).
+// same run. Prints req/s and p99 of both, and their ratio: first with nothing cached anywhere
+// (the read model in Redis emptied: every check reads the engine, as after a Redis flush), then
+// with the read model in Redis as the commits wrote it (the process's own cache still cold: a
+// first touch), then after each receipt was opened once (answers cached in the process too).
+// Prints the read model's memory per receipt (MEMORY USAGE of its hashes).
 //
 // Loading takes the fast path: the receipts are made by the real TICKET rule (ticketCommand,
 // so each QR URL is the one its KKM was answered), inserted into the embedded engine in large
-// batches (the materialized view fills receipt_check as ingest's commits do), and then the
+// batches (the materialized view fills receipt_check as ingest's commits do, and the entries a
+// commit writes into the Redis read model are made from the same rows), and then the
 // server is started as `npm start` runs it (a child process, so autocannon in this process
 // does not share its thread), on that DATA_DIR, with the rate limit high enough never to trip
 // (it still runs on every request).
@@ -14,10 +18,11 @@
 //                                 BENCH_CONNECTIONS (50) BENCH_WARM=0 skips the warm pass
 //                                 BENCH_CPU_PROF=DIR writes the server's V8 CPU profile there
 //                                 BENCH_RATE_MAX (1e9: never trips), BENCH_CACHE_TTL_MS (600000)
+//                                 BENCH_CACHE_ENTRIES (the server's OFD_RECEIPT_CACHE_ENTRIES)
 //                                 BENCH_KEEP_DATA=1 keeps the DATA_DIR (and its QR paths.txt)
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error -- autocannon ships no type declarations; the part used is typed below
 import autocannonModule from 'autocannon';
@@ -35,6 +40,11 @@ import type { DocumentRow } from '../src/fiscal/document-rows.js';
 import { migrate } from '../src/storage/migrations.js';
 import { OrgProfile } from '../src/storage/org-profile.js';
 import { Registry } from '../src/storage/registry.js';
+import {
+  entriesOfDocument,
+  ReceiptCheckCache,
+  type CachedEntry,
+} from '../src/storage/receipt-check-cache.js';
 import { deleteKeys } from '../test/harness/redis-keys.js';
 import { spawnServer } from './fleet/server-process.js';
 
@@ -70,7 +80,7 @@ const prefix = `ofdbench:${randomBytes(4).toString('hex')}:`;
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 
 /** KKMs registered in one insert, their receipts made by the TICKET rule and stored. */
-async function load(): Promise<string[]> {
+async function load(): Promise<{ paths: string[]; entries: CachedEntry[] }> {
   const ch = openClickHouse({ dataDir });
   await migrate(clickHouseDb(ch));
   const registry = new Registry(clickHouseDb(ch), redis, prefix);
@@ -95,6 +105,7 @@ async function load(): Promise<string[]> {
   const log = pino({ level: 'silent' });
   const orgs = new OrgProfile(clickHouseDb(ch));
   const urls: string[] = [];
+  const entries: CachedEntry[] = [];
   let rows: DocumentRow[] = [];
   const perKkm = Math.ceil(RECEIPTS / KKMS);
   const start = Date.UTC(2026, 2, 10, 6, 0, 0);
@@ -130,6 +141,7 @@ async function load(): Promise<string[]> {
       if (outcome.kind !== 'answer') throw new Error(`ticket refused: ${outcome.text}`);
       state = outcome.state;
       rows.push(outcome.document!);
+      entries.push(...entriesOfDocument(outcome.document!));
       urls.push(Buffer.from(outcome.response.ticket!.qr_code!).toString('utf8'));
       if (rows.length >= BATCH_ROWS) {
         await ch.insert({ table: 'documents', values: rows, format: 'JSONEachRow' });
@@ -150,7 +162,36 @@ async function load(): Promise<string[]> {
     await ch.command({ query: `OPTIMIZE TABLE ${table} FINAL` });
   }
   await ch.close();
-  return urls.map((u) => new URL(u).pathname + new URL(u).search);
+  return { paths: urls.map((u) => new URL(u).pathname + new URL(u).search), entries };
+}
+
+/** The read model as the commits write it: one pipeline per commit of BATCH_ROWS receipts. */
+async function writeReadModel(cache: ReceiptCheckCache, entries: CachedEntry[]) {
+  for (let i = 0; i < entries.length; i += BATCH_ROWS) {
+    await cache.put(entries.slice(i, i + BATCH_ROWS));
+  }
+}
+
+/** Bytes the read model's hashes take in Redis (MEMORY USAGE, exact), and its fields. */
+async function readModelMemory(prefix: string): Promise<{ bytes: number; fields: number }> {
+  let bytes = 0;
+  let fields = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(
+      cursor,
+      'MATCH',
+      `${prefix}receipt-check:*`,
+      'COUNT',
+      1000,
+    );
+    cursor = next;
+    for (const key of keys) {
+      bytes += Number(await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
+      fields += await redis.hlen(key);
+    }
+  } while (cursor !== '0');
+  return { bytes, fields };
 }
 
 interface Run {
@@ -163,7 +204,7 @@ const ok = (r: AutocannonResult) => r.statusCodeStats['200']?.count ?? 0;
 
 try {
   const loadStarted = performance.now();
-  const paths = await load();
+  const { paths, entries } = await load();
   if (process.env.BENCH_KEEP_DATA) writeFileSync(join(dataDir, 'paths.txt'), paths.join('\n'));
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   console.log(`stored ${paths.length} receipts of ${KKMS} KKMs in ${loadSeconds.toFixed(1)} s`);
@@ -176,6 +217,9 @@ try {
       OFD_RECEIPT_URL: RECEIPT_URL,
       // Long enough that the answers cached while every receipt is opened once outlive the run.
       OFD_RECEIPT_CACHE_TTL_MS: String(CACHE_TTL_MS),
+      ...(process.env.BENCH_CACHE_ENTRIES
+        ? { OFD_RECEIPT_CACHE_ENTRIES: process.env.BENCH_CACHE_ENTRIES }
+        : {}),
     },
   });
   try {
@@ -191,13 +235,29 @@ try {
       });
       console.log(
         `${name}: ${Math.round(r.requests.average)} req/s, p99 ${r.latency.p99} ms, ` +
-          `${ok(r)} of ${r.requests.total} answered 200`,
+          `${ok(r)} of ${r.requests.total} answered 200; load average ${loadavg()[0]!.toFixed(1)}`,
       );
       return { name, r };
     };
     const randomReceipt = () => paths[Math.floor(Math.random() * paths.length)]!;
+    const cache = new ReceiptCheckCache(redis, server.redisPrefix, 30, (err) => {
+      throw err;
+    });
     const runs: Run[] = [await run('GET /healthz', () => '/healthz')];
-    runs.push(await run('GET /receipt, random QR URLs, cold', randomReceipt));
+    // Nothing in Redis (as after a flush): each check reads the engine and caches its answer.
+    await deleteKeys(redis, `${server.redisPrefix}receipt-check:`);
+    runs.push(await run('GET /receipt, Redis emptied: engine, first touch', randomReceipt));
+    const written = performance.now();
+    await writeReadModel(cache, entries);
+    const writeSeconds = (performance.now() - written) / 1000;
+    const memory = await readModelMemory(server.redisPrefix);
+    console.log(
+      `read model: ${memory.fields} entries of ${paths.length} receipts written in ` +
+        `${writeSeconds.toFixed(1)} s (${Math.ceil(entries.length / BATCH_ROWS)} pipelines); ` +
+        `${mib(memory.bytes)} MiB in Redis, ${Math.round(memory.bytes / memory.fields)} bytes ` +
+        `per entry (MEMORY USAGE of its hashes)`,
+    );
+    runs.push(await run('GET /receipt, from Redis, process cache cold', randomReceipt));
     if (WARM) {
       // Every receipt opened once (as many phones would over a day), then random ones again.
       const rssBefore = server.sample().rssBytes;

@@ -13,6 +13,8 @@ import type { Notifier } from '../telemetry/notifier.js';
 import { BatchWriter, dbInsert, type InsertRows } from '../storage/batch-writer.js';
 import type { Db } from '../storage/db.js';
 import { DocumentQueries } from '../storage/document-queries.js';
+import { ReceiptCheckCache } from '../storage/receipt-check-cache.js';
+import { ReceiptLookup } from '../storage/receipt-lookup.js';
 import { verifyPassword } from '../storage/passwords.js';
 import type { Catalogue } from '../storage/catalogue.js';
 import type { OrgProfile } from '../storage/org-profile.js';
@@ -61,7 +63,8 @@ export async function buildIngestCore(d: IngestCoreDeps): Promise<IngestCore> {
   // OFD_STORE=noop (benchmark baseline only): documents and device events are decoded, checked
   // and answered, but their group commits go nowhere.
   const insertRows: InsertRows =
-    d.insertRows ?? (config.store === 'noop' ? async () => {} : dbInsert(d.db));
+    d.insertRows ??
+    (config.store === 'noop' ? async () => {} : withReceiptCheck(d, dbInsert(d.db)));
   const writer = new BatchWriter(
     insertRows,
     {
@@ -155,6 +158,26 @@ export async function buildIngestCore(d: IngestCoreDeps): Promise<IngestCore> {
       wrongTokens.close();
       await writer.close();
     },
+  };
+}
+
+/**
+ * This process's commits of documents also write the receipt check's read model in Redis
+ * (one pipeline per commit), after the insert and without delaying its acknowledgements.
+ */
+function withReceiptCheck(d: IngestCoreDeps, insert: InsertRows): InsertRows {
+  const days = d.config.receiptCheck.redisDays;
+  if (!days) return insert;
+  const log = d.log.child({ part: 'receipt-check' });
+  const onError = (err: Error) => log.warn({ err: err.message }, 'receipt check cache not written');
+  const lookup = new ReceiptLookup(
+    d.db,
+    new ReceiptCheckCache(d.redis, d.config.redisPrefix, days, onError),
+  );
+  return async (table, rows) => {
+    await insert(table, rows);
+    // After the acknowledgements of this commit have gone out.
+    if (table === 'documents') setImmediate(() => void lookup.committed(rows).catch(onError));
   };
 }
 

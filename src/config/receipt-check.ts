@@ -11,6 +11,11 @@ export interface ReceiptCheckConfig {
   /** Answers kept in each API process, and for how long (also the answers' max-age). */
   cacheEntries: number;
   cacheTtlMs: number;
+  /**
+   * Days a receipt stays in the Redis read model after its last commit (the check reads the
+   * engine only for older ones, or after a flush); 0: no read model, every miss reads the engine.
+   */
+  redisDays: number;
 }
 
 export function loadReceiptCheckConfig(
@@ -31,5 +36,6 @@ export function loadReceiptCheckConfig(
     rateWindowMs: int('OFD_RECEIPT_RATE_WINDOW_MS', 60_000, 1000, 86_400_000),
     cacheEntries: int('OFD_RECEIPT_CACHE_ENTRIES', 100_000, 0, 10_000_000),
     cacheTtlMs: int('OFD_RECEIPT_CACHE_TTL_MS', 60_000, 1000, 3_600_000),
+    redisDays: int('OFD_RECEIPT_CHECK_CACHE_DAYS', 30, 0, 3650),
   };
 }

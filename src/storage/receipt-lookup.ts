@@ -3,10 +3,13 @@
 // read sessions, those that arrive wait and go together as the next (a session runs one query
 // at a time, so batches grow with load instead of queueing). A batch is one read of receipt_check by its primary key, with the
 // cancellation of each receipt found from receipt_cancellations by theirs (migration 20).
+// With a ReceiptCheckCache the engine is read only on a miss in Redis (or when Redis is
+// unavailable), and its answer is cached; committed documents are cached as they are stored.
 import { TupleParam } from '@clickhouse/client';
 import DataLoader from 'dataloader';
 import type { ReceiptKey } from '../fiscal/receipt-url.js';
 import type { Db } from './db.js';
+import { cachedEntry, entriesOfDocument, type ReceiptCheckCache } from './receipt-check-cache.js';
 import { receiptLinesOfRow, type TicketDetail } from './cabinet-queries.js';
 import { readTicket203, type Ticket203 } from './ticket-columns-203.js';
 
@@ -43,12 +46,15 @@ const MAX_BATCH = 256;
 const keyId = (k: Omit<ReceiptKey, 'total'>) => `${k.kgdNumber}\n${k.number}\n${k.deviceTime}`;
 
 export class ReceiptLookup {
-  private readonly loader: DataLoader<ReceiptKey, FoundReceipt | null, string>;
+  private readonly loader: DataLoader<ReceiptKey, Record<string, unknown> | null, string>;
   /** Batches being read, and those waiting for one of them to end. */
   private reading = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly cache?: ReceiptCheckCache,
+  ) {
     const parallel = Math.max(1, db.parallelReads ?? 1);
     const start = (dispatch: () => void) => {
       this.reading++;
@@ -76,8 +82,57 @@ export class ReceiptLookup {
   }
 
   /** The receipt all four facts name (KGD number, number, device time and total), or null. */
-  find(key: ReceiptKey): Promise<FoundReceipt | null> {
-    return this.loader.load(key);
+  async find(key: ReceiptKey): Promise<FoundReceipt | null> {
+    let row: Record<string, unknown> | null = null;
+    if (this.cache) {
+      // Redis unreachable: the engine answers.
+      row = await this.cache.get(key).catch(() => null);
+    }
+    if (!row) {
+      row = await this.loader.load(key);
+      if (row && this.cache) void this.cache.fill([cachedEntry(key, row)]);
+    }
+    return row && Number(row.total) === key.total ? receiptOfRow(row) : null;
+  }
+
+  /**
+   * After a group commit of documents: its receipts go into the cache as they were stored, and
+   * those its cancellations annul are read again (the cancellation is stored now) and replace
+   * their cached answer. Not awaited by the commit; failures only cost a later engine read,
+   * except a cancellation not recorded in a cached answer, which is reported.
+   */
+  async committed(docs: readonly Record<string, unknown>[]): Promise<void> {
+    if (!this.cache) return;
+    await this.cache.put(docs.flatMap(entriesOfDocument));
+    const cancelled = docs.filter((d) => d.doc_type === 'cancel_ticket');
+    if (!cancelled.length) return;
+    // Read behind the commit that stored the cancellations. (kkm_id, doc_seq) is the documents
+    // table's key: which receipts, under which numbers.
+    const db = this.db.afterWrites?.() ?? this.db;
+    const annulled = await db.rows<{
+      fns_kkm_id: string;
+      ticket_number: string;
+      offline_number: number;
+      wall_time: string;
+    }>(
+      `SELECT fns_kkm_id, ticket_number, offline_number, toString(device_time) AS wall_time
+       FROM documents
+       WHERE (kkm_id, doc_seq) IN {ids:Array(Tuple(UInt32, UInt32))} AND doc_type = 'ticket'
+       LIMIT 1 BY kkm_id, doc_seq`,
+      {
+        ids: cancelled.map((d) => new TupleParam([Number(d.kkm_id), Number(d.cancelled_seq)])),
+      },
+    );
+    const keys = annulled
+      .filter((a) => a.fns_kkm_id)
+      .flatMap((a) =>
+        [a.ticket_number, ...(Number(a.offline_number) > 0 ? [String(a.offline_number)] : [])].map(
+          (number) => ({ kgdNumber: a.fns_kkm_id, number, deviceTime: a.wall_time, total: 0 }),
+        ),
+      );
+    if (!keys.length) return;
+    const rows = await this.findMany(keys, db);
+    await this.cache.put(keys.flatMap((k, i) => (rows[i] ? [cachedEntry(k, rows[i])] : [])));
   }
 
   /** The organization, point of sale and KKM of a receipt, as the registry has them now. */
@@ -101,12 +156,16 @@ export class ReceiptLookup {
     };
   }
 
-  private async findMany(keys: readonly ReceiptKey[]): Promise<(FoundReceipt | null)[]> {
+  /** The receipt_check rows (with their cancellation) of those places, whatever the total. */
+  private async findMany(
+    keys: readonly ReceiptKey[],
+    db = this.db,
+  ): Promise<(Record<string, unknown> | null)[]> {
     // The key picks the rows (one point range per receipt, whatever the mix of KKMs). Every
     // copy of a row is the same (a retried document recomputes it), so LIMIT 1 BY, no FINAL.
     // The cancellations of those found are a second point read: joining them in one query
     // costs several times both reads together.
-    const found = await this.db.rows<Record<string, unknown>>(
+    const found = await db.rows<Record<string, unknown>>(
       `SELECT *, toString(device_time) AS wall_time
        FROM receipt_check
        WHERE (fns_kkm_id, number, device_time) IN {keys:Array(Tuple(String, String, DateTime('UTC')))}
@@ -115,7 +174,7 @@ export class ReceiptLookup {
     );
     const cancelled = new Map<string, string>();
     if (found.length) {
-      const cancellations = await this.db.rows<{ kkm_id: number; doc_seq: number; at: string }>(
+      const cancellations = await db.rows<{ kkm_id: number; doc_seq: number; at: string }>(
         `SELECT kkm_id, doc_seq, toString(min(cancelled_at)) AS at FROM receipt_cancellations
          WHERE (kkm_id, doc_seq) IN {ids:Array(Tuple(UInt32, UInt32))}
          GROUP BY kkm_id, doc_seq`,
@@ -135,10 +194,7 @@ export class ReceiptLookup {
         r,
       );
     }
-    return keys.map((k) => {
-      const r = byKey.get(keyId(k));
-      return r && Number(r.total) === k.total ? receiptOfRow(r) : null;
-    });
+    return keys.map((k) => byKey.get(keyId(k)) ?? null);
   }
 }
 

@@ -1,7 +1,8 @@
 // The buyer's receipt check against a real server: receipts sent by a KKM over TCP, then the
 // QR URL of each TICKET answer opened as a page and as JSON — every field of the receipt, the
 // cabinet's view of the same receipt, tampered and malformed QR facts, the rate limit, a
-// cancelled and an offline receipt, Russian and Kazakh, ETag and Cache-Control.
+// cancelled and an offline receipt, Russian and Kazakh, ETag and Cache-Control; the read model
+// in Redis (written by the commit, answering as the engine does, refilled after a flush).
 import t from 'tap';
 import { startTestServer } from '../helpers/server.js';
 import { get, ownerToken, sell } from '../helpers/reads.js';
@@ -14,6 +15,10 @@ import { as203, requests, seededRandom, ticket, dateTime } from '../../src/sim/d
 import { KkmDevice, TcpLink } from '../../src/sim/kkm-client.js';
 import { rich203 } from '../helpers/receipts-203.js';
 import { moneyText } from '../../src/fiscal/money.js';
+import { parseReceiptQuery, type ReceiptKey } from '../../src/fiscal/receipt-url.js';
+import { ReceiptCheckCache } from '../../src/storage/receipt-check-cache.js';
+import { ReceiptLookup } from '../../src/storage/receipt-lookup.js';
+import { deleteKeys } from '../harness/redis-keys.js';
 
 const RATE_MAX = 30;
 const server = await startTestServer({
@@ -23,6 +28,27 @@ const server = await startTestServer({
   OFD_RECEIPT_CACHE_TTL_MS: '1000',
 });
 t.teardown(() => server.stop());
+
+const prefix = server.config.redisPrefix;
+/** The read model as the server keeps it (get only: the days do not matter here). */
+const readModel = new ReceiptCheckCache(server.redis, prefix, 1);
+const keyOf = (url: string): ReceiptKey => {
+  const parsed = parseReceiptQuery(Object.fromEntries(new URL(url).searchParams));
+  if ('problem' in parsed) throw new Error(parsed.problem);
+  return parsed.key;
+};
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Polls (the read model is written just after the commit's acknowledgements) for up to 2 s. */
+async function cachedRow(url: string, until: (row: Record<string, unknown> | null) => boolean) {
+  let row = await readModel.get(keyOf(url));
+  for (let i = 0; i < 40 && !until(row); i++) {
+    await sleep(50);
+    row = await readModel.get(keyOf(url));
+  }
+  return row;
+}
+/** QR URLs of the receipts the tests below store, for the read-model tests at the end. */
+const checked: string[] = [];
 
 let addressCounter = 0;
 /** Each check comes from an address of its own unless told, so only the rate test hits 429. */
@@ -110,6 +136,7 @@ if (answer.response.result.result_code !== ResultCode.RESULT_TYPE_OK) {
 }
 const number = answer.response.ticket!.ticket_number!;
 const qr = Buffer.from(answer.response.ticket!.qr_code!).toString('utf8');
+checked.push(qr);
 
 t.test('the QR code names the fiscal number, the KGD number, the total and the time', async (t) => {
   const u = new URL(qr);
@@ -214,6 +241,7 @@ t.test(
     );
     t.equal(sent.response.result.result_code, ResultCode.RESULT_TYPE_OK);
     const qr203 = Buffer.from(sent.response.ticket!.qr_code!).toString('utf8');
+    checked.push(qr203);
     const res = await open(jsonUrl(qr203));
     t.equal(res.statusCode, 200);
     const pub = res.json();
@@ -331,6 +359,7 @@ t.test('Russian and Kazakh: ?lang= first, else Accept-Language', async (t) => {
 
 t.test('a cancelled receipt says it was cancelled, and when', async (t) => {
   const sold = await sell(dev, seededRandom(11), new Date('2026-03-10T10:00:00Z'));
+  checked.push(sold.qr);
   const before = await open(jsonUrl(sold.qr));
   t.equal(before.json().ticket.cancelled, false);
   const cancel = await dev.send(requests.cancelTicket());
@@ -342,7 +371,10 @@ t.test('a cancelled receipt says it was cancelled, and when', async (t) => {
     { kkm: kkm.kkmId },
   );
   const cancelledAt = stored!.at;
-  await new Promise((resolve) => setTimeout(resolve, 1100)); // the cached answer's lifetime
+  // The commit of the cancellation rewrote the receipt's answer in the read model.
+  const row = await cachedRow(sold.qr, (r) => !!r?.cancelled_at);
+  t.equal(row?.cancelled_at, cancelledAt, 'the read model holds the cancellation');
+  await sleep(1100); // the process's cached answer's lifetime
   const after = (await open(jsonUrl(sold.qr))).json();
   t.equal(after.ticket.cancelled, true);
   t.equal(after.ticket.cancelledAt, cancelledAt.replace(' ', 'T'));
@@ -373,6 +405,7 @@ t.test(
     const up = await dev.send(requests.ticket(request));
     t.equal(up.response.result.result_code, ResultCode.RESULT_TYPE_OK);
     const ours = Buffer.from(up.response.ticket!.qr_code!).toString('utf8');
+    checked.push(ours, offlineQr);
     for (const url of [ours, offlineQr]) {
       const page = await open(url);
       t.equal(page.statusCode, 200, `found: ${url}`);
@@ -404,5 +437,51 @@ t.test(
     // The buckets live in Redis, under this deployment's prefix.
     const keys = await server.redis.keys(`${server.config.redisPrefix}receipt-rate:*`);
     t.ok(keys.length > 0);
+  },
+);
+
+t.test('a committed receipt is in the Redis read model before anyone checks it', async (t) => {
+  const sold = await sell(dev, seededRandom(17), new Date('2026-03-10T12:00:00Z'));
+  checked.push(sold.qr);
+  const row = await cachedRow(sold.qr, (r) => r !== null);
+  t.ok(row, 'written by the commit');
+  t.equal(row!.ticket_number, sold.number);
+  t.equal(row!.cancelled_at, null);
+  const key = keyOf(sold.qr);
+  const hash = `${prefix}receipt-check:1:${kgd}:${key.deviceTime.slice(0, 10)}`;
+  t.ok((await server.redis.ttl(hash)) > 29 * 86_400, 'kept OFD_RECEIPT_CHECK_CACHE_DAYS (30)');
+  t.equal((await open(jsonUrl(sold.qr))).statusCode, 200);
+});
+
+t.test('an answer from the read model equals the one from the engine', async (t) => {
+  const cached = new ReceiptLookup(server.db, readModel);
+  const engine = new ReceiptLookup(server.db);
+  t.ok(checked.length >= 6, 'online, 2.0.3, cancelled and offline (both numbers) receipts');
+  for (const url of checked) {
+    const key = keyOf(url);
+    t.ok(await cachedRow(url, (r) => r !== null), `held in Redis: ${url}`);
+    const fromEngine = await engine.find(key);
+    t.ok(fromEngine, 'the engine has it');
+    t.strictSame(await cached.find(key), fromEngine, `the same receipt: ${url}`);
+    t.equal(await cached.find({ ...key, total: key.total + 1 }), null, 'a wrong total: none');
+  }
+});
+
+t.test(
+  'after Redis loses the read model, every check still answers, from the engine',
+  async (t) => {
+    const before = new Map<string, unknown>();
+    for (const url of checked) before.set(url, (await open(jsonUrl(url))).json());
+    t.ok((await deleteKeys(server.redis, `${prefix}receipt-check:`)) > 0, 'the read model is gone');
+    t.equal(await readModel.get(keyOf(qr)), null);
+    await sleep(1100); // the process's cached answers' lifetime
+    for (const url of checked) {
+      const res = await open(jsonUrl(url));
+      t.equal(res.statusCode, 200, `still found: ${url}`);
+      t.strictSame(res.json(), before.get(url), 'the same answer');
+      t.ok(await cachedRow(url, (r) => r !== null), 'and cached again');
+    }
+    const cancelled = await cachedRow(checked[2]!, (r) => r !== null);
+    t.ok(cancelled?.cancelled_at, 'a cancelled receipt cached again with its cancellation');
   },
 );

@@ -15,6 +15,7 @@ import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { parseReceiptQuery, type ReceiptKey } from '../../fiscal/receipt-url.js';
 import type { Db } from '../../storage/db.js';
+import { ReceiptCheckCache } from '../../storage/receipt-check-cache.js';
 import { ReceiptLookup, type Seller } from '../../storage/receipt-lookup.js';
 import { publicReceipt, type PublicReceipt } from './public-receipt.js';
 import type { ReceiptCheckConfig } from '../../config/receipt-check.js';
@@ -63,8 +64,8 @@ const answerOf = (receipt: PublicReceipt): Answer => ({
 });
 
 /** The receipt a QR code names, built once per cache lifetime. */
-function receiptSource(db: Db, settings: ReceiptCheckConfig) {
-  const lookup = new ReceiptLookup(db);
+function receiptSource(db: Db, settings: ReceiptCheckConfig, cache?: ReceiptCheckCache) {
+  const lookup = new ReceiptLookup(db, cache);
   const ttl = settings.cacheTtlMs;
   const sellers = new LRUCache<string, Seller, [number, number, number]>({
     max: SELLER_CACHE_ENTRIES,
@@ -96,7 +97,11 @@ export async function receiptCheckRoutes(
 ): Promise<void> {
   const { settings } = opts;
   const pagePath = settings.pagePath;
-  const receiptFor = receiptSource(opts.db, settings);
+  // The read model in Redis: a check reads the engine only on a miss there.
+  const cache = settings.redisDays
+    ? new ReceiptCheckCache(opts.redis, opts.redisPrefix, settings.redisDays)
+    : undefined;
+  const receiptFor = receiptSource(opts.db, settings, cache);
   const maxAge = `public, max-age=${Math.floor(settings.cacheTtlMs / 1000)}`;
 
   const isPage = (url: string | undefined) => url !== RECEIPT_JSON_PATH;

@@ -1,0 +1,151 @@
+// The buyer's receipt check's read model in Redis, so that a check needs no engine query: what
+// the check shows of each receipt (the receipt_check columns and its cancellation), written by
+// the group commit that stored it (ReceiptLookup.committed), and on a miss by the engine's
+// answer (only where nothing newer is held). One hash per KKM (KGD number) and device day, a
+// field per number the receipt can be checked by (its fiscal number, and the number an offline
+// receipt was printed with) and device time: `receipt-check:1:<kgd>:<YYYY-MM-DD>` →
+// `<number> <hh:mm:ss>` → a JSON array of the columns in CACHED_COLUMNS' order, deflated (no
+// names, no per-receipt key and expiry; the 1 is the value's format). A receipt of ten lines
+// takes about 760 bytes as JSON, 240 deflated, some 400 in Redis with the hash's own overhead
+// (bench/RESULTS.md); inflating costs a check some 10–30 µs. A hash lives
+// OFD_RECEIPT_CHECK_CACHE_DAYS after its last commit. Redis is a cache here: when it is flushed
+// or unreachable, the engine answers and the answer is cached again.
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import type { Redis } from 'ioredis';
+import type { ReceiptKey } from '../fiscal/receipt-url.js';
+
+/** The receipt_check columns a cached value lists, in this order, then its cancellation time. */
+export const CACHED_COLUMNS = [
+  'total',
+  'kkm_id',
+  'doc_seq',
+  'org_id',
+  'point_id',
+  'ticket_number',
+  'operation',
+  'is_offline',
+  'offline_number',
+  'taken',
+  'change',
+  'discount',
+  'markup',
+  'items.type',
+  'items.name',
+  'items.section',
+  'items.quantity',
+  'items.price',
+  'items.sum',
+  'items.code',
+  'items.barcode',
+  'items.unit',
+  'items.tax_percent',
+  'items.tax_sum',
+  'payments.type',
+  'payments.sum',
+  'taxes.type',
+  'taxes.percent',
+  'taxes.sum',
+  'taxes.turnover',
+  'items.ntin',
+  'items.excise_stamps',
+  'payments.card_terminal_id',
+  'payments.card_type',
+  'payments.card_auth_code',
+  'payments.card_rrn',
+  'payments.card_receipt_number',
+  'payments.mobile_qr_type',
+  'payments.mobile_qr_id',
+  'cancelled_at',
+] as const;
+
+type Row = Record<string, unknown>;
+type Place = Pick<ReceiptKey, 'kgdNumber' | 'number' | 'deviceTime'>;
+
+/** One receipt as cached: where (without the prefix) and the value. */
+export interface CachedEntry {
+  hash: string;
+  field: string;
+  value: Buffer;
+}
+
+const hashOf = (k: Place) => `receipt-check:1:${k.kgdNumber}:${k.deviceTime.slice(0, 10)}`;
+const fieldOf = (k: Place) => `${k.number} ${k.deviceTime.slice(11)}`;
+
+/** The cached form of a receipt_check row (as the engine answers it, or as a commit makes it). */
+export function cachedEntry(key: Place, row: Row): CachedEntry {
+  const value = deflateRawSync(JSON.stringify(CACHED_COLUMNS.map((c) => row[c] ?? null)));
+  return { hash: hashOf(key), field: fieldOf(key), value };
+}
+
+/**
+ * The entries of a committed documents row: a receipt of a KKM with a KGD number under each of
+ * its numbers (what receipt_check_mv copies), nothing for any other document.
+ */
+export function entriesOfDocument(doc: Row): CachedEntry[] {
+  const kgdNumber = String(doc.fns_kkm_id ?? '');
+  if (doc.doc_type !== 'ticket' || !kgdNumber) return [];
+  const deviceTime = String(doc.device_time);
+  const offline = Number(doc.offline_number ?? 0);
+  const numbers = [String(doc.ticket_number), ...(offline > 0 ? [String(offline)] : [])];
+  const row = { ...doc, cancelled_at: null };
+  return numbers.map((number) => cachedEntry({ kgdNumber, number, deviceTime }, row));
+}
+
+export class ReceiptCheckCache {
+  private readonly ttlSeconds: number;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    days: number,
+    private readonly onError: (err: Error) => void = () => {},
+  ) {
+    this.ttlSeconds = Math.max(1, Math.round(days * 86_400));
+  }
+
+  /** The cached row (with `wall_time`) of the receipt at that place, or null on a miss. */
+  async get(key: Place): Promise<Row | null> {
+    const value = await this.redis.hgetBuffer(this.prefix + hashOf(key), fieldOf(key));
+    if (value === null) return null;
+    const values = JSON.parse(inflateRawSync(value).toString()) as unknown[];
+    const row: Row = { wall_time: key.deviceTime };
+    CACHED_COLUMNS.forEach((c, i) => (row[c] = values[i]));
+    return row;
+  }
+
+  /**
+   * Stores entries as they are now (a commit, a cancellation): one pipeline, not awaited by
+   * the caller's answer; each hash's lifetime starts again.
+   */
+  put(entries: CachedEntry[]): Promise<void> {
+    return this.write(entries, false);
+  }
+
+  /** Stores what the engine answered where nothing is held yet (a newer commit wins). */
+  fill(entries: CachedEntry[]): Promise<void> {
+    return this.write(entries, true);
+  }
+
+  private async write(entries: CachedEntry[], ifAbsent: boolean): Promise<void> {
+    if (!entries.length) return;
+    const pipeline = this.redis.pipeline();
+    const hashes = new Set<string>();
+    for (const e of entries) {
+      const hash = this.prefix + e.hash;
+      if (ifAbsent) pipeline.hsetnx(hash, e.field, e.value);
+      else pipeline.hset(hash, e.field, e.value);
+      hashes.add(hash);
+    }
+    for (const hash of hashes) {
+      if (ifAbsent) pipeline.expire(hash, this.ttlSeconds, 'NX');
+      else pipeline.expire(hash, this.ttlSeconds);
+    }
+    try {
+      const results = (await pipeline.exec()) ?? [];
+      const failed = results.find(([err]) => err);
+      if (failed) this.onError(failed[0]!);
+    } catch (err) {
+      this.onError(err as Error);
+    }
+  }
+}
