@@ -125,6 +125,7 @@ t.test("Пользователи: a sub-user's points and modules edited", async
   t.notMatch(await page.locator('main').innerText(), /must NOT|body\//, 'no server English');
   const unchanged = await cabinet.call('GET', `/api/v1/users/${sub.id}`, { token: ownerToken });
   t.same(unchanged.json.pointIds, [first], 'nothing stored by the refused edit');
+  await shot(page, 'user-edit');
   await accessible(t, page, 'Пользователи, the refused edit');
 
   await form.getByLabel('ФИО').fill('Данияр Оспанов');
@@ -137,7 +138,6 @@ t.test("Пользователи: a sub-user's points and modules edited", async
   t.same(stored.json.pointIds, [second], 'the new point stored');
   t.same(stored.json.permissions, ['transactions', 'reports'], 'the modules stored');
   t.equal(stored.json.name, 'Данияр Оспанов');
-  await shot(page, 'user-edit');
 });
 
 t.test('after the edit the sub-user sees only the new point', async (t) => {
@@ -165,6 +165,7 @@ t.test("Группы: a group's name, points and modules edited", async (t) => {
     .getByLabel('Аналитика')
     .check();
   await form.getByLabel(new RegExp(sub.login)).check();
+  await shot(page, 'group-edit');
   await form.getByRole('button', { name: 'Сохранить' }).click();
   await page.getByText('Группа Старшие кассиры сохранена.').waitFor();
   const row = page.getByRole('row', { name: /Старшие кассиры/ });
@@ -181,7 +182,6 @@ t.test("Группы: a group's name, points and modules edited", async (t) => {
     permissions: ['transactions', 'analytics'],
     memberIds: [sub.id],
   });
-  await shot(page, 'group-edit');
   await accessible(t, page, 'Группы, edited');
 });
 
@@ -196,6 +196,7 @@ t.test('Торговые точки: a point renamed and listed with its new nam
   await form.getByLabel('Населённый пункт').fill('Шымкент');
   await form.getByLabel('Улица').fill('пр. Тауке хана');
   await form.getByLabel('Дом', { exact: true }).fill('41');
+  await shot(page, 'point-edit');
   await form.getByRole('button', { name: 'Сохранить' }).click();
   await page.getByText('Торговая точка Бутик на Тауке хана сохранена.').waitFor();
   const row = page.getByRole('row', { name: /Бутик на Тауке хана/ });
@@ -207,7 +208,6 @@ t.test('Торговые точки: a point renamed and listed with its new nam
     'Бутик на Тауке хана',
     'stored',
   );
-  await shot(page, 'point-edit');
   await accessible(t, page, 'Торговые точки, renamed');
 });
 
