@@ -355,6 +355,11 @@ t.test('users and groups: a sub-user of point №2', async (t) => {
   await page.getByRole('group', { name: 'Торговые точки' }).getByLabel('Магазин №2').check();
   await page.getByRole('button', { name: 'Добавить' }).click();
   await page.getByText('Группа Кассиры добавлена.').waitFor();
+  t.match(
+    text(await page.getByRole('row', { name: /Кассиры/ }).innerText()),
+    /^Кассиры Транзакции Магазин №2/,
+    'the new group listed',
+  );
   await shot(page, 'groups');
   await accessible(t, page, 'Группы');
 });

@@ -14,6 +14,7 @@ export const en: Texts = {
   add: 'Add',
   delete: 'Delete',
   cancel: 'Cancel',
+  edit: 'Edit',
   close: 'Close',
   yes: 'yes',
   no: 'no',
@@ -289,6 +290,9 @@ export const en: Texts = {
     new: 'New user',
     created: 'User {login} added.',
     deleteUser: 'Delete user {login}',
+    editUser: 'Edit user {login}',
+    editTitle: 'User {login}',
+    saved: 'User {login} saved.',
     allPoints: 'all',
   },
   groups: {
@@ -299,6 +303,9 @@ export const en: Texts = {
     new: 'New group',
     created: 'Group {name} added.',
     deleteGroup: 'Delete group {name}',
+    editGroup: 'Edit group {name}',
+    editTitle: 'Group {name}',
+    saved: 'Group {name} saved.',
   },
   modules: {
     transactions: 'Transactions',
@@ -353,6 +360,9 @@ export const en: Texts = {
     new: 'New point of sale',
     created: 'Point of sale {name} created.',
     deletePoint: 'Delete point of sale {name}',
+    editPoint: 'Edit point of sale {name}',
+    editTitle: 'Point of sale {name}',
+    saved: 'Point of sale {name} saved.',
     geo: 'Coordinates (latitude, longitude)',
   },
   serviceCentres: {

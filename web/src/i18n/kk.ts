@@ -14,6 +14,7 @@ export const kk: Texts = {
   add: 'Қосу',
   delete: 'Жою',
   cancel: 'Болдырмау',
+  edit: 'Өзгерту',
   close: 'Жабу',
   yes: 'иә',
   no: 'жоқ',
@@ -288,6 +289,9 @@ export const kk: Texts = {
     new: 'Жаңа пайдаланушы',
     created: '{login} пайдаланушысы қосылды.',
     deleteUser: '{login} пайдаланушысын жою',
+    editUser: '{login} пайдаланушысын өзгерту',
+    editTitle: '{login} пайдаланушысы',
+    saved: '{login} пайдаланушысы сақталды.',
     allPoints: 'барлығы',
   },
   groups: {
@@ -298,6 +302,9 @@ export const kk: Texts = {
     new: 'Жаңа топ',
     created: '{name} тобы қосылды.',
     deleteGroup: '{name} тобын жою',
+    editGroup: '{name} тобын өзгерту',
+    editTitle: '{name} тобы',
+    saved: '{name} тобы сақталды.',
   },
   modules: {
     transactions: 'Транзакциялар',
@@ -352,6 +359,9 @@ export const kk: Texts = {
     new: 'Жаңа сауда нүктесі',
     created: '{name} сауда нүктесі құрылды.',
     deletePoint: '{name} сауда нүктесін жою',
+    editPoint: '{name} сауда нүктесін өзгерту',
+    editTitle: '{name} сауда нүктесі',
+    saved: '{name} сауда нүктесі сақталды.',
     geo: 'Геокоординаттар (ендік, бойлық)',
   },
   serviceCentres: {

@@ -13,6 +13,7 @@ export const ru = {
   add: 'Добавить',
   delete: 'Удалить',
   cancel: 'Отмена',
+  edit: 'Изменить',
   close: 'Закрыть',
   yes: 'да',
   no: 'нет',
@@ -288,6 +289,9 @@ export const ru = {
     new: 'Новый пользователь',
     created: 'Пользователь {login} добавлен.',
     deleteUser: 'Удалить пользователя {login}',
+    editUser: 'Изменить пользователя {login}',
+    editTitle: 'Пользователь {login}',
+    saved: 'Пользователь {login} сохранён.',
     allPoints: 'все',
   },
   groups: {
@@ -298,6 +302,9 @@ export const ru = {
     new: 'Новая группа',
     created: 'Группа {name} добавлена.',
     deleteGroup: 'Удалить группу {name}',
+    editGroup: 'Изменить группу {name}',
+    editTitle: 'Группа {name}',
+    saved: 'Группа {name} сохранена.',
   },
   modules: {
     transactions: 'Транзакции',
@@ -352,6 +359,9 @@ export const ru = {
     new: 'Новая торговая точка',
     created: 'Торговая точка {name} создана.',
     deletePoint: 'Удалить торговую точку {name}',
+    editPoint: 'Изменить торговую точку {name}',
+    editTitle: 'Торговая точка {name}',
+    saved: 'Торговая точка {name} сохранена.',
     geo: 'Геокоординаты (широта, долгота)',
   },
   serviceCentres: {

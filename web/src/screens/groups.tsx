@@ -1,8 +1,10 @@
-// Группы (manual §14): groups grant points of sale and modules to their members.
+// Группы (manual §14): groups grant points of sale and modules to their members; a group is
+// added, edited (its name, modules, points and members: PUT) and deleted.
 import { useState } from 'preact/hooks';
-import { api, errorText } from '../api/client';
+import { api, errorText, type Json } from '../api/client';
 import type { Me } from '../app';
 import { fmt, useT } from '../i18n';
+import { FormButtons, FormTitle, Grants, RowActions, fieldRefusal, type Module } from '../lib/edit';
 import { loadPoints } from '../lib/points';
 import {
   DataTable,
@@ -14,9 +16,7 @@ import {
   Screen,
   useLoad,
 } from '../lib/ui';
-import { MODULES } from './users';
-
-type Module = (typeof MODULES)[number];
+type Group = Json<'/api/v1/groups', 'get'>['items'][number];
 
 export function GroupsScreen({ me }: { me: Me }) {
   const t = useT();
@@ -29,24 +29,10 @@ export function GroupsScreen({ me }: { me: Me }) {
     return { data: { points: points.data ?? [], users: users.data?.items ?? [] } };
   }, []);
   const [error, setError] = useState<string | null>(null);
-  const [created, setCreated] = useState<string | null>(null);
-  const [name, setName] = useState('');
-  const [modules, setModules] = useState<Module[]>([]);
-  const [pointIds, setPointIds] = useState<number[]>([]);
-  const [memberIds, setMemberIds] = useState<number[]>([]);
+  const [editing, setEditing] = useState<Group | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
   const pointTitle = new Map((lookups.data?.points ?? []).map((p) => [p.id, p.title]));
   const userLogin = new Map((lookups.data?.users ?? []).map((u) => [u.id, u.login]));
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    const { data, error, response } = await api.POST('/api/v1/groups', {
-      body: { name, permissions: modules, pointIds, memberIds },
-    });
-    if (!data) return setError(errorText(error, response));
-    setError(null);
-    setName('');
-    setCreated(fmt(t.groups.created, { name: data.name }));
-    groups.reload();
-  };
   const remove = async (id: number) => {
     const { error, response } = await api.DELETE('/api/v1/groups/{id}', {
       params: { path: { id } },
@@ -54,6 +40,21 @@ export function GroupsScreen({ me }: { me: Me }) {
     setError(error ? errorText(error, response) : null);
     groups.reload();
   };
+  const form = (group?: Group) =>
+    lookups.data && (
+      <GroupForm
+        key={group?.id ?? 'new'}
+        group={group}
+        me={me}
+        points={lookups.data.points}
+        users={lookups.data.users.filter((u) => u.role !== 'owner')}
+        onDone={(changed) => {
+          setEditing(null);
+          if (changed && group) setSaved(fmt(t.groups.saved, { name: changed.name }));
+          if (changed) groups.reload();
+        }}
+      />
+    );
   return (
     <Screen title={t.groups.title}>
       <Loading loaded={groups} />
@@ -80,50 +81,95 @@ export function GroupsScreen({ me }: { me: Me }) {
               header: t.delete,
               headerHidden: true,
               cell: (g) => (
-                <button
-                  type="button"
-                  onClick={() => remove(g.id)}
-                  aria-label={fmt(t.groups.deleteGroup, { name: g.name })}
-                >
-                  {t.delete}
-                </button>
+                <RowActions
+                  editLabel={fmt(t.groups.editGroup, { name: g.name })}
+                  deleteLabel={fmt(t.groups.deleteGroup, { name: g.name })}
+                  onEdit={() => {
+                    setSaved(null);
+                    setEditing(g);
+                  }}
+                  onDelete={() => remove(g.id)}
+                />
               ),
             },
           ]}
         />
       )}
-      {lookups.data && (
-        <form class="card" onSubmit={submit} aria-labelledby="new-group">
-          <h2 id="new-group">{t.groups.new}</h2>
-          <Field label={t.groups.name} value={name} onInput={setName} required />
-          <Checklist
-            legend={t.users.modules}
-            options={MODULES.filter((m) => me.permissions.includes(m)).map((m) => ({
-              value: m,
-              label: t.modules[m] ?? m,
-            }))}
-            selected={modules}
-            onChange={setModules}
-          />
-          <Checklist
-            legend={t.users.points}
-            options={lookups.data.points.map((p) => ({ value: p.id, label: p.title }))}
-            selected={pointIds}
-            onChange={setPointIds}
-          />
-          <Checklist
-            legend={t.groups.members}
-            options={lookups.data.users
-              .filter((u) => u.role !== 'owner')
-              .map((u) => ({ value: u.id, label: `${u.login} (${u.name})` }))}
-            selected={memberIds}
-            onChange={setMemberIds}
-          />
-          <ErrorMessage message={error} />
-          {created && <Notice>{created}</Notice>}
-          <button type="submit">{t.add}</button>
-        </form>
-      )}
+      <ErrorMessage message={error} />
+      {saved && <Notice>{saved}</Notice>}
+      {editing ? form(editing) : form()}
     </Screen>
+  );
+}
+
+/** The new group's form, or, given `group`, its edit (PUT). A refusal goes under its field. */
+function GroupForm({
+  group,
+  me,
+  points,
+  users,
+  onDone,
+}: {
+  group?: Group;
+  me: Me;
+  points: { id: number; title: string }[];
+  users: { id: number; login: string; name: string }[];
+  onDone(changed?: Group): void;
+}) {
+  const t = useT();
+  const [name, setName] = useState(group?.name ?? '');
+  const [modules, setModules] = useState<Module[]>((group?.permissions as Module[]) ?? []);
+  const [pointIds, setPointIds] = useState<number[]>(group?.pointIds ?? []);
+  const [memberIds, setMemberIds] = useState<number[]>(group?.memberIds ?? []);
+  const [error, setError] = useState<{ field: string; text: string } | null>(null);
+  const [created, setCreated] = useState<string | null>(null);
+  const errorAt = (field: string) => (error?.field === field ? error.text : null);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setCreated(null);
+    const body = { name, permissions: modules, pointIds, memberIds };
+    const { data, error, response } = group
+      ? await api.PUT('/api/v1/groups/{id}', { params: { path: { id: group.id } }, body })
+      : await api.POST('/api/v1/groups', { body });
+    if (!data) return setError(fieldRefusal(error, response));
+    setError(null);
+    if (!group) {
+      setName('');
+      setCreated(fmt(t.groups.created, { name: data.name }));
+    }
+    onDone(data);
+  };
+  const titleId = group ? 'edit-group' : 'new-group';
+  return (
+    <form class="card" onSubmit={submit} aria-labelledby={titleId}>
+      <FormTitle id={titleId} editing={group?.id}>
+        {group ? fmt(t.groups.editTitle, { name: group.name }) : t.groups.new}
+      </FormTitle>
+      <Field
+        label={t.groups.name}
+        value={name}
+        onInput={setName}
+        required
+        error={errorAt('name')}
+      />
+      <Grants
+        me={me}
+        points={points}
+        modules={modules}
+        onModules={setModules}
+        pointIds={pointIds}
+        onPoints={setPointIds}
+        errorAt={errorAt}
+      />
+      <Checklist
+        legend={t.groups.members}
+        options={users.map((u) => ({ value: u.id, label: `${u.login} (${u.name})` }))}
+        selected={memberIds}
+        onChange={setMemberIds}
+      />
+      <ErrorMessage message={errorAt('memberIds') ?? errorAt('form')} />
+      {created && <Notice>{created}</Notice>}
+      <FormButtons editing={Boolean(group)} onCancel={() => onDone()} />
+    </form>
   );
 }

@@ -1,9 +1,11 @@
 // Пользователи (manual §13): the organization's users with their points, modules and groups;
-// adding one (e-mail, name, login, password twice, modules, points, groups) and deleting.
+// adding one (e-mail, name, login, password twice, modules, points, groups), editing one's name,
+// e-mail and access (PUT; the owner and oneself are not edited here) and deleting.
 import { useState } from 'preact/hooks';
-import { api, errorText, refusal } from '../api/client';
+import { api, errorText, type Json } from '../api/client';
 import type { Me } from '../app';
 import { fmt, useT } from '../i18n';
+import { FormButtons, FormTitle, Grants, RowActions, fieldRefusal, type Module } from '../lib/edit';
 import { loadPoints } from '../lib/points';
 import {
   DataTable,
@@ -16,16 +18,6 @@ import {
   useLoad,
 } from '../lib/ui';
 
-export const MODULES = [
-  'transactions',
-  'reports',
-  'analytics',
-  'exports',
-  'users',
-  'organization',
-] as const;
-type Module = (typeof MODULES)[number];
-
 export function UsersScreen({ me }: { me: Me }) {
   const t = useT();
   const users = useLoad(async () => {
@@ -37,6 +29,8 @@ export function UsersScreen({ me }: { me: Me }) {
     return { data: { points: points.data ?? [], groups: groups.data?.items ?? [] } };
   }, []);
   const [deleteError, setDeleteError] = useState<{ id: number; text: string } | null>(null);
+  const [editing, setEditing] = useState<User | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
   const pointTitle = new Map((lookups.data?.points ?? []).map((p) => [p.id, p.title]));
   const groupName = new Map((lookups.data?.groups ?? []).map((g) => [g.id, g.name]));
   const remove = async (id: number) => {
@@ -81,53 +75,81 @@ export function UsersScreen({ me }: { me: Me }) {
             {
               header: t.delete,
               headerHidden: true,
-              cell: (u) => (
-                <>
-                  {u.role !== 'owner' && u.id !== me.userId && (
-                    <button
-                      type="button"
-                      onClick={() => remove(u.id)}
-                      aria-label={fmt(t.users.deleteUser, { login: u.login })}
-                    >
-                      {t.delete}
-                    </button>
-                  )}
-                  {deleteError?.id === u.id && <ErrorMessage message={deleteError.text} />}
-                </>
-              ),
+              cell: (u) =>
+                u.role !== 'owner' && u.id !== me.userId ? (
+                  <RowActions
+                    editLabel={fmt(t.users.editUser, { login: u.login })}
+                    deleteLabel={fmt(t.users.deleteUser, { login: u.login })}
+                    onEdit={() => {
+                      setSaved(null);
+                      setEditing(u);
+                    }}
+                    onDelete={() => remove(u.id)}
+                    error={deleteError?.id === u.id ? deleteError.text : null}
+                  />
+                ) : null,
             },
           ]}
         />
       )}
-      {lookups.data && (
-        <NewUser
+      {saved && <Notice>{saved}</Notice>}
+      {lookups.data && editing && (
+        <UserForm
+          key={editing.id}
+          user={editing}
           points={lookups.data.points}
           groups={lookups.data.groups}
           me={me}
-          onCreated={users.reload}
+          onDone={(changed) => {
+            setEditing(null);
+            if (!changed) return;
+            setSaved(fmt(t.users.saved, { login: changed.login }));
+            users.reload();
+          }}
+        />
+      )}
+      {lookups.data && !editing && (
+        <UserForm
+          points={lookups.data.points}
+          groups={lookups.data.groups}
+          me={me}
+          onDone={users.reload}
         />
       )}
     </Screen>
   );
 }
 
-function NewUser({
+type User = Json<'/api/v1/users', 'get'>['items'][number];
+
+/** The new user's form, or, given `user`, its edit (PUT: name, e-mail, modules, points, groups). */
+function UserForm({
+  user,
   points,
   groups,
   me,
-  onCreated,
+  onDone,
 }: {
+  user?: User;
   points: { id: number; title: string }[];
   groups: { id: number; name: string }[];
   me: Me;
-  onCreated(): void;
+  onDone(saved?: User): void;
 }) {
   const t = useT();
-  const empty = { login: '', name: '', email: '', password: '', password2: '' };
+  const empty = {
+    login: '',
+    name: user?.name ?? '',
+    email: user?.email ?? '',
+    password: '',
+    password2: '',
+  };
   const [form, setForm] = useState(empty);
-  const [modules, setModules] = useState<Module[]>(['transactions', 'reports']);
-  const [pointIds, setPointIds] = useState<number[]>([]);
-  const [groupIds, setGroupIds] = useState<number[]>([]);
+  const [modules, setModules] = useState<Module[]>(
+    (user?.permissions as Module[] | undefined) ?? ['transactions', 'reports'],
+  );
+  const [pointIds, setPointIds] = useState<number[]>(user?.pointIds ?? []);
+  const [groupIds, setGroupIds] = useState<number[]>(user?.groupIds ?? []);
   const [error, setError] = useState<{ field: string; text: string } | null>(null);
   const [created, setCreated] = useState<string | null>(null);
   const set = (k: keyof typeof form) => (v: string) => setForm({ ...form, [k]: v });
@@ -136,32 +158,27 @@ function NewUser({
   const submit = async (e: Event) => {
     e.preventDefault();
     setCreated(null);
-    if (form.password !== form.password2)
+    if (!user && form.password !== form.password2)
       return setError({ field: 'password2', text: t.users.mismatch });
-    const { data, error, response } = await api.POST('/api/v1/users', {
-      body: {
-        login: form.login,
-        name: form.name,
-        email: form.email,
-        password: form.password,
-        permissions: modules,
-        pointIds,
-        groupIds,
-      },
-    });
-    if (!data) {
-      const refused = refusal(error, response);
-      return setError({ field: refused.field?.split('/')[0] ?? 'form', text: refused.text });
-    }
+    const access = { name: form.name, email: form.email, permissions: modules, pointIds, groupIds };
+    const { data, error, response } = user
+      ? await api.PUT('/api/v1/users/{id}', { params: { path: { id: user.id } }, body: access })
+      : await api.POST('/api/v1/users', {
+          body: { ...access, login: form.login, password: form.password },
+        });
+    if (!data) return setError(fieldRefusal(error, response));
     setError(null);
+    if (user) return onDone(data);
     setForm(empty);
     setCreated(fmt(t.users.created, { login: data.login }));
-    onCreated();
+    onDone();
   };
-  const grantable = MODULES.filter((m) => me.permissions.includes(m));
+  const titleId = user ? 'edit-user' : 'new-user';
   return (
-    <form class="card" onSubmit={submit} aria-labelledby="new-user">
-      <h2 id="new-user">{t.users.new}</h2>
+    <form class="card" onSubmit={submit} aria-labelledby={titleId}>
+      <FormTitle id={titleId} editing={user?.id}>
+        {user ? fmt(t.users.editTitle, { login: user.login }) : t.users.new}
+      </FormTitle>
       <div class="grid">
         <Field
           label={t.users.email}
@@ -178,48 +195,47 @@ function NewUser({
           required
           error={errorAt('name')}
         />
-        <Field
-          label={t.users.login}
-          value={form.login}
-          onInput={set('login')}
-          required
-          autoComplete="off"
-          error={errorAt('login')}
-        />
-        <Field
-          label={t.users.password}
-          type="password"
-          value={form.password}
-          onInput={set('password')}
-          required
-          autoComplete="new-password"
-          hint={t.registration.passwordRule}
-          error={errorAt('password')}
-        />
-        <Field
-          label={t.users.password2}
-          type="password"
-          value={form.password2}
-          onInput={set('password2')}
-          required
-          autoComplete="new-password"
-          error={errorAt('password2')}
-        />
+        {!user && (
+          <>
+            <Field
+              label={t.users.login}
+              value={form.login}
+              onInput={set('login')}
+              required
+              autoComplete="off"
+              error={errorAt('login')}
+            />
+            <Field
+              label={t.users.password}
+              type="password"
+              value={form.password}
+              onInput={set('password')}
+              required
+              autoComplete="new-password"
+              hint={t.registration.passwordRule}
+              error={errorAt('password')}
+            />
+            <Field
+              label={t.users.password2}
+              type="password"
+              value={form.password2}
+              onInput={set('password2')}
+              required
+              autoComplete="new-password"
+              error={errorAt('password2')}
+            />
+          </>
+        )}
       </div>
-      <Checklist
-        legend={t.users.modules}
-        options={grantable.map((m) => ({ value: m, label: t.modules[m] ?? m }))}
-        selected={modules}
-        onChange={setModules}
+      <Grants
+        me={me}
+        points={points}
+        modules={modules}
+        onModules={setModules}
+        pointIds={pointIds}
+        onPoints={setPointIds}
+        errorAt={errorAt}
       />
-      <ErrorMessage message={errorAt('permissions')} />
-      <Checklist
-        legend={t.users.points}
-        options={points.map((p) => ({ value: p.id, label: p.title }))}
-        selected={pointIds}
-        onChange={setPointIds}
-      />
-      <ErrorMessage message={errorAt('pointIds')} />
       {groups.length > 0 && (
         <Checklist
           legend={t.users.groups}
@@ -230,7 +246,7 @@ function NewUser({
       )}
       <ErrorMessage message={errorAt('groupIds') ?? errorAt('form')} />
       {created && <Notice>{created}</Notice>}
-      <button type="submit">{t.add}</button>
+      <FormButtons editing={Boolean(user)} onCancel={() => onDone()} />
     </form>
   );
 }
