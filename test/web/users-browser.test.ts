@@ -144,6 +144,22 @@ t.test('after the edit the sub-user sees only the new point', async (t) => {
   t.same(await subUserKkms(), [String(kkmIds[1])]);
 });
 
+t.test("Пользователи: a sub-user's new password, then its login with it", async (t) => {
+  await page.getByRole('button', { name: `Изменить пользователя ${sub.login}` }).click();
+  const form = page.getByRole('form', { name: `Пользователь ${sub.login}` });
+  await form.getByLabel('Новый пароль').fill('Novyi-pass1!');
+  await form.getByLabel('Повторите пароль').fill('Novyi-pass1!');
+  await form.getByRole('button', { name: 'Сохранить' }).click();
+  await page.getByText(`Пользователь ${sub.login} сохранён.`).waitFor();
+  const old = await cabinet.call('POST', '/api/v1/auth/login', {
+    body: { login: sub.login, password: sub.password },
+  });
+  t.equal(old.status, 401, 'the old password no longer logs in');
+  const session = await loggedIn(sub.login, 'Novyi-pass1!');
+  t.pass('the new one does');
+  await session.context.close();
+});
+
 t.test("Группы: a group's name, points and modules edited", async (t) => {
   const made = await cabinet.call('POST', '/api/v1/groups', {
     token: ownerToken,

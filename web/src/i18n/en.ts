@@ -290,6 +290,7 @@ export const en: Texts = {
     new: 'New user',
     created: 'User {login} added.',
     deleteUser: 'Delete user {login}',
+    passwordKept: 'Leave empty to keep it. {rule}',
     editUser: 'Edit user {login}',
     editTitle: 'User {login}',
     saved: 'User {login} saved.',

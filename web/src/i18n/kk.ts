@@ -289,6 +289,7 @@ export const kk: Texts = {
     new: 'Жаңа пайдаланушы',
     created: '{login} пайдаланушысы қосылды.',
     deleteUser: '{login} пайдаланушысын жою',
+    passwordKept: 'Өзгертпеу үшін бос қалдырыңыз. {rule}',
     editUser: '{login} пайдаланушысын өзгерту',
     editTitle: '{login} пайдаланушысы',
     saved: '{login} пайдаланушысы сақталды.',

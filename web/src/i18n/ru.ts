@@ -289,6 +289,7 @@ export const ru = {
     new: 'Новый пользователь',
     created: 'Пользователь {login} добавлен.',
     deleteUser: 'Удалить пользователя {login}',
+    passwordKept: 'Оставьте пустым, чтобы не менять. {rule}',
     editUser: 'Изменить пользователя {login}',
     editTitle: 'Пользователь {login}',
     saved: 'Пользователь {login} сохранён.',

@@ -1,6 +1,7 @@
 // Пользователи (manual §13): the organization's users with their points, modules and groups;
-// adding one (e-mail, name, login, password twice, modules, points, groups), editing one's name,
-// e-mail and access (PUT; the owner and oneself are not edited here) and deleting.
+// adding one (e-mail, name, login, password twice, modules, points, groups); editing one's name,
+// e-mail, access and, when typed, password (PUT; the owner and oneself are not edited here);
+// deleting.
 import { useState } from 'preact/hooks';
 import { api, errorText, type Json } from '../api/client';
 import type { Me } from '../app';
@@ -158,11 +159,16 @@ function UserForm({
   const submit = async (e: Event) => {
     e.preventDefault();
     setCreated(null);
-    if (!user && form.password !== form.password2)
+    if (form.password !== form.password2)
       return setError({ field: 'password2', text: t.users.mismatch });
     const access = { name: form.name, email: form.email, permissions: modules, pointIds, groupIds };
+    // An edit changes the password only when a new one is typed (its sessions then end).
+    const newPassword = form.password ? { password: form.password } : {};
     const { data, error, response } = user
-      ? await api.PUT('/api/v1/users/{id}', { params: { path: { id: user.id } }, body: access })
+      ? await api.PUT('/api/v1/users/{id}', {
+          params: { path: { id: user.id } },
+          body: { ...access, ...newPassword },
+        })
       : await api.POST('/api/v1/users', {
           body: { ...access, login: form.login, password: form.password },
         });
@@ -196,36 +202,38 @@ function UserForm({
           error={errorAt('name')}
         />
         {!user && (
-          <>
-            <Field
-              label={t.users.login}
-              value={form.login}
-              onInput={set('login')}
-              required
-              autoComplete="off"
-              error={errorAt('login')}
-            />
-            <Field
-              label={t.users.password}
-              type="password"
-              value={form.password}
-              onInput={set('password')}
-              required
-              autoComplete="new-password"
-              hint={t.registration.passwordRule}
-              error={errorAt('password')}
-            />
-            <Field
-              label={t.users.password2}
-              type="password"
-              value={form.password2}
-              onInput={set('password2')}
-              required
-              autoComplete="new-password"
-              error={errorAt('password2')}
-            />
-          </>
+          <Field
+            label={t.users.login}
+            value={form.login}
+            onInput={set('login')}
+            required
+            autoComplete="off"
+            error={errorAt('login')}
+          />
         )}
+        <Field
+          label={t.users.password}
+          type="password"
+          value={form.password}
+          onInput={set('password')}
+          required={!user}
+          autoComplete="new-password"
+          hint={
+            user
+              ? fmt(t.users.passwordKept, { rule: t.registration.passwordRule })
+              : t.registration.passwordRule
+          }
+          error={errorAt('password')}
+        />
+        <Field
+          label={t.users.password2}
+          type="password"
+          value={form.password2}
+          onInput={set('password2')}
+          required={!user || Boolean(form.password)}
+          autoComplete="new-password"
+          error={errorAt('password2')}
+        />
       </div>
       <Grants
         me={me}
