@@ -315,6 +315,7 @@ export const en: Texts = {
     exports: 'Exports',
     users: 'Users and groups',
     organization: 'Organization',
+    kkms: 'KKMs',
   },
   notifications: {
     title: 'Notifications',

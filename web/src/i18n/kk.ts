@@ -314,6 +314,7 @@ export const kk: Texts = {
     exports: 'Жүктеп алулар',
     users: 'Пайдаланушылар мен топтар',
     organization: 'Ұйым',
+    kkms: 'Кассалар',
   },
   notifications: {
     title: 'Хабарламалар',

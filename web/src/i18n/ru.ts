@@ -314,6 +314,7 @@ export const ru = {
     exports: 'Выгрузки',
     users: 'Пользователи и группы',
     organization: 'Организация',
+    kkms: 'Кассы',
   } as Record<string, string>,
   notifications: {
     title: 'Уведомления',
