@@ -27,6 +27,11 @@ export interface ForwardingConfig {
    * caught up after it.
    */
   dutyPercent: number;
+  /**
+   * A document number missing below a KKM's head this long (a request a crash numbered but never
+   * stored) is stepped over.
+   */
+  gapMs: number;
   /** One POST's answer must come within this long. */
   timeoutMs: number;
   /** Attempts of one POST beyond the first; back-off from the base, doubling, to the maximum. */
@@ -83,6 +88,7 @@ export function loadForwardingConfig(
     lingerMs: int('OFD_FORWARD_LINGER_MS', 1000, 0, 600_000),
     pollMs: int('OFD_FORWARD_POLL_MS', 500, 10, 60_000),
     dutyPercent: int('OFD_FORWARD_DUTY_PERCENT', 50, 1, 100),
+    gapMs: int('OFD_FORWARD_GAP_MS', 60_000, 100, 86_400_000),
     timeoutMs: int('OFD_FORWARD_TIMEOUT_MS', 10_000, 100, 600_000),
     retries: int('OFD_FORWARD_RETRIES', 4, 0, 100),
     retryBaseMs: int('OFD_FORWARD_RETRY_BASE_MS', 250, 1, 600_000),

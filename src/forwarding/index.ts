@@ -98,6 +98,7 @@ export function startForwarding(d: ForwardingDeps): Forwarding {
           lingerMs: c.lingerMs,
           pollMs: c.pollMs,
           dutyPercent: c.dutyPercent,
+          gapMs: c.gapMs,
           leaseMs: c.leaseMs,
           lagAlertMs: c.lagAlertMs,
           retryBaseMs: c.retryBaseMs,

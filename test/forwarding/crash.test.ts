@@ -24,6 +24,11 @@ const d = await newDeployment('redis://127.0.0.1:6379', {
   // The held answer must outlast the kill: no timeout, no retry in between.
   OFD_FORWARD_TIMEOUT_MS: '120000',
   OFD_FORWARD_LEASE_MS: '2000',
+  // The kill may leave a number allocated but never stored (its request is answered after the
+  // restart under another): stepped over after 2 s, not the default minute. And no rest between
+  // batches of 20, so the backlog is caught up well within the test's time.
+  OFD_FORWARD_GAP_MS: '2000',
+  OFD_FORWARD_DUTY_PERCENT: '100',
 });
 let server: ChildServer | null = null;
 let fleet: Fleet | null = null;
@@ -68,6 +73,7 @@ t.test('kill -9 mid-batch: the batch is sent again, deduplicated, counts equal',
   await until(
     'every acknowledged receipt at the receiver',
     () => (receiver.stats().kinds.ticket ?? 0) >= total,
+    120_000,
   );
   const stats = receiver.stats();
   t.ok(stats.duplicates > 0, `the held batch came again: ${stats.duplicates} duplicates by key`);
