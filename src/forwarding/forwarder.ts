@@ -77,6 +77,8 @@ interface BatchItem {
 // the batches read.
 const REPLAY_CHECK_MS = 5000;
 const LAG_REFRESH_MS = 5000;
+/** How far back the heads are derived again when a process takes the lease. */
+const HEAL_WINDOW_MS = 3600_000;
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
     if (signal.aborted) return resolve();
@@ -105,6 +107,7 @@ export class Forwarder {
   private oldestPendingAt: number | null = null;
   private lagCheckedAt = 0;
   private replaysCheckedAt = 0;
+  private headsHealed = false;
   /** What waits, as the last heads read and the batches sent since say (when a lot does). */
   private known: PendingKkm[] | null = null;
   /** KKMs whose next document number was missing, since when. */
@@ -173,6 +176,12 @@ export class Forwarder {
     if (this.leaseLost) this.dropLease();
     if (!this.lease && !(await this.takeLease())) return s.leaseMs / 3;
 
+    if (!this.headsHealed) {
+      // A kill may have cut an insert between the documents and their heads: the heads of the
+      // last hour are derived again before forwarding resumes (see healHeads).
+      await this.d.store.healHeads({ receivedSince: Date.now() - HEAL_WINDOW_MS });
+      this.headsHealed = true;
+    }
     if (Date.now() - this.replaysCheckedAt >= REPLAY_CHECK_MS) await this.applyReplays();
 
     // While far behind, the heads read last time still say a full batch waits: no need to
@@ -281,6 +290,7 @@ export class Forwarder {
     );
     if (!lease) return false;
     this.lease = lease;
+    this.headsHealed = false;
     this.leaseLost = false;
     this.replaysCheckedAt = 0;
     this.lagCheckedAt = 0;

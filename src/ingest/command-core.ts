@@ -72,6 +72,12 @@ export interface CoreOptions {
   onAnswer?: (command: number, resultCode: number, ms: number, kkmId: number) => void;
   /** Called after a fiscal document was committed (live feed, notifications). */
   onDocument?: (doc: AcknowledgedDocument) => void;
+  /**
+   * Called when a resend is answered from a document found in ClickHouse by a rebuild: the
+   * commit that stored it was cut short (a kill, a failed insert), so what the same INSERT
+   * should also have written (the materialized views' parts) may be missing.
+   */
+  onRecovered?: (kkmId: number) => void;
 }
 
 const HANDLERS: Record<number, (ctx: CommandContext) => Promise<Outcome>> = {
@@ -223,6 +229,7 @@ export class CommandCore {
             'same REQNUM and TOKEN, another command',
           );
         }
+        if (state.lastFromHistory) this.o.onRecovered?.(kkmId);
         return { code: ResultCode.RESULT_TYPE_OK, answer: Buffer.from(state.lastAnswer, 'base64') };
       }
       if (header.reqNum === state.lastReqNum && !state.lastFromHistory) {

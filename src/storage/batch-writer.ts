@@ -201,19 +201,23 @@ export class BatchWriter {
     }
     let timeout: NodeJS.Timeout | undefined;
     let inserted = 0;
+    let pastDeadline = false;
     try {
       const inserts = (async () => {
         for (const [table, rows] of byTable) {
+          // Past the deadline the rows were answered 254 and their resends may already be
+          // rebuilding from what is stored: a table not started by then must stay unwritten,
+          // or its rows would land beside the resend's copies.
+          if (pastDeadline) return;
           await this.insert(table, rows);
           inserted++;
         }
       })();
       const expired = new Promise<never>((_, reject) => {
-        timeout = setTimeout(
-          () =>
-            reject(new StoreUnavailableError(`commit took over ${this.opts.commitTimeoutMs} ms`)),
-          budget,
-        );
+        timeout = setTimeout(() => {
+          pastDeadline = true;
+          reject(new StoreUnavailableError(`commit took over ${this.opts.commitTimeoutMs} ms`));
+        }, budget);
       });
       await Promise.race([inserts, expired]);
       for (const w of batch) w.resolve();

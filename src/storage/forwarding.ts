@@ -111,6 +111,31 @@ const replayRow = (r: Replay) => ({
 const pairs = (wanted: readonly (readonly [number, number])[]) =>
   wanted.map((pair) => new TupleParam([...pair]));
 
+/**
+ * Re-derives the heads of these KKMs, or of every KKM with documents received since a time,
+ * from the documents themselves. The materialized view writes a head as a part of its own in
+ * the same INSERT as the documents: a process killed between the two parts (or an insert that
+ * failed after the first) leaves a stored document its head never counted, and a KKM that then
+ * falls silent would hold that document back from the receiver for good. max() makes this
+ * idempotent, so healing a head that was right changes nothing.
+ */
+export async function healHeads(
+  db: Pick<Db, 'rows' | 'insert'>,
+  scope: { kkmIds: readonly number[] } | { receivedSince: number },
+): Promise<number> {
+  const where =
+    'kkmIds' in scope
+      ? 'kkm_id IN {ids:Array(UInt32)}'
+      : `received_at >= fromUnixTimestamp64Milli(toInt64({since:Int64}))`;
+  if ('kkmIds' in scope && !scope.kkmIds.length) return 0;
+  const heads = await db.rows<{ kkm_id: number; doc_seq: number }>(
+    `SELECT kkm_id, max(doc_seq) AS doc_seq FROM documents WHERE ${where} GROUP BY kkm_id`,
+    'kkmIds' in scope ? { ids: scope.kkmIds } : { since: Math.floor(scope.receivedSince) },
+  );
+  if (heads.length) await db.insert('forwarding_heads', heads);
+  return heads.length;
+}
+
 export class ForwardingStore {
   constructor(
     private readonly db: Db,
@@ -150,6 +175,11 @@ export class ForwardingStore {
       head: { doc: Number(r.head_doc), event: Number(r.head_event) },
       forwarded: { doc: Number(r.doc_seq), event: Number(r.event_seq) },
     }));
+  }
+
+  /** See healHeads. */
+  healHeads(scope: Parameters<typeof healHeads>[1]): Promise<number> {
+    return healHeads(this.db, scope);
   }
 
   /** Committed documents by (kkmId, docSeq), in that order, one copy each. */

@@ -50,60 +50,55 @@ async function until(what: string, check: () => boolean, withinMs = 60_000) {
   }
 }
 
-// A known open bug (issue 16): now and then (2 of 12 runs on a quiet machine) the restarted
-// forwarder resends the held batch and then sends nothing more; the diagnostics below print the
-// receiver's counts and the server's output when it happens. Marked todo (tap then does not run
-// it) until it is fixed: run it with the todo removed to reproduce.
-t.test(
-  'kill -9 mid-batch: the batch is sent again, deduplicated, counts equal',
-  { todo: 'issue 16: the restarted forwarder sometimes stalls after the resent batch' },
-  async (t) => {
-    server = await ChildServer.start(d);
-    const devices = await registerDevices(d, 6);
-    fleet = new Fleet({ tcpPort: d.tcpPort, devices, seed: 16, thinkMs: [5, 20] });
-    fleet.start();
-    await fleet.waitForAcks(60);
-    await until('receipts at the receiver', () => (receiver.stats().kinds.ticket ?? 0) > 20);
+// The kill can also fall between the two parts of one INSERT, the documents and their heads
+// (a materialized view): that receipt's head is healed when its resend is answered from
+// ClickHouse and when the restarted forwarder takes the lease (storage/forwarding.ts healHeads).
+t.test('kill -9 mid-batch: the batch is sent again, deduplicated, counts equal', async (t) => {
+  server = await ChildServer.start(d);
+  const devices = await registerDevices(d, 6);
+  fleet = new Fleet({ tcpPort: d.tcpPort, devices, seed: 16, thinkMs: [5, 20] });
+  fleet.start();
+  await fleet.waitForAcks(60);
+  await until('receipts at the receiver', () => (receiver.stats().kinds.ticket ?? 0) > 20);
 
-    const batches = receiver.stats().batches;
-    receiver.control({ mode: 'stall', storeFirst: true });
-    await until('a batch stored and held', () => receiver.stats().batches > batches);
-    const held = receiver.stats();
-    await server.kill9();
-    t.comment(`killed with ${held.unique} documents stored, the last batch unanswered`);
-    receiver.control({ mode: 'ok' });
+  const batches = receiver.stats().batches;
+  receiver.control({ mode: 'stall', storeFirst: true });
+  await until('a batch stored and held', () => receiver.stats().batches > batches);
+  const held = receiver.stats();
+  await server.kill9();
+  t.comment(`killed with ${held.unique} documents stored, the last batch unanswered`);
+  receiver.control({ mode: 'ok' });
 
-    server = await ChildServer.start(d);
-    const restarted = server;
-    // What the restarted server said, should it not catch up.
-    t.teardown(() => {
-      if (t.passing()) return;
-      t.comment(`receiver: ${JSON.stringify(receiver.stats())}`);
-      t.comment(restarted.output());
-    });
-    await fleet.waitForAcks(60, 60_000);
-    await fleet.stop();
-    const acked = fleet.acked();
-    const total = [...acked.values()].reduce((n, list) => n + list.length, 0);
-    await until(
-      'every acknowledged receipt at the receiver',
-      () => (receiver.stats().kinds.ticket ?? 0) >= total,
-      120_000,
-    );
-    const stats = receiver.stats();
-    t.ok(stats.duplicates > 0, `the held batch came again: ${stats.duplicates} duplicates by key`);
-    t.equal(stats.kinds.ticket, total, `receipts at the receiver = acknowledged (${total})`);
-    t.equal(stats.outOfOrder, 0, 'nothing out of order');
-    t.equal(stats.gaps, 0, 'nothing missing');
-    for (const [kkmId, numbers] of acked) {
-      const docs = receiver
-        .keysOf(kkmId)
-        .filter((k) => parseKey(k)?.stream === 'doc')
-        .map((k) => receiver.documents.get(k)!.doc.fiscalNumber);
-      t.same(docs, numbers, `KKM ${kkmId}: the acknowledged receipts, in order`);
-    }
-    t.same(fleet.stats.unexpected, [], 'every receipt was answered OK');
-    const exit = await server.terminate();
-    t.same(exit, { code: 0, signal: null }, 'SIGTERM exits 0');
-  },
-);
+  server = await ChildServer.start(d);
+  const restarted = server;
+  // What the restarted server said, should it not catch up.
+  t.teardown(() => {
+    if (t.passing()) return;
+    t.comment(`receiver: ${JSON.stringify(receiver.stats())}`);
+    t.comment(restarted.output());
+  });
+  await fleet.waitForAcks(60, 60_000);
+  await fleet.stop();
+  const acked = fleet.acked();
+  const total = [...acked.values()].reduce((n, list) => n + list.length, 0);
+  await until(
+    'every acknowledged receipt at the receiver',
+    () => (receiver.stats().kinds.ticket ?? 0) >= total,
+    120_000,
+  );
+  const stats = receiver.stats();
+  t.ok(stats.duplicates > 0, `the held batch came again: ${stats.duplicates} duplicates by key`);
+  t.equal(stats.kinds.ticket, total, `receipts at the receiver = acknowledged (${total})`);
+  t.equal(stats.outOfOrder, 0, 'nothing out of order');
+  t.equal(stats.gaps, 0, 'nothing missing');
+  for (const [kkmId, numbers] of acked) {
+    const docs = receiver
+      .keysOf(kkmId)
+      .filter((k) => parseKey(k)?.stream === 'doc')
+      .map((k) => receiver.documents.get(k)!.doc.fiscalNumber);
+    t.same(docs, numbers, `KKM ${kkmId}: the acknowledged receipts, in order`);
+  }
+  t.same(fleet.stats.unexpected, [], 'every receipt was answered OK');
+  const exit = await server.terminate();
+  t.same(exit, { code: 0, signal: null }, 'SIGTERM exits 0');
+});

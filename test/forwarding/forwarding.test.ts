@@ -140,6 +140,42 @@ t.test('a registry event confirmed by the receiver changes the KKM status', asyn
   t.equal((await listed()).status, 'deregistered', 'and so in the cabinet');
 });
 
+t.test(
+  'a document its head never counted still goes out once its resend is answered',
+  async (t) => {
+    // A kill between the two parts of one INSERT (the documents, then the heads' view) leaves a
+    // stored document with no head: the forwarder never saw it, and the register, unanswered,
+    // resends it. Here the view is detached for one receipt, and the device state dropped so the
+    // resend is answered from what ClickHouse holds, as after a restart.
+    const kkm = await server.registerKkm();
+    const dev = server.tcpDevice(kkm);
+    await sell(kkm, 2, 5, dev);
+    await until('two receipts', () => docKeys(kkm.kkmId).length === 2);
+    await server.db.command('DETACH TABLE forwarding_heads_mv');
+    try {
+      await sell(kkm, 1, 6, dev);
+    } finally {
+      await server.db.command('ATTACH TABLE forwarding_heads_mv');
+    }
+    const [head] = await server.db.rows<{ seq: number }>(
+      `SELECT max(doc_seq) AS seq FROM forwarding_heads WHERE kkm_id = {kkm:UInt32}`,
+      { kkm: kkm.kkmId },
+    );
+    t.equal(head?.seq, 2, 'the third receipt is stored without its head');
+    await sleep(1000);
+    t.equal(docKeys(kkm.kkmId).length, 2, 'and is not sent');
+    await server.redis.del(`${server.config.redisPrefix}dev:${kkm.kkmId}`);
+    const again = await dev.resend();
+    t.equal(code(again), OK, 'the resend is answered from the stored document');
+    await until('the third receipt at the receiver', () => docKeys(kkm.kkmId).length === 3);
+    t.same(
+      docKeys(kkm.kkmId).map((k) => parseKey(k)!.seq),
+      [1, 2, 3],
+      'its head healed, it went out in order',
+    );
+  },
+);
+
 t.test('a replay sends one KKM again from a time', async (t) => {
   const kkm = await server.registerKkm();
   await sell(kkm, 3, 2);

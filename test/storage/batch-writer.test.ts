@@ -57,6 +57,39 @@ t.test('beyond maxPending a write is refused at once', async (t) => {
   t.equal(writer.pendingRows, 0, 'and none once they failed');
 });
 
+t.test('past the deadline, no further table of the batch is inserted', async (t) => {
+  // The first table's insert outlives the commit's deadline and then lands; the rows were
+  // answered 254 meanwhile, and their resends rebuild from what is stored. Were the second
+  // table inserted after that, its rows would land beside the resends' copies.
+  const started: string[] = [];
+  let finishFirst!: () => void;
+  const writer = new BatchWriter(
+    async (table) => {
+      started.push(table);
+      if (table === 'device_events') await new Promise<void>((resolve) => (finishFirst = resolve));
+    },
+    { maxRows: 10, maxDelayMs: 5, maxPending: 10, commitTimeoutMs: TIMEOUT_MS },
+  );
+  const outcomes = await Promise.allSettled([
+    writer.write('device_events', { kind: 'offline_period' }),
+    writer.write('documents', { seq: 1 }),
+  ]);
+  t.same(
+    outcomes.map((o) => o.status),
+    ['rejected', 'rejected'],
+    'both rows are answered as failed at the deadline',
+  );
+  t.equal(
+    ((outcomes[1] as PromiseRejectedResult).reason as StoreUnavailableError).notWritten,
+    false,
+    'as "maybe written": the device state is rebuilt',
+  );
+  finishFirst();
+  await writer.drain();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.same(started, ['device_events'], 'the documents insert was never started');
+});
+
 t.test('a refusal after another table of the batch landed is not "not written"', async (t) => {
   const landed: string[] = [];
   const writer = new BatchWriter(
