@@ -2,7 +2,7 @@
 // request limits in front of it, shared by every transport (TCP, HTTP, WebSocket).
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Config } from '../config/config.js';
+import { COMMIT_TIMEOUT_MS, type Config } from '../config/config.js';
 import { CommandCore, type CoreRegistry } from '../ingest/command-core.js';
 import { RequestGuard, type KkmHandler } from '../ingest/request-limits.js';
 import { SharedRateBuckets } from '../storage/rate-buckets.js';
@@ -73,7 +73,7 @@ export async function buildIngestCore(d: IngestCoreDeps): Promise<IngestCore> {
       maxDelayMs: config.batchMaxDelayMs,
       maxLingerMs: config.batchMaxLingerMs,
       maxPending: config.batchMaxRows * 50,
-      commitTimeoutMs: 4000,
+      commitTimeoutMs: COMMIT_TIMEOUT_MS,
     },
     (stats) => {
       if (d.commitMetrics) metrics.flush(stats);
@@ -179,8 +179,8 @@ function withReceiptCheck(d: IngestCoreDeps, insert: InsertRows): InsertRows {
     d.db,
     new ReceiptCheckCache(d.redis, d.config.redisPrefix, days, onError),
   );
-  return async (table, rows) => {
-    await insert(table, rows);
+  return async (table, rows, budgetMs) => {
+    await insert(table, rows, budgetMs);
     // After the acknowledgements of this commit have gone out.
     if (table === 'documents') setImmediate(() => void lookup.committed(rows).catch(onError));
   };

@@ -34,7 +34,7 @@ export function ipcDb(peer: Peer): Db {
 
 /** Rows for the server process's group-commit writer, from an ingest process's own writer. */
 export function ipcInsertRows(peer: Peer): InsertRows {
-  return (table, rows) => peer.call('store.write', { table, rows });
+  return (table, rows, budgetMs) => peer.call('store.write', { table, rows, budgetMs });
 }
 
 /** The server process's side: what an ingest process may ask of its Db and writer. */
@@ -46,8 +46,16 @@ export function dbHandlers(db: Db, writer: BatchWriter) {
     'db.insert': (p: { table: string; rows: object[] }) => db.insert(p.table, p.rows),
     'db.command': (p: { query: string }) => db.command(p.query),
     'db.ping': () => db.ping(),
-    'store.write': async (p: { table: string; rows: Record<string, unknown>[] }) => {
-      const results = await Promise.allSettled(p.rows.map((row) => writer.write(p.table, row)));
+    'store.write': async (p: {
+      table: string;
+      rows: Record<string, unknown>[];
+      budgetMs?: number;
+    }) => {
+      // The caller's deadline carries over, as time left (the clocks of two processes differ).
+      const deadline = performance.now() + (p.budgetMs ?? Infinity);
+      const results = await Promise.allSettled(
+        p.rows.map((row) => writer.write(p.table, row, deadline)),
+      );
       const failed = results.filter((r) => r.status === 'rejected');
       if (!failed.length) return;
       // The caller's rows succeed or fail together: "certainly not stored" only if none was.

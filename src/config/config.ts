@@ -85,6 +85,9 @@ export interface Config {
 export type Role = 'ingest' | 'api' | 'worker';
 const ROLES: Role[] = ['ingest', 'api', 'worker'];
 
+/** A group commit not done this long after its row was handed in answers 254. */
+export const COMMIT_TIMEOUT_MS = 4000;
+
 export class ConfigError extends Error {
   constructor(problems: string[]) {
     super(`invalid configuration:\n  ${problems.join('\n  ')}`);
@@ -159,7 +162,12 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     wrongTokenRate,
     wrongTokenBurst: int('OFD_WRONG_TOKEN_BURST', Math.max(1, wrongTokenRate * 10), 1, 10_000_000),
     trustProxy: trustProxy(env.OFD_TRUST_PROXY),
-    deviceLeaseMs: int('OFD_DEVICE_LEASE_MS', 5_000, 50, 600_000),
+    // A request's rows are never inserted after its claim could pass to another request, so
+    // the claim must outlast a commit: shorter settings are raised to the commit timeout + 1 s.
+    deviceLeaseMs: Math.max(
+      int('OFD_DEVICE_LEASE_MS', 5_000, 50, 600_000),
+      COMMIT_TIMEOUT_MS + 1000,
+    ),
     stateCacheEntries: int('OFD_STATE_CACHE_ENTRIES', 100_000, 0, 10_000_000),
     shiftMaxHours: int('OFD_SHIFT_MAX_HOURS', 24, 1, 240),
     receiptUrl,

@@ -170,6 +170,10 @@ export class CommandCore {
       answer: encodeResponse(header, header.token, resultResponse(command, code, text)),
     });
 
+    // Nothing of this request may be inserted once its claim could have passed to another
+    // (that one rebuilds from what is stored and would store the document again).
+    const leaseMs = this.o.states.leaseMs;
+    const deadline = performance.now() + leaseMs - Math.min(200, leaseMs / 10);
     let claim;
     try {
       claim = await this.o.states.claim(kkmId);
@@ -320,8 +324,8 @@ export class CommandCore {
       }
       if (document) crashPoint('before-commit');
       const writes = await Promise.allSettled([
-        ...(document ? [this.o.writer.write('documents', document)] : []),
-        ...events.map((e) => this.o.writer.write('device_events', { ...e })),
+        ...(document ? [this.o.writer.write('documents', document, deadline)] : []),
+        ...events.map((e) => this.o.writer.write('device_events', { ...e }, deadline)),
       ]);
       const refused = writes.filter((w) => w.status === 'rejected');
       if (refused.length) {

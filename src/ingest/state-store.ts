@@ -136,7 +136,8 @@ export class StateStore {
   constructor(
     redis: Redis,
     private readonly prefix: string,
-    private readonly leaseMs: number,
+    /** How long a claim holds: past it, another request may take the device over. */
+    readonly leaseMs: number,
     cacheSize = 100_000,
   ) {
     this.cache = cacheSize > 0 ? new LRUCache({ max: cacheSize }) : null;

@@ -11,7 +11,12 @@
 // unavailable store turns into fast refusals instead of unbounded memory.
 import type { Db } from './db.js';
 
-export type InsertRows = (table: string, rows: Record<string, unknown>[]) => Promise<void>;
+/** One insert of a table's rows; `budgetMs`: how long its rows may still wait for it. */
+export type InsertRows = (
+  table: string,
+  rows: Record<string, unknown>[],
+  budgetMs: number,
+) => Promise<void>;
 
 export interface BatchWriterOptions {
   maxRows: number;
@@ -55,6 +60,10 @@ interface Waiter {
   reject: (error: Error) => void;
   /** performance.now() when it was handed in. */
   at: number;
+  /** performance.now() after which it must not be inserted. */
+  deadline: number;
+  /** The deadline is the caller's, sooner than the commit timeout. */
+  early: boolean;
 }
 
 export class BatchWriter {
@@ -67,6 +76,10 @@ export class BatchWriter {
   private lingerMs: number;
   /** Ends a linger between commits early, once `maxRows` rows wait. */
   private wakeLinger: (() => void) | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  /** Inserts whose commit gave up on them at the deadline, while they still run. */
+  private readonly abandoned = new Set<Promise<void>>();
+  private sweepAt = Infinity;
 
   constructor(
     private readonly insert: InsertRows,
@@ -85,7 +98,12 @@ export class BatchWriter {
     return this.queue.length;
   }
 
-  write(table: string, row: Record<string, unknown>): Promise<void> {
+  /**
+   * Hands in a row; `deadline` (performance.now() ms) ends its time sooner than the commit
+   * timeout: a request whose device claim runs out then must not have its rows land after
+   * another request took the claim over and rebuilt from what is stored.
+   */
+  write(table: string, row: Record<string, unknown>, deadline = Infinity): Promise<void> {
     if (this.closed) {
       return Promise.reject(new StoreUnavailableError('writer is closed', { notWritten: true }));
     }
@@ -97,7 +115,18 @@ export class BatchWriter {
       );
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ table, row, resolve, reject, at: performance.now() });
+      const at = performance.now();
+      const early = deadline < at + this.opts.commitTimeoutMs;
+      this.queue.push({
+        table,
+        row,
+        resolve,
+        reject,
+        at,
+        deadline: early ? deadline : at + this.opts.commitTimeoutMs,
+        early,
+      });
+      if (early) this.armSweep(deadline);
       this.schedule();
     });
   }
@@ -110,6 +139,14 @@ export class BatchWriter {
 
   async close(): Promise<void> {
     await this.drain();
+    if (this.abandoned.size) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.abandoned]),
+        new Promise((resolve) => (timer = setTimeout(resolve, this.opts.commitTimeoutMs))),
+      ]);
+      clearTimeout(timer);
+    }
     this.closed = true;
   }
 
@@ -169,30 +206,59 @@ export class BatchWriter {
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
+  /**
+   * Rows whose own deadline (a claim's) comes before the commit timeout fail when it passes,
+   * not when their turn comes behind a slow commit: one timer, at the soonest such deadline.
+   */
+  private armSweep(deadline: number): void {
+    if (this.sweepTimer && this.sweepAt <= deadline) return;
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    this.sweepAt = deadline;
+    this.sweepTimer = setTimeout(
+      () => {
+        this.sweepTimer = null;
+        const now = performance.now();
+        const late = this.queue.filter((w) => w.deadline <= now);
+        if (late.length) {
+          this.queue = this.queue.filter((w) => w.deadline > now);
+          this.failLate(late);
+        }
+        let soonest = Infinity;
+        for (const w of this.queue) if (w.early && w.deadline < soonest) soonest = w.deadline;
+        if (soonest !== Infinity) this.armSweep(soonest);
+      },
+      Math.max(0, deadline - performance.now()),
+    );
+  }
+
+  private failLate(late: Waiter[]): void {
+    const error = new StoreUnavailableError(
+      `no commit within the row's time (${this.opts.commitTimeoutMs} ms, or its claim's)`,
+      { notWritten: true },
+    );
+    for (const w of late) w.reject(error);
+    this.onFlush({ rows: late.length, tables: 0, ms: 0, ok: false });
+  }
+
   private async commit(waiting: Waiter[]): Promise<void> {
     const started = performance.now();
     // Rows that already waited out their time (behind a hung commit) fail without an insert;
     // the oldest remaining row's deadline bounds the insert of the rest.
     const batch: Waiter[] = [];
     const late: Waiter[] = [];
-    let oldest = started;
+    let soonest = Infinity;
     for (const w of waiting) {
-      if (started - w.at >= this.opts.commitTimeoutMs) late.push(w);
+      if (started >= w.deadline) late.push(w);
       else {
         batch.push(w);
-        if (w.at < oldest) oldest = w.at;
+        if (w.deadline < soonest) soonest = w.deadline;
       }
     }
     if (late.length) {
-      const error = new StoreUnavailableError(
-        `no commit within ${this.opts.commitTimeoutMs} ms of the write`,
-        { notWritten: true },
-      );
-      for (const w of late) w.reject(error);
-      this.onFlush({ rows: late.length, tables: 0, ms: 0, ok: false });
+      this.failLate(late);
       if (!batch.length) return;
     }
-    const budget = this.opts.commitTimeoutMs - (started - oldest);
+    const budget = soonest - started;
     const byTable = new Map<string, Record<string, unknown>[]>();
     for (const w of batch) {
       let rows = byTable.get(w.table);
@@ -202,21 +268,22 @@ export class BatchWriter {
     let timeout: NodeJS.Timeout | undefined;
     let inserted = 0;
     let pastDeadline = false;
+    let inserts: Promise<void> | undefined;
     try {
-      const inserts = (async () => {
+      inserts = (async () => {
         for (const [table, rows] of byTable) {
           // Past the deadline the rows were answered 254 and their resends may already be
           // rebuilding from what is stored: a table not started by then must stay unwritten,
           // or its rows would land beside the resend's copies.
           if (pastDeadline) return;
-          await this.insert(table, rows);
+          await this.insert(table, rows, soonest - performance.now());
           inserted++;
         }
       })();
       const expired = new Promise<never>((_, reject) => {
         timeout = setTimeout(() => {
           pastDeadline = true;
-          reject(new StoreUnavailableError(`commit took over ${this.opts.commitTimeoutMs} ms`));
+          reject(new StoreUnavailableError(`commit not done within its rows' time`));
         }, budget);
       });
       await Promise.race([inserts, expired]);
@@ -241,6 +308,13 @@ export class BatchWriter {
         ms: performance.now() - started,
         ok: false,
       });
+      // The insert may still be running in the store: closing waits for it (a store closed
+      // under a running statement can take the process down).
+      if (pastDeadline && inserts) {
+        const running = inserts.catch(() => {});
+        this.abandoned.add(running);
+        void running.finally(() => this.abandoned.delete(running));
+      }
     } finally {
       clearTimeout(timeout);
     }
