@@ -206,7 +206,8 @@ export class Fleet {
     return progressBar(this.o.progress ?? !!process.stderr.isTTY, label, total);
   }
 
-  private useMode(mode: Mode): void {
+  /** Connects every register (done by whatever sends; a test sending by hand calls it). */
+  connect(mode: Mode = 'persistent'): void {
     if (this.mode === mode) return;
     this.mode = mode;
     const timeout = this.o.answerTimeoutMs ?? 5000;
@@ -223,7 +224,7 @@ export class Fleet {
 
   /** Every register sends receipts, one after another with a pause, until `stop()`. */
   start(): void {
-    this.useMode('persistent');
+    this.connect('persistent');
     this.running = true;
     this.loops = this.devices.map((d) => this.loop(d));
   }
@@ -251,7 +252,7 @@ export class Fleet {
 
   /** One more receipt from every register (after the faults): the result code of each. */
   async oneMoreEach(): Promise<(number | null)[]> {
-    this.useMode('persistent');
+    this.connect('persistent');
     const ref: StatsRef = { current: this.stats };
     return Promise.all(this.devices.map((d) => d.step(ref)));
   }
@@ -278,7 +279,7 @@ export class Fleet {
 
   /** INFO from every register (its first contact: the server builds its state). */
   async hello(concurrency = 64): Promise<number> {
-    this.useMode('persistent');
+    this.connect('persistent');
     const ref: StatsRef = { current: this.stats };
     const bar = this.bar('hello (INFO)', this.devices.length);
     const started = performance.now();
@@ -292,7 +293,7 @@ export class Fleet {
   }
 
   async runPhase(p: PhaseOptions): Promise<PhaseResult> {
-    this.useMode(p.mode);
+    this.connect(p.mode);
     const devices = this.devices.slice(0, p.devices ?? this.devices.length);
     const warmupMs = (p.warmupS ?? 2) * 1000;
     const ref: StatsRef = { current: new PhaseStats() };
@@ -506,7 +507,7 @@ export class Fleet {
    * registration with the receipts the register had acknowledged.
    */
   async verify(concurrency = 32): Promise<VerifyResult> {
-    this.useMode('persistent');
+    this.connect('persistent');
     const ref: StatsRef = { current: new PhaseStats() };
     const bar = this.bar('verify (Z reports)', this.devices.length);
     let done = 0;

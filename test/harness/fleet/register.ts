@@ -144,7 +144,23 @@ export class FleetRegister extends KkmDevice {
    * was due, for latency.
    */
   async exchange(payload: Uint8Array, ref: StatsRef, startedAt?: number): Promise<Answer | null> {
-    const frame = this.framePayload(payload);
+    return this.untilAnswered(this.framePayload(payload), ref, startedAt);
+  }
+
+  /**
+   * Resends the last frame, whose answer never came (the server died, say), the same way until
+   * it is answered; null when given up.
+   */
+  resendUntilAnswered(ref: StatsRef): Promise<Answer | null> {
+    if (!this.lastFrame) throw new Error('nothing to resend');
+    return this.untilAnswered(this.lastFrame, ref);
+  }
+
+  private async untilAnswered(
+    frame: Buffer,
+    ref: StatsRef,
+    startedAt?: number,
+  ): Promise<Answer | null> {
     const began = performance.now();
     let expected: Answer | null = null;
     for (let attempt = 1; ; attempt++) {
