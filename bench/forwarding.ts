@@ -16,8 +16,8 @@ import type { ReceiverStats } from '../src/forwarding/receiver.js';
 import { freePort, tcpAccepts } from '../test/harness/ports.js';
 import { sampleProcess } from '../test/harness/process-stats.js';
 import { fmt, phaseText, verifyText } from './fleet/report.js';
-import { ROOT, spawnServer } from './fleet/server-process.js';
-import { Fleet, spawnedTarget, type PhaseResult } from './fleet/simulator.js';
+import { ROOT, spawnServer, spawnedTarget } from './fleet/server-process.js';
+import { Fleet, type PhaseResult } from '../test/harness/index.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -55,8 +55,8 @@ import { ticketFigures, type DocumentFigures } from '../src/fiscal/document-rows
 import { tokenSecret } from '../src/storage/settings.js';
 import { ticketColumns203 } from '../src/storage/ticket-columns-203.js';
 import { deleteKeys } from '../test/harness/redis-keys.js';
-import { spawnServer, type ServerProcess } from './fleet/server-process.js';
-import { Fleet, spawnedTarget } from './fleet/simulator.js';
+import { spawnServer, type ServerProcess, spawnedTarget } from './fleet/server-process.js';
+import { Fleet } from '../test/harness/index.js';
 import { phaseText, verifyText } from './fleet/report.js';
 
 interface AutocannonResult {

@@ -23,8 +23,8 @@ import { join } from 'node:path';
 import * as prettier from 'prettier';
 import { idleConnections, type IdleResult } from './fleet/idle.js';
 import { cpuPerReceipt, codesText, fmt, phaseText, verifyText } from './fleet/report.js';
-import { ROOT, spawnServer, type ServerProcess } from './fleet/server-process.js';
-import { Fleet, spawnedTarget, type PhaseResult, type VerifyResult } from './fleet/simulator.js';
+import { ROOT, spawnServer, type ServerProcess, spawnedTarget } from './fleet/server-process.js';
+import { Fleet, type PhaseResult, type VerifyResult } from '../test/harness/index.js';
 import { chartSvg } from './fleet/chart.js';
 import { loopbackCeiling } from './loopback.js';
 
@@ -298,7 +298,7 @@ const gcSpeedup = ratio(durable.grouped.receiptsPerSec, single.receiptsPerSec);
 const microBase = micro?.results[0]?.rowsPerSec ?? NaN;
 const microGroup = micro?.results[1]?.rowsPerSec ?? NaN;
 const allVerified = verifications.every(
-  ({ v }) => v.mismatchedDevices === 0 && v.zMismatches === 0 && v.retryMismatch === 0,
+  ({ v }) => v.mismatchedDevices === 0 && v.zMismatches === 0 && v.resendDifferent === 0,
 );
 const yes = (ok: boolean) => (ok ? '**met**' : '**missed**');
 // Receipts/s move with whatever else the machine runs; CPU per receipt does not: both are shown,
@@ -327,7 +327,7 @@ const threadLines = stages.map(({ label, result }) => {
   return `| ${label} | ${fmt(result.serverCpuPct)}: ${t.map(([g, p]) => `${g} ${fmt(p)}`).join(', ')} | ${fmt(result.redisCpuPct)} | ${fmt(result.clientCpuPct)} | ${fmt(result.otherCpuPct)} | ${fmt(result.machineCpuPct)} |`;
 });
 const retryLines = stages.map(({ label, result: { stats: s } }) => {
-  return `| ${label} | ${s.lostAnswers} | ${s.retryIdentical} | ${s.retryMismatch} | ${s.resends} | ${s.offlineBursts} (${s.offlineReceipts}) | ${s.shiftsClosed} | ${s.zMismatches} |`;
+  return `| ${label} | ${s.lostAnswers} | ${s.resendIdentical} | ${s.resendDifferent} | ${s.resends} | ${s.offlineBursts} (${s.offlineReceipts}) | ${s.shiftsClosed} | ${s.zMismatches} |`;
 });
 
 const notesPath = join(ROOT, 'bench', 'results-notes.md');
@@ -420,7 +420,7 @@ writeFileSync(
       stages: stages.map(({ label, result: { stats, ...r } }) => ({
         label,
         ...r,
-        codes: Object.fromEntries(stats.codes),
+        codes: stats.codes,
         transportErrors: Object.fromEntries(stats.transportErrors),
       })),
       verifications,

@@ -3,7 +3,6 @@
 // OFD_BATCH_MAX_ROWS=1, --cpu-prof). Each server gets a temporary DATA_DIR, free ports, its own
 // Redis key prefix (removed when it stops) and an admin token.
 import { readdirSync } from 'node:fs';
-import { Redis } from 'ioredis';
 import {
   ChildServer,
   fdLimitOf,
@@ -13,6 +12,7 @@ import {
   sampleThreads,
   sampleTree,
   type ProcessSample,
+  type Target,
 } from '../../test/harness/index.js';
 
 export { ROOT } from '../../test/harness/index.js';
@@ -96,17 +96,15 @@ export async function spawnServer(opts: ServerOptions = {}): Promise<ServerProce
   };
 }
 
-/** CPU seconds the Redis server has used (INFO cpu), to show its share of the machine. */
-export async function redisCpuSeconds(url: string): Promise<number | null> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    const info = await redis.info('cpu');
-    const get = (k: string) => Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1] ?? 0);
-    return get('used_cpu_sys') + get('used_cpu_user');
-  } catch {
-    return null;
-  } finally {
-    redis.disconnect();
-  }
+/** The fleet's view of a server the bench started (test/harness/fleet). */
+export function spawnedTarget(server: ServerProcess): Target {
+  return {
+    host: '127.0.0.1',
+    tcpPort: server.tcpPort,
+    httpPort: server.httpPort,
+    adminToken: server.adminToken,
+    redisUrl: server.redisUrl,
+    sample: server.sample,
+    threads: server.threads,
+  };
 }

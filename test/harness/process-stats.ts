@@ -2,6 +2,7 @@
 // (Linux), like pidusage without the dependency: benches sample the server while they load it.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
 
 export interface ProcessSample {
   /** CPU seconds (user + system) used since the process started. */
@@ -124,4 +125,32 @@ function threadGroups(pid: number): Record<string, number> {
 export function fdLimitOf(pid: number): number {
   const limits = readFileSync(`/proc/${pid}/limits`, 'utf8');
   return Number(/Max open files\s+(\d+)/.exec(limits)?.[1] ?? 1024);
+}
+
+/** CPU seconds the Redis server has used (INFO cpu), to show its share of the machine. */
+export async function redisCpuSeconds(url: string): Promise<number | null> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const info = await redis.info('cpu');
+    const get = (k: string) => Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+    return get('used_cpu_sys') + get('used_cpu_user');
+  } catch {
+    return null;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Busy and total jiffies of the whole machine (/proc/stat), to see what else was running. */
+export function machineCpu(): { busy: number; total: number } | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = v.reduce((a, b) => a + b, 0);
+    const idle = (v[3] ?? 0) + (v[4] ?? 0);
+    return { busy: total - idle, total };
+  } catch {
+    return null;
+  }
 }

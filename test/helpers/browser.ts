@@ -58,23 +58,59 @@ export async function accessible(t: Test, page: Page, screen: string): Promise<v
   );
 }
 
-/** A new browser context (Russian) logged in to the cabinet at `base`, on the Кассы screen. */
-export async function cabinetLogin(
-  browser: Browser,
-  base: string,
-  login: string,
-  password: string,
-  viewport = { width: 1280, height: 800 },
-): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ locale: 'ru-RU', viewport, acceptDownloads: true });
-  context.setDefaultTimeout(10_000);
-  const page = await context.newPage();
-  await page.goto(base + '/');
-  await page.getByLabel('Логин (ИИН/БИН)').fill(login);
-  await page.getByLabel('Пароль', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Войти' }).click();
-  await page.getByRole('heading', { name: 'Кассы', level: 1 }).waitFor();
-  return { context, page };
+/** Text as a user reads it: runs of spaces and no-break spaces as one space. */
+export const text = (s: string) => s.replace(/[\u00a0\s]+/g, ' ').trim();
+
+export interface Session {
+  context: BrowserContext;
+  page: Page;
+}
+
+/** The Chromium of a test file and the cabinet at `base` in it. */
+export interface CabinetBrowser {
+  browser: Browser;
+  /** Uncaught exceptions in any page of a context opened here (a test checks there are none). */
+  thrown: string[];
+  /** A new browser context (Russian) with a page on the cabinet's first screen. */
+  open(name: string, viewport?: Viewport): Promise<Session>;
+  /** A new browser context logged in to the cabinet, on the Кассы screen. */
+  loggedIn(login: string, password: string, viewport?: Viewport): Promise<Session>;
+}
+
+type Viewport = { width: number; height: number };
+
+/** Launches Chromium for the test file (closed at its end) against the cabinet at `base`. */
+export async function cabinetBrowser(t: Test, base: string): Promise<CabinetBrowser> {
+  const browser = await launchBrowser();
+  t.teardown(() => browser.close());
+  const thrown: string[] = [];
+  const open = async (name: string, viewport = { width: 1280, height: 800 }) => {
+    const context = await browser.newContext({ locale: 'ru-RU', viewport, acceptDownloads: true });
+    context.setDefaultTimeout(10_000);
+    context.on('weberror', (e) => thrown.push(`${name}: ${e.error().stack ?? e.error().message}`));
+    const page = await context.newPage();
+    await page.goto(base + '/');
+    return { context, page };
+  };
+  const loggedIn = async (login: string, password: string, viewport?: Viewport) => {
+    const session = await open(login, viewport);
+    const { page } = session;
+    await page.getByLabel('Логин (ИИН/БИН)').fill(login);
+    await page.getByLabel('Пароль', { exact: true }).fill(password);
+    await page.getByRole('button', { name: 'Войти' }).click();
+    await page.getByRole('heading', { name: 'Кассы', level: 1 }).waitFor();
+    return session;
+  };
+  return { browser, thrown, open, loggedIn };
+}
+
+/** Opens a section of the cabinet from its navigation and waits for the section's heading. */
+export async function openSection(page: Page, name: string, navigation = 'Разделы') {
+  await page
+    .getByRole('navigation', { name: navigation })
+    .getByRole('link', { name, exact: true })
+    .click();
+  await page.getByRole('heading', { name, level: 1 }).waitFor();
 }
 
 /** The web cabinet built from source and a server on embedded defaults serving it. */

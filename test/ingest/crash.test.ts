@@ -9,14 +9,17 @@ import t from 'tap';
 import { nextToken, ticketNumber } from '../../src/fiscal/device-state.js';
 import { ResultCode } from '../../src/protocol/schema.js';
 import { requests, seededRandom, ticket } from '../../src/sim/documents.js';
-import { KkmDevice, TcpLink, type Answer } from '../../src/sim/kkm-client.js';
+import type { Answer } from '../../src/sim/kkm-client.js';
 import { openDb } from '../../src/storage/db.js';
 import {
   ChildServer,
+  Fleet,
+  PhaseStats,
   newDeployment,
   registerDevices,
   removeDeployment,
   type Deployment,
+  type FleetRegister,
 } from '../harness/index.js';
 
 const UNAVAILABLE = ResultCode.RESULT_TYPE_SERVICE_TEMPORARILY_UNAVAILABLE;
@@ -26,13 +29,12 @@ interface Asserts {
   ok(found: unknown, message: string): unknown;
   comment(...message: unknown[]): unknown;
 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const children: ChildServer[] = [];
-const links: TcpLink[] = [];
+const fleets: Fleet[] = [];
 
 t.teardown(async () => {
-  for (const link of links) link.close();
+  for (const fleet of fleets) fleet.close();
   await Promise.all(children.map((child) => child.kill9()));
   await removeDeployment(d);
 });
@@ -49,28 +51,28 @@ async function startChild(d: Deployment, crashAt?: string): Promise<Child> {
   return child;
 }
 
-async function registerKkm(d: Deployment): Promise<KkmDevice> {
-  const [kkm] = await registerDevices(d, 1);
-  const link = new TcpLink(d.tcpPort, '127.0.0.1', 5000);
-  links.push(link);
-  return new KkmDevice(kkm!.kkmId, kkm!.token, link.send);
+/** A register of the harness fleet; this test sends its requests by hand. */
+async function registerKkm(d: Deployment): Promise<FleetRegister> {
+  const fleet = new Fleet({
+    tcpPort: d.tcpPort,
+    devices: await registerDevices(d, 1),
+    retryDelayMs: [100, 100],
+    giveUpMs: 8000,
+  });
+  fleets.push(fleet);
+  fleet.connect();
+  return fleet.devices[0]!;
 }
 
-/** Resends the last frame until it is answered with something other than 254. */
-async function resendUntilAnswered(dev: KkmDevice, withinMs: number) {
-  const deadline = Date.now() + withinMs;
-  let attempts = 0;
-  for (;;) {
-    attempts++;
-    try {
-      const a = await dev.resend();
-      if (code(a) !== UNAVAILABLE) return { answer: a, attempts };
-    } catch {
-      // connection refused or closed: the server is not back yet
-    }
-    if (Date.now() > deadline) throw new Error(`no answer within ${withinMs} ms`);
-    await sleep(100);
-  }
+/**
+ * Resends the last frame as the fleet's registers do (refused or unanswered: again after
+ * 100 ms, on a new connection) until it is answered with something other than 254.
+ */
+async function resendUntilAnswered(dev: FleetRegister) {
+  const stats = new PhaseStats();
+  const answer = await dev.resendUntilAnswered({ current: stats });
+  if (!answer) throw new Error(`no answer within 8000 ms: ${stats.notes.join('; ')}`);
+  return { answer, attempts: stats.noAnswer + stats.unavailable + 1 };
 }
 
 const d = await newDeployment(undefined, { OFD_DEVICE_LEASE_MS: '300' }, 'crash');
@@ -92,7 +94,7 @@ const sale = () => requests.ticket(ticket(random, { items: 3 }));
  * The devices send tickets back to back; once `before` of them were answered, the server gets
  * SIGTERM while requests are in flight. It must exit 0; what was answered OK is checked at the end.
  */
-async function sigtermInFlight(t: Asserts, server: Child, devs: KkmDevice[], before: number) {
+async function sigtermInFlight(t: Asserts, server: Child, devs: FleetRegister[], before: number) {
   let total = 0;
   let afterSignal = 0;
   let signalled = false;
@@ -150,7 +152,7 @@ for (const point of ['before-commit', 'after-commit', 'after-release'] as const)
     t.teardown(() => {
       if (server.proc.exitCode === null) server.proc.kill('SIGKILL');
     });
-    const { answer, attempts } = await resendUntilAnswered(dev, 8000);
+    const { answer, attempts } = await resendUntilAnswered(dev);
     t.comment(`answered after ${attempts} attempt(s)`);
     t.equal(code(answer), ResultCode.RESULT_TYPE_OK, 'the resend is answered OK');
     t.equal(answer.header.reqNum, reqNum, 'for the same REQNUM');

@@ -10,10 +10,11 @@ import { readFileSync } from 'node:fs';
 import t from 'tap';
 import {
   accessible,
-  cabinetLogin,
+  cabinetBrowser,
   cabinetServer,
-  launchBrowser,
+  openSection,
   shot,
+  text,
 } from '../helpers/browser.js';
 import { ORG_PASSWORD } from '../helpers/cabinet.js';
 import { sell, type Sent } from '../helpers/reads.js';
@@ -88,13 +89,8 @@ for (let i = 0; i < 3; i++) await sell(b.device, random, at(10 + i));
 const closeB = await b.device.send(requests.closeShift(emptyReport(1, at(20)), at(20)));
 if (closeB.response.result.result_code !== OK) throw new Error('close of B refused');
 
-const browser = await launchBrowser();
-t.teardown(() => browser.close());
-
-const text = (s: string) => s.replace(/[\u00a0\s]+/g, ' ').trim();
+const { open, loggedIn, thrown } = await cabinetBrowser(t, base);
 const money = (v: number) => text(`${moneyText(v)} ₸`);
-const loggedIn = (login: string, password: string, viewport?: { width: number; height: number }) =>
-  cabinetLogin(browser, base, login, password, viewport);
 
 t.test('the committed API types are what this server generates', async (t) => {
   const res = await fetch(`${base}/api/v1/openapi.json`);
@@ -116,9 +112,7 @@ t.test('the cabinet is served at / beside the API and the receipt page', async (
 });
 
 t.test('a wrong password shows the error next to the password', async (t) => {
-  const context = await browser.newContext({ locale: 'ru-RU' });
-  const page = await context.newPage();
-  await page.goto(base + '/');
+  const { context, page } = await open('the login');
   // From the keyboard alone: Tab to the login, type, Tab to the password, type, Enter.
   const focused = () => page.evaluate(() => document.activeElement?.id ?? '');
   const loginId = await page.getByLabel('Логин (ИИН/БИН)').getAttribute('id');
@@ -382,11 +376,7 @@ t.test('a sub-user sees only the KKMs of its point', async (t) => {
 
 t.test('Kazakh and English', async (t) => {
   await page.getByLabel('Язык').selectOption('kk');
-  await page
-    .getByRole('navigation', { name: 'Бөлімдер' })
-    .getByRole('link', { name: 'Кассалар' })
-    .click();
-  await page.getByRole('heading', { name: 'Кассалар', level: 1 }).waitFor();
+  await openSection(page, 'Кассалар', 'Бөлімдер');
   t.equal(await page.locator('html').getAttribute('lang'), 'kk');
   await shot(page, 'kkms-kk');
   await accessible(t, page, 'Кассалар (kk)');
@@ -416,4 +406,8 @@ t.test("at a phone's width nothing runs off the screen", async (t) => {
   await phone.page.getByTestId('kkm-table').waitFor();
   await shot(phone.page, 'kkms-phone');
   await phone.context.close();
+});
+
+t.test('the cabinet threw nothing in the browser', async (t) => {
+  t.same(thrown, []);
 });

@@ -11,9 +11,10 @@ import type { Page } from 'playwright-core';
 import {
   accessible,
   buildWebCabinet,
-  cabinetLogin,
-  launchBrowser,
+  cabinetBrowser,
+  openSection,
   shot,
+  text,
 } from '../helpers/browser.js';
 import { ORG_PASSWORD, cabinetClient } from '../helpers/cabinet.js';
 import { sell } from '../helpers/reads.js';
@@ -73,18 +74,8 @@ for (let i = 0; ; i++) {
   await new Promise((r) => setTimeout(r, 100));
 }
 
-const browser = await launchBrowser();
-t.teardown(() => browser.close());
-
-const text = (s: string) => s.replace(/[\u00a0\s]+/g, ' ').trim();
-
 /** Exceptions the cabinet threw in the browser: none, at the end. */
-const pageErrors: string[] = [];
-async function loggedIn(login: string, password: string) {
-  const session = await cabinetLogin(browser, base, login, password);
-  session.page.on('pageerror', (err) => pageErrors.push(`${login}: ${err.stack ?? err.message}`));
-  return session;
-}
+const { open, loggedIn, thrown } = await cabinetBrowser(t, base);
 
 /** The error under a labelled field (its role=alert inside the same .field). */
 const errorUnder = (page: Page, label: string) =>
@@ -92,12 +83,9 @@ const errorUnder = (page: Page, label: string) =>
 
 const owner = await loggedIn(BIN, ORG_PASSWORD);
 const { page } = owner;
-const nav = (name: string) =>
-  page.getByRole('navigation', { name: 'Разделы' }).getByRole('link', { name, exact: true });
 
 t.test('Организация: the card, edited, a refusal in words under its field', async (t) => {
-  await nav('Организация').click();
-  await page.getByRole('heading', { name: 'Организация', level: 1 }).waitFor();
+  await openSection(page, 'Организация');
   const card = page.getByTestId('organization');
   await card.waitFor();
   t.match(text(await card.innerText()), new RegExp(`ИИН/БИН ${BIN} Наименование ИП «Дастархан»`));
@@ -150,11 +138,7 @@ t.test('a user without the "organization" permission: no edit, the refusal in wo
     permissions: ['transactions', 'reports'],
   });
   const user = await loggedIn(sub.login, sub.password);
-  await user.page
-    .getByRole('navigation', { name: 'Разделы' })
-    .getByRole('link', { name: 'Организация', exact: true })
-    .click();
-  await user.page.getByRole('heading', { name: 'Организация', level: 1 }).waitFor();
+  await openSection(user.page, 'Организация');
   await user.page
     .getByRole('alert')
     .filter({ hasText: 'У вашей учётной записи нет прав на это действие.' })
@@ -168,8 +152,7 @@ const NEW_POINT = 'Киоск на Сарыарке';
 let newPointId = 0;
 
 t.test('Торговые точки: a point added and listed; one with KKMs is not deleted', async (t) => {
-  await nav('Торговые точки').click();
-  await page.getByRole('heading', { name: 'Торговые точки', level: 1 }).waitFor();
+  await openSection(page, 'Торговые точки');
   await page.getByRole('row', { name: /Магазин на Кенесары/ }).waitFor();
   await page.getByLabel('Название', { exact: true }).fill(NEW_POINT);
   await page.getByLabel('Область').fill('г. Астана');
@@ -200,7 +183,7 @@ t.test('Торговые точки: a point added and listed; one with KKMs is 
 });
 
 t.test('a KKM registration application, then in Документы', async (t) => {
-  await nav('Кассы').click();
+  await openSection(page, 'Кассы');
   await page.getByRole('button', { name: 'Зарегистрировать ККМ' }).click();
   const form = page.getByRole('form', { name: 'Зарегистрировать ККМ' });
   await form.getByLabel('Торговая точка').selectOption(String(newPointId));
@@ -220,8 +203,7 @@ t.test('a KKM registration application, then in Документы', async (t) =
   t.ok(id, `the new KKM's ID is said: ${await notice.innerText()}`);
   await accessible(t, page, 'Кассы, the registration form');
 
-  await nav('Документы').click();
-  await page.getByRole('heading', { name: 'Документы', level: 1 }).waitFor();
+  await openSection(page, 'Документы');
   await page.getByLabel('ID ККМ').fill(String(id));
   await page.getByRole('button', { name: 'Показать' }).click();
   const row = page.getByRole('row', { name: /Заявление о регистрации ККМ/ });
@@ -267,7 +249,7 @@ t.test('deregistration: refused while a shift is open, then a KKM deregistered',
   await shot(page, 'kkm-deregistered');
   await accessible(t, page, 'ККМ, deregistered');
 
-  await nav('Документы').click();
+  await openSection(page, 'Документы');
   await page.getByLabel('ID ККМ').fill(String(b.kkmId));
   await page.getByRole('button', { name: 'Показать' }).click();
   await page.getByRole('row', { name: /Заявление о снятии ККМ с учёта/ }).waitFor();
@@ -275,14 +257,7 @@ t.test('deregistration: refused while a shift is open, then a KKM deregistered',
 });
 
 t.test('registration of an entrepreneur by a one-time password, then the login', async (t) => {
-  const context = await browser.newContext({
-    locale: 'ru-RU',
-    viewport: { width: 1280, height: 800 },
-  });
-  context.setDefaultTimeout(10_000);
-  const reg = await context.newPage();
-  reg.on('pageerror', (err) => pageErrors.push(`registration: ${err.stack ?? err.message}`));
-  await reg.goto(base + '/');
+  const { context, page: reg } = await open('registration');
   await reg.getByRole('link', { name: 'Регистрация' }).click();
   await reg.getByRole('heading', { name: 'Регистрация организации', level: 1 }).waitFor();
   const iin = uniqueId();
@@ -330,8 +305,7 @@ t.test('ЦТО: a centre found by model, asked to serve a KKM', async (t) => {
     models: ['Меркурий-115Ф'],
     password: ORG_PASSWORD,
   });
-  await nav('ЦТО').click();
-  await page.getByRole('heading', { name: 'ЦТО', level: 1 }).waitFor();
+  await openSection(page, 'ЦТО');
   await page.getByLabel('Модель ККМ').fill('Меркурий-115Ф');
   await page.getByRole('button', { name: 'Найти' }).click();
   const row = page.getByRole('row', { name: /ЦТО «Касса-Сервис»/ });
@@ -384,5 +358,5 @@ t.test("a KKM's new token, and its re-registration to another point", async (t) 
 });
 
 t.test('the cabinet threw nothing in the browser', async (t) => {
-  t.same(pageErrors, []);
+  t.same(thrown, []);
 });

@@ -1,18 +1,20 @@
 // Editing in the web cabinet, in a real browser (headless Chromium through playwright-core)
 // against a real server on embedded defaults, as cabinet-browser.test.ts sets them up: the
 // owner opens a sub-user from the Пользователи list by the keyboard, a too long name is refused
-// in Russian under the name, then the sub-user's points and modules are changed, and the
-// sub-user (a second browser context) sees only the new point's KKM; a group's name, points
+// in Russian under the name, then the sub-user's points and modules are changed (the kkms
+// module granted too), and the sub-user (a second browser context) sees only the new point's
+// KKM and may register one; a group's name, points
 // and modules edited; a point of sale renamed and listed with its new name. axe-core on each
 // edit screen. SCREENSHOTS=1 writes the edit screens to docs/screenshots/ (the README shows them).
 import t from 'tap';
 import type { Page } from 'playwright-core';
 import {
   accessible,
-  cabinetLogin,
+  cabinetBrowser,
   cabinetServer,
-  launchBrowser,
+  openSection,
   shot,
+  text,
 } from '../helpers/browser.js';
 import { ORG_PASSWORD, cabinetClient } from '../helpers/cabinet.js';
 
@@ -54,30 +56,18 @@ const sub = await cabinet.createSubUser(ownerToken, {
   permissions: ['transactions'],
 });
 
-const browser = await launchBrowser();
-t.teardown(() => browser.close());
-
-const text = (s: string) => s.replace(/[\u00a0\s]+/g, ' ').trim();
 /** Uncaught exceptions in any page of a context: none, at the end. */
-const thrown: string[] = [];
-const loggedIn = async (login: string, password: string) => {
-  const session = await cabinetLogin(browser, base, login, password);
-  session.context.on('weberror', (e) => thrown.push(`${login}: ${e.error().message}`));
-  return session;
-};
+const { loggedIn, thrown } = await cabinetBrowser(t, base);
 const owner = await loggedIn(BIN, ORG_PASSWORD);
 const { page } = owner;
-const section = async (name: string) => {
-  await page
-    .getByRole('navigation', { name: 'Разделы' })
-    .getByRole('link', { name, exact: true })
-    .click();
-  await page.getByRole('heading', { name, level: 1 }).waitFor();
-};
+const section = (name: string) => openSection(page, name);
 const focusedText = (p: Page) => p.evaluate(() => document.activeElement?.textContent ?? '');
 
-/** The sub-user's KKMs in the cabinet, as a second browser context sees them. */
-async function subUserKkms(): Promise<string[]> {
+/**
+ * The sub-user's KKMs in the cabinet, as a second browser context sees them, and whether it is
+ * offered to register one (the kkms module).
+ */
+async function subUserKkms(): Promise<{ ids: string[]; mayRegister: boolean }> {
   const session = await loggedIn(sub.login, sub.password);
   await session.page.getByTestId('kkm-table').waitFor();
   const rows = session.page.locator('[data-testid="kkm-table"] tbody tr');
@@ -85,12 +75,16 @@ async function subUserKkms(): Promise<string[]> {
   for (let i = 0; i < (await rows.count()); i++) {
     ids.push((await rows.nth(i).getAttribute('data-kkm')) ?? '');
   }
+  const register = session.page.getByRole('button', { name: 'Зарегистрировать ККМ' });
+  const mayRegister = (await register.count()) > 0;
   await session.context.close();
-  return ids;
+  return { ids, mayRegister };
 }
 
 t.test('before the edit the sub-user sees the first point only', async (t) => {
-  t.same(await subUserKkms(), [String(kkmIds[0])]);
+  const seen = await subUserKkms();
+  t.same(seen.ids, [String(kkmIds[0])]);
+  t.notOk(seen.mayRegister, 'without the kkms module it is not offered to register a KKM');
 });
 
 t.test("Пользователи: a sub-user's points and modules edited", async (t) => {
@@ -108,6 +102,7 @@ t.test("Пользователи: a sub-user's points and modules edited", async
   t.ok(await points.getByLabel('Магазин на Байтурсынова').isChecked(), 'its point is ticked');
   t.ok(await modules.getByLabel('Транзакции').isChecked(), 'its module is ticked');
   t.notOk(await modules.getByLabel('Отчеты').isChecked());
+  t.notOk(await modules.getByLabel('Кассы').isChecked(), 'the kkms module is offered, not ticked');
   await accessible(t, page, 'Пользователи, the edit');
 
   // A name longer than the API takes: its refusal, in Russian, under the name.
@@ -115,6 +110,7 @@ t.test("Пользователи: a sub-user's points and modules edited", async
   await points.getByLabel('Магазин на Байтурсынова').uncheck();
   await points.getByLabel('Магазин на Тауке хана').check();
   await modules.getByLabel('Отчеты').check();
+  await modules.getByLabel('Кассы').check();
   await form.getByRole('button', { name: 'Сохранить' }).click();
   const nameError = page
     .locator('.field', { has: page.getByLabel('ФИО', { exact: true }) })
@@ -133,15 +129,17 @@ t.test("Пользователи: a sub-user's points and modules edited", async
   await page.getByText(`Пользователь ${sub.login} сохранён.`).waitFor();
   const row = page.getByRole('row', { name: new RegExp(sub.login) });
   await row.filter({ hasText: 'Данияр Оспанов' }).waitFor();
-  t.match(text(await row.innerText()), /Магазин на Тауке хана Транзакции, Отчеты/);
+  t.match(text(await row.innerText()), /Магазин на Тауке хана Транзакции, Отчеты, Кассы/);
   const stored = await cabinet.call('GET', `/api/v1/users/${sub.id}`, { token: ownerToken });
   t.same(stored.json.pointIds, [second], 'the new point stored');
-  t.same(stored.json.permissions, ['transactions', 'reports'], 'the modules stored');
+  t.same(stored.json.permissions, ['transactions', 'reports', 'kkms'], 'the modules stored');
   t.equal(stored.json.name, 'Данияр Оспанов');
 });
 
 t.test('after the edit the sub-user sees only the new point', async (t) => {
-  t.same(await subUserKkms(), [String(kkmIds[1])]);
+  const seen = await subUserKkms();
+  t.same(seen.ids, [String(kkmIds[1])]);
+  t.ok(seen.mayRegister, 'granted kkms in the browser, it is offered to register a KKM');
 });
 
 t.test("Пользователи: a sub-user's new password, then its login with it", async (t) => {

@@ -3,21 +3,14 @@
 // opened from the list, so the keyboard lands on it; and Save/Cancel, or Add.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
+import { PERMISSIONS, type Permission } from '../../../src/access/permissions.js';
 import { refusal } from '../api/client';
 import type { Me } from '../app';
 import { useT } from '../i18n';
 import { Checklist, ErrorMessage } from './ui';
 
-/** The cabinet's modules a user or a group is granted. */
-export const MODULES = [
-  'transactions',
-  'reports',
-  'analytics',
-  'exports',
-  'users',
-  'organization',
-] as const;
-export type Module = (typeof MODULES)[number];
+/** A cabinet module a user or a group is granted: the API's one catalogue (src/access). */
+export type Module = Permission;
 
 /** A refusal with the top field it names (`pointIds/0` → `pointIds`), else `form`. */
 export function fieldRefusal(error: unknown, response: Response): { field: string; text: string } {
@@ -51,7 +44,7 @@ export function Grants({
     <>
       <Checklist
         legend={t.users.modules}
-        options={MODULES.filter((m) => me.permissions.includes(m)).map((m) => ({
+        options={PERMISSIONS.filter((m) => me.permissions.includes(m)).map((m) => ({
           value: m,
           label: t.modules[m] ?? m,
         }))}

@@ -2,20 +2,22 @@
 // by card, by mobile or split, with occasional returns; cash deposits and withdrawals; shift
 // closures with the register's own Z report. Receipt payloads are encoded once into a pool so
 // the simulator spends its CPU on the wire, not on protobuf; the frame header (device, token,
-// REQNUM) is written per request.
-import { buildReport, type ReportMeta, type RunningTotals } from '../../src/fiscal/zx-report.js';
+// REQNUM) is written per request. Every payload is encoded for the register's protocol: 2.0.2
+// (VERSION 202) or 2.0.3 (203: a receipt names its domain, fiscal requests carry reg_info, a
+// return names its parent receipt).
+import { buildReport, type ReportMeta, type RunningTotals } from '../../../src/fiscal/zx-report.js';
 import {
   Command,
   Operation,
   PaymentType,
   ReportType,
-  Request,
   type IDateTime,
   type IRequest,
   type IZXReport,
-} from '../../src/protocol/schema.js';
-import { dateTime, requests, ticket, type Random } from '../../src/sim/documents.js';
-import { ticketFigures, type DocumentFigures } from '../../src/fiscal/document-rows.js';
+} from '../../../src/protocol/schema.js';
+import { as203, dateTime, requests, ticket, type Random } from '../../../src/sim/documents.js';
+import { is203, schemaFor } from '../../../src/protocol/versions.js';
+import { ticketFigures, type DocumentFigures } from '../../../src/fiscal/document-rows.js';
 
 export interface TicketTemplate {
   /** The encoded Request (COMMAND_TICKET). */
@@ -32,6 +34,28 @@ const PAYMENT_MIX: { share: number; types: number[] }[] = [
 ];
 /** Share of receipts that are returns (SELL_RETURN). */
 export const RETURN_SHARE = 0.03;
+
+/** A request as a register of this protocol VERSION encodes it. */
+export function encodeRequest(request: IRequest, version: number): Uint8Array {
+  const wire = is203(version) ? as203(request) : request;
+  if (wire.ticket && is203(version) && isReturn(wire.ticket.operation)) {
+    // The receipt it returns, marked offline: it need not be one the server has stored.
+    wire.ticket = {
+      ...wire.ticket,
+      parent_ticket: {
+        parent_ticket_number: '100000000001',
+        parent_ticket_data_time: wire.ticket.date_time,
+        kgd_kkm_id: '010102360873',
+        parent_ticket_total: wire.ticket.amounts?.total,
+        parent_ticket_is_offline: true,
+      },
+    };
+  }
+  return schemaFor(version).Request.encode(wire).finish();
+}
+
+const isReturn = (operation: number | null | undefined) =>
+  operation === Operation.OPERATION_SELL_RETURN || operation === Operation.OPERATION_BUY_RETURN;
 
 function pickPayments(random: Random): number[] {
   let r = random();
@@ -78,12 +102,17 @@ function randomTicket(random: Random, at: Date, offlineNumber?: number) {
   });
 }
 
-/** A pool of encoded receipts the registers pick from. */
-export function ticketPool(random: Random, size = 1024, at = new Date()): TicketTemplate[] {
+/** A pool of encoded receipts the registers of one protocol VERSION pick from. */
+export function ticketPool(
+  random: Random,
+  version: number,
+  size = 1024,
+  at = new Date(),
+): TicketTemplate[] {
   return Array.from({ length: size }, () => {
     const t = randomTicket(random, at);
     return {
-      payload: Request.encode(requests.ticket(t)).finish(),
+      payload: encodeRequest(requests.ticket(t), version),
       figures: figuresOf(t, false),
     };
   });
@@ -94,6 +123,7 @@ export function offlineTicket(
   random: Random,
   at: Date,
   offlineNumber: number,
+  version: number,
   offlinePeriod?: { begin: Date; end: Date },
 ): TicketTemplate {
   const t = randomTicket(random, at, offlineNumber);
@@ -106,11 +136,16 @@ export function offlineTicket(
       },
     };
   }
-  return { payload: Request.encode(request).finish(), figures: figuresOf(t, true) };
+  return { payload: encodeRequest(request, version), figures: figuresOf(t, true) };
 }
 
-export function placementPayload(deposit: boolean, tiyn: number, at: Date): Uint8Array {
-  return Request.encode(requests.moneyPlacement(deposit, tiyn, at)).finish();
+export function placementPayload(
+  deposit: boolean,
+  tiyn: number,
+  at: Date,
+  version: number,
+): Uint8Array {
+  return encodeRequest(requests.moneyPlacement(deposit, tiyn, at), version);
 }
 
 /** CLOSE_SHIFT with the register's own Z report of the shift. */
@@ -119,17 +154,18 @@ export function closeShiftPayload(
   before: RunningTotals,
   meta: ReportMeta,
   at: Date,
+  version: number,
 ): { payload: Uint8Array; report: IZXReport } {
   const report = buildReport(docs, before, meta);
-  return { payload: Request.encode(requests.closeShift(report, at)).finish(), report };
+  return { payload: encodeRequest(requests.closeShift(report, at), version), report };
 }
 
-export const infoPayload = (): Uint8Array => Request.encode(requests.info()).finish();
+export const infoPayload = (version: number): Uint8Array => encodeRequest(requests.info(), version);
 
-export function lastZPayload(at: Date): Uint8Array {
+export function lastZPayload(at: Date, version: number): Uint8Array {
   const when: IDateTime = dateTime(at);
-  return Request.encode({
-    command: Command.COMMAND_REPORT,
-    report: { report: ReportType.REPORT_Z, date_time: when },
-  }).finish();
+  return encodeRequest(
+    { command: Command.COMMAND_REPORT, report: { report: ReportType.REPORT_Z, date_time: when } },
+    version,
+  );
 }

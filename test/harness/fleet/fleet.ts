@@ -1,55 +1,87 @@
-// The fleet: N registered registers talking to a running server over real TCP, run in phases
-// (closed loop: every register sends its next request as soon as it has its answer; open loop:
-// receipts arrive at a fixed rate and go to whichever register is free), with the server's CPU
-// and RSS sampled while a phase runs, and the end-of-run check of stored against acknowledged.
-import { readFileSync } from 'node:fs';
+// The one fleet of simulated registers (register.ts) for tests and benches, over real TCP
+// against a running server. Two ways to drive it:
+//   - continuously (start, waitForAcks, stop, oneMoreEach): every register sends receipts with a
+//     pause between them while a test or the soak injects faults; afterwards every acknowledged
+//     ticket number (the ledger, `acked()`) is compared with what ClickHouse holds (ledger.ts);
+//   - in measured phases (the benches: hello, runPhase, verify): a closed loop (every register
+//     sends its next request as soon as it has its answer) or an open loop (receipts arrive at
+//     a fixed rate and go to whichever register is free), with the server's CPU and RSS sampled
+//     while a phase runs, and the end-of-run check of stored against acknowledged receipts
+//     through the server's own Z reports.
+// Options choose the rest: a register's working day (shifts) or receipts only, pretended
+// answer losses, the share of registers speaking 2.0.3, timeouts, retry pauses and give-up.
 import { cpus } from 'node:os';
 import { SingleBar } from 'cli-progress';
-import { TcpLink, tcpPerRequest, type Transport } from '../../src/sim/kkm-client.js';
-import { seededRandom } from '../../src/sim/documents.js';
-import { SimDevice } from './device.js';
-import { AdminClient, pool, registerFleet } from '../../test/harness/admin-client.js';
-import { redisCpuSeconds, type ProcessSample, type ServerProcess } from './server-process.js';
+import { seededRandom } from '../../../src/sim/documents.js';
+import { VERSION_203 } from '../../../src/protocol/versions.js';
+import { CURRENT_VERSION } from '../../../src/protocol/header.js';
+import {
+  AdminClient,
+  pool,
+  registerFleet,
+  type AdminTarget,
+  type RegisteredDevice,
+} from '../admin-client.js';
+import { machineCpu, redisCpuSeconds, type ProcessSample } from '../process-stats.js';
+import { FleetRegister, sleep, type Attempt, type Mode } from './register.js';
 import { PhaseStats, type StatsRef } from './stats.js';
 import { ticketPool } from './workload.js';
 
-export type Mode = 'persistent' | 'per-request';
-
-export interface Target {
+/** A server the fleet measures while a phase runs (bench/fleet/server-process.ts builds one). */
+export interface Target extends AdminTarget {
   host: string;
   tcpPort: number;
-  httpPort: number;
-  adminToken: string;
   redisUrl?: string;
-  /** Samples the server process, when the simulator started it. */
+  /** Samples the server process, when the bench started it. */
   sample?: () => ProcessSample;
   /** CPU seconds by server thread group. */
   threads?: () => Record<string, number>;
 }
 
-/** The fleet's view of a server the bench started (bench/fleet/server-process.ts). */
-export function spawnedTarget(server: ServerProcess): Target {
-  return {
-    host: '127.0.0.1',
-    tcpPort: server.tcpPort,
-    httpPort: server.httpPort,
-    adminToken: server.adminToken,
-    redisUrl: server.redisUrl,
-    sample: server.sample,
-    threads: server.threads,
-  };
-}
-
 export interface FleetOptions {
-  devices: number;
+  tcpPort: number;
+  host?: string;
+  devices: RegisteredDevice[];
   seed?: number;
+  /** Share of the registers speaking protocol 2.0.3 (header VERSION 203); default 0. */
+  share203?: number;
+  /** A working day: opening float, withdrawals, shift closures checked against the register's
+   * books (default false: receipts only). */
+  shifts?: boolean;
+  /** Probability that a register pretends to lose an answer and resends (default 0). */
   lossRate?: number;
+  /** Receipts per shift (default 150 to 400). */
   shiftTickets?: [number, number];
   /** The server stores nothing (OFD_STORE=noop): Z reports are not checked. */
   storeless?: boolean;
-  /** Show progress bars (default: when stderr is a TTY). */
+  /** Keep every acknowledged ticket number for `acked()` (default true). */
+  ledger?: boolean;
+  /** Continuous run: pause between a register's receipts, drawn from [min, max] ms. */
+  thinkMs?: [number, number];
+  /** How long a register waits for an answer before it counts it lost (default 5000). */
+  answerTimeoutMs?: number;
+  /** A request still unanswered after this long is given up (counted; default 60 s). */
+  giveUpMs?: number;
+  /** Pause before a resend, drawn from [min, max] ms (default 50 to 200). */
+  retryDelayMs?: [number, number];
+  onAttempt?: (a: Attempt) => void;
+  /** The server to sample in phases. */
+  server?: Target;
+  /** Show progress bars in phases (default: when stderr is a TTY). */
   progress?: boolean;
 }
+
+/**
+ * What a benchmark's registers do unless told otherwise (`Fleet.create`): a working day with
+ * its Z checks, 0.2% of answers pretended lost, no ledger (the Z reports check the counts), and
+ * a longer answer timeout, so a saturated server's tail is measured rather than cut.
+ */
+export const MEASURING = {
+  shifts: true,
+  lossRate: 0.002,
+  ledger: false,
+  answerTimeoutMs: 15_000,
+} satisfies Partial<FleetOptions>;
 
 export interface PhaseOptions {
   name: string;
@@ -101,99 +133,154 @@ export interface VerifyResult {
   mismatchedDevices: number;
   zMismatches: number;
   reportDiffs: number;
-  retryMismatch: number;
+  resendDifferent: number;
   notes: string[];
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Busy and total jiffies of the whole machine (/proc/stat), to see what else was running. */
-function machineCpu(): { busy: number; total: number } | null {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
-    const v = line.trim().split(/\s+/).slice(1).map(Number);
-    const total = v.reduce((a, b) => a + b, 0);
-    const idle = (v[3] ?? 0) + (v[4] ?? 0);
-    return { busy: total - idle, total };
-  } catch {
-    return null;
-  }
-}
-
 export class Fleet {
-  readonly devices: SimDevice[] = [];
-  private links: TcpLink[] = [];
+  readonly devices: FleetRegister[];
+  /** Everything recorded over the fleet's life (a phase is added when it ends). */
+  readonly stats = new PhaseStats();
   private mode: Mode | null = null;
-  /** Everything recorded over the fleet's life, for the final check. */
-  readonly lifetime = new PhaseStats();
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private ackWaiters: { target: number; resolve: () => void }[] = [];
 
-  private constructor(
-    readonly target: Target,
-    private readonly opts: FleetOptions,
-  ) {}
-
-  get progress(): boolean {
-    return this.opts.progress ?? !!process.stderr.isTTY;
+  constructor(private readonly o: FleetOptions) {
+    const seed = o.seed ?? 1;
+    const random = seededRandom(seed);
+    const pools = new Map<number, ReturnType<typeof ticketPool>>();
+    const poolOf = (version: number) => {
+      if (!pools.has(version)) pools.set(version, ticketPool(random, version));
+      return pools.get(version)!;
+    };
+    const share203 = o.share203 ?? 0;
+    this.devices = o.devices.map((reg, i) => {
+      // Spread evenly: register i speaks 2.0.3 when the share's count steps up at i.
+      const version =
+        Math.floor((i + 1) * share203) > Math.floor(i * share203) ? VERSION_203 : CURRENT_VERSION;
+      return new FleetRegister(reg, {
+        random: seededRandom(seed * 100_003 + reg.kkmId),
+        tickets: poolOf(version),
+        version,
+        lossRate: o.lossRate ?? 0,
+        shifts: o.shifts ?? false,
+        shiftTickets: o.shiftTickets ?? [150, 400],
+        checkReports: !o.storeless,
+        ledger: o.ledger ?? true,
+        giveUpMs: o.giveUpMs ?? 60_000,
+        retryDelayMs: o.retryDelayMs ?? [50, 200],
+        onAttempt: o.onAttempt,
+      });
+    });
   }
 
-  /** Registers the fleet through the admin API and says hello (INFO) from every register. */
-  static async create(target: Target, opts: FleetOptions): Promise<Fleet> {
-    const fleet = new Fleet(target, opts);
-    const admin = new AdminClient(`http://${target.host}:${target.httpPort}`, target.adminToken);
-    const bar = fleet.bar('register', opts.devices);
+  /**
+   * Registers `opts.devices` registers through the admin API of a server to measure: a fleet
+   * with the benchmarks' defaults (MEASURING) unless `opts` says otherwise.
+   */
+  static async create(
+    target: Target,
+    opts: Omit<FleetOptions, 'tcpPort' | 'host' | 'devices' | 'server'> & { devices: number },
+  ): Promise<Fleet> {
+    const progress = opts.progress ?? !!process.stderr.isTTY;
+    const bar = progressBar(progress, 'register', opts.devices);
+    const admin = new AdminClient(target);
     const registered = await registerFleet(admin, opts.devices, (n) => bar?.update(n));
     bar?.stop();
-    const random = seededRandom(opts.seed ?? 1);
-    const tickets = ticketPool(random);
-    for (const r of registered) {
-      fleet.devices.push(
-        new SimDevice(r.kkmId, r.token, {
-          random: seededRandom((opts.seed ?? 1) * 100_003 + r.kkmId),
-          tickets,
-          lossRate: opts.lossRate ?? 0.002,
-          shiftTickets: opts.shiftTickets ?? [150, 400],
-          checkReports: !opts.storeless,
-        }),
-      );
-    }
-    return fleet;
+    return new Fleet({
+      ...MEASURING,
+      ...opts,
+      tcpPort: target.tcpPort,
+      host: target.host,
+      devices: registered,
+      server: target,
+    });
+  }
+
+  private get redisUrl(): string {
+    return this.o.server?.redisUrl ?? 'redis://127.0.0.1:6379';
   }
 
   private bar(label: string, total: number): SingleBar | null {
-    if (!this.progress) return null;
-    const bar = new SingleBar({
-      format: `${label.padEnd(28)} [{bar}] {value}/{total} {extra}`,
-      barsize: 24,
-      hideCursor: true,
-      clearOnComplete: false,
-    });
-    bar.start(total, 0, { extra: '' });
-    return bar;
+    return progressBar(this.o.progress ?? !!process.stderr.isTTY, label, total);
   }
 
-  private useMode(mode: Mode): void {
+  /** Connects every register (done by whatever sends; a test sending by hand calls it). */
+  connect(mode: Mode = 'persistent'): void {
     if (this.mode === mode) return;
-    this.closeLinks();
     this.mode = mode;
-    for (const d of this.devices) d.transport = this.transport(mode);
+    const timeout = this.o.answerTimeoutMs ?? 5000;
+    for (const d of this.devices)
+      d.connect(mode, this.o.tcpPort, this.o.host ?? '127.0.0.1', timeout);
   }
 
-  private transport(mode: Mode): Transport {
-    if (mode === 'per-request') return tcpPerRequest(this.target.tcpPort, this.target.host);
-    const link = new TcpLink(this.target.tcpPort, this.target.host, 15_000);
-    this.links.push(link);
-    return link.send;
+  // ---- continuous ------------------------------------------------------------------------
+
+  /** Ticket numbers answered OK, by KKM (the ledger). */
+  acked(): Map<number, string[]> {
+    return new Map(this.devices.map((d) => [d.id, d.acked]));
   }
 
-  private closeLinks(): void {
-    for (const l of this.links) l.close();
-    this.links = [];
+  /** Every register sends receipts, one after another with a pause, until `stop()`. */
+  start(): void {
+    this.connect('persistent');
+    this.running = true;
+    this.loops = this.devices.map((d) => this.loop(d));
   }
+
+  /** Lets every register finish the receipt it is sending (answered), then stops. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+  }
+
+  /** Resolves once `more` further receipts were answered OK (rejects after `withinMs`). */
+  async waitForAcks(more: number, withinMs = 30_000): Promise<void> {
+    const target = this.stats.acked + more;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => this.ackWaiters.push({ target, resolve })),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`fewer than ${more} receipts acknowledged in ${withinMs} ms`)),
+          withinMs,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
+  }
+
+  /** One more receipt from every register (after the faults): the result code of each. */
+  async oneMoreEach(): Promise<(number | null)[]> {
+    this.connect('persistent');
+    const ref: StatsRef = { current: this.stats };
+    return Promise.all(this.devices.map((d) => d.step(ref)));
+  }
+
+  private async loop(d: FleetRegister): Promise<void> {
+    const [min, max] = this.o.thinkMs ?? [5, 40];
+    const ref: StatsRef = { current: this.stats };
+    while (this.running) {
+      await d.step(ref);
+      this.wakeWaiters();
+      await sleep(min + d.s.random() * (max - min));
+    }
+  }
+
+  private wakeWaiters(): void {
+    const acked = this.stats.acked;
+    const ready = this.ackWaiters.filter((w) => acked >= w.target);
+    if (!ready.length) return;
+    this.ackWaiters = this.ackWaiters.filter((w) => acked < w.target);
+    for (const w of ready) w.resolve();
+  }
+
+  // ---- measured phases -------------------------------------------------------------------
 
   /** INFO from every register (its first contact: the server builds its state). */
   async hello(concurrency = 64): Promise<number> {
-    this.useMode('persistent');
-    const ref: StatsRef = { current: this.lifetime };
+    this.connect('persistent');
+    const ref: StatsRef = { current: this.stats };
     const bar = this.bar('hello (INFO)', this.devices.length);
     const started = performance.now();
     let done = 0;
@@ -206,7 +293,7 @@ export class Fleet {
   }
 
   async runPhase(p: PhaseOptions): Promise<PhaseResult> {
-    this.useMode(p.mode);
+    this.connect(p.mode);
     const devices = this.devices.slice(0, p.devices ?? this.devices.length);
     const warmupMs = (p.warmupS ?? 2) * 1000;
     const ref: StatsRef = { current: new PhaseStats() };
@@ -238,14 +325,14 @@ export class Fleet {
     let cpuEnd: Cpu | null = null;
     const threads = () => {
       try {
-        return this.target.threads?.() ?? {};
+        return this.o.server?.threads?.() ?? {};
       } catch {
         return {};
       }
     };
     const sample = () => {
       try {
-        return this.target.sample?.() ?? null;
+        return this.o.server?.sample?.() ?? null;
       } catch {
         return null;
       }
@@ -260,8 +347,8 @@ export class Fleet {
       if (measured && s) rssPeak = Math.max(rssPeak, s.rssBytes);
       const cur = ref.current;
       if (now - lastTick >= 1000) {
-        rate = ((cur.receipts - lastReceipts) * 1000) / (now - lastTick);
-        lastReceipts = cur.receipts;
+        rate = ((cur.acked - lastReceipts) * 1000) / (now - lastTick);
+        lastReceipts = cur.acked;
         lastTick = now;
       }
       if (bar) {
@@ -281,18 +368,18 @@ export class Fleet {
       rssPeak = s?.rssBytes ?? 0;
       cpuStart = {
         server: s?.cpuSeconds ?? null,
-        redis: await redisCpuSeconds(this.target.redisUrl ?? 'redis://127.0.0.1:6379'),
+        redis: await redisCpuSeconds(this.redisUrl),
         client: process.cpuUsage(),
         threads: threads(),
         machine: machineCpu(),
       };
       await sleep(Math.max(0, endAt - performance.now()));
-      receiptsAtEnd = measured.receipts;
+      receiptsAtEnd = measured.acked;
       answersAtEnd = measured.answers;
       const e = sample();
       cpuEnd = {
         server: e?.cpuSeconds ?? null,
-        redis: await redisCpuSeconds(this.target.redisUrl ?? 'redis://127.0.0.1:6379'),
+        redis: await redisCpuSeconds(this.redisUrl),
         client: process.cpuUsage(),
         threads: threads(),
         machine: machineCpu(),
@@ -313,7 +400,7 @@ export class Fleet {
       const backlog: number[] = [];
       let issued = 0;
       const running = new Set<Promise<void>>();
-      const run = (d: SimDevice, dueAt: number): void => {
+      const run = (d: FleetRegister, dueAt: number): void => {
         const work = (async () => {
           let due: number | undefined = dueAt;
           while (due !== undefined) {
@@ -356,8 +443,8 @@ export class Fleet {
     }
     for (const d of devices) d.offlineAt = null;
     const stats = measured ?? warmupStats;
-    merge(this.lifetime, warmupStats);
-    merge(this.lifetime, stats);
+    this.stats.add(warmupStats);
+    this.stats.add(stats);
 
     const seconds = p.durationS;
     const start = cpuStart as unknown as Cpu;
@@ -420,7 +507,7 @@ export class Fleet {
    * registration with the receipts the register had acknowledged.
    */
   async verify(concurrency = 32): Promise<VerifyResult> {
-    this.useMode('persistent');
+    this.connect('persistent');
     const ref: StatsRef = { current: new PhaseStats() };
     const bar = this.bar('verify (Z reports)', this.devices.length);
     let done = 0;
@@ -430,11 +517,11 @@ export class Fleet {
       return c;
     });
     bar?.stop();
-    merge(this.lifetime, ref.current);
+    this.stats.add(ref.current);
     let acknowledged = 0;
     let stored = 0;
     let mismatched = 0;
-    const notes = [...this.lifetime.notes];
+    const notes = [...this.stats.notes];
     checks.forEach((c, i) => {
       const a = c.device.reduce((x, y) => x + y, 0);
       const s = c.server.reduce((x, y) => x + y, 0);
@@ -452,37 +539,26 @@ export class Fleet {
       acknowledged,
       stored,
       mismatchedDevices: mismatched,
-      zMismatches: this.lifetime.zMismatches,
-      reportDiffs: this.lifetime.reportDiffs,
-      retryMismatch: this.lifetime.retryMismatch,
+      zMismatches: this.stats.zMismatches,
+      reportDiffs: this.stats.reportDiffs,
+      resendDifferent: this.stats.resendDifferent,
       notes,
     };
   }
 
   close(): void {
-    this.closeLinks();
+    for (const d of this.devices) d.disconnect();
   }
 }
 
-function merge(into: PhaseStats, from: PhaseStats): void {
-  if (into === from) return;
-  into.latency.add(from.latency);
-  into.answers += from.answers;
-  into.receipts += from.receipts;
-  into.documents += from.documents;
-  for (const [c, n] of from.codes) into.codes.set(c, (into.codes.get(c) ?? 0) + n);
-  for (const [m, n] of from.transportErrors) {
-    into.transportErrors.set(m, (into.transportErrors.get(m) ?? 0) + n);
-  }
-  into.lostAnswers += from.lostAnswers;
-  into.retryIdentical += from.retryIdentical;
-  into.retryMismatch += from.retryMismatch;
-  into.resends += from.resends;
-  into.offlineBursts += from.offlineBursts;
-  into.offlineReceipts += from.offlineReceipts;
-  into.shiftsClosed += from.shiftsClosed;
-  into.zMismatches += from.zMismatches;
-  into.reportDiffs += from.reportDiffs;
-  into.abandoned += from.abandoned;
-  for (const n of from.notes) into.note(n);
+function progressBar(show: boolean, label: string, total: number): SingleBar | null {
+  if (!show) return null;
+  const bar = new SingleBar({
+    format: `${label.padEnd(28)} [{bar}] {value}/{total} {extra}`,
+    barsize: 24,
+    hideCursor: true,
+    clearOnComplete: false,
+  });
+  bar.start(total, 0, { extra: '' });
+  return bar;
 }
