@@ -12,10 +12,15 @@ import {
   startSelfServiceServer,
   uniqueId,
 } from '../helpers/self-service.js';
-import { emptyReport, requests, seededRandom, ticket } from '../../src/sim/documents.js';
-import { ResultCode } from '../../src/protocol/schema.js';
+import { Command, ResultCode } from '../../src/protocol/schema.js';
+import { dateTime, emptyReport, requests, seededRandom, ticket } from '../../src/sim/documents.js';
+import { waitFor } from '../helpers/workers.js';
 
-const s = await startSelfServiceServer();
+const s = await startSelfServiceServer({
+  // The reconciler runs a second and a half after an offline upload (the deregistration rule).
+  OFD_RECONCILE_BURST_MS: '1000',
+  OFD_RECONCILE_DELAY_MS: '1500',
+});
 t.teardown(() => s.stop());
 const { call } = s.client;
 const random = seededRandom(1515);
@@ -218,6 +223,19 @@ t.test('from registration to a first ticket, re-registration and deregistration'
     2,
     'both receipts in the cabinet',
   );
+  const stored = await s.server.db.rows<{ ticket_number: string; point_id: number }>(
+    `SELECT ticket_number, point_id FROM documents FINAL
+     WHERE kkm_id = {kkm:UInt32} AND doc_type = 'ticket' ORDER BY doc_seq`,
+    { kkm: kkmId },
+  );
+  t.same(
+    stored.map((d) => [d.ticket_number, Number(d.point_id)]),
+    [
+      [sold.response.ticket!.ticket_number, p1.json.id],
+      [afterMove.response.ticket!.ticket_number, p2.json.id],
+    ],
+    'documents keep their point: the first at the old one, the next at the new one',
+  );
 
   const openShift = await call('POST', `/api/v1/kkms/${kkmId}/deregistration`, {
     token,
@@ -276,6 +294,107 @@ t.test('from registration to a first ticket, re-registration and deregistration'
   t.match(file.headers.get('content-disposition'), /attachment/);
   const kkmsAfter = await call('GET', '/api/v1/kkms', { token });
   t.equal(kkmsAfter.json.items[0].vpn, 'awaiting_operator', 'the KKM list shows the VPN status');
+  for (const type of ['registration', 'reregistration', 'deregistration', 'vpn']) {
+    const listed = await call('GET', `/api/v1/documents?type=${type}`, { token });
+    t.same(
+      listed.json.items.map((d: any) => d.type),
+      [type],
+      `documents of type ${type}`,
+    );
+    const one = await call('GET', `/api/v1/documents/${listed.json.items[0].id}/file`, { token });
+    t.equal(one.status, 200, `the ${type} document as a file`);
+    t.equal(one.json.type, type);
+    t.equal(one.json.status, listed.json.items[0].status, 'with its status');
+  }
+  t.equal(
+    (await call('GET', '/api/v1/documents/999999999/file', { token })).status,
+    404,
+    'an unknown document',
+  );
+});
+
+t.test('deregistration waits for the documents a register made offline', async (t) => {
+  const org = await registerLegalEntity(s);
+  const token = org.token;
+  const point = await call('POST', '/api/v1/points', {
+    token,
+    body: { title: 'Офлайн', address: address() },
+  });
+  const created = await call('POST', '/api/v1/kkms', {
+    token,
+    body: { pointId: point.json.id, serialNumber: 'OFF-1', model: 'M', name: 'K', year: 2024 },
+  });
+  const kkmId = created.json.id as number;
+  const issued = await call('POST', `/api/v1/kkms/${kkmId}/token`, { token });
+  const dev = s.server.tcpDevice({
+    kkmId,
+    token: issued.json.token,
+    orgId: org.orgId,
+    pointId: point.json.id,
+    bin: org.bin,
+  });
+  const ok = async (request: Parameters<typeof dev.send>[0], what: string) => {
+    const answer = await dev.send(request);
+    const r = answer.response.result;
+    t.equal(r.result_code, ResultCode.RESULT_TYPE_OK, `${what}: ${r.result_code} ${r.result_text}`);
+  };
+  const wall = (m: number) => new Date(Date.UTC(2026, 10, 2, 8, m));
+  await ok(requests.ticket(ticket(random, { at: wall(0), printedNumber: 1 })), 'online: printed 1');
+  await ok(
+    {
+      command: Command.COMMAND_SYSTEM,
+      service: { offline_period: { begin_time: dateTime(wall(5)), end_time: dateTime(wall(50)) } },
+    },
+    'the outage 08:05–08:50',
+  );
+  const offline = (m: number, printed: number) =>
+    requests.ticket(
+      ticket(random, { at: wall(m), offlineNumber: 100 + printed, printedNumber: printed }),
+    );
+  await ok(offline(10, 2), 'offline: printed 2');
+  await ok(offline(30, 4), 'offline: printed 4 (3 is still in the register)');
+  await ok(
+    requests.closeShift(emptyReport(1, wall(40)), wall(40), {
+      is_offline: true,
+      printed_document_number: 5,
+    }),
+    'the shift closed offline',
+  );
+  await waitFor(
+    'the reconciler to find the gap',
+    async () => {
+      const r = await call('GET', `/api/v1/kkms/${kkmId}/reconciliation`, { token });
+      return JSON.stringify(r.json).includes('printed_gap');
+    },
+    20_000,
+    200,
+  );
+  const owed = await call('POST', `/api/v1/kkms/${kkmId}/deregistration`, {
+    token,
+    body: { reason: 'closing' },
+  });
+  t.equal(owed.status, 409, 'printed document 3 is still expected');
+  t.equal(owed.json.code, 'offline_documents_expected');
+  t.match(owed.json.message, /owes documents made offline/);
+
+  // A register uploads in order: the missing document cannot come later (result 13), so
+  // the gap stays and the operator's admin route is the way out (DELETE /admin/kkms/:id).
+  const late = await dev.send(offline(20, 3));
+  t.equal(
+    late.response.result.result_code,
+    ResultCode.RESULT_TYPE_INCORRECT_REQUEST_DATA,
+    'late 3: 13',
+  );
+  const still = await call('POST', `/api/v1/kkms/${kkmId}/deregistration`, {
+    token,
+    body: { reason: 'closing' },
+  });
+  t.equal(still.status, 409, 'still expected');
+  t.not(
+    (await call('GET', '/api/v1/kkms', { token })).json.items[0].status,
+    'deregistered',
+    'and the KKM is not deregistered',
+  );
 });
 
 t.test('a point a pending re-registration targets cannot be deleted', async (t) => {
