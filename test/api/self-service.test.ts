@@ -89,6 +89,11 @@ t.test('registration by EDS: BIN from the certificate, a second one is 409', asy
   });
   t.equal(put.status, 200);
   t.equal(put.json.phone, '+77019999999');
+  const name = await call('PUT', '/api/v1/organization', {
+    token: org.token,
+    body: { name: 'Другое имя' },
+  });
+  t.equal(name.status, 400, 'the name is not editable');
   const bin = await call('PUT', '/api/v1/organization', {
     token: org.token,
     body: { bin: '000000000000' },
@@ -518,6 +523,20 @@ t.test('a service centre reads only what its client granted', async (t) => {
     'the KKMs changed',
   );
   t.equal((await c.tickets(kkms[0]!)).status, 404);
+  t.equal((await c.reports(kkms[1]!)).status, 200, 'the module granted since');
+
+  // The centre's own sub-users: only the modules both the grant and the user have.
+  const reader = await s.client.createSubUser(centreToken, {
+    pointIds: [],
+    permissions: ['transactions'],
+  });
+  const other = await s.client.createSubUser(centreToken, {
+    pointIds: [],
+    permissions: ['analytics'],
+  });
+  t.equal((await reads(reader.token).tickets(kkms[1]!)).status, 200, "a centre's sub-user reads");
+  t.equal((await reads(reader.token).reports(kkms[1]!)).status, 404, 'not beyond its modules');
+  t.equal((await reads(other.token).tickets(kkms[1]!)).status, 404, 'nor one without it');
 
   const ended = await call('POST', `/api/v1/service-centre-grants/${grant.json.id}/terminate`, {
     token: client.token,
@@ -529,6 +548,48 @@ t.test('a service centre reads only what its client granted', async (t) => {
     token: centreToken,
   });
   t.equal(late.status, 409, 'a terminated grant cannot be accepted');
+  t.equal((await reads(reader.token).tickets(kkms[1]!)).status, 404, 'its sub-users neither');
+
+  const second = await call('POST', '/api/v1/service-centre-grants', {
+    token: client.token,
+    body: { centreId: centre.json.id, kkmIds: [kkms[0]], modules: ['reports'] },
+  });
+  const rejected = await call('POST', `/api/v1/service-requests/${second.json.id}/reject`, {
+    token: centreToken,
+  });
+  t.equal(rejected.status, 200);
+  t.equal(rejected.json.status, 'rejected');
+  t.same((await c.kkms()).json.items, [], 'a rejected request shows nothing');
+  t.equal((await c.reports(kkms[0]!)).status, 404);
+  const again = await call('POST', `/api/v1/service-requests/${second.json.id}/accept`, {
+    token: centreToken,
+  });
+  t.equal(again.status, 409, 'a rejected request cannot be accepted afterwards');
+  const mine = await call('GET', '/api/v1/service-centre-grants', { token: client.token });
+  t.same(
+    mine.json.items.map((g: any) => [g.id, g.status]),
+    [
+      [grant.json.id, 'terminated'],
+      [second.json.id, 'rejected'],
+    ],
+    "the client's requests with their status",
+  );
+  t.ok(
+    mine.json.items.every((g: any) => !Number.isNaN(Date.parse(g.since))),
+    'each with the date of its status',
+  );
+  const twice = await s.server.admin('POST', '/api/v1/admin/service-centres', {
+    bin: centreBin,
+    title: 'Again',
+    models: ['Model X'],
+    password: OWNER_PASSWORD,
+  });
+  t.equal(twice.status, 409, 'a centre BIN registered twice');
+  const notCentreId = await call('POST', '/api/v1/service-centre-grants', {
+    token: client.token,
+    body: { centreId: client.orgId, kkmIds: [kkms[0]], modules: ['reports'] },
+  });
+  t.equal(notCentreId.status, 400, 'an organization that is not a service centre');
 });
 
 t.test('operator notices reach the chosen organizations; sub-users with "users"', async (t) => {
@@ -559,6 +620,36 @@ t.test('operator notices reach the chosen organizations; sub-users with "users"'
   });
   t.notOk((await titles(plain.token)).includes('Технические работы'), 'not without "users"');
   t.ok((await titles(manager.token)).includes('Технические работы'), 'with "users"');
+  const noticeIds = (await call('GET', '/api/v1/notifications', { token: org.token })).json.items
+    .filter((n: any) => n.kind === 'operator_notice')
+    .map((n: any) => n.id);
+  t.equal(noticeIds.length, 1);
+  const blind = await call('POST', '/api/v1/notifications/read', {
+    token: plain.token,
+    body: { ids: noticeIds },
+  });
+  t.equal(blind.json.marked, 0, 'a sub-user without "users" cannot mark the notice read');
+  const unread = await call('GET', '/api/v1/notifications/unread-count', { token: manager.token });
+  t.equal(unread.json.unread, 1, 'it stays unread for those who see it');
+  const read = await call('POST', '/api/v1/notifications/read', {
+    token: manager.token,
+    body: { ids: noticeIds },
+  });
+  t.equal(read.json.marked, 1, 'one who sees it marks it read');
+
+  const everyone = await s.server.admin('POST', '/api/v1/admin/notices', {
+    title: 'Всем',
+    body: 'Для всех налогоплательщиков',
+  });
+  t.equal(everyone.status, 201);
+  t.ok(everyone.json.organizations >= 2, 'every taxpayer when no orgIds are named');
+  t.ok((await titles(other.token)).includes('Всем'), 'the other organization too');
+  const unknown = await s.server.admin('POST', '/api/v1/admin/notices', {
+    title: 'Никому',
+    body: 'x',
+    orgIds: [4_000_000_000],
+  });
+  t.equal(unknown.json.organizations, 0, 'an unknown organization is not told');
 
   const invalid = await call('POST', '/api/v1/users', {
     token: plain.token,
