@@ -212,6 +212,12 @@ t.test('from registration to a first ticket, re-registration and deregistration'
   const busyPoint = await call('DELETE', `/api/v1/points/${p1.json.id}`, { token });
   t.equal(busyPoint.status, 409, 'a point with KKMs cannot be deleted');
 
+  const foreign = await makeSigner(s.ca, { iin: uniqueId(), bin: uniqueId() });
+  const notOurs = await call('POST', `/api/v1/kkms/${kkmId}/reregistration`, {
+    token,
+    body: { pointId: p2.json.id, proof: await s.edsProof(foreign) },
+  });
+  t.equal(notOurs.status, 403, "an application signed with another organization's key");
   const moved = await call('POST', `/api/v1/kkms/${kkmId}/reregistration`, {
     token,
     body: { pointId: p2.json.id, proof: await s.edsProof(org.signer) },
