@@ -461,6 +461,29 @@ const cases: Case[] = [
     outsideManager: notFound,
     control: [200],
   })),
+  // KKM A2: the centre's grant shows its transactions, not its reports.
+  {
+    method: 'GET',
+    route: '/api/v1/kkms/:kkmId/tickets',
+    url: `/api/v1/kkms/${kA2.kkmId}/tickets?${period}`,
+    otherOrg: notFound,
+    outsider: own(),
+    outsideManager: own(),
+    centre: own(), // the module and the KKM it was granted
+    keeper: notFound,
+    control: [200],
+  },
+  {
+    method: 'GET',
+    route: '/api/v1/kkms/:kkmId/reports',
+    url: `/api/v1/kkms/${kA2.kkmId}/reports?type=z&${period}`,
+    otherOrg: notFound,
+    outsider: own(),
+    outsideManager: own(),
+    centre: notFound, // the KKM granted, the module not
+    keeper: notFound,
+    control: [200],
+  },
   {
     method: 'GET',
     route: '/api/v1/kkms/:kkmId/reconciliation',
