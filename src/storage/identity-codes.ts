@@ -2,7 +2,7 @@
 // codes sent by SMS or e-mail. A code is stored as its SHA-256 only, expires, allows a few
 // attempts and then is gone; sending is counted per recipient and per remote address within a
 // window, shared by every API process. Losing Redis only makes people ask for a new code.
-import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 export interface CodeSettings {
@@ -19,6 +19,22 @@ export interface CodeSettings {
 export type CodeCheck = 'ok' | 'wrong' | 'expired' | 'exhausted';
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/**
+ * KEYS[1] the code, ARGV the SHA-256 (hex) of the code tried and the attempts allowed. The
+ * digests compare inside Redis: equal-length hex of a hash, so timing tells nothing of the code.
+ */
+const CHECK = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 'expired' end
+local stored = cjson.decode(raw)
+local max = tonumber(ARGV[2])
+if stored.attempts >= max then redis.call('DEL', KEYS[1]) return 'exhausted' end
+if stored.hash == ARGV[1] then redis.call('DEL', KEYS[1]) return 'ok' end
+stored.attempts = stored.attempts + 1
+if stored.attempts >= max then redis.call('DEL', KEYS[1]) return 'exhausted' end
+redis.call('SET', KEYS[1], cjson.encode(stored), 'KEEPTTL')
+return 'wrong'`;
 
 export class IdentityCodes {
   constructor(
@@ -57,11 +73,13 @@ export class IdentityCodes {
       [this.key('sent', recipient), perRecipient],
       [this.key('sent-from', address), perAddress],
     ] as const) {
-      const [[, count], [, ttl]] = (await this.redis.multi().incr(key).ttl(key).exec()) as [
-        [null, number],
-        [null, number],
-      ];
-      if (ttl < 0) await this.redis.expire(key, windowSeconds);
+      // The window starts with its first code: one transaction, so no counter lives forever.
+      const [[, count], , [, ttl]] = (await this.redis
+        .multi()
+        .incr(key)
+        .expire(key, windowSeconds, 'NX')
+        .ttl(key)
+        .exec()) as [[null, number], [null, number], [null, number]];
       if (count > max) return { retryAfterSeconds: ttl > 0 ? ttl : windowSeconds };
     }
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
@@ -74,27 +92,19 @@ export class IdentityCodes {
     return { code, expiresAt: new Date(Date.now() + ttlSeconds * 1000) };
   }
 
-  /** Checks a code; a right one is used up, and so is one tried too often. */
+  /**
+   * Checks a code; a right one is used up, and so is one tried too often. One script reads,
+   * counts and drops, so requests racing each other cannot try more codes than allowed.
+   */
   async check(subject: string, code: string): Promise<CodeCheck> {
-    const key = this.key('code', subject);
-    const raw = await this.redis.get(key);
-    if (!raw) return 'expired';
-    const stored = JSON.parse(raw) as { hash: string; attempts: number };
-    if (stored.attempts >= this.settings.maxAttempts) {
-      await this.redis.del(key);
-      return 'exhausted';
-    }
-    if (timingSafeEqual(digest(code), Buffer.from(stored.hash, 'hex'))) {
-      await this.redis.del(key);
-      return 'ok';
-    }
-    const attempts = stored.attempts + 1;
-    if (attempts >= this.settings.maxAttempts) {
-      await this.redis.del(key);
-      return 'exhausted';
-    }
-    await this.redis.set(key, JSON.stringify({ ...stored, attempts }), 'KEEPTTL');
-    return 'wrong';
+    const result = await this.redis.eval(
+      CHECK,
+      1,
+      this.key('code', subject),
+      digest(code).toString('hex'),
+      String(this.settings.maxAttempts),
+    );
+    return result as CodeCheck;
   }
 
   private key(kind: string, id: string): string {

@@ -12,10 +12,15 @@ import {
   startSelfServiceServer,
   uniqueId,
 } from '../helpers/self-service.js';
-import { emptyReport, requests, seededRandom, ticket } from '../../src/sim/documents.js';
-import { ResultCode } from '../../src/protocol/schema.js';
+import { Command, ResultCode } from '../../src/protocol/schema.js';
+import { dateTime, emptyReport, requests, seededRandom, ticket } from '../../src/sim/documents.js';
+import { waitFor } from '../helpers/workers.js';
 
-const s = await startSelfServiceServer();
+const s = await startSelfServiceServer({
+  // The reconciler runs a second and a half after an offline upload (the deregistration rule).
+  OFD_RECONCILE_BURST_MS: '1000',
+  OFD_RECONCILE_DELAY_MS: '1500',
+});
 t.teardown(() => s.stop());
 const { call } = s.client;
 const random = seededRandom(1515);
@@ -84,6 +89,11 @@ t.test('registration by EDS: BIN from the certificate, a second one is 409', asy
   });
   t.equal(put.status, 200);
   t.equal(put.json.phone, '+77019999999');
+  const name = await call('PUT', '/api/v1/organization', {
+    token: org.token,
+    body: { name: 'Другое имя' },
+  });
+  t.equal(name.status, 400, 'the name is not editable');
   const bin = await call('PUT', '/api/v1/organization', {
     token: org.token,
     body: { bin: '000000000000' },
@@ -202,6 +212,12 @@ t.test('from registration to a first ticket, re-registration and deregistration'
   const busyPoint = await call('DELETE', `/api/v1/points/${p1.json.id}`, { token });
   t.equal(busyPoint.status, 409, 'a point with KKMs cannot be deleted');
 
+  const foreign = await makeSigner(s.ca, { iin: uniqueId(), bin: uniqueId() });
+  const notOurs = await call('POST', `/api/v1/kkms/${kkmId}/reregistration`, {
+    token,
+    body: { pointId: p2.json.id, proof: await s.edsProof(foreign) },
+  });
+  t.equal(notOurs.status, 403, "an application signed with another organization's key");
   const moved = await call('POST', `/api/v1/kkms/${kkmId}/reregistration`, {
     token,
     body: { pointId: p2.json.id, proof: await s.edsProof(org.signer) },
@@ -217,6 +233,19 @@ t.test('from registration to a first ticket, re-registration and deregistration'
     receipts.json.items.map((r: any) => r.ticketNumber).length,
     2,
     'both receipts in the cabinet',
+  );
+  const stored = await s.server.db.rows<{ ticket_number: string; point_id: number }>(
+    `SELECT ticket_number, point_id FROM documents FINAL
+     WHERE kkm_id = {kkm:UInt32} AND doc_type = 'ticket' ORDER BY doc_seq`,
+    { kkm: kkmId },
+  );
+  t.same(
+    stored.map((d) => [d.ticket_number, Number(d.point_id)]),
+    [
+      [sold.response.ticket!.ticket_number, p1.json.id],
+      [afterMove.response.ticket!.ticket_number, p2.json.id],
+    ],
+    'documents keep their point: the first at the old one, the next at the new one',
   );
 
   const openShift = await call('POST', `/api/v1/kkms/${kkmId}/deregistration`, {
@@ -276,6 +305,107 @@ t.test('from registration to a first ticket, re-registration and deregistration'
   t.match(file.headers.get('content-disposition'), /attachment/);
   const kkmsAfter = await call('GET', '/api/v1/kkms', { token });
   t.equal(kkmsAfter.json.items[0].vpn, 'awaiting_operator', 'the KKM list shows the VPN status');
+  for (const type of ['registration', 'reregistration', 'deregistration', 'vpn']) {
+    const listed = await call('GET', `/api/v1/documents?type=${type}`, { token });
+    t.same(
+      listed.json.items.map((d: any) => d.type),
+      [type],
+      `documents of type ${type}`,
+    );
+    const one = await call('GET', `/api/v1/documents/${listed.json.items[0].id}/file`, { token });
+    t.equal(one.status, 200, `the ${type} document as a file`);
+    t.equal(one.json.type, type);
+    t.equal(one.json.status, listed.json.items[0].status, 'with its status');
+  }
+  t.equal(
+    (await call('GET', '/api/v1/documents/999999999/file', { token })).status,
+    404,
+    'an unknown document',
+  );
+});
+
+t.test('deregistration waits for the documents a register made offline', async (t) => {
+  const org = await registerLegalEntity(s);
+  const token = org.token;
+  const point = await call('POST', '/api/v1/points', {
+    token,
+    body: { title: 'Офлайн', address: address() },
+  });
+  const created = await call('POST', '/api/v1/kkms', {
+    token,
+    body: { pointId: point.json.id, serialNumber: 'OFF-1', model: 'M', name: 'K', year: 2024 },
+  });
+  const kkmId = created.json.id as number;
+  const issued = await call('POST', `/api/v1/kkms/${kkmId}/token`, { token });
+  const dev = s.server.tcpDevice({
+    kkmId,
+    token: issued.json.token,
+    orgId: org.orgId,
+    pointId: point.json.id,
+    bin: org.bin,
+  });
+  const ok = async (request: Parameters<typeof dev.send>[0], what: string) => {
+    const answer = await dev.send(request);
+    const r = answer.response.result;
+    t.equal(r.result_code, ResultCode.RESULT_TYPE_OK, `${what}: ${r.result_code} ${r.result_text}`);
+  };
+  const wall = (m: number) => new Date(Date.UTC(2026, 10, 2, 8, m));
+  await ok(requests.ticket(ticket(random, { at: wall(0), printedNumber: 1 })), 'online: printed 1');
+  await ok(
+    {
+      command: Command.COMMAND_SYSTEM,
+      service: { offline_period: { begin_time: dateTime(wall(5)), end_time: dateTime(wall(50)) } },
+    },
+    'the outage 08:05–08:50',
+  );
+  const offline = (m: number, printed: number) =>
+    requests.ticket(
+      ticket(random, { at: wall(m), offlineNumber: 100 + printed, printedNumber: printed }),
+    );
+  await ok(offline(10, 2), 'offline: printed 2');
+  await ok(offline(30, 4), 'offline: printed 4 (3 is still in the register)');
+  await ok(
+    requests.closeShift(emptyReport(1, wall(40)), wall(40), {
+      is_offline: true,
+      printed_document_number: 5,
+    }),
+    'the shift closed offline',
+  );
+  await waitFor(
+    'the reconciler to find the gap',
+    async () => {
+      const r = await call('GET', `/api/v1/kkms/${kkmId}/reconciliation`, { token });
+      return JSON.stringify(r.json).includes('printed_gap');
+    },
+    20_000,
+    200,
+  );
+  const owed = await call('POST', `/api/v1/kkms/${kkmId}/deregistration`, {
+    token,
+    body: { reason: 'closing' },
+  });
+  t.equal(owed.status, 409, 'printed document 3 is still expected');
+  t.equal(owed.json.code, 'offline_documents_expected');
+  t.match(owed.json.message, /owes documents made offline/);
+
+  // A register uploads in order: the missing document cannot come later (result 13), so
+  // the gap stays and the operator's admin route is the way out (DELETE /admin/kkms/:id).
+  const late = await dev.send(offline(20, 3));
+  t.equal(
+    late.response.result.result_code,
+    ResultCode.RESULT_TYPE_INCORRECT_REQUEST_DATA,
+    'late 3: 13',
+  );
+  const still = await call('POST', `/api/v1/kkms/${kkmId}/deregistration`, {
+    token,
+    body: { reason: 'closing' },
+  });
+  t.equal(still.status, 409, 'still expected');
+  t.not(
+    (await call('GET', '/api/v1/kkms', { token })).json.items[0].status,
+    'deregistered',
+    'and the KKM is not deregistered',
+  );
 });
 
 t.test('a point a pending re-registration targets cannot be deleted', async (t) => {
@@ -399,6 +529,20 @@ t.test('a service centre reads only what its client granted', async (t) => {
     'the KKMs changed',
   );
   t.equal((await c.tickets(kkms[0]!)).status, 404);
+  t.equal((await c.reports(kkms[1]!)).status, 200, 'the module granted since');
+
+  // The centre's own sub-users: only the modules both the grant and the user have.
+  const reader = await s.client.createSubUser(centreToken, {
+    pointIds: [],
+    permissions: ['transactions'],
+  });
+  const other = await s.client.createSubUser(centreToken, {
+    pointIds: [],
+    permissions: ['analytics'],
+  });
+  t.equal((await reads(reader.token).tickets(kkms[1]!)).status, 200, "a centre's sub-user reads");
+  t.equal((await reads(reader.token).reports(kkms[1]!)).status, 404, 'not beyond its modules');
+  t.equal((await reads(other.token).tickets(kkms[1]!)).status, 404, 'nor one without it');
 
   const ended = await call('POST', `/api/v1/service-centre-grants/${grant.json.id}/terminate`, {
     token: client.token,
@@ -410,6 +554,48 @@ t.test('a service centre reads only what its client granted', async (t) => {
     token: centreToken,
   });
   t.equal(late.status, 409, 'a terminated grant cannot be accepted');
+  t.equal((await reads(reader.token).tickets(kkms[1]!)).status, 404, 'its sub-users neither');
+
+  const second = await call('POST', '/api/v1/service-centre-grants', {
+    token: client.token,
+    body: { centreId: centre.json.id, kkmIds: [kkms[0]], modules: ['reports'] },
+  });
+  const rejected = await call('POST', `/api/v1/service-requests/${second.json.id}/reject`, {
+    token: centreToken,
+  });
+  t.equal(rejected.status, 200);
+  t.equal(rejected.json.status, 'rejected');
+  t.same((await c.kkms()).json.items, [], 'a rejected request shows nothing');
+  t.equal((await c.reports(kkms[0]!)).status, 404);
+  const again = await call('POST', `/api/v1/service-requests/${second.json.id}/accept`, {
+    token: centreToken,
+  });
+  t.equal(again.status, 409, 'a rejected request cannot be accepted afterwards');
+  const mine = await call('GET', '/api/v1/service-centre-grants', { token: client.token });
+  t.same(
+    mine.json.items.map((g: any) => [g.id, g.status]),
+    [
+      [grant.json.id, 'terminated'],
+      [second.json.id, 'rejected'],
+    ],
+    "the client's requests with their status",
+  );
+  t.ok(
+    mine.json.items.every((g: any) => !Number.isNaN(Date.parse(g.since))),
+    'each with the date of its status',
+  );
+  const twice = await s.server.admin('POST', '/api/v1/admin/service-centres', {
+    bin: centreBin,
+    title: 'Again',
+    models: ['Model X'],
+    password: OWNER_PASSWORD,
+  });
+  t.equal(twice.status, 409, 'a centre BIN registered twice');
+  const notCentreId = await call('POST', '/api/v1/service-centre-grants', {
+    token: client.token,
+    body: { centreId: client.orgId, kkmIds: [kkms[0]], modules: ['reports'] },
+  });
+  t.equal(notCentreId.status, 400, 'an organization that is not a service centre');
 });
 
 t.test('operator notices reach the chosen organizations; sub-users with "users"', async (t) => {
@@ -440,6 +626,36 @@ t.test('operator notices reach the chosen organizations; sub-users with "users"'
   });
   t.notOk((await titles(plain.token)).includes('Технические работы'), 'not without "users"');
   t.ok((await titles(manager.token)).includes('Технические работы'), 'with "users"');
+  const noticeIds = (await call('GET', '/api/v1/notifications', { token: org.token })).json.items
+    .filter((n: any) => n.kind === 'operator_notice')
+    .map((n: any) => n.id);
+  t.equal(noticeIds.length, 1);
+  const blind = await call('POST', '/api/v1/notifications/read', {
+    token: plain.token,
+    body: { ids: noticeIds },
+  });
+  t.equal(blind.json.marked, 0, 'a sub-user without "users" cannot mark the notice read');
+  const unread = await call('GET', '/api/v1/notifications/unread-count', { token: manager.token });
+  t.equal(unread.json.unread, 1, 'it stays unread for those who see it');
+  const read = await call('POST', '/api/v1/notifications/read', {
+    token: manager.token,
+    body: { ids: noticeIds },
+  });
+  t.equal(read.json.marked, 1, 'one who sees it marks it read');
+
+  const everyone = await s.server.admin('POST', '/api/v1/admin/notices', {
+    title: 'Всем',
+    body: 'Для всех налогоплательщиков',
+  });
+  t.equal(everyone.status, 201);
+  t.ok(everyone.json.organizations >= 2, 'every taxpayer when no orgIds are named');
+  t.ok((await titles(other.token)).includes('Всем'), 'the other organization too');
+  const unknown = await s.server.admin('POST', '/api/v1/admin/notices', {
+    title: 'Никому',
+    body: 'x',
+    orgIds: [4_000_000_000],
+  });
+  t.equal(unknown.json.organizations, 0, 'an unknown organization is not told');
 
   const invalid = await call('POST', '/api/v1/users', {
     token: plain.token,

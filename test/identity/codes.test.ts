@@ -69,3 +69,24 @@ t.test('a challenge is used once', async (t) => {
   t.equal(await codes.takeChallenge(challenge), false);
   t.equal(await codes.takeChallenge('never-issued'), false);
 });
+
+t.test('racing wrong codes cannot try more than the attempts allowed', async (t) => {
+  const code = await issue('otp:race', '+77010000009', '10.0.0.5');
+  const wrong = code === '000000' ? '111111' : '000000';
+  const results = await Promise.all(
+    Array.from({ length: 20 }, () => codes.check('otp:race', wrong)),
+  );
+  const tried = results.filter((r) => r === 'wrong' || r === 'exhausted');
+  t.equal(tried.length, settings.maxAttempts, `${tried.length} of 20 racing codes were tried`);
+  t.equal(results.filter((r) => r === 'exhausted').length, 1, 'one of them ends the code');
+  t.equal(await codes.check('otp:race', code), 'expired', 'the right code is gone afterwards');
+});
+
+t.test('a sending window starts with its first code and expires', async (t) => {
+  await issue('otp:w', '+77010000010', '10.0.0.6');
+  const ttl = await redis.ttl(`${prefix}identity:sent:+77010000010`);
+  t.ok(ttl > 0 && ttl <= settings.windowSeconds, `the counter expires (ttl ${ttl} s)`);
+  await issue('otp:w2', '+77010000010', '10.0.0.6');
+  const again = await redis.ttl(`${prefix}identity:sent:+77010000010`);
+  t.ok(again <= ttl, 'a second code does not extend the window');
+});

@@ -1,6 +1,9 @@
 // Request-rate buckets shared in Redis: two ingest processes (two guards' buckets) spending one
 // device's budget admit about one burst between them, where per-process buckets admitted two;
 // a process overspends by at most a chunk between reports; without Redis each goes on alone.
+// And end to end: a server with two ingest processes (OFD_INGEST_PROCESSES=2, connections dealt
+// round-robin between them) admits one device about one burst over many connections with the
+// Redis buckets, and about two with OFD_RATE_BUCKETS=local.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { setImmediate as tick } from 'node:timers/promises';
@@ -8,6 +11,16 @@ import { Redis } from 'ioredis';
 import { TokenBuckets } from '../../src/ingest/request-limits.js';
 import { SharedRateBuckets } from '../../src/storage/rate-buckets.js';
 import { deleteKeys } from '../harness/redis-keys.js';
+import {
+  ChildServer,
+  OK,
+  UNAVAILABLE,
+  newDeployment,
+  registerDevices,
+  removeDeployment,
+} from '../harness/index.js';
+import { KkmDevice, TcpLink } from '../../src/sim/kkm-client.js';
+import { requests } from '../../src/sim/documents.js';
 
 const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
 const prefix = `ofdtest:rates:${randomBytes(4).toString('hex')}:`;
@@ -53,4 +66,52 @@ t.test('an unreachable Redis fails open', async (t) => {
   });
   const ok = await admitted([broken], 10);
   t.equal(ok, 10, 'the local bucket goes on alone');
+});
+
+/** OK answers of one device's `n` INFO requests over `links` connections to a 2-process node. */
+async function servedByTwoProcesses(buckets: 'redis' | 'local', n: number, burst: number) {
+  const d = await newDeployment(undefined, {
+    OFD_INGEST_PROCESSES: '2',
+    OFD_DEVICE_RATE: '1',
+    OFD_DEVICE_BURST: String(burst),
+    OFD_RATE_BUCKETS: buckets,
+  });
+  const child = await ChildServer.start(d);
+  const links = Array.from({ length: 6 }, () => new TcpLink(d.tcpPort));
+  try {
+    const [device] = await registerDevices(d, 1);
+    // One register, its frames spread over connections that the two processes share out.
+    let next = 0;
+    const dev = new KkmDevice(device!.kkmId, device!.token, (frame) =>
+      links[next++ % links.length]!.send(frame),
+    );
+    const codes: number[] = [];
+    const started = performance.now();
+    for (let i = 0; i < n; i++)
+      codes.push((await dev.send(requests.info())).response.result.result_code);
+    const elapsedS = (performance.now() - started) / 1000;
+    return {
+      ok: codes.filter((c) => c === OK).length,
+      other: codes.filter((c) => c !== OK && c !== UNAVAILABLE),
+      elapsedS,
+    };
+  } finally {
+    links.forEach((l) => l.close());
+    await child.terminate();
+    await removeDeployment(d);
+  }
+}
+
+t.test('two ingest processes of a node spend one budget per device', async (t) => {
+  const burst = 20;
+  const shared = await servedByTwoProcesses('redis', 3 * burst, burst);
+  const local = await servedByTwoProcesses('local', 3 * burst, burst);
+  t.same(shared.other, [], 'every answer OK or 254');
+  t.same(local.other, [], 'every answer OK or 254');
+  t.ok(local.ok >= 2 * burst - 2, `per-process buckets: about a burst each (${local.ok} OK)`);
+  const allowed = burst + Math.ceil(shared.elapsedS) + 2 * 2;
+  t.ok(
+    shared.ok >= burst && shared.ok <= allowed,
+    `Redis buckets: about one burst between them (${shared.ok} OK, at most ${allowed})`,
+  );
 });

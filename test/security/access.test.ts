@@ -121,6 +121,37 @@ const outsideManager = await createSubUser(ownerA, {
 });
 remember(outsider.token);
 remember(outsideManager.token);
+// A sub-user with every module but "users" (kkms and organization too), at a point of its own
+// with no KKMs: every KKM of A is outside its points.
+const emptyPoint = await call('POST', '/api/v1/points', {
+  token: ownerA,
+  body: { title: 'Empty', address: { region: 'R', locality: 'L', street: 'S', house: '4' } },
+});
+const keeper = await createSubUser(ownerA, {
+  pointIds: [emptyPoint.json.id],
+  permissions: [...ALL_BUT_USERS, 'kkms', 'organization'],
+});
+remember(keeper.token);
+// A KKM registered in the cabinet at P1: its registration is a document of point P1.
+const victimRegistration = await call('POST', '/api/v1/kkms', {
+  token: ownerA,
+  body: {
+    pointId: kA1.pointId,
+    serialNumber: 'VICTIM-REG',
+    model: 'Test KKM',
+    name: 'V',
+    year: 2024,
+  },
+});
+if (emptyPoint.status !== 201 || victimRegistration.status !== 201) {
+  throw new Error(`keeper setup: ${JSON.stringify([emptyPoint.json, victimRegistration.json])}`);
+}
+const victimKkmIds = [kA1.kkmId, kA2.kkmId, kA3.kkmId, victimRegistration.json.id as number];
+const victimDocuments = (
+  await call('GET', `/api/v1/documents?kkmId=${victimRegistration.json.id}`, { token: ownerA })
+).json.items as { id: number }[];
+if (victimDocuments.length !== 1) throw new Error('victim registration document missing');
+const victimDocument = victimDocuments[0]!.id;
 
 // A service centre that organization A lets see KKM A2's transactions: outside that grant it
 // sees nothing of A's.
@@ -218,7 +249,9 @@ type Outcome =
   /** The caller's own data (a list, a count): must not contain the victim's. */
   | { own: true; check?: (json: any) => string | null }
   /** Not asserted here (see the note at the case). */
-  | { skip: string };
+  | { skip: string }
+  /** Its own organization's data, which its permission shows: the status only. */
+  | { allowed: number[]; why: string };
 
 interface Case {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -231,6 +264,8 @@ interface Case {
   outsideManager: Outcome;
   /** A service centre outside its grant (as otherOrg when left out). */
   centre?: Outcome;
+  /** A sub-user with the module (kkms, organization), all KKMs outside its points (as outsider). */
+  keeper?: Outcome;
   /** The victim owner's status, run last: the request itself is well-formed. */
   control: number[];
 }
@@ -252,6 +287,7 @@ const forbidden = refused(403);
 const kkmIdsOf = (json: any) => (json.items as { id: number }[]).map((k) => k.id);
 const period = 'from=2026-05-01&to=2026-05-10';
 const jobId = victimExport.json.jobId as string;
+const CARD = 'the organization card, which the "organization" permission shows its sub-users';
 const DIRECTORY =
   'a user manager reads the whole user directory of its organization (it manages only ' +
   'users within its access: PUT/DELETE are checked)';
@@ -395,6 +431,7 @@ const cases: Case[] = [
     centre: own((j) =>
       kkmIdsOf(j).join() === String(kA2.kkmId) ? null : `lists ${kkmIdsOf(j).join()}`,
     ),
+    keeper: own((j) => (kkmIdsOf(j).length ? `lists ${kkmIdsOf(j).join()}` : null)),
     control: [200],
   },
   ...[`shift=1`, period].map((q): Case => ({
@@ -424,6 +461,29 @@ const cases: Case[] = [
     outsideManager: notFound,
     control: [200],
   })),
+  // KKM A2: the centre's grant shows its transactions, not its reports.
+  {
+    method: 'GET',
+    route: '/api/v1/kkms/:kkmId/tickets',
+    url: `/api/v1/kkms/${kA2.kkmId}/tickets?${period}`,
+    otherOrg: notFound,
+    outsider: own(),
+    outsideManager: own(),
+    centre: own(), // the module and the KKM it was granted
+    keeper: notFound,
+    control: [200],
+  },
+  {
+    method: 'GET',
+    route: '/api/v1/kkms/:kkmId/reports',
+    url: `/api/v1/kkms/${kA2.kkmId}/reports?type=z&${period}`,
+    otherOrg: notFound,
+    outsider: own(),
+    outsideManager: own(),
+    centre: notFound, // the KKM granted, the module not
+    keeper: notFound,
+    control: [200],
+  },
   {
     method: 'GET',
     route: '/api/v1/kkms/:kkmId/reconciliation',
@@ -481,6 +541,7 @@ const cases: Case[] = [
     outsider: forbidden,
     outsideManager: forbidden,
     centre: own(),
+    keeper: { allowed: [200], why: CARD },
     control: [200],
   },
   {
@@ -492,6 +553,7 @@ const cases: Case[] = [
     outsider: forbidden,
     outsideManager: forbidden,
     centre: own(),
+    keeper: { allowed: [200], why: CARD },
     control: [200],
   },
   {
@@ -504,6 +566,11 @@ const cases: Case[] = [
     outsider: forbidden,
     outsideManager: forbidden,
     centre: notFound,
+    keeper: own((j) =>
+      j.items.map((p: any) => p.id).join() === String(emptyPoint.json.id)
+        ? null
+        : `lists points ${j.items.map((p: any) => p.id).join()}`,
+    ),
     control: [200],
   },
   {
@@ -518,6 +585,7 @@ const cases: Case[] = [
     outsider: forbidden,
     outsideManager: forbidden,
     centre: notFound,
+    keeper: forbidden, // adding a point takes access to all points
     control: [201],
   },
   {
@@ -529,6 +597,7 @@ const cases: Case[] = [
     outsider: forbidden,
     outsideManager: forbidden,
     centre: notFound,
+    keeper: notFound,
     control: [200],
   },
   {
@@ -546,6 +615,7 @@ const cases: Case[] = [
     outsider: forbidden,
     outsideManager: forbidden,
     centre: notFound,
+    keeper: notFound,
     control: [201],
   },
   {
@@ -556,6 +626,7 @@ const cases: Case[] = [
     outsider: forbidden,
     outsideManager: forbidden,
     centre: notFound,
+    keeper: notFound,
     control: [200],
   },
   {
@@ -568,6 +639,7 @@ const cases: Case[] = [
     outsider: forbidden,
     outsideManager: forbidden,
     centre: notFound,
+    keeper: notFound,
     control: [409],
   },
   {
@@ -579,6 +651,7 @@ const cases: Case[] = [
     outsider: forbidden,
     outsideManager: forbidden,
     centre: notFound,
+    keeper: own(),
     control: [201],
   },
   {
@@ -591,6 +664,10 @@ const cases: Case[] = [
     outsider: forbidden,
     outsideManager: forbidden,
     centre: notFound,
+    keeper: own((j) => {
+      const shown = j.items.filter((d: any) => victimKkmIds.includes(d.kkmId));
+      return shown.length ? `lists documents of KKMs ${shown.map((d: any) => d.kkmId)}` : null;
+    }),
     control: [200],
   },
   {
@@ -601,6 +678,18 @@ const cases: Case[] = [
     outsider: forbidden,
     outsideManager: forbidden,
     centre: notFound,
+    keeper: { allowed: [200], why: 'a VPN request is the organization’s, not a point’s' },
+    control: [200],
+  },
+  {
+    method: 'GET',
+    route: '/api/v1/documents/:id/file',
+    url: `/api/v1/documents/${victimDocument}/file`,
+    otherOrg: notFound,
+    outsider: forbidden,
+    outsideManager: forbidden,
+    centre: notFound,
+    keeper: notFound, // the registration of a KKM at P1
     control: [200],
   },
   {
@@ -611,6 +700,7 @@ const cases: Case[] = [
     outsider: forbidden,
     outsideManager: forbidden,
     centre: own(),
+    keeper: own(),
     control: [200],
   },
   {
@@ -621,6 +711,7 @@ const cases: Case[] = [
     outsider: forbidden,
     outsideManager: forbidden,
     centre: own((j) => (j.items.length === 0 ? null : `lists ${j.items.length} grants`)),
+    keeper: own((j) => (j.items.length === 0 ? null : `lists ${j.items.length} grants`)),
     control: [200],
   },
   {
@@ -636,6 +727,7 @@ const cases: Case[] = [
     outsider: forbidden,
     outsideManager: forbidden,
     centre: notFound,
+    keeper: notFound,
     control: [201],
   },
   {
@@ -647,6 +739,7 @@ const cases: Case[] = [
     outsider: forbidden,
     outsideManager: forbidden,
     centre: notFound,
+    keeper: notFound,
     control: [200],
   },
   {
@@ -657,6 +750,7 @@ const cases: Case[] = [
     outsider: forbidden,
     outsideManager: forbidden,
     centre: own(),
+    keeper: own((j) => (j.items.length === 0 ? null : `lists ${j.items.length} requests`)),
     control: [200],
   },
   ...(['accept', 'reject'] as const).map((action): Case => ({
@@ -669,6 +763,7 @@ const cases: Case[] = [
     // The centre's own request, decided already.
     centre: refused(409),
     // Only the centre decides; the client owner is answered as if there were nothing.
+    keeper: notFound,
     control: [404],
   })),
   // Deletions last, so the cases above find their targets.
@@ -698,6 +793,7 @@ const cases: Case[] = [
     outsider: forbidden,
     outsideManager: forbidden,
     centre: notFound,
+    keeper: notFound,
     control: [409], // the point has KKMs
   },
   {
@@ -709,6 +805,7 @@ const cases: Case[] = [
     outsider: forbidden,
     outsideManager: forbidden,
     centre: notFound,
+    keeper: notFound,
     control: [201],
   },
   {
@@ -719,6 +816,7 @@ const cases: Case[] = [
     outsider: forbidden,
     outsideManager: forbidden,
     centre: notFound,
+    keeper: notFound,
     control: [200],
   },
 ];
@@ -818,22 +916,30 @@ t.test('invalid tokens get 401 and nothing else on every cabinet route', async (
   }
 });
 
-for (const who of ['otherOrg', 'outsider', 'outsideManager', 'centre'] as const) {
+for (const who of ['otherOrg', 'outsider', 'outsideManager', 'centre', 'keeper'] as const) {
   t.test(`${who}: refused, or only its own data, on every cabinet route`, async (t) => {
     const token = {
       otherOrg: ownerB,
       outsider: outsider.token,
       outsideManager: outsideManager.token,
       centre,
+      keeper: keeper.token,
     }[who];
     for (const c of cases) {
-      const outcome = who === 'centre' ? (c.centre ?? c.otherOrg) : c[who];
+      const outcome =
+        who === 'centre'
+          ? (c.centre ?? c.otherOrg)
+          : who === 'keeper'
+            ? (c.keeper ?? c.outsider)
+            : c[who];
       const what = `${c.method} ${c.url}`;
       if ('skip' in outcome) continue;
       const body = c.body?.();
       const res = await call(c.method, c.url, { token, body });
       const sent = c.url + JSON.stringify(body ?? null);
-      if ('refused' in outcome) {
+      if ('allowed' in outcome) {
+        t.ok(outcome.allowed.includes(res.status), `${what}: ${res.status} (${outcome.why})`);
+      } else if ('refused' in outcome) {
         expectRefusal(t, res, outcome.refused, what, sent);
       } else {
         t.ok(res.status >= 200 && res.status < 300, `${what}: ${res.status}`);
@@ -845,6 +951,20 @@ for (const who of ['otherOrg', 'outsider', 'outsideManager', 'centre'] as const)
     }
   });
 }
+
+t.test('without the permission: 403 before any validation of the request', async (t) => {
+  // Each route the outsider may not use, with a query and a body no schema accepts: the
+  // answer is still 403, never a validation message naming what is wrong.
+  const guarded = cases.filter((c) => 'refused' in c.outsider && c.outsider.refused.includes(403));
+  t.ok(guarded.length >= 20, `${guarded.length} routes guarded by a permission`);
+  for (const c of guarded) {
+    const url = `${c.url}${c.url.includes('?') ? '&' : '?'}nonsense=1`;
+    const body = c.method === 'GET' || c.method === 'DELETE' ? undefined : { nonsense: 1 };
+    const res = await call(c.method, url, { token: outsider.token, body });
+    expectRefusal(t, res, [403], `invalid ${c.method} ${url}`, url);
+    t.notMatch(String(res.json?.message), /body|querystring|must/, 'no validation message');
+  }
+});
 
 t.test('logout ends only the caller’s own session', async (t) => {
   for (const who of [kB1.bin, outsider.login]) {

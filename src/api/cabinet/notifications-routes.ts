@@ -73,7 +73,16 @@ export async function notificationsRoutes(
         response: { 200: answerObject({ marked: Type.Integer() }) },
       },
     },
-    async (req) => ({ marked: await store.markRead(req.caller.orgId, req.body.ids, points(req)) }),
+    async (req) => {
+      // Only what the caller is shown: an operator's notice stays unread for those who see it.
+      const shown = new Set(
+        visible(req, await store.list(req.caller.orgId, PERIODS.month, points(req))).map(
+          (n) => n.id,
+        ),
+      );
+      const ids = req.body.ids.filter((id) => shown.has(id));
+      return { marked: ids.length ? await store.markRead(req.caller.orgId, ids, points(req)) : 0 };
+    },
   );
 
   app.get(

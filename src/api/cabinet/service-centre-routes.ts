@@ -74,6 +74,21 @@ export async function serviceCentreRoutes(app: FastifyInstance, opts: { ctx: Cab
     if (hidden.length) throw new NotFound(`kkm ${hidden.join(', ')} not found`);
   };
   const grantList = Type.Object({ items: Type.Array(GrantView) });
+  /**
+   * The organization's grants the caller may see and change: the owner all of them, a sub-user
+   * those whose every KKM is at its points (a grant of KKMs it cannot see is not its to end).
+   */
+  const clientGrants = async (req: FastifyRequest) => {
+    const grants = await centres.grantsOfClient(req.caller.orgId);
+    if (req.caller.pointIds === 'all' || !grants.length) return grants;
+    const places = await ctx.registry.kkms.kkmPlaces([...new Set(grants.flatMap((g) => g.kkmIds))]);
+    return grants.filter((g) => g.kkmIds.every((id) => seesKkm(req.caller, places.get(id))));
+  };
+  const clientGrant = async (req: FastifyRequest, id: number) => {
+    if (!(await clientGrants(req)).some((g) => g.id === id)) {
+      throw new NotFound(`grant ${id} not found`);
+    }
+  };
 
   r.get(
     '/api/v1/service-centres',
@@ -115,7 +130,7 @@ export async function serviceCentreRoutes(app: FastifyInstance, opts: { ctx: Cab
         response: { 200: grantList, ...errorResponses(401, 403) },
       },
     },
-    async (req) => ({ items: (await centres.grantsOfClient(req.caller.orgId)).map(grantJson) }),
+    async (req) => ({ items: (await clientGrants(req)).map(grantJson) }),
   );
 
   r.post(
@@ -158,6 +173,7 @@ export async function serviceCentreRoutes(app: FastifyInstance, opts: { ctx: Cab
       },
     },
     async (req) => {
+      await clientGrant(req, req.params.id);
       await requireOwnKkms(req, req.body.kkmIds);
       return grantJson(await centres.changeGrant(req.caller.orgId, req.params.id, req.body));
     },
@@ -175,6 +191,7 @@ export async function serviceCentreRoutes(app: FastifyInstance, opts: { ctx: Cab
       },
     },
     async (req) => {
+      await clientGrant(req, req.params.id);
       const grant = await centres.terminate(req.caller.orgId, req.params.id);
       req.log.info({ action: 'grant.terminate', id: grant.id }, 'cabinet: service centre stopped');
       return grantJson(grant);
