@@ -126,7 +126,10 @@ export async function healHeads(
   const where =
     'kkmIds' in scope
       ? 'kkm_id IN {ids:Array(UInt32)}'
-      : `received_at >= fromUnixTimestamp64Milli(toInt64({since:Int64}))`;
+      : // device_time leaves out the monthly partitions a month older (no register is offline
+        // that long), so a restart does not read the whole history's receive times.
+        `received_at >= fromUnixTimestamp64Milli(toInt64({since:Int64}))
+         AND device_time >= toDateTime(intDiv({since:Int64}, 1000) - 31 * 86400)`;
   if ('kkmIds' in scope && !scope.kkmIds.length) return 0;
   const heads = await db.rows<{ kkm_id: number; doc_seq: number }>(
     `SELECT kkm_id, max(doc_seq) AS doc_seq FROM documents WHERE ${where} GROUP BY kkm_id`,

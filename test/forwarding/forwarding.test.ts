@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReferenceReceiver } from '../../src/forwarding/receiver.js';
+import { healHeads } from '../../src/storage/forwarding.js';
 import { verifySegments } from '../../src/forwarding/file-transport.js';
 import { parseKey, type ForwardedDocument } from '../../src/forwarding/envelope.js';
 import { requests, seededRandom, ticket } from '../../src/sim/documents.js';
@@ -173,6 +174,19 @@ t.test(
       [1, 2, 3],
       'its head healed, it went out in order',
     );
+
+    // What a forwarder taking the lease does (after a restart): heal the last hour's heads.
+    await server.db.command('DETACH TABLE forwarding_heads_mv');
+    try {
+      await sell(kkm, 1, 7, dev);
+    } finally {
+      await server.db.command('ATTACH TABLE forwarding_heads_mv');
+    }
+    await sleep(500);
+    t.equal(docKeys(kkm.kkmId).length, 3, 'a fourth receipt without its head waits');
+    const healed = await healHeads(server.db, { receivedSince: Date.now() - 3600_000 });
+    t.ok(healed >= 1, `the heads of the last hour derived again (${healed} KKMs)`);
+    await until('the fourth receipt at the receiver', () => docKeys(kkm.kkmId).length === 4);
   },
 );
 
