@@ -13,7 +13,7 @@ import type { Notifier } from '../telemetry/notifier.js';
 import { BatchWriter, dbInsert, type InsertRows } from '../storage/batch-writer.js';
 import type { Db } from '../storage/db.js';
 import { DocumentQueries } from '../storage/document-queries.js';
-import { healHeads } from '../storage/forwarding.js';
+import { repairDocument } from '../storage/document-repair.js';
 import { ReceiptCheckCache } from '../storage/receipt-check-cache.js';
 import { ReceiptLookup } from '../storage/receipt-lookup.js';
 import { verifyPassword } from '../storage/passwords.js';
@@ -105,9 +105,9 @@ export async function buildIngestCore(d: IngestCoreDeps): Promise<IngestCore> {
       if (code !== 1 && code !== 2 && code !== 3) presence.touch(kkmId);
     },
     onDocument: (doc) => void d.events.emit('document.acknowledged', doc),
-    onRecovered: (kkmId) =>
-      void healHeads(d.db, { kkmIds: [kkmId] }).catch((err: unknown) =>
-        log.warn({ err, kkmId }, 'forwarding head not healed; the next document will'),
+    onRecovered: (kkmId, docSeq) =>
+      void repairDocument(d.db, kkmId, docSeq).catch((err: unknown) =>
+        log.warn({ err, kkmId, docSeq }, 'read models of a recovered document not repaired'),
       ),
   });
   // The organization hears of requests naming its register with a wrong token.

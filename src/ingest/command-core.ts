@@ -77,7 +77,7 @@ export interface CoreOptions {
    * commit that stored it was cut short (a kill, a failed insert), so what the same INSERT
    * should also have written (the materialized views' parts) may be missing.
    */
-  onRecovered?: (kkmId: number) => void;
+  onRecovered?: (kkmId: number, docSeq: number) => void;
 }
 
 const HANDLERS: Record<number, (ctx: CommandContext) => Promise<Outcome>> = {
@@ -233,7 +233,7 @@ export class CommandCore {
             'same REQNUM and TOKEN, another command',
           );
         }
-        if (state.lastFromHistory) this.o.onRecovered?.(kkmId);
+        if (state.lastFromHistory) this.o.onRecovered?.(kkmId, state.seq);
         return { code: ResultCode.RESULT_TYPE_OK, answer: Buffer.from(state.lastAnswer, 'base64') };
       }
       if (header.reqNum === state.lastReqNum && !state.lastFromHistory) {

@@ -18,6 +18,13 @@ const RECEIPT_COLUMNS = `device_time, total, kkm_id, doc_seq, org_id, point_id, 
 const NUMBERS = `arrayJoin(if(offline_number > 0,
   [ticket_number, toString(offline_number)], [ticket_number])) AS number`;
 
+const CANCELLATIONS = `SELECT kkm_id, cancelled_seq AS doc_seq, device_time AS cancelled_at
+      FROM documents WHERE doc_type = 'cancel_ticket'`;
+
+/** The cancellations view's insert once more, for the documents `where` selects. */
+export const cancellationRepair = (where: string) =>
+  `INSERT INTO receipt_cancellations (kkm_id, doc_seq, cancelled_at) ${CANCELLATIONS} AND ${where}`;
+
 /** Point reads: a granule is 256 rows, not the default 8192. */
 const SMALL_GRANULES = 'SETTINGS index_granularity = 256';
 
@@ -60,8 +67,7 @@ export const receiptLookupMigration: Migration = {
       SELECT fns_kkm_id, ${NUMBERS}, ${RECEIPT_COLUMNS}
       FROM documents WHERE doc_type = 'ticket' AND fns_kkm_id != ''`,
     `CREATE MATERIALIZED VIEW IF NOT EXISTS receipt_cancellations_mv TO receipt_cancellations AS
-      SELECT kkm_id, cancelled_seq AS doc_seq, device_time AS cancelled_at
-      FROM documents WHERE doc_type = 'cancel_ticket'`,
+      ${CANCELLATIONS}`,
     // Documents stored before this migration: receipts take the KGD number from the registry.
     `INSERT INTO receipt_check
       SELECT k.kgd, ${NUMBERS}, ${RECEIPT_COLUMNS}

@@ -1,0 +1,27 @@
+// A document whose commit was cut short: the INSERT into `documents` writes the document and
+// then, as parts of their own, what the materialized views derive from it (the forwarding
+// heads, the cabinet's receipts, the receipt check, the KKM's activity, the daily sums). A kill
+// between the parts leaves the document stored without some of them; its register, unanswered,
+// resends, and the answer then comes from the stored document. So on such a resend those
+// views' inserts are made once more for that one document: each of them takes a copy that was
+// not missing without harm.
+import type { Db } from './db.js';
+import { healHeads } from './forwarding.js';
+import { readModelRepairs } from './read-models-migration.js';
+import { cancellationRepair } from './receipt-lookup-migration.js';
+import { isId } from './values.js';
+
+export async function repairDocument(
+  db: Pick<Db, 'rows' | 'insert' | 'command'>,
+  kkmId: number,
+  docSeq: number,
+): Promise<void> {
+  // The numbers go into the statements as literals (a statement takes no parameters here).
+  if (!isId(kkmId) || !isId(docSeq)) return;
+  // Qualified: the cancellations' select names another column doc_seq.
+  const where = `documents.kkm_id = ${kkmId} AND documents.doc_seq = ${docSeq}`;
+  for (const statement of [...readModelRepairs(where), cancellationRepair(where)]) {
+    await db.command(statement);
+  }
+  await healHeads(db, { kkmIds: [kkmId] });
+}
