@@ -27,6 +27,11 @@ import { Notifier } from '../telemetry/notifier.js';
 import { startWorkers, type Workers } from '../workers/index.js';
 import { startForwarding, type Forwarding } from '../forwarding/index.js';
 import { buildIngestCore, type IngestCore } from './ingest-core.js';
+import {
+  applicationDecision,
+  applyConfirmedApplications,
+  kkmChangeFanOut,
+} from './kgd-applications.js';
 import { createLogger } from './logger.js';
 import { connectRedis, jobsConnection } from './redis.js';
 
@@ -125,6 +130,7 @@ export async function startServer(
     ingest?.states ??
     new StateStore(redis, config.redisPrefix, config.deviceLeaseMs, config.stateCacheEntries);
 
+  const invalidateKkm = (kkmId: number) => states.invalidate(kkmId);
   const adminToken = resolveAdminToken(config.adminToken, config.dataDir, log);
   const app =
     (parts.http ?? true)
@@ -145,8 +151,9 @@ export async function startServer(
           jobs,
           adminToken,
           ingest,
-          invalidateKkm: (kkmId) => states.invalidate(kkmId),
+          invalidateKkm,
           notifier,
+          forward: applicationDecision(config.forwarding, registry),
           otherMetrics: parts.otherMetrics,
         })
       : null;
@@ -187,11 +194,17 @@ export async function startServer(
       })
     : null;
 
-  // The tax authority's confirmations are stored by the forwarder; the registry's own KKM
-  // statuses (self-service registration) follow from this event.
-  events.on('kgd.confirmed', (c) =>
-    log.info({ kkmId: c.kkmId, event: c.event, reference: c.reference }, 'KGD confirmed'),
-  );
+  // The tax authority's confirmations are stored by the forwarder; a cabinet application
+  // waiting for one is applied then (and ingest drops the KKM's state, as the cabinet does).
+  const applyConfirmed = applyConfirmedApplications({
+    registry,
+    onKkmChanged: kkmChangeFanOut({ registry, events, invalidateKkm }),
+    log,
+  });
+  events.on('kgd.confirmed', async (c) => {
+    log.info({ kkmId: c.kkmId, event: c.event, reference: c.reference }, 'KGD confirmed');
+    await applyConfirmed(c);
+  });
   const forwarding = config.roles.has('worker')
     ? startForwarding({
         config: config.forwarding,

@@ -2,13 +2,14 @@
 // re-registration and deregistration, and wired VPN requests. The only writer of
 // `applications`. A KKM application waits for the tax authority (КГД) until `confirm` applies
 // it to the registry: at once when no forwarding transport is configured (`completeAtOnce`),
-// or when the forwarding room hears back (it calls `confirm` or `reject`).
+// or, when one is (`awaitKgd`), once the authority confirms the registry event recorded for it
+// at filing (the assembly calls `confirm` on `kgd.confirmed`).
 import type { Redis } from 'ioredis';
 import type { Db } from './db.js';
 import { ConflictError, NotFoundError } from './errors.js';
 import { chTime, isId } from './values.js';
 import { Repository, nextVersion } from './repository.js';
-import type { Kkms, KkmRecord } from './kkms.js';
+import type { AnnouncedKind, Kkms, KkmRecord } from './kkms.js';
 
 export type ApplicationKind = 'registration' | 'reregistration' | 'deregistration' | 'vpn';
 export const APPLICATION_KINDS: readonly ApplicationKind[] = [
@@ -48,6 +49,39 @@ export type ForwardingDecision = (
   application: ApplicationRecord,
 ) => Promise<'complete' | 'await_confirmation'>;
 export const completeAtOnce: ForwardingDecision = async () => 'complete';
+
+/** The registry event a KKM application is, as the tax authority is told of it. */
+const ANNOUNCED: Partial<Record<ApplicationKind, AnnouncedKind>> = {
+  registration: 'registered',
+  reregistration: 'reregistered',
+  deregistration: 'deregistered',
+};
+
+/**
+ * The decision when forwarding sends to the tax authority: the application's registry event is
+ * recorded now (in `kkm_events`, with the application's id in its detail, so its confirmation
+ * finds the application) and the application waits; `confirm(id, { eventRecorded: true })`
+ * applies it once the authority confirmed that event.
+ */
+export function awaitKgd(kkms: Kkms): ForwardingDecision {
+  return async (application) => {
+    const kind = ANNOUNCED[application.kind];
+    if (!kind) return 'complete';
+    const d = application.detail;
+    const kkm = kind === 'registered' ? null : await kkms.getKkm(application.kkmId);
+    await kkms.announce(
+      kind,
+      application.kkmId,
+      {
+        pointId: Number(d.pointId ?? kkm?.pointId),
+        serialNumber: d.serialNumber === undefined ? undefined : String(d.serialNumber),
+        model: d.model === undefined ? undefined : String(d.model),
+      },
+      { source: 'cabinet', applicationId: application.id },
+    );
+    return 'await_confirmation';
+  };
+}
 
 /** What applying an application changed in the registry (ingest must re-read that KKM). */
 export interface Applied {
@@ -154,11 +188,27 @@ export class Applications extends Repository {
    * Applies a waiting application to the registry (the tax authority confirmed it, or no
    * confirmation is needed): registers, moves or deregisters the KKM, then marks it done. A
    * registration takes the KGD number the tax authority gave (`fnsKkmId`); without one, the
-   * KKM's own ID stands in.
+   * KKM's own ID stands in. `eventRecorded`: its registry event was recorded when it was filed
+   * (`awaitKgd`), so applying it records none.
    */
-  async confirm(id: number, answer: { fnsKkmId?: string } = {}): Promise<Applied> {
-    const application = await this.waiting(id);
+  async confirm(
+    id: number,
+    answer: { fnsKkmId?: string; eventRecorded?: boolean } = {},
+  ): Promise<Applied> {
+    const found = await this.waiting(id);
+    // Under the lock filing takes: two confirmations of one application apply it once.
+    if (!found.kkmId) return this.apply(found, answer);
+    return this.withLock(`kkm-application:${found.kkmId}`, async () =>
+      this.apply(await this.waiting(id), answer),
+    );
+  }
+
+  private async apply(
+    application: ApplicationRecord,
+    answer: { fnsKkmId?: string; eventRecorded?: boolean },
+  ): Promise<Applied> {
     const d = application.detail;
+    const applying = { eventRecorded: answer.eventRecorded ?? false };
     let kkm: KkmRecord | null = null;
     if (application.kind === 'registration') {
       await this.kkms.createKkm(
@@ -171,12 +221,13 @@ export class Applications extends Repository {
           year: Number(d.year ?? 0),
         },
         application.kkmId,
+        applying,
       );
       kkm = await this.kkms.getKkm(application.kkmId);
     } else if (application.kind === 'reregistration') {
-      kkm = await this.kkms.moveToPoint(application.kkmId, Number(d.pointId));
+      kkm = await this.kkms.moveToPoint(application.kkmId, Number(d.pointId), applying);
     } else if (application.kind === 'deregistration') {
-      kkm = await this.kkms.setStatus(application.kkmId, 'deregistered');
+      kkm = await this.kkms.setStatus(application.kkmId, 'deregistered', applying);
     }
     return { application: await this.decide(application, STATUS[application.kind].done), kkm };
   }
