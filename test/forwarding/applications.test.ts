@@ -1,0 +1,276 @@
+// Cabinet KKM applications with forwarding to the tax authority (the reference receiver): a
+// registration, re-registration and deregistration each record one registry event when filed
+// and wait for its confirmation; only then is the registry changed (the KKM exists and takes a
+// token, moves to its new point, is answered 15). Exactly one event per application reaches the
+// receiver (applying it records none), a second confirmation changes nothing, and the KKM
+// list's KGD status follows. (Without such a transport: applications-none.test.ts.)
+import t from 'tap';
+import { ReferenceReceiver } from '../../src/forwarding/receiver.js';
+import { parseKey } from '../../src/forwarding/envelope.js';
+import { ResultCode } from '../../src/protocol/schema.js';
+import { emptyReport, requests, seededRandom, ticket } from '../../src/sim/documents.js';
+import { ConflictError } from '../../src/storage/errors.js';
+import { address, registerLegalEntity, startSelfServiceServer } from '../helpers/self-service.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(what: string, check: () => boolean | Promise<boolean>, withinMs = 30_000) {
+  const deadline = Date.now() + withinMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not within ${withinMs} ms: ${what}`);
+    await sleep(50);
+  }
+}
+
+const receiver = new ReferenceReceiver();
+await receiver.start();
+const s = await startSelfServiceServer({
+  OFD_FORWARD: 'http',
+  OFD_FORWARD_URL: receiver.url,
+  OFD_FORWARD_BATCH: '50',
+  OFD_FORWARD_LINGER_MS: '50',
+  OFD_FORWARD_POLL_MS: '50',
+  OFD_FORWARD_RETRIES: '1',
+  OFD_FORWARD_RETRY_BASE_MS: '50',
+  OFD_FORWARD_RETRY_MAX_MS: '500',
+  // A held answer is waited for (the authority answers when it is told to).
+  OFD_FORWARD_TIMEOUT_MS: '120000',
+});
+t.teardown(async () => {
+  receiver.control({ mode: 'ok' });
+  await s.stop();
+  await receiver.stop();
+});
+const { call } = s.client;
+const random = seededRandom(1616);
+
+/** The registry events of a KKM at the receiver, as it decoded them, in order of arrival. */
+const receivedEvents = (kkmId: number) =>
+  receiver
+    .keysOf(kkmId)
+    .filter((k) => parseKey(k)?.stream === 'event')
+    .map(
+      (k) =>
+        JSON.parse(Buffer.from(receiver.documents.get(k)!.doc.raw, 'base64').toString()) as {
+          event: string;
+          eventSeq: number;
+          pointId: number;
+          detail: { applicationId?: number };
+        },
+    );
+
+/**
+ * The receiver stores what it is sent and holds its answers (with their confirmations) until
+ * `release`: the tax authority has the event and has not answered yet.
+ */
+async function holdAnswers() {
+  // Everything sent before is taken first: the next batch held is the application's.
+  await until('nothing left to forward', async () => {
+    const state = await s.server.admin('GET', '/api/v1/admin/forwarding');
+    const http = state.json.transports.find((x: { name: string }) => x.name === 'http');
+    return http.backlog.documents === 0 && http.backlog.events === 0;
+  });
+  receiver.control({ mode: 'stall', storeFirst: true, confirmEvents: true });
+}
+const release = () => receiver.control({ mode: 'ok', confirmEvents: true });
+
+t.test('registration, re-registration and deregistration wait for the tax authority', async (t) => {
+  const org = await registerLegalEntity(s);
+  const token = org.token;
+  const p1 = (
+    await call('POST', '/api/v1/points', { token, body: { title: 'A', address: address() } })
+  ).json.id as number;
+  const p2 = (
+    await call('POST', '/api/v1/points', {
+      token,
+      body: { title: 'B', address: address('Сатпаева') },
+    })
+  ).json.id as number;
+  const documents = async () =>
+    (await call('GET', '/api/v1/documents', { token })).json.items as {
+      id: number;
+      type: string;
+      status: string;
+      decidedAt: string | null;
+    }[];
+  const statusOf = async (id: number) => (await documents()).find((d) => d.id === id)?.status;
+  const listed = async (kkmId: number) =>
+    ((await call('GET', '/api/v1/kkms', { token })).json.items as any[]).find(
+      (k) => k.id === kkmId,
+    );
+
+  // -- registration
+  await holdAnswers();
+  const created = await call('POST', '/api/v1/kkms', {
+    token,
+    body: { pointId: p1, serialNumber: 'KGD-001', model: 'Test KKM', name: 'Касса', year: 2025 },
+  });
+  t.equal(created.status, 201);
+  t.equal(created.json.status, 'awaiting_kgd_registration', 'waits for the tax authority');
+  const kkmId = created.json.id as number;
+  const registration = created.json.applicationId as number;
+  await until('the registration at the receiver', () => receivedEvents(kkmId).length === 1);
+  t.match(
+    receivedEvents(kkmId),
+    [{ event: 'registered', eventSeq: 1, pointId: p1, detail: { applicationId: registration } }],
+    'the receiver has the one registration event, naming the application',
+  );
+  t.equal((await call('POST', `/api/v1/kkms/${kkmId}/token`, { token })).status, 404, 'no token');
+  t.notOk(await listed(kkmId), 'not in the KKM list yet');
+  const early = s.server.tcpDevice({
+    kkmId,
+    token: 1,
+    orgId: org.orgId,
+    pointId: p1,
+    bin: org.bin,
+  });
+  t.equal(
+    (await early.send(requests.info())).response.result.result_code,
+    ResultCode.RESULT_TYPE_UNKNOWN_ID,
+    'the register is not known yet',
+  );
+  t.equal(await statusOf(registration), 'awaiting_kgd_registration', 'the document waits');
+  await sleep(300);
+  t.equal(await statusOf(registration), 'awaiting_kgd_registration', 'and keeps waiting');
+
+  release();
+  await until(
+    'the registration applied',
+    async () => (await statusOf(registration)) === 'registered',
+  );
+  const kkm = await s.server.registry.kkms.getKkm(kkmId);
+  t.match(kkm, { pointId: p1, status: 'active', fnsKkmId: `KGD-kkm:${kkmId}:event:1` }, 'created');
+  t.match((await listed(kkmId)).kgdStatus, { status: 'registered' }, 'KGD status in the list');
+  const issued = await call('POST', `/api/v1/kkms/${kkmId}/token`, { token });
+  t.equal(issued.status, 200, 'the token is issued');
+  const dev = s.server.tcpDevice({
+    kkmId,
+    token: issued.json.token,
+    orgId: org.orgId,
+    pointId: p1,
+    bin: org.bin,
+  });
+  const at = new Date();
+  const sold = await dev.send(requests.ticket(ticket(random, { at })));
+  t.equal(sold.response.result.result_code, ResultCode.RESULT_TYPE_OK, 'a first ticket over TCP');
+
+  // -- re-registration
+  await holdAnswers();
+  const moved = await call('POST', `/api/v1/kkms/${kkmId}/reregistration`, {
+    token,
+    body: { pointId: p2 },
+  });
+  t.equal(moved.status, 201);
+  t.equal(moved.json.status, 'awaiting_reregistration');
+  const reregistration = moved.json.applicationId as number;
+  await until('the re-registration at the receiver', () => receivedEvents(kkmId).length === 3);
+  t.match(
+    receivedEvents(kkmId)[2],
+    { event: 'reregistered', eventSeq: 3, pointId: p2, detail: { applicationId: reregistration } },
+    'the event names the new point',
+  );
+  const waiting = await listed(kkmId);
+  t.equal(waiting.pointId, p1, 'still at the old point');
+  t.equal(waiting.kgdStatus.status, 'awaiting_reregistration', 'KGD status: awaiting');
+  const deregistering = await call('POST', `/api/v1/kkms/${kkmId}/deregistration`, {
+    token,
+    body: { reason: 'too early' },
+  });
+  t.equal(deregistering.status, 409, 'another application waits for this KKM');
+  const before = await dev.send(requests.ticket(ticket(random, { at })));
+  t.equal(before.response.result.result_code, ResultCode.RESULT_TYPE_OK, 'sells meanwhile');
+
+  release();
+  await until(
+    'the re-registration applied',
+    async () => (await statusOf(reregistration)) === 'reregistered',
+  );
+  const movedKkm = await listed(kkmId);
+  t.equal(movedKkm.pointId, p2, 'at the new point');
+  t.equal(movedKkm.kgdStatus.status, 'registered', 'KGD status: done');
+  const after = await dev.send(requests.ticket(ticket(random, { at })));
+  t.equal(after.response.result.result_code, ResultCode.RESULT_TYPE_OK);
+  const points = await s.server.db.rows<{ point_id: number }>(
+    `SELECT point_id FROM documents FINAL
+     WHERE kkm_id = {kkm:UInt32} AND doc_type = 'ticket' ORDER BY doc_seq`,
+    { kkm: kkmId },
+  );
+  t.same(
+    points.map((r) => Number(r.point_id)),
+    [p1, p1, p2],
+    'tickets before the confirmation are at the old point, after it at the new one',
+  );
+
+  // -- deregistration
+  const z = await dev.send(requests.closeShift(emptyReport(1, at), at));
+  t.equal(z.response.result.result_code, ResultCode.RESULT_TYPE_OK, 'the shift closed');
+  await holdAnswers();
+  const gone = await call('POST', `/api/v1/kkms/${kkmId}/deregistration`, {
+    token,
+    body: { reason: 'closing the shop' },
+  });
+  t.equal(gone.status, 201);
+  t.equal(gone.json.status, 'awaiting_kgd_deregistration');
+  const deregistration = gone.json.applicationId as number;
+  await until('the deregistration at the receiver', () => receivedEvents(kkmId).length === 4);
+  t.equal((await listed(kkmId)).kgdStatus.status, 'awaiting_kgd_deregistration');
+  t.equal((await listed(kkmId)).status, 'online', 'not deregistered yet');
+  t.equal(
+    (await dev.send(requests.info())).response.result.result_code,
+    ResultCode.RESULT_TYPE_OK,
+    'the register still works until the authority confirms',
+  );
+  release();
+  await until(
+    'the deregistration applied',
+    async () => (await statusOf(deregistration)) === 'deregistered',
+  );
+  t.equal(
+    (await dev.send(requests.info())).response.result.result_code,
+    ResultCode.RESULT_TYPE_BLOCKED,
+    'then the register gets 15',
+  );
+  t.equal((await listed(kkmId)).kgdStatus.status, 'deregistered', 'KGD status: deregistered');
+
+  // -- one event per application, at the receiver and in the registry
+  await sleep(500);
+  const expected = [
+    ['registered', registration],
+    ['token_reissued', undefined],
+    ['reregistered', reregistration],
+    ['deregistered', deregistration],
+  ];
+  t.same(
+    receivedEvents(kkmId).map((e) => [e.event, e.detail.applicationId]),
+    expected,
+    'the receiver has one event per application, none from applying them',
+  );
+  const recorded = await s.server.registry.kkmEvents.list(kkmId);
+  t.same(
+    recorded.map((e) => [e.kind, e.detail.applicationId]),
+    expected,
+    'and so has kkm_events',
+  );
+  t.ok(
+    recorded.every((e) => e.confirmedAt !== null),
+    'every event confirmed',
+  );
+
+  // -- a second confirmation changes nothing
+  const docsBefore = await documents();
+  const dereg = recorded[3]!;
+  await s.server.events.emit('kgd.confirmed', {
+    kkmId,
+    eventSeq: dereg.eventSeq,
+    event: dereg.kind,
+    reference: dereg.reference,
+    confirmedAt: Date.now(),
+    detail: dereg.detail,
+  });
+  t.same(await documents(), docsBefore, 'the documents are as they were');
+  t.equal((await s.server.registry.kkmEvents.list(kkmId)).length, 4, 'no event recorded');
+  await t.rejects(
+    s.server.registry.applications.confirm(deregistration, { eventRecorded: true }),
+    ConflictError,
+    'confirming a decided application is a conflict',
+  );
+});
