@@ -81,3 +81,31 @@ export function applyConfirmedApplications(d: {
     }
   };
 }
+
+/**
+ * Applies the waiting applications whose event the authority confirmed while nothing applied
+ * them (the process stopped between storing a confirmation and applying it, or applying it
+ * failed): `apply` is the `kgd.confirmed` handler. Returns how many it found.
+ */
+export async function applyMissedConfirmations(
+  registry: Registry,
+  apply: (c: KgdConfirmed) => Promise<void>,
+): Promise<number> {
+  const waiting = await registry.applications.waitingForKgd();
+  if (!waiting.length) return 0;
+  const ids = new Set(waiting.map((a) => a.id));
+  const missed = (
+    await registry.kkmEvents.confirmedOf([...new Set(waiting.map((a) => a.kkmId))])
+  ).filter((e) => ids.has(Number(e.detail.applicationId ?? 0)));
+  for (const e of missed) {
+    await apply({
+      kkmId: e.kkmId,
+      eventSeq: e.eventSeq,
+      event: e.kind,
+      reference: e.reference,
+      confirmedAt: e.confirmedAt ?? Date.now(),
+      detail: e.detail,
+    });
+  }
+  return missed.length;
+}

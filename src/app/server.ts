@@ -25,11 +25,12 @@ import { LiveFeed } from '../telemetry/live-feed.js';
 import { Metrics, type MetricsJson } from '../telemetry/metrics.js';
 import { Notifier } from '../telemetry/notifier.js';
 import { startWorkers, type Workers } from '../workers/index.js';
-import { startForwarding, type Forwarding } from '../forwarding/index.js';
+import { forwardsToKgd, startForwarding, type Forwarding } from '../forwarding/index.js';
 import { buildIngestCore, type IngestCore } from './ingest-core.js';
 import {
   applicationDecision,
   applyConfirmedApplications,
+  applyMissedConfirmations,
   kkmChangeFanOut,
 } from './kgd-applications.js';
 import { createLogger } from './logger.js';
@@ -75,6 +76,9 @@ export interface ServerParts {
   /** Metrics of other processes, merged into this one's /metrics. */
   otherMetrics?: () => Promise<MetricsJson[]>;
 }
+
+/** How often confirmed registry events of still-waiting applications are looked for. */
+const MISSED_CONFIRMATIONS_SWEEP_MS = 60_000;
 
 export async function startServer(
   config: Config,
@@ -218,6 +222,19 @@ export async function startServer(
         log,
       })
     : null;
+  // Where the confirmations come in, a confirmation no handler applied is applied later: at
+  // start (a stop between storing and applying it) and then every minute.
+  let sweep: NodeJS.Timeout | null = null;
+  if (forwarding && forwardsToKgd(config.forwarding)) {
+    const sweepOnce = () =>
+      applyMissedConfirmations(registry, applyConfirmed).then(
+        (n) => n && log.info({ applied: n }, 'KGD confirmations applied late'),
+        (err: Error) => log.warn({ err: err.message }, 'KGD confirmations: sweep failed'),
+      );
+    void sweepOnce();
+    sweep = setInterval(() => void sweepOnce(), MISSED_CONFIRMATIONS_SWEEP_MS);
+    sweep.unref();
+  }
 
   let closed = false;
   return {
@@ -242,6 +259,7 @@ export async function startServer(
     async close() {
       if (closed) return;
       closed = true;
+      if (sweep) clearInterval(sweep);
       await forwarding?.close();
       await tcp?.close();
       await app?.close();

@@ -184,6 +184,16 @@ export class Applications extends Repository {
     return rows.map(fromRow);
   }
 
+  /** KKM applications of every organization still waiting for the tax authority. */
+  async waitingForKgd(): Promise<ApplicationRecord[]> {
+    const rows = await this.db.rows<Row>(
+      `SELECT ${COLUMNS} FROM applications FINAL
+       WHERE kind != 'vpn' AND startsWith(status, 'awaiting')
+       ORDER BY application_id LIMIT 100000`,
+    );
+    return rows.map(fromRow);
+  }
+
   /**
    * Applies a waiting application to the registry (the tax authority confirmed it, or no
    * confirmation is needed): registers, moves or deregisters the KKM, then marks it done. A

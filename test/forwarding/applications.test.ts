@@ -10,6 +10,10 @@ import { parseKey } from '../../src/forwarding/envelope.js';
 import { ResultCode } from '../../src/protocol/schema.js';
 import { emptyReport, requests, seededRandom, ticket } from '../../src/sim/documents.js';
 import { ConflictError } from '../../src/storage/errors.js';
+import {
+  applyConfirmedApplications,
+  applyMissedConfirmations,
+} from '../../src/app/kgd-applications.js';
 import { address, registerLegalEntity, startSelfServiceServer } from '../helpers/self-service.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -272,5 +276,46 @@ t.test('registration, re-registration and deregistration wait for the tax author
     s.server.registry.applications.confirm(deregistration, { eventRecorded: true }),
     ConflictError,
     'confirming a decided application is a conflict',
+  );
+});
+
+t.test('a confirmation stored but not applied (a stop in between) is applied later', async (t) => {
+  const org = await registerLegalEntity(s);
+  const token = org.token;
+  const point = (
+    await call('POST', '/api/v1/points', { token, body: { title: 'A', address: address() } })
+  ).json.id as number;
+  await holdAnswers();
+  const created = await call('POST', '/api/v1/kkms', {
+    token,
+    body: { pointId: point, serialNumber: 'KGD-LATE', model: 'Test KKM', name: 'К', year: 2025 },
+  });
+  t.equal(created.json.status, 'awaiting_kgd_registration');
+  const kkmId = created.json.id as number;
+  await until('the registration at the receiver', () => receivedEvents(kkmId).length === 1);
+  // The confirmation stored as the forwarder stores it, and no kgd.confirmed announced.
+  const stored = await s.server.registry.kkmEvents.confirm([[kkmId, 1, 'KGD-LATE-REF']]);
+  t.equal(stored.length, 1, 'the confirmation is stored');
+  const application = await s.server.registry.applications.get(created.json.applicationId);
+  t.equal(application?.status, 'awaiting_kgd_registration', 'nothing applied it');
+  const apply = applyConfirmedApplications({
+    registry: s.server.registry,
+    onKkmChanged: async () => undefined,
+    log: s.server.log,
+  });
+  t.equal(await applyMissedConfirmations(s.server.registry, apply), 1, 'the sweep finds it');
+  t.equal(
+    (await s.server.registry.applications.get(created.json.applicationId))?.status,
+    'registered',
+    'and applies it',
+  );
+  t.equal((await s.server.registry.kkms.getKkm(kkmId))?.fnsKkmId, 'KGD-LATE-REF');
+  t.equal(await applyMissedConfirmations(s.server.registry, apply), 0, 'once');
+  release();
+  await sleep(300);
+  t.same(
+    (await s.server.registry.kkmEvents.list(kkmId)).map((e) => [e.kind, e.reference]),
+    [['registered', 'KGD-LATE-REF']],
+    'one event; the receiver’s later answer does not count again',
   );
 });
