@@ -42,8 +42,8 @@ export interface ApplicationRecord {
 }
 
 /**
- * What to do with a new KKM application: apply it at once, or leave it waiting for the tax
- * authority's answer. The forwarding room (issue 16) supplies its own; without it, at once.
+ * What to do with a new KKM application: apply it at once (`completeAtOnce`), or leave it
+ * waiting for the tax authority's answer (`awaitKgd`, when forwarding sends to it).
  */
 export type ForwardingDecision = (
   application: ApplicationRecord,
