@@ -14,7 +14,7 @@ import type { DomainEvents, KgdConfirmed, KkmChange } from '../telemetry/events.
 
 /** How a new KKM application is decided under this forwarding configuration. */
 export const applicationDecision = (c: ForwardingConfig, registry: Registry): ForwardingDecision =>
-  forwardsToKgd(c) ? awaitKgd(registry.kkms) : completeAtOnce;
+  forwardsToKgd(c) ? awaitKgd(registry.kkms, registry.applications) : completeAtOnce;
 
 export type OnKkmChanged = (kkmId: number, change: KkmChange) => Promise<void>;
 

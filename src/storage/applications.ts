@@ -61,24 +61,31 @@ const ANNOUNCED: Partial<Record<ApplicationKind, AnnouncedKind>> = {
  * The decision when forwarding sends to the tax authority: the application's registry event is
  * recorded now (in `kkm_events`, with the application's id in its detail, so its confirmation
  * finds the application) and the application waits; `confirm(id, { eventRecorded: true })`
- * applies it once the authority confirmed that event.
+ * applies it once the authority confirmed that event. When the event cannot be recorded, the
+ * application is marked `failed` (it would wait for ever, and hold back the KKM's next one)
+ * and the error goes on to the caller.
  */
-export function awaitKgd(kkms: Kkms): ForwardingDecision {
+export function awaitKgd(kkms: Kkms, applications: Applications): ForwardingDecision {
   return async (application) => {
     const kind = ANNOUNCED[application.kind];
     if (!kind) return 'complete';
     const d = application.detail;
-    const kkm = kind === 'registered' ? null : await kkms.getKkm(application.kkmId);
-    await kkms.announce(
-      kind,
-      application.kkmId,
-      {
-        pointId: Number(d.pointId ?? kkm?.pointId),
-        serialNumber: d.serialNumber === undefined ? undefined : String(d.serialNumber),
-        model: d.model === undefined ? undefined : String(d.model),
-      },
-      { source: 'cabinet', applicationId: application.id },
-    );
+    try {
+      const kkm = kind === 'registered' ? null : await kkms.getKkm(application.kkmId);
+      await kkms.announce(
+        kind,
+        application.kkmId,
+        {
+          pointId: Number(d.pointId ?? kkm?.pointId),
+          serialNumber: d.serialNumber === undefined ? undefined : String(d.serialNumber),
+          model: d.model === undefined ? undefined : String(d.model),
+        },
+        { source: 'cabinet', applicationId: application.id },
+      );
+    } catch (err) {
+      await applications.fail(application.id).catch(() => undefined);
+      throw err;
+    }
     return 'await_confirmation';
   };
 }
@@ -240,6 +247,11 @@ export class Applications extends Repository {
       kkm = await this.kkms.setStatus(application.kkmId, 'deregistered', applying);
     }
     return { application: await this.decide(application, STATUS[application.kind].done), kkm };
+  }
+
+  /** A waiting application that never reached the tax authority: nothing changes. */
+  async fail(id: number): Promise<ApplicationRecord> {
+    return this.decide(await this.waiting(id), 'failed');
   }
 
   /** The tax authority refused a waiting application: nothing changes in the registry. */

@@ -10,6 +10,7 @@ import { parseKey } from '../../src/forwarding/envelope.js';
 import { ResultCode } from '../../src/protocol/schema.js';
 import { emptyReport, requests, seededRandom, ticket } from '../../src/sim/documents.js';
 import { ConflictError } from '../../src/storage/errors.js';
+import { awaitKgd } from '../../src/storage/applications.js';
 import {
   applyConfirmedApplications,
   applyMissedConfirmations,
@@ -313,4 +314,28 @@ t.test('a confirmation stored but not applied (a stop in between) is applied lat
     [['registered', 'KGD-LATE-REF']],
     'one event; the receiver’s later answer does not count again',
   );
+});
+
+t.test('an application whose event cannot be recorded fails instead of waiting', async (t) => {
+  const { applications, kkms } = s.server.registry;
+  const org = await registerLegalEntity(s);
+  const missing = await kkms.allocateKkmId();
+  const filed = await applications.file({
+    orgId: org.orgId,
+    kkmId: missing,
+    kind: 'reregistration',
+    detail: { pointId: 1 },
+    signedBy: 'password',
+  });
+  await t.rejects(awaitKgd(kkms, applications)(filed), /kkm/, 'no such KKM: the error goes on');
+  t.equal((await applications.get(filed.id))?.status, 'failed', 'the application failed');
+  t.same(await s.server.registry.kkmEvents.list(missing), [], 'no event recorded');
+  const again = await applications.file({
+    orgId: org.orgId,
+    kkmId: missing,
+    kind: 'deregistration',
+    detail: { reason: 'x' },
+    signedBy: 'password',
+  });
+  t.equal(again.status, 'awaiting_kgd_deregistration', 'and holds back no other application');
 });

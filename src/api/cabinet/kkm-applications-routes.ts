@@ -63,7 +63,8 @@ const ApplicationStatusView = Type.Object({
   status: Type.String({
     description:
       'awaiting_kgd_registration / awaiting_reregistration / awaiting_kgd_deregistration while ' +
-      'the tax authority answers; registered / reregistered / deregistered once applied',
+      'the tax authority answers; registered / reregistered / deregistered once applied; ' +
+      'rejected when refused, failed when it could not be sent',
   }),
 });
 const KkmCreatedView = Type.Object({
