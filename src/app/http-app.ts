@@ -29,9 +29,9 @@ import type { DomainEvents } from '../telemetry/events.js';
 import type { LiveFeed } from '../telemetry/live-feed.js';
 import type { Metrics, MetricsJson } from '../telemetry/metrics.js';
 import type { IngestCore } from './ingest-core.js';
+import { kkmChangeFanOut } from './kgd-applications.js';
 import { requestLogFields } from './logger.js';
 import type { Notifier } from '../telemetry/notifier.js';
-import type { KkmChange } from '../telemetry/events.js';
 import type { ForwardingDecision } from '../storage/applications.js';
 import { IdentityCodes } from '../storage/identity-codes.js';
 import type { IdentityDeps } from '../api/identity/proof.js';
@@ -59,7 +59,10 @@ export interface HttpAppDeps {
   otherMetrics?: () => Promise<MetricsJson[]>;
   /** Stores and announces notifications (operator notices). */
   notifier: Notifier;
-  /** How KKM applications reach the tax authority (default: none, they complete at once). */
+  /**
+   * How KKM applications reach the tax authority (default: they complete at once; the server
+   * passes `applicationDecision`, which waits for the authority when forwarding sends to it).
+   */
   forward?: ForwardingDecision;
 }
 
@@ -138,15 +141,7 @@ export async function buildHttpApp(d: HttpAppDeps): Promise<FastifyInstance> {
       redisPrefix: config.redisPrefix,
       settings: config.receiptCheck,
     });
-    const onKkmChanged = async (kkmId: number, change: KkmChange) => {
-      // Every ingest process must read the changed registration: drop the cached state.
-      await d.invalidateKkm(kkmId);
-      await d.events.emit('kkm.changed', {
-        kkmId,
-        change,
-        kkm: await d.registry.kkms.getKkm(kkmId),
-      });
-    };
+    const onKkmChanged = kkmChangeFanOut(d);
     await app.register(cabinetApi, {
       db: d.db,
       redis: d.redis,

@@ -25,8 +25,14 @@ import { LiveFeed } from '../telemetry/live-feed.js';
 import { Metrics, type MetricsJson } from '../telemetry/metrics.js';
 import { Notifier } from '../telemetry/notifier.js';
 import { startWorkers, type Workers } from '../workers/index.js';
-import { startForwarding, type Forwarding } from '../forwarding/index.js';
+import { forwardsToKgd, startForwarding, type Forwarding } from '../forwarding/index.js';
 import { buildIngestCore, type IngestCore } from './ingest-core.js';
+import {
+  applicationDecision,
+  applyConfirmedApplications,
+  applyMissedConfirmations,
+  kkmChangeFanOut,
+} from './kgd-applications.js';
 import { createLogger } from './logger.js';
 import { connectRedis, jobsConnection } from './redis.js';
 
@@ -70,6 +76,9 @@ export interface ServerParts {
   /** Metrics of other processes, merged into this one's /metrics. */
   otherMetrics?: () => Promise<MetricsJson[]>;
 }
+
+/** How often confirmed registry events of still-waiting applications are looked for. */
+const MISSED_CONFIRMATIONS_SWEEP_MS = 60_000;
 
 export async function startServer(
   config: Config,
@@ -125,6 +134,7 @@ export async function startServer(
     ingest?.states ??
     new StateStore(redis, config.redisPrefix, config.deviceLeaseMs, config.stateCacheEntries);
 
+  const invalidateKkm = (kkmId: number) => states.invalidate(kkmId);
   const adminToken = resolveAdminToken(config.adminToken, config.dataDir, log);
   const app =
     (parts.http ?? true)
@@ -145,8 +155,9 @@ export async function startServer(
           jobs,
           adminToken,
           ingest,
-          invalidateKkm: (kkmId) => states.invalidate(kkmId),
+          invalidateKkm,
           notifier,
+          forward: applicationDecision(config.forwarding, registry),
           otherMetrics: parts.otherMetrics,
         })
       : null;
@@ -187,11 +198,17 @@ export async function startServer(
       })
     : null;
 
-  // The tax authority's confirmations are stored by the forwarder; the registry's own KKM
-  // statuses (self-service registration) follow from this event.
-  events.on('kgd.confirmed', (c) =>
-    log.info({ kkmId: c.kkmId, event: c.event, reference: c.reference }, 'KGD confirmed'),
-  );
+  // The tax authority's confirmations are stored by the forwarder; a cabinet application
+  // waiting for one is applied then (and ingest drops the KKM's state, as the cabinet does).
+  const applyConfirmed = applyConfirmedApplications({
+    registry,
+    onKkmChanged: kkmChangeFanOut({ registry, events, invalidateKkm }),
+    log,
+  });
+  events.on('kgd.confirmed', async (c) => {
+    log.info({ kkmId: c.kkmId, event: c.event, reference: c.reference }, 'KGD confirmed');
+    await applyConfirmed(c);
+  });
   const forwarding = config.roles.has('worker')
     ? startForwarding({
         config: config.forwarding,
@@ -205,6 +222,19 @@ export async function startServer(
         log,
       })
     : null;
+  // Where the confirmations come in, a confirmation no handler applied is applied later: at
+  // start (a stop between storing and applying it) and then every minute.
+  let sweep: NodeJS.Timeout | null = null;
+  if (forwarding && forwardsToKgd(config.forwarding)) {
+    const sweepOnce = () =>
+      applyMissedConfirmations(registry, applyConfirmed).then(
+        (n) => n && log.info({ applied: n }, 'KGD confirmations applied late'),
+        (err: Error) => log.warn({ err: err.message }, 'KGD confirmations: sweep failed'),
+      );
+    void sweepOnce();
+    sweep = setInterval(() => void sweepOnce(), MISSED_CONFIRMATIONS_SWEEP_MS);
+    sweep.unref();
+  }
 
   let closed = false;
   return {
@@ -229,6 +259,7 @@ export async function startServer(
     async close() {
       if (closed) return;
       closed = true;
+      if (sweep) clearInterval(sweep);
       await forwarding?.close();
       await tcp?.close();
       await app?.close();

@@ -458,6 +458,7 @@ export class Forwarder {
         event: event.kind,
         reference: event.reference,
         confirmedAt: event.confirmedAt ?? Date.now(),
+        detail: event.detail,
       });
     }
   }

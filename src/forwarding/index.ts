@@ -59,8 +59,14 @@ export function buildTransport(
       maxAgeMs: c.fileMaxAgeMs,
     });
   }
-  return new NoTransport();
+  return new NoTransport({ confirms: !forwardsToKgd(c) });
 }
+
+/**
+ * Whether some configured transport sends to the tax authority (`none` only tracks positions):
+ * then registry changes filed in the cabinet wait for the authority's confirmation.
+ */
+export const forwardsToKgd = (c: ForwardingConfig) => c.transports.some((t) => t !== 'none');
 
 /** Each configured transport and where it sends, for the operator (no secrets). */
 export function describeTransports(c: ForwardingConfig) {

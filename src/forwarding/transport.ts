@@ -16,13 +16,17 @@ export interface ForwardTransport {
 /**
  * Sends nowhere: the default of a single node. Positions are still tracked (a transport
  * switched on later starts from its own positions, the beginning), and registry events count
- * as confirmed at once, since there is no authority to wait for.
+ * as confirmed at once, since there is no authority to wait for. Beside a transport that sends
+ * to the authority (`confirms: false`) it confirms nothing: the authority's answer counts.
  */
 export class NoTransport implements ForwardTransport {
   readonly name = 'none';
   readonly positionsOnly = true;
 
+  constructor(private readonly o: { confirms?: boolean } = {}) {}
+
   async send(documents: readonly ForwardedDocument[]): Promise<Acknowledgement[]> {
+    if (this.o.confirms === false) return [];
     return documents
       .filter((d) => d.kind === 'kkm_event')
       .map((d) => ({ key: d.key, status: 'confirmed' as const, reference: 'none' }));

@@ -2,13 +2,14 @@
 // re-registration and deregistration, and wired VPN requests. The only writer of
 // `applications`. A KKM application waits for the tax authority (КГД) until `confirm` applies
 // it to the registry: at once when no forwarding transport is configured (`completeAtOnce`),
-// or when the forwarding room hears back (it calls `confirm` or `reject`).
+// or, when one is (`awaitKgd`), once the authority confirms the registry event recorded for it
+// at filing (the assembly calls `confirm` on `kgd.confirmed`).
 import type { Redis } from 'ioredis';
 import type { Db } from './db.js';
 import { ConflictError, NotFoundError } from './errors.js';
 import { chTime, isId } from './values.js';
 import { Repository, nextVersion } from './repository.js';
-import type { Kkms, KkmRecord } from './kkms.js';
+import type { AnnouncedKind, Kkms, KkmRecord } from './kkms.js';
 
 export type ApplicationKind = 'registration' | 'reregistration' | 'deregistration' | 'vpn';
 export const APPLICATION_KINDS: readonly ApplicationKind[] = [
@@ -41,13 +42,53 @@ export interface ApplicationRecord {
 }
 
 /**
- * What to do with a new KKM application: apply it at once, or leave it waiting for the tax
- * authority's answer. The forwarding room (issue 16) supplies its own; without it, at once.
+ * What to do with a new KKM application: apply it at once (`completeAtOnce`), or leave it
+ * waiting for the tax authority's answer (`awaitKgd`, when forwarding sends to it).
  */
 export type ForwardingDecision = (
   application: ApplicationRecord,
 ) => Promise<'complete' | 'await_confirmation'>;
 export const completeAtOnce: ForwardingDecision = async () => 'complete';
+
+/** The registry event a KKM application is, as the tax authority is told of it. */
+const ANNOUNCED: Partial<Record<ApplicationKind, AnnouncedKind>> = {
+  registration: 'registered',
+  reregistration: 'reregistered',
+  deregistration: 'deregistered',
+};
+
+/**
+ * The decision when forwarding sends to the tax authority: the application's registry event is
+ * recorded now (in `kkm_events`, with the application's id in its detail, so its confirmation
+ * finds the application) and the application waits; `confirm(id, { eventRecorded: true })`
+ * applies it once the authority confirmed that event. When the event cannot be recorded, the
+ * application is marked `failed` (it would wait for ever, and hold back the KKM's next one)
+ * and the error goes on to the caller.
+ */
+export function awaitKgd(kkms: Kkms, applications: Applications): ForwardingDecision {
+  return async (application) => {
+    const kind = ANNOUNCED[application.kind];
+    if (!kind) return 'complete';
+    const d = application.detail;
+    try {
+      const kkm = kind === 'registered' ? null : await kkms.getKkm(application.kkmId);
+      await kkms.announce(
+        kind,
+        application.kkmId,
+        {
+          pointId: Number(d.pointId ?? kkm?.pointId),
+          serialNumber: d.serialNumber === undefined ? undefined : String(d.serialNumber),
+          model: d.model === undefined ? undefined : String(d.model),
+        },
+        { source: 'cabinet', applicationId: application.id },
+      );
+    } catch (err) {
+      await applications.fail(application.id).catch(() => undefined);
+      throw err;
+    }
+    return 'await_confirmation';
+  };
+}
 
 /** What applying an application changed in the registry (ingest must re-read that KKM). */
 export interface Applied {
@@ -150,15 +191,41 @@ export class Applications extends Repository {
     return rows.map(fromRow);
   }
 
+  /** KKM applications of every organization still waiting for the tax authority. */
+  async waitingForKgd(): Promise<ApplicationRecord[]> {
+    const rows = await this.db.rows<Row>(
+      `SELECT ${COLUMNS} FROM applications FINAL
+       WHERE kind != 'vpn' AND startsWith(status, 'awaiting')
+       ORDER BY application_id LIMIT 100000`,
+    );
+    return rows.map(fromRow);
+  }
+
   /**
    * Applies a waiting application to the registry (the tax authority confirmed it, or no
    * confirmation is needed): registers, moves or deregisters the KKM, then marks it done. A
    * registration takes the KGD number the tax authority gave (`fnsKkmId`); without one, the
-   * KKM's own ID stands in.
+   * KKM's own ID stands in. `eventRecorded`: its registry event was recorded when it was filed
+   * (`awaitKgd`), so applying it records none.
    */
-  async confirm(id: number, answer: { fnsKkmId?: string } = {}): Promise<Applied> {
-    const application = await this.waiting(id);
+  async confirm(
+    id: number,
+    answer: { fnsKkmId?: string; eventRecorded?: boolean } = {},
+  ): Promise<Applied> {
+    const found = await this.waiting(id);
+    // Under the lock filing takes: two confirmations of one application apply it once.
+    if (!found.kkmId) return this.apply(found, answer);
+    return this.withLock(`kkm-application:${found.kkmId}`, async () =>
+      this.apply(await this.waiting(id), answer),
+    );
+  }
+
+  private async apply(
+    application: ApplicationRecord,
+    answer: { fnsKkmId?: string; eventRecorded?: boolean },
+  ): Promise<Applied> {
     const d = application.detail;
+    const applying = { eventRecorded: answer.eventRecorded ?? false };
     let kkm: KkmRecord | null = null;
     if (application.kind === 'registration') {
       await this.kkms.createKkm(
@@ -171,14 +238,20 @@ export class Applications extends Repository {
           year: Number(d.year ?? 0),
         },
         application.kkmId,
+        applying,
       );
       kkm = await this.kkms.getKkm(application.kkmId);
     } else if (application.kind === 'reregistration') {
-      kkm = await this.kkms.moveToPoint(application.kkmId, Number(d.pointId));
+      kkm = await this.kkms.moveToPoint(application.kkmId, Number(d.pointId), applying);
     } else if (application.kind === 'deregistration') {
-      kkm = await this.kkms.setStatus(application.kkmId, 'deregistered');
+      kkm = await this.kkms.setStatus(application.kkmId, 'deregistered', applying);
     }
     return { application: await this.decide(application, STATUS[application.kind].done), kkm };
+  }
+
+  /** A waiting application that never reached the tax authority: nothing changes. */
+  async fail(id: number): Promise<ApplicationRecord> {
+    return this.decide(await this.waiting(id), 'failed');
   }
 
   /** The tax authority refused a waiting application: nothing changes in the registry. */

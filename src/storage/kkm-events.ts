@@ -183,6 +183,17 @@ export class KkmEvents {
     return rows.map(fromRow);
   }
 
+  /** The confirmed events of these KKMs. */
+  async confirmedOf(kkmIds: readonly number[]): Promise<KkmEvent[]> {
+    if (!kkmIds.length) return [];
+    const rows = await this.db.rows<EventRow>(
+      `${SELECT_EVENTS} WHERE kkm_id IN {ids:Array(UInt32)} AND confirmed_at IS NOT NULL
+       ORDER BY kkm_id, event_seq`,
+      { ids: kkmIds },
+    );
+    return rows.map(fromRow);
+  }
+
   /**
    * Stores the authority's confirmations of events, `[kkmId, eventSeq, reference]` each, in one
    * read and one insert; returns the events newly confirmed (unknown ones and those confirmed

@@ -11,7 +11,7 @@ import { ConflictError, InvalidInputError, NotFoundError } from './errors.js';
 import { UnknownIds } from './unknown-ids.js';
 import { Repository, nextVersion, requireId, requireText } from './repository.js';
 import type { Orgs } from './orgs.js';
-import type { KkmEventKind, KkmEvents, KkmEventSubject } from './kkm-events.js';
+import type { KkmEvent, KkmEventKind, KkmEvents, KkmEventSubject } from './kkm-events.js';
 
 export const KKM_STATUSES: readonly KkmStatus[] = ['active', 'blocked', 'deregistered'];
 
@@ -37,6 +37,17 @@ export interface KkmRecord {
   year: number;
   createdAt: Date;
 }
+
+/**
+ * How a registry change is applied. `eventRecorded`: its registry event was recorded (and
+ * forwarded) before, when the application was filed (`announce`), so none is recorded again.
+ */
+export interface ApplyOptions {
+  eventRecorded?: boolean;
+}
+
+/** The changes a cabinet application asks the tax authority to confirm. */
+export type AnnouncedKind = 'registered' | 'reregistered' | 'deregistered';
 
 export interface CreateKkmInput {
   serialNumber: string;
@@ -123,6 +134,7 @@ export class Kkms extends Repository {
     input: CreateKkmInput,
     /** An id handed out before (`allocateKkmId`, for an application); default: a new one. */
     reservedId?: number,
+    { eventRecorded = false }: ApplyOptions = {},
   ): Promise<{ kkmId: number }> {
     requireId('point', pointId);
     const serialNumber = requireText('serialNumber', input.serialNumber);
@@ -147,6 +159,7 @@ export class Kkms extends Repository {
       version: nextVersion(),
     });
     this.unknownKkms.registered(kkmId);
+    if (eventRecorded) return { kkmId };
     const org = await this.orgs.getOrg(point.orgId);
     await this.kkmEvents.record(
       {
@@ -181,8 +194,50 @@ export class Kkms extends Repository {
     );
   }
 
+  /**
+   * Records the registry event of a change that is applied only once the tax authority
+   * confirms it (a cabinet application), before the change itself: a registration's as the new
+   * KKM's first event (its id allocated, its row not written yet), a re-registration's (with
+   * the new point) or a deregistration's as the KKM's next, under its lock as every registry
+   * event is numbered. Applying the change later passes `eventRecorded`, so it is not recorded
+   * twice.
+   */
+  async announce(
+    kind: AnnouncedKind,
+    kkmId: number,
+    change: { pointId: number; serialNumber?: string; model?: string },
+    detail: Record<string, unknown>,
+  ): Promise<KkmEvent> {
+    requireId('kkm', kkmId);
+    if (kind === 'registered') {
+      const point = await this.orgs.getPoint(change.pointId);
+      if (!point) throw new NotFoundError('point', change.pointId);
+      const subject: KkmEventSubject = {
+        kkmId,
+        orgId: point.orgId,
+        pointId: point.pointId,
+        // The authority gives the KGD number when it confirms the registration.
+        kgdNumber: '',
+        bin: (await this.orgs.getOrg(point.orgId))?.bin ?? '',
+        serialNumber: change.serialNumber ?? '',
+        model: change.model ?? '',
+      };
+      return this.kkmEvents.record(subject, kind, detail, { first: true });
+    }
+    return this.withLock(`kkm:${kkmId}`, async () => {
+      const row = await this.kkmRow(kkmId);
+      if (!row) throw new NotFoundError('kkm', kkmId);
+      const subject = await this.eventSubject({ ...row, point_id: change.pointId });
+      return this.kkmEvents.record(subject, kind, detail);
+    });
+  }
+
   /** Moves a KKM to another point of its organization (re-registration done). */
-  async moveToPoint(kkmId: number, pointId: number): Promise<KkmRecord> {
+  async moveToPoint(
+    kkmId: number,
+    pointId: number,
+    { eventRecorded = false }: ApplyOptions = {},
+  ): Promise<KkmRecord> {
     requireId('kkm', kkmId);
     return this.withLock(`kkm:${kkmId}`, async () => {
       const row = await this.kkmRow(kkmId);
@@ -191,7 +246,9 @@ export class Kkms extends Repository {
       if (!point || point.orgId !== Number(row.org_id)) throw new NotFoundError('point', pointId);
       const updated = await this.writeKkm(row, { point_id: pointId });
       await this.event(kkmId, 'point_changed', { from: Number(row.point_id), to: pointId });
-      await this.recordKkmEvent(updated, 'reregistered', { from: Number(row.point_id) });
+      if (!eventRecorded) {
+        await this.recordKkmEvent(updated, 'reregistered', { from: Number(row.point_id) });
+      }
       return kkmFromRow(updated);
     });
   }
@@ -308,7 +365,11 @@ export class Kkms extends Repository {
    * Moves a KKM to `status`. Setting the current status again changes nothing; deregistered
    * is final (any other status for a deregistered KKM → ConflictError).
    */
-  async setStatus(kkmId: number, status: KkmStatus): Promise<KkmRecord> {
+  async setStatus(
+    kkmId: number,
+    status: KkmStatus,
+    { eventRecorded = false }: ApplyOptions = {},
+  ): Promise<KkmRecord> {
     requireId('kkm', kkmId);
     if (!KKM_STATUSES.includes(status)) {
       throw new InvalidInputError('status', `must be one of ${KKM_STATUSES.join(', ')}`);
@@ -325,7 +386,9 @@ export class Kkms extends Repository {
       }
       const updated = await this.writeKkm(row, { status });
       await this.event(kkmId, 'status_changed', { from: row.status, to: status });
-      await this.recordKkmEvent(row, STATUS_EVENTS[status], { from: row.status });
+      if (!eventRecorded) {
+        await this.recordKkmEvent(row, STATUS_EVENTS[status], { from: row.status });
+      }
       return kkmFromRow(updated);
     });
   }
@@ -386,15 +449,19 @@ export class Kkms extends Repository {
     return next;
   }
 
-  /** An audit row in device_events (never the token itself). */
   /** The event the tax authority is told of, for a KKM whose lock the caller holds. */
   private async recordKkmEvent(
     row: KkmRow,
     kind: KkmEventKind,
     detail: Record<string, unknown>,
   ): Promise<void> {
+    await this.kkmEvents.record(await this.eventSubject(row), kind, { source: 'admin', ...detail });
+  }
+
+  /** What a registry event says of the KKM this row is. */
+  private async eventSubject(row: KkmRow): Promise<KkmEventSubject> {
     const orgId = Number(row.org_id);
-    const subject: KkmEventSubject = {
+    return {
       kkmId: Number(row.kkm_id),
       orgId,
       pointId: Number(row.point_id),
@@ -403,9 +470,9 @@ export class Kkms extends Repository {
       serialNumber: row.serial_number,
       model: row.model,
     };
-    await this.kkmEvents.record(subject, kind, { source: 'admin', ...detail });
   }
 
+  /** An audit row in device_events (never the token itself). */
   private async event(kkmId: number, kind: string, detail: Record<string, unknown>) {
     await this.insert('device_events', {
       kkm_id: kkmId,

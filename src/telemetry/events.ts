@@ -48,6 +48,8 @@ export interface KgdConfirmed {
   /** The authority's reference, when it gave one. */
   reference: string;
   confirmedAt: number;
+  /** The event's detail as recorded (a cabinet application's carries its `applicationId`). */
+  detail: Record<string, unknown>;
 }
 
 export interface RaisedNotification extends NewNotification {

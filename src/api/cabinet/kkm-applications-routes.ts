@@ -2,7 +2,8 @@
 // KKM, take its token, move it to another point, deregister it, ask for a wired VPN, and read
 // the applications these make. Every change is an application of the organization; KKM
 // applications wait for the tax authority unless no forwarding is configured, when they
-// complete at once (ctx.forward decides; the forwarding room supplies its own).
+// complete at once (ctx.forward decides; the server passes `applicationDecision`, and applies a
+// waiting one when the authority confirms it: src/app/kgd-applications.ts).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static, type TSchema } from 'typebox';
@@ -62,7 +63,8 @@ const ApplicationStatusView = Type.Object({
   status: Type.String({
     description:
       'awaiting_kgd_registration / awaiting_reregistration / awaiting_kgd_deregistration while ' +
-      'the tax authority answers; registered / reregistered / deregistered once applied',
+      'the tax authority answers; registered / reregistered / deregistered once applied; ' +
+      'rejected when refused, failed when it could not be sent',
   }),
 });
 const KkmCreatedView = Type.Object({

@@ -4081,7 +4081,7 @@ export interface paths {
             'application/json': {
               applicationId: number;
               kkmId: number;
-              /** @description awaiting_kgd_registration / awaiting_reregistration / awaiting_kgd_deregistration while the tax authority answers; registered / reregistered / deregistered once applied */
+              /** @description awaiting_kgd_registration / awaiting_reregistration / awaiting_kgd_deregistration while the tax authority answers; registered / reregistered / deregistered once applied; rejected when refused, failed when it could not be sent */
               status: string;
             };
           };
@@ -4204,7 +4204,7 @@ export interface paths {
             'application/json': {
               applicationId: number;
               kkmId: number;
-              /** @description awaiting_kgd_registration / awaiting_reregistration / awaiting_kgd_deregistration while the tax authority answers; registered / reregistered / deregistered once applied */
+              /** @description awaiting_kgd_registration / awaiting_reregistration / awaiting_kgd_deregistration while the tax authority answers; registered / reregistered / deregistered once applied; rejected when refused, failed when it could not be sent */
               status: string;
             };
           };
