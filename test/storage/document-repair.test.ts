@@ -4,27 +4,19 @@
 // cabinet's receipt, the receipt check, the cancellation, the KKM's activity, the daily sums
 // and the forwarding head all hold it, and a second repair of a document that was not missing
 // changes no answer.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
+import { openTestStore } from '../harness/store.js';
 import { ticketFigures } from '../../src/fiscal/document-rows.js';
 import { ticketNumber } from '../../src/fiscal/device-state.js';
 import { wallClockAt } from '../../src/protocol/datetime.js';
 import { seededRandom, ticket } from '../../src/sim/documents.js';
 import { CabinetQueries } from '../../src/storage/cabinet-queries.js';
-import { openDb } from '../../src/storage/db.js';
 import { repairDocument } from '../../src/storage/document-repair.js';
-import { migrate } from '../../src/storage/migrations.js';
 import { ticketColumns203 } from '../../src/storage/ticket-columns-203.js';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'ofd-test-'));
-const db = openDb({ dataDir });
-t.teardown(async () => {
-  await db.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
-await migrate(db);
+const store = await openTestStore('repair');
+const db = store.db;
+t.teardown(() => store.close());
 
 const KKM = 77;
 const KGD = '000077';

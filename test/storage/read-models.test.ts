@@ -4,26 +4,18 @@
 // and counts a receipt stored twice once; the KKM overview takes the last document's state
 // from kkm_activity; one receipt is read from cabinet_receipts with its annulled flag; and
 // reads go to the read sessions while the writer's session is busy.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
+import { openTestStore } from '../harness/store.js';
 import { ticketFigures } from '../../src/fiscal/document-rows.js';
 import { ticketNumber } from '../../src/fiscal/device-state.js';
 import { wallClockAt } from '../../src/protocol/datetime.js';
 import { seededRandom, ticket } from '../../src/sim/documents.js';
 import { CabinetQueries } from '../../src/storage/cabinet-queries.js';
-import { openDb } from '../../src/storage/db.js';
-import { migrate } from '../../src/storage/migrations.js';
 import { ticketColumns203 } from '../../src/storage/ticket-columns-203.js';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'ofd-test-'));
-const db = openDb({ dataDir });
-t.teardown(async () => {
-  await db.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
-await migrate(db);
+const store = await openTestStore('read-models');
+const db = store.db;
+t.teardown(() => store.close());
 
 const KKM = 41;
 const day0 = Date.UTC(2026, 2, 10, 9, 0, 0);
