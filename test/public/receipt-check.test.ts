@@ -435,7 +435,7 @@ t.test(
     t.equal(overJson.statusCode, 429);
     t.equal((await open(qr, {}, '10.9.9.10')).statusCode, 200, 'another address');
     // The buckets live in Redis, under this deployment's prefix.
-    const keys = await server.redis.keys(`${server.config.redisPrefix}receipt-rate:*`);
+    const keys = await server.redis.keys(`${server.config.redisPrefix}rate:receipt:*`);
     t.ok(keys.length > 0);
   },
 );
