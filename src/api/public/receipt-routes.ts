@@ -22,11 +22,11 @@
 import { hash } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
-import { LRUCache } from 'lru-cache';
 import { TokenBuckets } from '../../access/token-buckets.js';
 import { parseReceiptQuery, type ReceiptKey } from '../../fiscal/receipt-url.js';
 import type { Db } from '../../storage/db.js';
 import { SharedRateBuckets } from '../../storage/rate-buckets.js';
+import { TtlCache } from '../../storage/ttl-cache.js';
 import {
   cachedRow,
   cachedValues,
@@ -115,27 +115,47 @@ function sentKey(q: Query): string | null {
   return `${i}\n${f}\n${s}\n${t}`;
 }
 
+/**
+ * Answers held for `ttlMs` each, at most `max` of them: the oldest goes first when full (first
+ * in, first out: since every answer expires anyway, recency would keep little more, at the
+ * cost of reordering on every hit).
+ */
+class HeldAnswers {
+  private readonly entries = new Map<string, { answer: Answer; expires: number }>();
+
+  constructor(
+    private readonly max: number,
+    private readonly ttlMs: number,
+  ) {}
+
+  get(key: string): Answer | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expires > Date.now()) return entry.answer;
+    this.entries.delete(key);
+    return undefined;
+  }
+
+  set(key: string, answer: Answer): void {
+    this.entries.delete(key);
+    this.entries.set(key, { answer, expires: Date.now() + this.ttlMs });
+    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+  }
+}
+
 /** The receipts QR codes name, as answers, held for a while when the settings say so. */
 function answerSource(db: Db, settings: ReceiptCheckConfig, cache?: ReceiptCheckCache) {
   const lookup = new ReceiptLookup(db, cache);
   const ttl = settings.cacheTtlMs;
-  const sellers = new LRUCache<string, Promise<SellerAnswer | null>>({
-    max: SELLER_CACHE_ENTRIES,
-    ttl,
-  });
+  const sellers = new TtlCache<string, SellerAnswer | null>(ttl, SELLER_CACHE_ENTRIES);
   const sellerOf = (values: readonly unknown[]) => {
-    const ids = [COLUMN.org_id, COLUMN.point_id, COLUMN.kkm_id].map((c) => Number(values[c]));
-    const id = ids.join(':');
-    let seller = sellers.get(id);
-    if (!seller) {
-      seller = lookup.seller(ids[0]!, ids[1]!, ids[2]!).then((s) => {
-        if (!s) sellers.delete(id);
-        return s && { seller: s, facts: sellerFacts(s), digest: digestOf(JSON.stringify(s), 8) };
-      });
-      seller.catch(() => sellers.delete(id));
-      sellers.set(id, seller);
-    }
-    return seller;
+    const [org, point, kkm] = [COLUMN.org_id, COLUMN.point_id, COLUMN.kkm_id].map((c) =>
+      Number(values[c]),
+    ) as [number, number, number];
+    return sellers.get(`${org}:${point}:${kkm}`, async () => {
+      const s = await lookup.seller(org, point, kkm);
+      return s && { seller: s, facts: sellerFacts(s), digest: digestOf(JSON.stringify(s), 8) };
+    });
   };
   /** The answer to a check by `key`, with its columns (to render it at once), or null. */
   const load = async (key: ReceiptKey) => {
@@ -149,9 +169,7 @@ function answerSource(db: Db, settings: ReceiptCheckConfig, cache?: ReceiptCheck
     const answer: Answer = { key, value, seller, digest, pages: {} };
     return { answer, values };
   };
-  const answers = settings.cacheEntries
-    ? new LRUCache<string, Answer>({ max: settings.cacheEntries, ttl })
-    : null;
+  const answers = settings.cacheEntries ? new HeldAnswers(settings.cacheEntries, ttl) : null;
   return {
     /** The answer held for these QR parameters as sent, if any. */
     held: (sent: string | null) => (sent === null ? undefined : answers?.get(sent)),
