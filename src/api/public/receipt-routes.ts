@@ -143,6 +143,31 @@ class HeldAnswers {
   }
 }
 
+/** Bytes of the pages held, in slabs of this size. */
+const SLAB_BYTES = 256 * 1024;
+
+/**
+ * The bytes of held pages, written one after another into shared slabs instead of a buffer
+ * each (which costs an allocation and, past a few KiB, zero-filling of its own): held answers
+ * go first in, first out, so a slab is freed soon after the last of its pages.
+ */
+class PageBytes {
+  private slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+  private used = 0;
+
+  of(text: string): Buffer {
+    const most = text.length * 3; // UTF-8 bytes per UTF-16 unit, at most
+    if (most > SLAB_BYTES / 8) return Buffer.from(text);
+    if (this.used + most > SLAB_BYTES) {
+      this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      this.used = 0;
+    }
+    const start = this.used;
+    this.used += this.slab.write(text, start);
+    return this.slab.subarray(start, this.used);
+  }
+}
+
 /** The receipts QR codes name, as answers, held for a while when the settings say so. */
 function answerSource(db: Db, settings: ReceiptCheckConfig, cache?: ReceiptCheckCache) {
   const lookup = new ReceiptLookup(db, cache);
@@ -192,6 +217,7 @@ export async function receiptCheckRoutes(
     ? new ReceiptCheckCache(opts.redis, opts.redisPrefix, settings.redisDays)
     : undefined;
   const answers = answerSource(opts.db, settings, cache);
+  const bytes = new PageBytes();
   const maxAge = `public, max-age=${Math.floor(settings.cacheTtlMs / 1000)}`;
 
   const isPage = (url: string | undefined) => url !== RECEIPT_JSON_PATH;
@@ -276,7 +302,7 @@ export async function receiptCheckRoutes(
     let page = answer.pages[lang];
     if (!page) {
       const html = receiptPage(found.columns(), answer.key, answer.seller.facts, lang, pagePath);
-      page = answer.pages[lang] = Buffer.from(html);
+      page = answer.pages[lang] = bytes.of(html);
     }
     return reply.send(page);
   });
@@ -303,7 +329,7 @@ export async function receiptCheckRoutes(
       if (notModified(req, reply, `"${answer.digest}"`)) return reply.code(304).send();
       if (!answer.json) {
         const receipt = receiptOfRow(cachedRow(answer.key.deviceTime, found.columns()));
-        answer.json = Buffer.from(JSON.stringify(publicReceipt(receipt, answer.seller.seller)));
+        answer.json = bytes.of(JSON.stringify(publicReceipt(receipt, answer.seller.seller)));
       }
       return reply.type('application/json; charset=utf-8').send(answer.json);
     },
