@@ -17,7 +17,7 @@ export interface Bucket {
 }
 
 /**
- * The bucket every ingest process shares: takes `spent` tokens (it may go below zero) and
+ * The bucket every process shares: takes `spent` tokens (it may go below zero) and
  * answers how many are left.
  */
 export type BucketSource = (key: string | number, spent: number) => Promise<number>;
