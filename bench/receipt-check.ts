@@ -12,7 +12,8 @@
 // commit writes into the Redis read model are made from the same rows), and then the
 // server is started as `npm start` runs it (a child process, so autocannon in this process
 // does not share its thread), on that DATA_DIR, with the rate limit high enough never to trip
-// (it still runs on every request).
+// (it still runs on every request: each check spends from the server's bucket for the
+// address, which reports to the shared one in Redis every 16 checks).
 //
 //   npm run bench:receipt-check   BENCH_RECEIPTS (100000) BENCH_KKMS (100) BENCH_SECONDS (10)
 //                                 BENCH_CONNECTIONS (50) BENCH_WARM=0 skips the warm pass

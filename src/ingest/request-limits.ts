@@ -5,12 +5,12 @@
 // POST /kkm from an address over its rate gets 429 before its body is read.
 // Each process limits what it sees: behind N ingest processes a device that spreads its
 // requests over all of them could get up to N times its rate.
-import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { encodeResponse, peekCommand, resultResponse } from '../protocol/codec.js';
 import type { Frame } from '../protocol/framer.js';
 import { Command, ResultCode } from '../protocol/schema.js';
 import { presentsToken, type DeviceState } from '../fiscal/device-state.js';
+import { TokenBuckets, type Bucket } from '../access/token-buckets.js';
 
 /** Where a request came from. */
 export interface Peer {
@@ -50,109 +50,10 @@ export function refusal(frame: Frame, scope: LimitScope, command: number): Buffe
   );
 }
 
-interface Bucket {
-  tokens: number;
-  /** performance.now() of the last refill. */
-  at: number;
-  /** Refusals not logged yet, and when the last log line about this key was written. */
-  refused: number;
-  loggedAt: number;
-  /** Shared buckets: tokens spent here not yet reported, and whether a report is under way. */
-  unsynced?: number;
-  syncing?: boolean;
-}
-
-/**
- * The bucket every ingest process shares: takes `spent` tokens (it may go below zero) and
- * answers how many are left.
- */
-export type BucketSource = (key: string | number, spent: number) => Promise<number>;
+export { TokenBuckets, type Bucket, type BucketSource } from '../access/token-buckets.js';
 
 /** How often a key over its limit is logged at most (with the count of refusals since). */
 const LOG_EVERY_MS = 10_000;
-
-/**
- * Token buckets by key: `rate` tokens a second up to `burst`. The map is bounded: buckets that
- * have refilled are dropped by `sweep` (a new bucket starts full, so nothing is lost), and when
- * it is full anyway the least recently used bucket goes first, which only ever makes one key's
- * limit laxer.
- *
- * With a `source` the budget is shared by every process: each local bucket spends as before
- * and reports what it spent to the shared one every chunk (a tenth of the burst, at most a
- * second's worth) of requests, then takes the shared level when that is lower — what other
- * processes spent. No request waits for Redis; a process overspends a key by at most a chunk
- * between reports. When Redis fails the local bucket goes on alone.
- */
-export class TokenBuckets<K extends number | string> {
-  private readonly buckets: LRUCache<K, Bucket>;
-  private readonly chunk: number;
-
-  constructor(
-    readonly rate: number,
-    readonly burst: number,
-    maxKeys = 1_000_000,
-    private readonly source?: BucketSource,
-  ) {
-    this.buckets = new LRUCache({ max: maxKeys });
-    this.chunk = Math.max(1, Math.min(Math.ceil(burst / 10), Math.ceil(rate)));
-  }
-
-  get size(): number {
-    return this.buckets.size;
-  }
-
-  /** Takes one token for `key`; the bucket when there was none left, else null. */
-  take(key: K, now = performance.now()): Bucket | null {
-    let bucket = this.buckets.get(key);
-    if (!bucket) {
-      bucket = { tokens: this.burst, at: now, refused: 0, loggedAt: -Infinity };
-      this.buckets.set(key, bucket);
-    } else {
-      bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) * this.rate) / 1000);
-      bucket.at = now;
-    }
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      if (this.source) this.spent(key, bucket);
-      return null;
-    }
-    return bucket;
-  }
-
-  /** Counts a token spent; every chunk, reports them and takes in the others' spending. */
-  private spent(key: K, bucket: Bucket): void {
-    bucket.unsynced = (bucket.unsynced ?? 0) + 1;
-    if (bucket.syncing || bucket.unsynced < this.chunk) return;
-    const reported = bucket.unsynced;
-    bucket.unsynced = 0;
-    bucket.syncing = true;
-    this.source!(key, reported)
-      .then(
-        (level) => {
-          // Spent here since the report was sent counts against the shared level too.
-          bucket.tokens = Math.min(bucket.tokens, level - (bucket.unsynced ?? 0));
-        },
-        () => undefined,
-      )
-      .finally(() => {
-        bucket.syncing = false;
-      });
-  }
-
-  /** Whether `key` has a token left, without taking it. */
-  available(key: K, now = performance.now()): boolean {
-    const bucket = this.buckets.get(key);
-    return !bucket || bucket.tokens + ((now - bucket.at) * this.rate) / 1000 >= 1;
-  }
-
-  /** Drops the buckets that are full again (their unreported spending is forgiven). */
-  sweep(now = performance.now()): void {
-    for (const [key, b] of this.buckets.entries()) {
-      if (b.syncing) continue;
-      if (b.tokens + ((now - b.at) * this.rate) / 1000 >= this.burst) this.buckets.delete(key);
-    }
-  }
-}
 
 export interface RequestLimits {
   /** Requests a second per device ID (0: no limit), with bursts of up to `deviceBurst`. */

@@ -6,8 +6,11 @@
 // receipt was printed with) and device time: `receipt-check:1:<kgd>:<YYYY-MM-DD>` →
 // `<number> <hh:mm:ss>` → a JSON array of the columns in CACHED_COLUMNS' order, deflated (no
 // names, no per-receipt key and expiry; the 1 is the value's format). A receipt of ten lines
-// takes about 760 bytes as JSON, 240 deflated, some 400 in Redis with the hash's own overhead
-// (bench/RESULTS.md); inflating costs a check some 10–30 µs. A hash lives
+// takes about 760 bytes as JSON, 240 deflated, some 340 in Redis with the hash's own overhead
+// (bench/RESULTS.md); inflating and parsing it costs a check about 10 µs, and the check renders
+// its page straight from the array (api/public/receipt-page.ts). Deflating with a 1 KiB window
+// (all a value needs) costs a commit some 9 µs a receipt, a quarter less than zlib's default;
+// zlib's asynchronous calls would cost the main thread more than that just to issue. A hash lives
 // OFD_RECEIPT_CHECK_CACHE_DAYS after its last commit. Redis is a cache here: when it is flushed
 // or unreachable, the engine answers and the answer is cached again.
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
@@ -59,6 +62,16 @@ export const CACHED_COLUMNS = [
 ] as const;
 
 type Row = Record<string, unknown>;
+export type CachedColumn = (typeof CACHED_COLUMNS)[number];
+
+/** Where each column is in a cached value's array. */
+export const COLUMN = Object.fromEntries(CACHED_COLUMNS.map((c, i) => [c, i])) as Record<
+  CachedColumn,
+  number
+>;
+
+/** A small window is enough for a value of a few KiB, and much cheaper to set up per value. */
+const DEFLATE = { windowBits: 10, memLevel: 5 };
 type Place = Pick<ReceiptKey, 'kgdNumber' | 'number' | 'deviceTime'>;
 
 /** One receipt as cached: where (without the prefix) and the value. */
@@ -73,7 +86,7 @@ const fieldOf = (k: Place) => `${k.number} ${k.deviceTime.slice(11)}`;
 
 /** The cached form of a receipt_check row (as the engine answers it, or as a commit makes it). */
 export function cachedEntry(key: Place, row: Row): CachedEntry {
-  const value = deflateRawSync(JSON.stringify(CACHED_COLUMNS.map((c) => row[c] ?? null)));
+  const value = deflateRawSync(JSON.stringify(CACHED_COLUMNS.map((c) => row[c] ?? null)), DEFLATE);
   return { hash: hashOf(key), field: fieldOf(key), value };
 }
 
@@ -91,6 +104,17 @@ export function entriesOfDocument(doc: Row): CachedEntry[] {
   return numbers.map((number) => cachedEntry({ kgdNumber, number, deviceTime }, row));
 }
 
+/** The columns of a cached value, in CACHED_COLUMNS' order. */
+export const cachedValues = (value: Buffer): unknown[] =>
+  JSON.parse(inflateRawSync(value).toString()) as unknown[];
+
+/** A cached value as a receipt_check row (with `wall_time`, the device time of its place). */
+export function cachedRow(deviceTime: string, values: readonly unknown[]): Row {
+  const row: Row = { wall_time: deviceTime };
+  CACHED_COLUMNS.forEach((c, i) => (row[c] = values[i]));
+  return row;
+}
+
 export class ReceiptCheckCache {
   private readonly ttlSeconds: number;
 
@@ -105,12 +129,13 @@ export class ReceiptCheckCache {
 
   /** The cached row (with `wall_time`) of the receipt at that place, or null on a miss. */
   async get(key: Place): Promise<Row | null> {
-    const value = await this.redis.hgetBuffer(this.prefix + hashOf(key), fieldOf(key));
-    if (value === null) return null;
-    const values = JSON.parse(inflateRawSync(value).toString()) as unknown[];
-    const row: Row = { wall_time: key.deviceTime };
-    CACHED_COLUMNS.forEach((c, i) => (row[c] = values[i]));
-    return row;
+    const value = await this.value(key);
+    return value && cachedRow(key.deviceTime, cachedValues(value));
+  }
+
+  /** The cached value (deflated columns) of the receipt at that place, or null on a miss. */
+  value(key: Place): Promise<Buffer | null> {
+    return this.redis.hgetBuffer(this.prefix + hashOf(key), fieldOf(key));
   }
 
   /**

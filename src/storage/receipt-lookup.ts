@@ -9,7 +9,13 @@ import { TupleParam } from '@clickhouse/client';
 import DataLoader from 'dataloader';
 import type { ReceiptKey } from '../fiscal/receipt-url.js';
 import type { Db } from './db.js';
-import { cachedEntry, entriesOfDocument, type ReceiptCheckCache } from './receipt-check-cache.js';
+import {
+  cachedEntry,
+  cachedRow,
+  cachedValues,
+  entriesOfDocument,
+  type ReceiptCheckCache,
+} from './receipt-check-cache.js';
 import { receiptLinesOfRow, type TicketDetail } from './cabinet-queries.js';
 import { readTicket203, type Ticket203 } from './ticket-columns-203.js';
 
@@ -83,16 +89,25 @@ export class ReceiptLookup {
 
   /** The receipt all four facts name (KGD number, number, device time and total), or null. */
   async find(key: ReceiptKey): Promise<FoundReceipt | null> {
-    let row: Record<string, unknown> | null = null;
-    if (this.cache) {
-      // Redis unreachable: the engine answers.
-      row = await this.cache.get(key).catch(() => null);
-    }
-    if (!row) {
-      row = await this.loader.load(key);
-      if (row && this.cache) void this.cache.fill([cachedEntry(key, row)]);
-    }
+    const value = await this.value(key);
+    const row = value && cachedRow(key.deviceTime, cachedValues(value));
     return row && Number(row.total) === key.total ? receiptOfRow(row) : null;
+  }
+
+  /**
+   * What the check shows of the receipt at that place (KGD number, number, device time; the
+   * total is the caller's to compare), in the read model's form (receipt-check-cache.ts): from
+   * Redis, else from the engine (and then cached), or null when there is no such receipt.
+   */
+  async value(key: ReceiptKey): Promise<Buffer | null> {
+    // Redis unreachable: the engine answers.
+    const cached = this.cache && (await this.cache.value(key).catch(() => null));
+    if (cached) return cached;
+    const row = await this.loader.load(key);
+    if (!row) return null;
+    const entry = cachedEntry(key, row);
+    if (this.cache) void this.cache.fill([entry]);
+    return entry.value;
   }
 
   /**
@@ -198,7 +213,8 @@ export class ReceiptLookup {
   }
 }
 
-function receiptOfRow(r: Record<string, unknown>): FoundReceipt {
+/** A receipt_check row (with `wall_time` and `cancelled_at`) as the check shows it. */
+export function receiptOfRow(r: Record<string, unknown>): FoundReceipt {
   return {
     kkmId: Number(r.kkm_id),
     orgId: Number(r.org_id),

@@ -19,6 +19,9 @@ import { parseReceiptQuery, type ReceiptKey } from '../../src/fiscal/receipt-url
 import { ReceiptCheckCache } from '../../src/storage/receipt-check-cache.js';
 import { ReceiptLookup } from '../../src/storage/receipt-lookup.js';
 import { deleteKeys } from '../harness/redis-keys.js';
+import { createHttpApp } from '../../src/api/http/app.js';
+import { securityHeaders } from '../../src/api/security-headers.js';
+import { receiptCheckRoutes } from '../../src/api/public/receipt-routes.js';
 
 const RATE_MAX = 30;
 const server = await startTestServer({
@@ -336,6 +339,21 @@ t.test('answers carry an ETag and a short max-age; a revalidation gets 304', asy
   t.equal(jsonAgain.statusCode, 304);
 });
 
+t.test('the page carries every header helmet gives other answers, as constants', async (t) => {
+  const page = await open(qr);
+  const health = await server.app!.inject({ method: 'GET', url: '/healthz' });
+  const own = ['content-type', 'content-length', 'content-security-policy', 'date', 'connection'];
+  const names = Object.keys(health.headers).filter((h) => !own.includes(h));
+  t.ok(names.includes('x-frame-options') && names.length >= 8, names.join(' '));
+  for (const name of names) t.equal(page.headers[name], health.headers[name], name);
+  t.equal(
+    page.headers['content-security-policy'],
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    'no script, no framing',
+  );
+  t.equal(page.headers['x-robots-tag'], 'noindex');
+});
+
 t.test('Russian and Kazakh: ?lang= first, else Accept-Language', async (t) => {
   const kk = await open(`${qr}&lang=kk`);
   t.equal(kk.statusCode, 200);
@@ -435,7 +453,7 @@ t.test(
     t.equal(overJson.statusCode, 429);
     t.equal((await open(qr, {}, '10.9.9.10')).statusCode, 200, 'another address');
     // The buckets live in Redis, under this deployment's prefix.
-    const keys = await server.redis.keys(`${server.config.redisPrefix}receipt-rate:*`);
+    const keys = await server.redis.keys(`${server.config.redisPrefix}rate:receipt:*`);
     t.ok(keys.length > 0);
   },
 );
@@ -485,3 +503,79 @@ t.test(
     t.ok(cancelled?.cancelled_at, 'a cancelled receipt cached again with its cancellation');
   },
 );
+
+/** The check's routes in an app of their own: another API process, or this one restarted. */
+async function anotherProcess() {
+  const app = createHttpApp();
+  await securityHeaders(app, {});
+  await app.register(receiptCheckRoutes, {
+    db: server.db,
+    redis: server.redis,
+    redisPrefix: prefix,
+    settings: server.config.receiptCheck,
+  });
+  await app.ready();
+  t.teardown(() => app.close());
+  return {
+    open: (url: string, headers: Record<string, string> = {}, remoteAddress = '10.7.0.1') => {
+      const { pathname, search } = new URL(url, 'http://x');
+      return app.inject({ method: 'GET', url: pathname + search, headers, remoteAddress });
+    },
+  };
+}
+
+t.test(
+  'the ETag is the same in another process and after a restart; a cancellation changes it',
+  async (t) => {
+    const sold = await sell(dev, seededRandom(23), new Date('2026-03-10T13:00:00Z'));
+    t.ok(await cachedRow(sold.qr, (r) => r !== null), 'in the read model');
+    const here = await open(sold.qr);
+    t.equal(here.statusCode, 200);
+    const tag = String(here.headers.etag);
+    t.equal(String((await open(sold.qr)).headers.etag), tag, 'the held answer: the same');
+    const other = await anotherProcess();
+    const there = await other.open(sold.qr);
+    t.equal(there.headers.etag, tag, 'another process (nothing held there): the same ETag');
+    t.equal(there.body, here.body, 'and the same page');
+    const restarted = await anotherProcess();
+    const revalidated = await restarted.open(sold.qr, { 'if-none-match': tag });
+    t.equal(revalidated.statusCode, 304, 'a browser revalidating after a restart gets 304');
+    const jsonTag = String((await open(jsonUrl(sold.qr))).headers.etag);
+    t.equal((await other.open(jsonUrl(sold.qr))).headers.etag, jsonTag, 'the JSON too');
+
+    const cancel = await dev.send(requests.cancelTicket());
+    t.equal(cancel.response.result.result_code, ResultCode.RESULT_TYPE_OK);
+    t.ok(await cachedRow(sold.qr, (r) => !!r?.cancelled_at), 'the read model says cancelled');
+    await sleep(1100); // the held answers' lifetime
+    const after = await open(sold.qr, { 'if-none-match': tag });
+    t.equal(after.statusCode, 200, 'the old version is not current any more');
+    t.not(after.headers.etag, tag, 'a new ETag');
+    t.ok(after.body.includes('Чек аннулирован'), 'and the page says cancelled');
+    t.notOk(here.body.includes('Чек аннулирован'));
+    const fresh = await anotherProcess();
+    t.equal((await fresh.open(sold.qr)).headers.etag, after.headers.etag, 'everywhere');
+    t.equal((await open(sold.qr, { 'if-none-match': String(after.headers.etag) })).statusCode, 304);
+    t.not((await open(jsonUrl(sold.qr))).headers.etag, jsonTag, 'the JSON has a new one too');
+  },
+);
+
+t.test("API processes share an address's rate budget through Redis", async (t) => {
+  const a = { open: (url: string) => open(url, {}, '10.9.7.7') };
+  const b = await anotherProcess();
+  let admitted = 0;
+  let refused = 0;
+  for (let i = 0; i < 3 * RATE_MAX; i++) {
+    // As checks arrive over the network: the processes read Redis's answers in between (an
+    // injected request that is answered from memory never yields to I/O).
+    await sleep(5);
+    const res = i % 2 ? await b.open(qr, {}, '10.9.7.7') : await a.open(qr);
+    if (res.statusCode === 200) admitted++;
+    else if (res.statusCode === 429) refused++;
+  }
+  t.equal(admitted + refused, 3 * RATE_MAX, 'every answer is 200 or 429');
+  // Each process alone would admit RATE_MAX; together they overspend by at most a report's
+  // chunk each (a tenth of the limit), and a token or two of refill.
+  const chunk = Math.ceil(RATE_MAX / 10);
+  t.ok(admitted >= RATE_MAX, `${admitted} admitted`);
+  t.ok(admitted <= RATE_MAX + 2 * chunk + 2, `${admitted} admitted, not ${2 * RATE_MAX}`);
+});

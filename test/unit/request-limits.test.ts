@@ -27,6 +27,45 @@ t.test('token buckets: burst, refill, and a bounded map', async (t) => {
   t.equal(buckets.take('a', 10_000), null, 'and a swept key starts full');
 });
 
+t.test(
+  'shared token buckets report every chunk of spending, and take the shared level',
+  async (t) => {
+    const reports: number[] = [];
+    let shared = 100;
+    const buckets = new TokenBuckets<string>(
+      1,
+      100,
+      10,
+      async (_key, spent) => {
+        reports.push(spent);
+        return (shared -= spent + 10); // another process spent 10 meanwhile
+      },
+      4,
+    );
+    for (let i = 0; i < 12; i++) {
+      t.equal(buckets.take('a', 0), null);
+      await Promise.resolve();
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    t.same(reports, [4, 4, 4], 'a report per chunk of 4, as given');
+    t.equal(shared, 100 - 12 - 30);
+    let admitted = 0;
+    while (buckets.take('a', 0) === null && admitted < 100) {
+      admitted++;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    t.ok(admitted <= 100 - 12 - 30, `what the others spent is taken off (${admitted} more)`);
+    const defaults = new TokenBuckets<string>(1, 100, 10, async (_key, spent) => {
+      reports.push(spent);
+      return 0;
+    });
+    reports.length = 0;
+    defaults.take('b', 0);
+    await Promise.resolve();
+    t.same(reports, [1], 'by default at most a second of the rate (1 here)');
+  },
+);
+
 const TOKEN = 777;
 const frameOf = (token: number, reqNum = 1): Frame => {
   const bytes = encodeFrame(

@@ -1,26 +1,43 @@
 // The buyer's receipt check behind every QR code: GET <path of OFD_RECEIPT_URL> (a page) and
 // GET /api/v1/public/receipts (the same as JSON), no login. All four QR facts must match the
 // stored receipt, or the answer is 404 whichever one is wrong, so a number alone reveals
-// nothing; a missing or malformed one is 400; each address has a rate limit kept in Redis so
-// every API process shares its buckets (429 with Retry-After).
+// nothing; a missing or malformed one is 400; each address has a rate limit shared by every
+// API process through Redis (429 with Retry-After).
 //
-// A receipt never changes except for a cancellation, so answers are cached in this process
-// and by browsers for OFD_RECEIPT_CACHE_TTL_MS (max-age), with an ETag (a digest of the
-// receipt, and the page's language) to revalidate: a cancellation shows within that time. Misses are not cached (an offline receipt may be
-// uploaded any moment).
-import { createHash } from 'node:crypto';
-import rateLimit from '@fastify/rate-limit';
+// A check is one read of the Redis read model (or of the engine on a miss there); its page is
+// rendered straight from the cached columns (receipt-page.ts) and kept, as bytes, per receipt
+// and language in this process for OFD_RECEIPT_CACHE_TTL_MS, which is also the answers'
+// max-age: a cancellation shows within that time. A check of a receipt held here costs a map
+// lookup and the write of those bytes: its four QR parameters, as sent, are the key (they were
+// checked when it was stored), and the page's headers are one constant set (helmet's, with the
+// page's own Content-Security-Policy) instead of helmet's per-request work. The ETag is a
+// digest of the cached value (the receipt and its cancellation) and of its seller, made once
+// per answer, so a revalidation costs no rendering and every process and restart gives the
+// same one. Misses are not cached (an offline receipt may be uploaded any moment).
+//
+// The rate limit is a token bucket per address (OFD_RECEIPT_RATE_MAX a window, bursts of as
+// many): each process spends from its own and reports to the shared one in Redis every few
+// checks (access/token-buckets.ts), so no check waits for Redis; a process overspends an
+// address by at most such a chunk between reports, and goes on alone while Redis fails.
+import { hash } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
-import { LRUCache } from 'lru-cache';
+import { TokenBuckets } from '../../access/token-buckets.js';
 import { parseReceiptQuery, type ReceiptKey } from '../../fiscal/receipt-url.js';
 import type { Db } from '../../storage/db.js';
-import { ReceiptCheckCache } from '../../storage/receipt-check-cache.js';
-import { ReceiptLookup, type Seller } from '../../storage/receipt-lookup.js';
-import { publicReceipt, type PublicReceipt } from './public-receipt.js';
+import { SharedRateBuckets } from '../../storage/rate-buckets.js';
+import { TtlCache } from '../../storage/ttl-cache.js';
+import {
+  cachedRow,
+  cachedValues,
+  COLUMN,
+  ReceiptCheckCache,
+} from '../../storage/receipt-check-cache.js';
+import { ReceiptLookup, receiptOfRow, type Seller } from '../../storage/receipt-lookup.js';
+import { publicReceipt } from './public-receipt.js';
 import type { ReceiptCheckConfig } from '../../config/receipt-check.js';
-import { problemPage, receiptPage, type ProblemKind } from './receipt-page.js';
-import { pickLang } from './receipt-texts.js';
+import { problemPage, receiptPage, sellerFacts, type ProblemKind } from './receipt-page.js';
+import { pickLang, type Lang } from './receipt-texts.js';
 
 export interface ReceiptCheckOptions {
   db: Db;
@@ -33,14 +50,30 @@ export const RECEIPT_JSON_PATH = '/api/v1/public/receipts';
 
 /** Sellers (org, point, KKM) change rarely and are shared by many receipts. */
 const SELLER_CACHE_ENTRIES = 10_000;
+/** Checks an address spends between reports to the shared bucket, at most. */
+const RATE_CHUNK_MAX = 16;
+/** Bumped when the page's markup changes, so that browsers do not keep an old page by ETag. */
+const PAGE_VERSION = '2';
 
-// The page runs no script and loads nothing: its own inline style is all it may use.
+// The page runs no script and loads nothing: its own inline style is all it may use. The rest
+// is what helmet sends with every other answer (test/public/receipt-check.test.ts compares).
 const PAGE_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
-  'x-content-type-options': 'nosniff',
+  'content-security-policy':
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'origin-agent-cluster': '?1',
   'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+  'x-dns-prefetch-control': 'off',
+  'x-download-options': 'noopen',
+  'x-frame-options': 'DENY',
+  'x-permitted-cross-domain-policies': 'none',
   'x-robots-tag': 'noindex',
+  'x-xss-protection': '0',
+  // Without ?lang= the page's language follows Accept-Language.
+  vary: 'accept-language',
 };
 
 type Query = Record<string, unknown>;
@@ -52,43 +85,125 @@ function notModified(req: FastifyRequest, reply: FastifyReply, tag: string): boo
   return !!held && held.split(',').some((t) => t.trim().replace(/^W\//, '') === tag);
 }
 
-/** A receipt as answered, with a digest of its content for ETags (computed once). */
-interface Answer {
-  receipt: PublicReceipt;
+/** A seller as the pages show it: its facts rendered per language, and a digest of them. */
+interface SellerAnswer {
+  seller: Seller;
+  facts: Record<Lang, string>;
   digest: string;
 }
 
-const answerOf = (receipt: PublicReceipt): Answer => ({
-  receipt,
-  digest: createHash('sha1').update(JSON.stringify(receipt)).digest('base64url').slice(0, 22),
-});
+/** A receipt as this process answers it: its cached value, and what was made of it. */
+interface Answer {
+  key: ReceiptKey;
+  /** The read model's value (deflated columns). */
+  value: Buffer;
+  seller: SellerAnswer;
+  /** Of the value and the seller: the ETag's (with the language for a page). */
+  digest: string;
+  pages: Partial<Record<Lang, Buffer>>;
+  json?: Buffer;
+}
 
-/** The receipt a QR code names, built once per cache lifetime. */
-function receiptSource(db: Db, settings: ReceiptCheckConfig, cache?: ReceiptCheckCache) {
+const digestOf = (data: string | Buffer, length: number) =>
+  hash('sha1', data, 'base64url').slice(0, length);
+
+/** The QR parameters as sent, when each is one string: a held answer's key. */
+function sentKey(q: Query): string | null {
+  const { i, f, s, t } = q;
+  if (typeof i !== 'string' || typeof f !== 'string') return null;
+  if (typeof s !== 'string' || typeof t !== 'string') return null;
+  return `${i}\n${f}\n${s}\n${t}`;
+}
+
+/**
+ * Answers held for `ttlMs` each, at most `max` of them: the oldest goes first when full (first
+ * in, first out: since every answer expires anyway, recency would keep little more, at the
+ * cost of reordering on every hit).
+ */
+class HeldAnswers {
+  private readonly entries = new Map<string, { answer: Answer; expires: number }>();
+
+  constructor(
+    private readonly max: number,
+    private readonly ttlMs: number,
+  ) {}
+
+  get(key: string): Answer | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expires > Date.now()) return entry.answer;
+    this.entries.delete(key);
+    return undefined;
+  }
+
+  set(key: string, answer: Answer): void {
+    this.entries.delete(key);
+    this.entries.set(key, { answer, expires: Date.now() + this.ttlMs });
+    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+  }
+}
+
+/** Bytes of the pages held, in slabs of this size. */
+const SLAB_BYTES = 256 * 1024;
+
+/**
+ * The bytes of held pages, written one after another into shared slabs instead of a buffer
+ * each (which costs an allocation and, past a few KiB, zero-filling of its own): held answers
+ * go first in, first out, so a slab is freed soon after the last of its pages.
+ */
+class PageBytes {
+  private slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+  private used = 0;
+
+  of(text: string): Buffer {
+    const most = text.length * 3; // UTF-8 bytes per UTF-16 unit, at most
+    if (most > SLAB_BYTES / 8) return Buffer.from(text);
+    if (this.used + most > SLAB_BYTES) {
+      this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      this.used = 0;
+    }
+    const start = this.used;
+    this.used += this.slab.write(text, start);
+    return this.slab.subarray(start, this.used);
+  }
+}
+
+/** The receipts QR codes name, as answers, held for a while when the settings say so. */
+function answerSource(db: Db, settings: ReceiptCheckConfig, cache?: ReceiptCheckCache) {
   const lookup = new ReceiptLookup(db, cache);
   const ttl = settings.cacheTtlMs;
-  const sellers = new LRUCache<string, Seller, [number, number, number]>({
-    max: SELLER_CACHE_ENTRIES,
-    ttl,
-    fetchMethod: async (_id, _stale, { context }) => (await lookup.seller(...context)) ?? undefined,
-  });
-  const build = async (key: ReceiptKey): Promise<Answer | undefined> => {
-    const found = await lookup.find(key);
-    if (!found) return undefined;
-    const ids: [number, number, number] = [found.orgId, found.pointId, found.kkmId];
-    const seller = await sellers.fetch(ids.join(':'), { context: ids });
-    return seller && answerOf(publicReceipt(found, seller));
-  };
-  if (!settings.cacheEntries) return build;
-  const answers = new LRUCache<string, Answer, ReceiptKey>({
-    max: settings.cacheEntries,
-    ttl,
-    fetchMethod: (_id, _stale, { context }) => build(context),
-  });
-  return (key: ReceiptKey) =>
-    answers.fetch(`${key.kgdNumber}\n${key.number}\n${key.deviceTime}\n${key.total}`, {
-      context: key,
+  const sellers = new TtlCache<string, SellerAnswer | null>(ttl, SELLER_CACHE_ENTRIES);
+  const sellerOf = (values: readonly unknown[]) => {
+    const [org, point, kkm] = [COLUMN.org_id, COLUMN.point_id, COLUMN.kkm_id].map((c) =>
+      Number(values[c]),
+    ) as [number, number, number];
+    return sellers.get(`${org}:${point}:${kkm}`, async () => {
+      const s = await lookup.seller(org, point, kkm);
+      return s && { seller: s, facts: sellerFacts(s), digest: digestOf(JSON.stringify(s), 8) };
     });
+  };
+  /** The answer to a check by `key`, with its columns (to render it at once), or null. */
+  const load = async (key: ReceiptKey) => {
+    const value = await lookup.value(key);
+    if (!value) return null;
+    const values = cachedValues(value);
+    if (Number(values[COLUMN.total]) !== key.total) return null;
+    const seller = await sellerOf(values);
+    if (!seller) return null;
+    const digest = `${digestOf(value, 16)}${seller.digest}`;
+    const answer: Answer = { key, value, seller, digest, pages: {} };
+    return { answer, values };
+  };
+  const answers = settings.cacheEntries ? new HeldAnswers(settings.cacheEntries, ttl) : null;
+  return {
+    /** The answer held for these QR parameters as sent, if any. */
+    held: (sent: string | null) => (sent === null ? undefined : answers?.get(sent)),
+    async load(key: ReceiptKey, sent: string | null) {
+      const found = await load(key);
+      if (found && sent !== null) answers?.set(sent, found.answer);
+      return found;
+    },
+  };
 }
 
 export async function receiptCheckRoutes(
@@ -101,7 +216,8 @@ export async function receiptCheckRoutes(
   const cache = settings.redisDays
     ? new ReceiptCheckCache(opts.redis, opts.redisPrefix, settings.redisDays)
     : undefined;
-  const receiptFor = receiptSource(opts.db, settings, cache);
+  const answers = answerSource(opts.db, settings, cache);
+  const bytes = new PageBytes();
   const maxAge = `public, max-age=${Math.floor(settings.cacheTtlMs / 1000)}`;
 
   const isPage = (url: string | undefined) => url !== RECEIPT_JSON_PATH;
@@ -117,56 +233,83 @@ export async function receiptCheckRoutes(
   };
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (err.statusCode === 429) return problem(reply, 429, 'tooMany');
     req.log.error({ err, url: req.url }, 'receipt check failed');
     return reply.code(500).send({ error: 'Internal Server Error', message: 'see the server log' });
   });
-  if (settings.rateMax > 0) {
-    // A connection of its own: scripts defined on the shared one would be copied into every
-    // auto-pipeline of the ingest path.
-    const redis = opts.redis.duplicate();
-    redis.on('error', (err) => app.log.warn({ err: err.message }, 'redis error (receipt rate)'));
-    app.addHook('onClose', async () => redis.disconnect());
-    await app.register(rateLimit, {
-      max: settings.rateMax,
-      timeWindow: settings.rateWindowMs,
-      redis,
-      nameSpace: `${opts.redisPrefix}receipt-rate:`,
-      // Redis unreachable: the check still answers (the limit is a guard, not a gate).
-      skipOnError: true,
-      errorResponseBuilder: (_req, ctx) =>
-        Object.assign(new Error(`rate limit exceeded, retry in ${ctx.after}`), {
-          statusCode: ctx.statusCode,
-        }),
-    });
-  }
 
-  /** The receipt of the request's QR facts, or the reply already sent for a problem. */
-  const lookupFor = async (q: Query, reply: FastifyReply) => {
-    const parsed = parseReceiptQuery(q);
+  const rate = (settings.rateMax * 1000) / settings.rateWindowMs;
+  const shared = new SharedRateBuckets(opts.redis, opts.redisPrefix);
+  let warnedAt = -Infinity;
+  const limiter =
+    settings.rateMax > 0
+      ? new TokenBuckets<string>(
+          rate,
+          settings.rateMax,
+          undefined,
+          (address, spent) =>
+            shared.spend('receipt', address, spent, rate, settings.rateMax).catch((err) => {
+              // Every report fails while Redis does: a line every 10 s is enough.
+              if (Date.now() - warnedAt > 10_000) {
+                warnedAt = Date.now();
+                app.log.warn({ err: (err as Error).message }, 'receipt check rate not shared');
+              }
+              throw err;
+            }),
+          Math.min(RATE_CHUNK_MAX, Math.ceil(settings.rateMax / 10)),
+        )
+      : null;
+  if (limiter) {
+    const sweeper = setInterval(() => limiter.sweep(), 10_000).unref();
+    app.addHook('onClose', async () => clearInterval(sweeper));
+  }
+  /** Takes a check out of the address's budget; false when over it (429 sent). */
+  const admitted = (req: FastifyRequest, reply: FastifyReply) => {
+    const over = limiter?.take(req.ip);
+    if (!over) return true;
+    reply.header('retry-after', String(Math.max(1, Math.ceil((1 - over.tokens) / rate))));
+    problem(reply, 429, 'tooMany');
+    return false;
+  };
+
+  /**
+   * The answer to the request's QR facts and a way to its columns (decoded at most once), or
+   * null when the reply for a problem (429, 400, 404) was sent.
+   */
+  const answerFor = async (req: FastifyRequest<{ Querystring: Query }>, reply: FastifyReply) => {
+    if (!admitted(req, reply)) return null;
+    const sent = sentKey(req.query);
+    const held = answers.held(sent);
+    if (held) return { answer: held, columns: () => cachedValues(held.value) };
+    const parsed = parseReceiptQuery(req.query);
     if ('problem' in parsed) {
       problem(reply, 400, 'badRequest');
       return null;
     }
-    const answer = await receiptFor(parsed.key);
-    if (!answer) {
+    const found = await answers.load(parsed.key, sent);
+    if (!found) {
       problem(reply, 404, 'notFound', parsed.key);
       return null;
     }
-    reply.header('cache-control', maxAge);
-    return { key: parsed.key, ...answer };
+    return { answer: found.answer, columns: () => found.values };
   };
 
-  app.get<{ Querystring: Query }>(pagePath, { schema: { hide: true } }, async (req, reply) => {
-    // Without ?lang= the page's language follows Accept-Language.
-    reply.header('vary', 'accept-language');
-    const hit = await lookupFor(req.query, reply);
-    if (!hit) return reply;
+  // helmet's headers are in PAGE_HEADERS.
+  const pageRoute = { schema: { hide: true }, helmet: false as const };
+  app.get<{ Querystring: Query }>(pagePath, pageRoute, async (req, reply) => {
+    const found = await answerFor(req, reply);
+    if (!found) return reply;
+    const { answer } = found;
     const lang = pickLang(req.query.lang, req.headers['accept-language']);
-    // The ETag is the receipt's and the language's: a revalidation costs no rendering.
-    reply.headers(PAGE_HEADERS);
-    if (notModified(req, reply, `"${hit.digest}-${lang}"`)) return reply.code(304).send();
-    return reply.send(receiptPage(hit.receipt, lang, pagePath, hit.key));
+    reply.headers(PAGE_HEADERS).header('cache-control', maxAge);
+    if (notModified(req, reply, `"${answer.digest}${PAGE_VERSION}-${lang}"`)) {
+      return reply.code(304).send();
+    }
+    let page = answer.pages[lang];
+    if (!page) {
+      const html = receiptPage(found.columns(), answer.key, answer.seller.facts, lang, pagePath);
+      page = answer.pages[lang] = bytes.of(html);
+    }
+    return reply.send(page);
   });
 
   app.get<{ Querystring: Query }>(
@@ -184,10 +327,16 @@ export async function receiptCheckRoutes(
       },
     },
     async (req, reply) => {
-      const hit = await lookupFor(req.query, reply);
-      if (!hit) return reply;
-      if (notModified(req, reply, `"${hit.digest}"`)) return reply.code(304).send();
-      return reply.send(hit.receipt);
+      const found = await answerFor(req, reply);
+      if (!found) return reply;
+      const { answer } = found;
+      reply.header('cache-control', maxAge);
+      if (notModified(req, reply, `"${answer.digest}"`)) return reply.code(304).send();
+      if (!answer.json) {
+        const receipt = receiptOfRow(cachedRow(answer.key.deviceTime, found.columns()));
+        answer.json = bytes.of(JSON.stringify(publicReceipt(receipt, answer.seller.seller)));
+      }
+      return reply.type('application/json; charset=utf-8').send(answer.json);
     },
   );
 }

@@ -5,12 +5,21 @@ import Negotiator from 'negotiator';
 export const LANGS = ['ru', 'kk'] as const;
 export type Lang = (typeof LANGS)[number];
 
+/** Accept-Language headers seen, and the language each gets (browsers send few distinct ones). */
+const byHeader = new Map<string | undefined, Lang>();
+const BY_HEADER_MAX = 1000;
+
 export function pickLang(query: unknown, acceptLanguage: string | undefined): Lang {
   if (query === 'ru' || query === 'kk') return query;
+  let lang = byHeader.get(acceptLanguage);
+  if (lang) return lang;
   const best = new Negotiator({ headers: { 'accept-language': acceptLanguage } }).language([
     ...LANGS,
   ]);
-  return (best as Lang | undefined) ?? 'ru';
+  lang = (best as Lang | undefined) ?? 'ru';
+  if (byHeader.size >= BY_HEADER_MAX) byHeader.clear();
+  byHeader.set(acceptLanguage, lang);
+  return lang;
 }
 
 const ru = {
