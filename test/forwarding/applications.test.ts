@@ -17,6 +17,7 @@ import {
 } from '../../src/app/kgd-applications.js';
 import { address, registerLegalEntity, startSelfServiceServer } from '../helpers/self-service.js';
 import { waitFor } from '../helpers/workers.js';
+import { quickForwarding } from '../helpers/forwarding.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const until = (what: string, check: () => boolean | Promise<boolean>) =>
@@ -26,13 +27,7 @@ const receiver = new ReferenceReceiver();
 await receiver.start();
 const s = await startSelfServiceServer({
   OFD_FORWARD: 'http',
-  OFD_FORWARD_URL: receiver.url,
-  OFD_FORWARD_BATCH: '50',
-  OFD_FORWARD_LINGER_MS: '50',
-  OFD_FORWARD_POLL_MS: '50',
-  OFD_FORWARD_RETRIES: '1',
-  OFD_FORWARD_RETRY_BASE_MS: '50',
-  OFD_FORWARD_RETRY_MAX_MS: '500',
+  ...quickForwarding(receiver.url),
   // A held answer is waited for (the authority answers when it is told to).
   OFD_FORWARD_TIMEOUT_MS: '120000',
 });
@@ -179,6 +174,9 @@ t.test('registration, re-registration and deregistration wait for the tax author
     body: { reason: 'too early' },
   });
   t.equal(deregistering.status, 409, 'another application waits for this KKM');
+  const targetDeleted = await call('DELETE', `/api/v1/points/${p2}`, { token });
+  t.equal(targetDeleted.status, 409, 'the point the waiting re-registration targets stays');
+  t.equal(targetDeleted.json.code, 'point_targeted');
   t.equal(await sell(), ResultCode.RESULT_TYPE_OK, 'sells meanwhile');
 
   release();

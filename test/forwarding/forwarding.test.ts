@@ -16,6 +16,7 @@ import { requests, seededRandom, ticket } from '../../src/sim/documents.js';
 import { OK, code } from '../helpers/kkm.js';
 import { deleteKeys } from '../harness/redis-keys.js';
 import { cabinetClient } from '../helpers/cabinet.js';
+import { quickForwarding } from '../helpers/forwarding.js';
 import { startTestServer, type RegisteredKkm, type TestServer } from '../helpers/server.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -33,14 +34,8 @@ await receiver.start();
 const fileDir = mkdtempSync(join(tmpdir(), 'ofd-forward-files-'));
 const server: TestServer = await startTestServer({
   OFD_FORWARD: 'http,file',
-  OFD_FORWARD_URL: receiver.url,
+  ...quickForwarding(receiver.url),
   OFD_FORWARD_DIR: fileDir,
-  OFD_FORWARD_BATCH: '50',
-  OFD_FORWARD_LINGER_MS: '50',
-  OFD_FORWARD_POLL_MS: '50',
-  OFD_FORWARD_RETRIES: '1',
-  OFD_FORWARD_RETRY_BASE_MS: '50',
-  OFD_FORWARD_RETRY_MAX_MS: '500',
   OFD_FORWARD_TIMEOUT_MS: '2000',
   OFD_FORWARD_LAG_ALERT_S: '5',
   OFD_FORWARD_FILE_MAX_BYTES: '20000',

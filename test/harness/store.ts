@@ -6,7 +6,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { ticketNumber } from '../../src/fiscal/device-state.js';
+import { ticketFigures } from '../../src/fiscal/document-rows.js';
+import { wallClockAt } from '../../src/protocol/datetime.js';
+import type { ticket } from '../../src/sim/documents.js';
 import { openDb, type Db } from '../../src/storage/db.js';
+import { ticketColumns203 } from '../../src/storage/ticket-columns-203.js';
 import { migrate } from '../../src/storage/migrations.js';
 import { deleteKeys } from './redis-keys.js';
 
@@ -35,5 +40,34 @@ export async function openTestStore(name: string): Promise<TestStore> {
       await db.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * A receipt's documents row as ingest builds it (figures, 2.0.3 columns), for tests that write
+ * documents straight into a store: `at` is both its device and receive time.
+ */
+export function receiptRow(
+  kkmId: number,
+  seq: number,
+  at: number,
+  request: ReturnType<typeof ticket>,
+  fields: { shift_number: number; state: Record<string, unknown> } & Record<string, unknown>,
+) {
+  const { state, ...rest } = fields;
+  return {
+    kkm_id: kkmId,
+    doc_seq: seq,
+    doc_type: 'ticket',
+    org_id: 1,
+    point_id: 1,
+    device_time: wallClockAt(at),
+    received_at: at,
+    ticket_number: ticketNumber(kkmId, seq),
+    operation: request.operation,
+    state: JSON.stringify(state),
+    ...ticketFigures(request),
+    ...ticketColumns203(request),
+    ...rest,
   };
 }

@@ -5,14 +5,12 @@
 // and the forwarding head all hold it, and a second repair of a document that was not missing
 // changes no answer.
 import t from 'tap';
-import { openTestStore } from '../harness/store.js';
-import { ticketFigures } from '../../src/fiscal/document-rows.js';
+import { openTestStore, receiptRow } from '../harness/store.js';
 import { ticketNumber } from '../../src/fiscal/device-state.js';
 import { wallClockAt } from '../../src/protocol/datetime.js';
 import { seededRandom, ticket } from '../../src/sim/documents.js';
 import { CabinetQueries } from '../../src/storage/cabinet-queries.js';
 import { repairDocument } from '../../src/storage/document-repair.js';
-import { ticketColumns203 } from '../../src/storage/ticket-columns-203.js';
 
 const store = await openTestStore('repair');
 const db = store.db;
@@ -23,23 +21,12 @@ const KGD = '000077';
 const at = Date.UTC(2026, 4, 4, 10, 0, 0);
 const random = seededRandom(8);
 const receipt = (seq: number) => {
-  const request = ticket(random, { items: 2, at: new Date(at + seq * 60_000) });
-  return {
-    kkm_id: KKM,
-    doc_seq: seq,
-    doc_type: 'ticket',
-    org_id: 1,
-    point_id: 1,
+  const time = at + seq * 60_000;
+  return receiptRow(KKM, seq, time, ticket(random, { items: 2, at: new Date(time) }), {
     fns_kkm_id: KGD,
     shift_number: 1,
-    device_time: wallClockAt(at + seq * 60_000),
-    received_at: at + seq * 60_000,
-    ticket_number: ticketNumber(KKM, seq),
-    operation: request.operation,
-    state: JSON.stringify({ seq, shiftNumber: 1, shiftOpen: true }),
-    ...ticketFigures(request),
-    ...ticketColumns203(request),
-  };
+    state: { seq, shiftNumber: 1, shiftOpen: true },
+  });
 };
 const first = receipt(1);
 const second = receipt(2);

@@ -5,13 +5,11 @@
 // from kkm_activity; one receipt is read from cabinet_receipts with its annulled flag; and
 // reads go to the read sessions while the writer's session is busy.
 import t from 'tap';
-import { openTestStore } from '../harness/store.js';
-import { ticketFigures } from '../../src/fiscal/document-rows.js';
+import { openTestStore, receiptRow } from '../harness/store.js';
 import { ticketNumber } from '../../src/fiscal/device-state.js';
 import { wallClockAt } from '../../src/protocol/datetime.js';
 import { seededRandom, ticket } from '../../src/sim/documents.js';
 import { CabinetQueries } from '../../src/storage/cabinet-queries.js';
-import { ticketColumns203 } from '../../src/storage/ticket-columns-203.js';
 
 const store = await openTestStore('read-models');
 const db = store.db;
@@ -20,24 +18,11 @@ t.teardown(() => store.close());
 const KKM = 41;
 const day0 = Date.UTC(2026, 2, 10, 9, 0, 0);
 const random = seededRandom(5);
-const receipt = (seq: number, at: number) => {
-  const request = ticket(random, { items: 3, at: new Date(at) });
-  return {
-    kkm_id: KKM,
-    doc_seq: seq,
-    doc_type: 'ticket',
-    org_id: 1,
-    point_id: 1,
+const receipt = (seq: number, at: number) =>
+  receiptRow(KKM, seq, at, ticket(random, { items: 3, at: new Date(at) }), {
     shift_number: 1 + Math.floor((at - day0) / 86_400_000),
-    device_time: wallClockAt(at),
-    received_at: at,
-    ticket_number: ticketNumber(KKM, seq),
-    operation: request.operation,
-    state: JSON.stringify({ seq, shiftNumber: 9, shiftOpen: true, shiftOpenedAt: 'x' }),
-    ...ticketFigures(request),
-    ...ticketColumns203(request),
-  };
-};
+    state: { seq, shiftNumber: 9, shiftOpen: true, shiftOpenedAt: 'x' },
+  });
 const docs = Array.from({ length: 12 }, (_, i) => receipt(i + 1, day0 + i * 4 * 3_600_000));
 const cancel = {
   kkm_id: KKM,
