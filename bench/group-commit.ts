@@ -12,6 +12,7 @@ import hdr from 'hdr-histogram-js';
 import { BatchWriter, dbInsert } from '../src/storage/batch-writer.js';
 import { openDb } from '../src/storage/db.js';
 import { ticketFigures } from '../src/fiscal/document-rows.js';
+import { ticketColumns203 } from '../src/storage/ticket-columns-203.js';
 import { migrate } from '../src/storage/migrations.js';
 import { seededRandom, ticket } from '../src/sim/documents.js';
 
@@ -23,9 +24,12 @@ await migrate(db);
 
 const random = seededRandom(7);
 const raw = Buffer.alloc(400, 7).toString('base64');
-const templates = Array.from({ length: 64 }, () =>
-  ticketFigures(ticket(random, { items: 1 + Math.floor(random() * 20) })),
-);
+// The row ingest writes: the figures and the 2.0.3 line columns (the Nested arrays of one
+// structure must have equal lengths, so both come from the same request).
+const templates = Array.from({ length: 64 }, () => {
+  const request = ticket(random, { items: 1 + Math.floor(random() * 20) });
+  return { ...ticketFigures(request), ...ticketColumns203(request) };
+});
 let seq = 0;
 const row = (kkm: number) => ({
   kkm_id: kkm,
