@@ -1,6 +1,7 @@
 // Response headers every HTTP answer carries (@fastify/helmet): no MIME sniffing, no framing
 // by other sites (X-Frame-Options and CSP frame-ancestors), nothing loaded from elsewhere; personal data
-// and archives under /api/v1 are never cached (Cache-Control: no-store); HSTS only on a TLS
+// and archives under /api/v1 are never cached (Cache-Control: no-store; the public receipt check
+// sets its own); HSTS only on a TLS
 // request (directly, or https at a trusted proxy), since over plain HTTP it means nothing.
 // /metrics can require its own bearer token (OFD_METRICS_TOKEN).
 import helmet from '@fastify/helmet';
@@ -33,7 +34,12 @@ export async function securityHeaders(
   app.addHook('onSend', async (req, reply) => {
     if (req.protocol === 'https') reply.header('strict-transport-security', HSTS);
     const url = req.url;
-    if (url.startsWith('/api/v1/') && !url.startsWith('/api/v1/docs')) {
+    // The buyer's receipt check says itself how long its public answers may be kept.
+    if (
+      url.startsWith('/api/v1/') &&
+      !url.startsWith('/api/v1/docs') &&
+      !url.startsWith('/api/v1/public/')
+    ) {
       reply.header('cache-control', 'no-store');
     }
   });

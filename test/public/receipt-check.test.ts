@@ -334,6 +334,7 @@ t.test('answers carry an ETag and a short max-age; a revalidation gets 304', asy
   const kk = await open(`${qr}&lang=kk`, { 'if-none-match': String(first.headers.etag) });
   t.equal(kk.statusCode, 200, 'another language is another version');
   const json = await open(jsonUrl(qr));
+  t.equal(json.headers['cache-control'], 'public, max-age=1', 'the JSON as well');
   t.not(json.headers.etag, first.headers.etag, 'page and JSON differ');
   const jsonAgain = await open(jsonUrl(qr), { 'if-none-match': String(json.headers.etag) });
   t.equal(jsonAgain.statusCode, 304);
