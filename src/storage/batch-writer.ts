@@ -62,8 +62,6 @@ interface Waiter {
   at: number;
   /** performance.now() after which it must not be inserted. */
   deadline: number;
-  /** The deadline is the caller's, sooner than the commit timeout. */
-  early: boolean;
 }
 
 export class BatchWriter {
@@ -116,17 +114,10 @@ export class BatchWriter {
     }
     return new Promise<void>((resolve, reject) => {
       const at = performance.now();
-      const early = deadline < at + this.opts.commitTimeoutMs;
-      this.queue.push({
-        table,
-        row,
-        resolve,
-        reject,
-        at,
-        deadline: early ? deadline : at + this.opts.commitTimeoutMs,
-        early,
-      });
-      if (early) this.armSweep(deadline);
+      const own = Math.min(deadline, at + this.opts.commitTimeoutMs);
+      this.queue.push({ table, row, resolve, reject, at, deadline: own });
+      // A caller's deadline sooner than the commit timeout is swept for (see armSweep).
+      if (deadline < at + this.opts.commitTimeoutMs) this.armSweep(own);
       this.schedule();
     });
   }
@@ -139,6 +130,7 @@ export class BatchWriter {
 
   async close(): Promise<void> {
     await this.drain();
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
     if (this.abandoned.size) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
@@ -207,8 +199,9 @@ export class BatchWriter {
   }
 
   /**
-   * Rows whose own deadline (a claim's) comes before the commit timeout fail when it passes,
-   * not when their turn comes behind a slow commit: one timer, at the soonest such deadline.
+   * Waiting rows whose time runs out fail when it does, not when their turn comes behind a slow
+   * commit: one timer at the soonest deadline, set going by a caller's deadline sooner than the
+   * commit timeout (a claim's), which rows queued behind a commit would otherwise outwait.
    */
   private armSweep(deadline: number): void {
     if (this.sweepTimer && this.sweepAt <= deadline) return;
@@ -224,7 +217,7 @@ export class BatchWriter {
           this.failLate(late);
         }
         let soonest = Infinity;
-        for (const w of this.queue) if (w.early && w.deadline < soonest) soonest = w.deadline;
+        for (const w of this.queue) if (w.deadline < soonest) soonest = w.deadline;
         if (soonest !== Infinity) this.armSweep(soonest);
       },
       Math.max(0, deadline - performance.now()),
