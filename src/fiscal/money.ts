@@ -28,8 +28,15 @@ export function isValidThousandths(n: number | null | undefined): boolean {
   return n !== null && n !== undefined && Number.isInteger(n) && n >= 0 && n <= 0x7fffffff;
 }
 
+/** Two digits: 5 → "05". */
+const twoDigits = (n: number) => (n < 10 ? `0${n}` : String(n));
+
 /** Tiyn as tenge text, exact: -1234 → "-12.34". */
 export function tenge(tiyn: number | bigint): string {
+  if (typeof tiyn === 'number' && Number.isSafeInteger(tiyn)) {
+    const abs = tiyn < 0 ? -tiyn : tiyn;
+    return `${tiyn < 0 ? '-' : ''}${Math.floor(abs / 100)}.${twoDigits(abs % 100)}`;
+  }
   const v = BigInt(tiyn);
   const neg = v < 0n;
   const a = neg ? -v : v;
@@ -39,20 +46,29 @@ export function tenge(tiyn: number | bigint): string {
 // Text for people (the receipt page, the web cabinet): exact, from the integers.
 const NBSP = '\u00a0';
 
-/** 1440100 → "14 401,00" (thousands grouped, decimal comma, as a receipt prints it). */
+/**
+ * 1440100 → "14 401,00" (thousands grouped, decimal comma, as a receipt prints it). Integer
+ * arithmetic only: every receipt page formats a few dozen amounts.
+ */
 export function moneyText(tiyn: number): string {
-  const sign = tiyn < 0 ? '−' : '';
-  const abs = Math.abs(tiyn);
-  const digits = String(Math.floor(abs / 100));
-  let whole = digits.slice(0, ((digits.length - 1) % 3) + 1);
-  for (let i = whole.length; i < digits.length; i += 3) whole += NBSP + digits.slice(i, i + 3);
-  return `${sign}${whole},${String(abs % 100).padStart(2, '0')}`;
+  const abs = tiyn < 0 ? -tiyn : tiyn;
+  let whole = Math.floor(abs / 100);
+  let text = '';
+  while (whole >= 1000) {
+    const group = whole % 1000;
+    text = `${NBSP}${group < 10 ? '00' : group < 100 ? '0' : ''}${group}${text}`;
+    whole = Math.floor(whole / 1000);
+  }
+  return `${tiyn < 0 ? '−' : ''}${whole}${text},${twoDigits(abs % 100)}`;
 }
 
-/** Thousandths as a decimal: 1500 → "1,5", 12000 → "12". */
+/** Thousandths as a decimal: 1500 → "1,5", 12000 → "12", 1005 → "1,005". */
 export function thousandthsText(n: number): string {
-  const frac = String(n % 1000)
-    .padStart(3, '0')
-    .replace(/0+$/, '');
-  return `${Math.floor(n / 1000)}${frac ? `,${frac}` : ''}`;
+  const abs = n < 0 ? -n : n;
+  const whole = `${n < 0 ? '-' : ''}${Math.floor(abs / 1000)}`;
+  const frac = abs % 1000;
+  if (frac === 0) return whole;
+  if (frac % 100 === 0) return `${whole},${frac / 100}`;
+  if (frac % 10 === 0) return `${whole},${twoDigits(frac / 10)}`;
+  return `${whole},${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}`;
 }

@@ -3,7 +3,7 @@
 // &t=<device time YYYYMMDDTHHMMSS>`. Built by the ticket command, parsed by the public check.
 // Money stays integer tiyn: `s` is written and read with integer arithmetic only.
 import { MAX_TIYN, tenge } from './money.js';
-import { fromWallClock, wallClock } from '../protocol/datetime.js';
+import { wallClock } from '../protocol/datetime.js';
 
 /** What a QR code names: the four facts a buyer's check must match. */
 export interface ReceiptKey {
@@ -43,9 +43,12 @@ export function parseReceiptQuery(q: Record<string, unknown>): ParsedReceiptQuer
     return { problem: 's: expected the total in tenge with two decimals' };
   }
   const time = t === undefined ? null : TIME_RE.exec(t);
-  const deviceTime = time
-    ? wallClock(fromWallClock(`${time[1]}-${time[2]}-${time[3]} ${time[4]}:${time[5]}:${time[6]}`))
-    : null;
+  const deviceTime =
+    time &&
+    wallClock({
+      date: { year: Number(time[1]), month: Number(time[2]), day: Number(time[3]) },
+      time: { hour: Number(time[4]), minute: Number(time[5]), second: Number(time[6]) },
+    });
   if (!deviceTime) return { problem: 't: expected the device time as YYYYMMDDTHHMMSS' };
   return { key: { number: i, kgdNumber: f, total, deviceTime } };
 }

@@ -3,18 +3,17 @@
 // the group commit that stored it (ReceiptLookup.committed), and on a miss by the engine's
 // answer (only where nothing newer is held). One hash per KKM (KGD number) and device day, a
 // field per number the receipt can be checked by (its fiscal number, and the number an offline
-// receipt was printed with) and device time: `receipt-check:1:<kgd>:<YYYY-MM-DD>` →
-// `<number> <hh:mm:ss>` → a JSON array of the columns in CACHED_COLUMNS' order, deflated (no
-// names, no per-receipt key and expiry; the 1 is the value's format). A receipt of ten lines
-// takes about 760 bytes as JSON, 240 deflated, some 340 in Redis with the hash's own overhead
-// (bench/RESULTS.md); inflating and parsing it costs a check about 10 µs, and the check renders
-// its page straight from the array (api/public/receipt-page.ts). Deflating with a 1 KiB window
-// (all a value needs) costs a commit some 9 µs a receipt, a quarter less than zlib's default;
-// zlib's asynchronous calls would cost the main thread more than that just to issue. A hash lives
+// receipt was printed with) and device time: `receipt-check:2:<kgd>:<YYYY-MM-DD>` →
+// `<number> <hh:mm:ss>` → a MessagePack array of the columns in CACHED_COLUMNS' order (no
+// names, no per-receipt key and expiry; the 2 is the value's format). A receipt of ten lines
+// takes about 560 bytes so (760 as JSON), some 650 in Redis with the hash's own overhead
+// (bench/RESULTS.md). Format 1 deflated JSON to a third of that, but inflating and parsing cost a
+// first check ~15 µs of the ~35 µs a page of the process's own costs in all, and a commit ~9 µs
+// a receipt; MessagePack decodes in 2–3 µs and encodes in 1–2. A hash lives
 // OFD_RECEIPT_CHECK_CACHE_DAYS after its last commit. Redis is a cache here: when it is flushed
 // or unreachable, the engine answers and the answer is cached again.
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Redis } from 'ioredis';
+import { Packr } from 'msgpackr';
 import type { ReceiptKey } from '../fiscal/receipt-url.js';
 
 /** The receipt_check columns a cached value lists, in this order, then its cancellation time. */
@@ -70,8 +69,8 @@ export const COLUMN = Object.fromEntries(CACHED_COLUMNS.map((c, i) => [c, i])) a
   number
 >;
 
-/** A small window is enough for a value of a few KiB, and much cheaper to set up per value. */
-const DEFLATE = { windowBits: 10, memLevel: 5 };
+/** Plain MessagePack (arrays, no record extension), so any decoder reads a value. */
+const PACKR = new Packr({ useRecords: false });
 type Place = Pick<ReceiptKey, 'kgdNumber' | 'number' | 'deviceTime'>;
 
 /** One receipt as cached: where (without the prefix) and the value. */
@@ -81,12 +80,12 @@ export interface CachedEntry {
   value: Buffer;
 }
 
-const hashOf = (k: Place) => `receipt-check:1:${k.kgdNumber}:${k.deviceTime.slice(0, 10)}`;
+const hashOf = (k: Place) => `receipt-check:2:${k.kgdNumber}:${k.deviceTime.slice(0, 10)}`;
 const fieldOf = (k: Place) => `${k.number} ${k.deviceTime.slice(11)}`;
 
 /** The cached form of a receipt_check row (as the engine answers it, or as a commit makes it). */
 export function cachedEntry(key: Place, row: Row): CachedEntry {
-  const value = deflateRawSync(JSON.stringify(CACHED_COLUMNS.map((c) => row[c] ?? null)), DEFLATE);
+  const value = PACKR.pack(CACHED_COLUMNS.map((c) => row[c] ?? null));
   return { hash: hashOf(key), field: fieldOf(key), value };
 }
 
@@ -105,8 +104,7 @@ export function entriesOfDocument(doc: Row): CachedEntry[] {
 }
 
 /** The columns of a cached value, in CACHED_COLUMNS' order. */
-export const cachedValues = (value: Buffer): unknown[] =>
-  JSON.parse(inflateRawSync(value).toString()) as unknown[];
+export const cachedValues = (value: Buffer): unknown[] => PACKR.unpack(value) as unknown[];
 
 /** A cached value as a receipt_check row (with `wall_time`, the device time of its place). */
 export function cachedRow(deviceTime: string, values: readonly unknown[]): Row {
@@ -133,7 +131,7 @@ export class ReceiptCheckCache {
     return value && cachedRow(key.deviceTime, cachedValues(value));
   }
 
-  /** The cached value (deflated columns) of the receipt at that place, or null on a miss. */
+  /** The cached value (packed columns) of the receipt at that place, or null on a miss. */
   value(key: Place): Promise<Buffer | null> {
     return this.redis.hgetBuffer(this.prefix + hashOf(key), fieldOf(key));
   }

@@ -467,7 +467,7 @@ t.test('a committed receipt is in the Redis read model before anyone checks it',
   t.equal(row!.ticket_number, sold.number);
   t.equal(row!.cancelled_at, null);
   const key = keyOf(sold.qr);
-  const hash = `${prefix}receipt-check:1:${kgd}:${key.deviceTime.slice(0, 10)}`;
+  const hash = `${prefix}receipt-check:2:${kgd}:${key.deviceTime.slice(0, 10)}`;
   t.ok((await server.redis.ttl(hash)) > 29 * 86_400, 'kept OFD_RECEIPT_CHECK_CACHE_DAYS (30)');
   t.equal((await open(jsonUrl(sold.qr))).statusCode, 200);
 });

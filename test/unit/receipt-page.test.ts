@@ -2,7 +2,12 @@
 // of line and payment, names escaped, unknown enum values, a cancelled and an offline receipt,
 // 64-bit columns as the engine answers them (strings), both languages.
 import t from 'tap';
-import { receiptPage, sellerFacts, problemPage } from '../../src/api/public/receipt-page.js';
+import {
+  PAGE_START,
+  receiptPage as pageRest,
+  sellerFacts,
+  problemPage,
+} from '../../src/api/public/receipt-page.js';
 import { moneyText } from '../../src/fiscal/money.js';
 import type { ReceiptKey } from '../../src/fiscal/receipt-url.js';
 import { ItemType, PaymentType } from '../../src/protocol/schema.js';
@@ -56,6 +61,9 @@ const row = {
   cancelled_at: null,
 };
 const valuesOf = (r: Record<string, unknown>) => cachedValues(cachedEntry(key, r).value);
+/** The whole page, as the route sends it: the constant start, then the rest. */
+const receiptPage = (...args: Parameters<typeof pageRest>) =>
+  PAGE_START[args[3]].toString() + pageRest(...args);
 
 t.test('every kind of line, payment and tax, escaped, in Russian', async (t) => {
   const html = receiptPage(valuesOf(row), key, seller, 'ru', '/receipt');

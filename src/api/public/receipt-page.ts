@@ -47,8 +47,9 @@ function fragments(t: Texts) {
     names.map((n) => (n ? f(n) : undefined));
   return {
     t,
-    head: `<!doctype html><html lang="${t.htmlLang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>`,
-    style: `</title><style>${STYLE}</style></head><body><main>`,
+    // The style before the title, so that a page's constant start is one piece (PAGE_START).
+    head: `<!doctype html><html lang="${t.htmlLang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><style>${STYLE}</style><title>`,
+    bodyStart: '</title></head><body><main>',
     end: '</main></body></html>',
     title: `${t.title} № `,
     h1: `<h1>${escapeHtml(t.title)}</h1><p class="status">${escapeHtml(t.verified)}</p>`,
@@ -80,6 +81,14 @@ const PAGES = Object.fromEntries(LANGS.map((l) => [l, fragments(TEXTS[l])])) as 
   ReturnType<typeof fragments>
 >;
 
+/**
+ * Every page's start up to its title, as bytes (a third of a receipt's page, the style mostly):
+ * written as it is, where the rest of a page is rendered and encoded per receipt.
+ */
+export const PAGE_START = Object.fromEntries(
+  LANGS.map((l) => [l, Buffer.from(PAGES[l].head)]),
+) as Record<Lang, Buffer>;
+
 /** The seller's rows of the page's facts, in each language (made once per seller). */
 export function sellerFacts(s: Seller): Record<Lang, string> {
   const facts = (t: Texts) =>
@@ -92,14 +101,15 @@ export function sellerFacts(s: Seller): Record<Lang, string> {
   return Object.fromEntries(LANGS.map((l) => [l, facts(TEXTS[l])])) as Record<Lang, string>;
 }
 
+const LANG_NAMES: Record<Lang, string> = { ru: 'Русский', kk: 'Қазақша' };
+
 /** Links to the same check in the other language (the four facts kept). */
 function languageLinks(pagePath: string, key: ReceiptKey | null, lang: Lang): string {
   if (!key) return '';
-  const names: Record<Lang, string> = { ru: 'Русский', kk: 'Қазақша' };
+  const href = escapeHtml(receiptUrl(pagePath, key));
   const links = LANGS.map((l) => {
-    const href = escapeHtml(`${receiptUrl(pagePath, key)}&lang=${l}`);
     const current = l === lang ? ' aria-current="page"' : '';
-    return `<a href="${href}" hreflang="${l}"${current}>${names[l]}</a>`;
+    return `<a href="${href}&amp;lang=${l}" hreflang="${l}"${current}>${LANG_NAMES[l]}</a>`;
   });
   return `<nav>${links.join(' · ')}</nav>`;
 }
@@ -109,7 +119,8 @@ const money = (v: unknown) => moneyText(Number(v));
 
 /**
  * The page of a receipt from its cached columns (`v`, in CACHED_COLUMNS' order), found by `key`
- * (its device time is the page's), sold by the seller whose facts `seller` holds.
+ * (its device time is the page's), sold by the seller whose facts `seller` holds: all of it
+ * after PAGE_START.
  */
 export function receiptPage(
   v: readonly unknown[],
@@ -120,7 +131,7 @@ export function receiptPage(
 ): string {
   const f = PAGES[lang];
   const number = String(v[COLUMN.ticket_number]);
-  let html = `${f.head}${escapeHtml(f.title + number)}${f.style}`;
+  let html = `${escapeHtml(f.title + number)}${f.bodyStart}`;
   html += `${languageLinks(pagePath, key, lang)}${f.h1}`;
   const cancelledAt = v[COLUMN.cancelled_at];
   if (cancelledAt) html += `${f.cancelled} ${dateTimeText(String(cancelledAt))}</p>`;
@@ -198,7 +209,7 @@ export function problemPage(
   const f = PAGES[lang];
   const title = escapeHtml(f.t[`${kind}Title`]);
   return (
-    `${f.head}${title}${f.style}${languageLinks(pagePath, key, lang)}` +
+    `${f.head}${title}${f.bodyStart}${languageLinks(pagePath, key, lang)}` +
     `<h1>${title}</h1><p>${escapeHtml(f.t[kind])}</p>${f.end}`
   );
 }

@@ -36,7 +36,13 @@ import {
 import { ReceiptLookup, receiptOfRow, type Seller } from '../../storage/receipt-lookup.js';
 import { publicReceipt } from './public-receipt.js';
 import type { ReceiptCheckConfig } from '../../config/receipt-check.js';
-import { problemPage, receiptPage, sellerFacts, type ProblemKind } from './receipt-page.js';
+import {
+  PAGE_START,
+  problemPage,
+  receiptPage,
+  sellerFacts,
+  type ProblemKind,
+} from './receipt-page.js';
 import { pickLang, type Lang } from './receipt-texts.js';
 
 export interface ReceiptCheckOptions {
@@ -95,7 +101,7 @@ interface SellerAnswer {
 /** A receipt as this process answers it: its cached value, and what was made of it. */
 interface Answer {
   key: ReceiptKey;
-  /** The read model's value (deflated columns). */
+  /** The read model's value (packed columns). */
   value: Buffer;
   seller: SellerAnswer;
   /** Of the value and the seller: the ETag's (with the language for a page). */
@@ -155,16 +161,19 @@ class PageBytes {
   private slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
   private used = 0;
 
-  of(text: string): Buffer {
-    const most = text.length * 3; // UTF-8 bytes per UTF-16 unit, at most
-    if (most > SLAB_BYTES / 8) return Buffer.from(text);
+  /** `start` (bytes) and then `text`, as one piece. */
+  of(start: Buffer | null, text: string): Buffer {
+    const head = start?.length ?? 0;
+    const most = head + text.length * 3; // UTF-8 bytes per UTF-16 unit, at most
+    if (most > SLAB_BYTES / 8) return Buffer.concat([start ?? Buffer.alloc(0), Buffer.from(text)]);
     if (this.used + most > SLAB_BYTES) {
       this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
       this.used = 0;
     }
-    const start = this.used;
-    this.used += this.slab.write(text, start);
-    return this.slab.subarray(start, this.used);
+    const begin = this.used;
+    if (start) this.slab.set(start, begin);
+    this.used += head + this.slab.write(text, begin + head);
+    return this.slab.subarray(begin, this.used);
   }
 }
 
@@ -307,7 +316,7 @@ export async function receiptCheckRoutes(
     let page = answer.pages[lang];
     if (!page) {
       const html = receiptPage(found.columns(), answer.key, answer.seller.facts, lang, pagePath);
-      page = answer.pages[lang] = bytes.of(html);
+      page = answer.pages[lang] = bytes.of(PAGE_START[lang], html);
     }
     return reply.send(page);
   });
@@ -334,7 +343,7 @@ export async function receiptCheckRoutes(
       if (notModified(req, reply, `"${answer.digest}"`)) return reply.code(304).send();
       if (!answer.json) {
         const receipt = receiptOfRow(cachedRow(answer.key.deviceTime, found.columns()));
-        answer.json = bytes.of(JSON.stringify(publicReceipt(receipt, answer.seller.seller)));
+        answer.json = bytes.of(null, JSON.stringify(publicReceipt(receipt, answer.seller.seller)));
       }
       return reply.type('application/json; charset=utf-8').send(answer.json);
     },
