@@ -25,7 +25,7 @@ import {
 import { machineCpu, redisCpuSeconds, type ProcessSample } from '../process-stats.js';
 import { FleetRegister, sleep, type Attempt, type Mode } from './register.js';
 import { PhaseStats, type StatsRef } from './stats.js';
-import { ticketPool } from './workload.js';
+import { ticketPool, type ItemRange } from './workload.js';
 
 /** A server the fleet measures while a phase runs (bench/fleet/server-process.ts builds one). */
 export interface Target extends AdminTarget {
@@ -52,6 +52,8 @@ export interface FleetOptions {
   lossRate?: number;
   /** Receipts per shift (default 150 to 400). */
   shiftTickets?: [number, number];
+  /** Lines per receipt (default 1 to 20). */
+  ticketItems?: ItemRange;
   /** The server stores nothing (OFD_STORE=noop): Z reports are not checked. */
   storeless?: boolean;
   /** Keep every acknowledged ticket number for `acked()` (default true). */
@@ -151,7 +153,9 @@ export class Fleet {
     const random = seededRandom(seed);
     const pools = new Map<number, ReturnType<typeof ticketPool>>();
     const poolOf = (version: number) => {
-      if (!pools.has(version)) pools.set(version, ticketPool(random, version));
+      if (!pools.has(version)) {
+        pools.set(version, ticketPool(random, version, undefined, undefined, o.ticketItems));
+      }
       return pools.get(version)!;
     };
     const share203 = o.share203 ?? 0;

@@ -93,8 +93,12 @@ export function figuresOf(
   };
 }
 
-function randomTicket(random: Random, at: Date, offlineNumber?: number) {
+/** Lines per receipt, from `min` to `max` (the sim's default: 1 to 20). */
+export type ItemRange = [min: number, max: number];
+
+function randomTicket(random: Random, at: Date, offlineNumber?: number, lines?: ItemRange) {
   return ticket(random, {
+    ...(lines ? { items: lines[0] + Math.floor(random() * (lines[1] - lines[0] + 1)) } : {}),
     operation: random() < RETURN_SHARE ? Operation.OPERATION_SELL_RETURN : Operation.OPERATION_SELL,
     payments: pickPayments(random),
     at,
@@ -108,9 +112,10 @@ export function ticketPool(
   version: number,
   size = 1024,
   at = new Date(),
+  lines?: ItemRange,
 ): TicketTemplate[] {
   return Array.from({ length: size }, () => {
-    const t = randomTicket(random, at);
+    const t = randomTicket(random, at, undefined, lines);
     return {
       payload: encodeRequest(requests.ticket(t), version),
       figures: figuresOf(t, false),

@@ -1,0 +1,128 @@
+// The ingest ceiling and the cost of a receipt by load (issue 12): the same fleet (200 registers
+// on persistent connections, receipts of 1–5 lines, closed loop) against a bare server that
+// frames, decodes and answers with no state and no storage (bench/fleet/bare-server.ts), and
+// against the OFD as `npm start` runs it with the request limits off; then the OFD in an open
+// loop at a quarter of the peak it reached. Prints receipts/s, p99 and server CPU per receipt
+// of each, the durable/bare ratio (target ≥ 0.25), p99 at the peak (≤ 250 ms) and at a quarter
+// (≤ 150 ms), and CPU per receipt at a quarter against the peak (≤ 1.5). Every receipt the OFD
+// acknowledged is checked against its Z reports at the end.
+//
+//   npm run bench:ceiling [-- --devices=200 --seconds=15 --items=1-5 --json=FILE]
+import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { Fleet, type PhaseResult, type Target } from '../test/harness/index.js';
+import { sampleProcess, sampleThreads } from '../test/harness/process-stats.js';
+import { spawnBareServer } from './fleet/bare-server.js';
+import { spawnServer, spawnedTarget } from './fleet/server-process.js';
+import { cpuPerReceipt, fmt, phaseText, verifyText } from './fleet/report.js';
+
+const args = new Map(
+  process.argv.slice(2).map((a) => {
+    const [k, v] = a.replace(/^--/, '').split('=');
+    return [k!, v ?? 'true'] as const;
+  }),
+);
+const DEVICES = Number(args.get('devices') ?? 200);
+const SECONDS = Number(args.get('seconds') ?? 15);
+const [minItems, maxItems] = (args.get('items') ?? '1-5').split('-').map(Number) as [
+  number,
+  number,
+];
+const common = { ticketItems: [minItems, maxItems] as [number, number], shifts: false };
+
+interface Row {
+  name: string;
+  r: PhaseResult;
+}
+const rows: Row[] = [];
+const phase = async (fleet: Fleet, name: string, rate?: number) => {
+  const r = await fleet.runPhase({ name, mode: 'persistent', rate, durationS: SECONDS });
+  console.log(`${phaseText(r)}\n  load average ${loadavg()[0]!.toFixed(1)}`);
+  rows.push({ name, r });
+  return r;
+};
+
+// 1. The bare server.
+const bare = await spawnBareServer();
+let bareResult: PhaseResult;
+try {
+  const target: Target = {
+    host: '127.0.0.1',
+    tcpPort: bare.tcpPort,
+    httpPort: 0,
+    adminToken: '',
+    sample: () => sampleProcess(bare.pid),
+    threads: () => sampleThreads(bare.pid),
+  };
+  const fleet = new Fleet({
+    ...common,
+    tcpPort: bare.tcpPort,
+    host: '127.0.0.1',
+    devices: Array.from({ length: DEVICES }, (_, i) => ({ kkmId: i + 1, token: 1 })),
+    storeless: true,
+    ledger: false,
+    answerTimeoutMs: 15_000,
+    server: target,
+  });
+  await fleet.hello();
+  bareResult = await phase(fleet, 'bare server: frame, decode, answer', undefined);
+  fleet.close();
+} finally {
+  await bare.stop();
+}
+
+// 2. The OFD: its closed-loop peak, then a quarter of it offered in an open loop.
+const server = await spawnServer({});
+let verified = false;
+try {
+  const fleet = await Fleet.create(spawnedTarget(server), { ...common, devices: DEVICES });
+  await fleet.hello();
+  const peak = await phase(fleet, 'OFD durable, closed loop (peak)');
+  const quarter = Math.max(1, Math.round(peak.receiptsPerSec / 4));
+  await phase(fleet, `OFD durable, open loop at 25% of the peak`, quarter);
+  const verify = await fleet.verify();
+  console.log(verifyText(verify));
+  verified = verify.mismatchedDevices === 0 && verify.resendDifferent === 0;
+  fleet.close();
+} catch (error) {
+  console.error(error, `\nserver output:\n${server.tail()}`);
+} finally {
+  await server.stop();
+}
+
+const [, peak, quarter] = rows.map((x) => x.r);
+const table = [
+  '| run | receipts/s | p50 ms | p99 ms | server CPU % | CPU ms / receipt |',
+  '| --- | ---: | ---: | ---: | ---: | ---: |',
+  ...rows.map(
+    ({ name, r }) =>
+      `| ${name} | ${fmt(r.receiptsPerSec)} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ${fmt(r.serverCpuPct)} | ${fmt(cpuPerReceipt(r), 3)} |`,
+  ),
+];
+console.log(`\n${DEVICES} registers, receipts of ${minItems}–${maxItems} lines, ${SECONDS} s each`);
+console.log(table.join('\n'));
+const verdict = (ok: boolean) => (ok ? 'met' : 'missed');
+if (peak && quarter) {
+  const ratio = peak.receiptsPerSec / bareResult.receiptsPerSec;
+  const cost = (cpuPerReceipt(quarter) ?? NaN) / (cpuPerReceipt(peak) ?? NaN);
+  console.log(
+    [
+      `durable / bare receipts/s: ${ratio.toFixed(3)} (target ≥ 0.25: ${verdict(ratio >= 0.25)})`,
+      `p99 at the peak: ${fmt(peak.p99Ms, 1)} ms (≤ 250: ${verdict(peak.p99Ms <= 250)}); ` +
+        `at a quarter: ${fmt(quarter.p99Ms, 1)} ms (≤ 150: ${verdict(quarter.p99Ms <= 150)})`,
+      `CPU per receipt at a quarter / at the peak: ${cost.toFixed(2)} (≤ 1.5: ${verdict(cost <= 1.5)})`,
+      `stored = acknowledged: ${verified ? 'verified' : 'FAILED'}`,
+    ].join('\n'),
+  );
+}
+if (args.has('json')) {
+  writeFileSync(
+    args.get('json')!,
+    JSON.stringify(
+      rows.map(({ r }) => ({ ...r, stats: undefined })),
+      null,
+      2,
+    ),
+  );
+}
+process.exit(verified ? 0 : 1);
