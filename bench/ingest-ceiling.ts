@@ -7,7 +7,8 @@
 // (≤ 150 ms), and CPU per receipt at a quarter against the peak (≤ 1.5). Every receipt the OFD
 // acknowledged is checked against its Z reports at the end.
 //
-//   npm run bench:ceiling [-- --devices=200 --seconds=15 --items=1-5 --json=FILE]
+//   npm run bench:ceiling [-- --devices=200 --seconds=15 --items=1-5 --json=FILE
+//     --cpu-prof=DIR (the OFD server's V8 CPU profile)]
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Fleet, type PhaseResult, type Target } from '../test/harness/index.js';
@@ -72,7 +73,7 @@ try {
 }
 
 // 2. The OFD: its closed-loop peak, then a quarter of it offered in an open loop.
-const server = await spawnServer({});
+const server = await spawnServer({ cpuProfDir: args.get('cpu-prof') });
 let verified = false;
 try {
   const fleet = await Fleet.create(spawnedTarget(server), { ...common, devices: DEVICES });

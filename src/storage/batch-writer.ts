@@ -69,6 +69,10 @@ interface Waiter {
   deadline: number;
 }
 
+/** A moving average of gaps (ms) with `gap` added; the first gap known starts it. */
+const average = (mean: number, gap: number) =>
+  Number.isNaN(mean) ? (gap < 1000 ? gap : NaN) : mean + (gap - mean) / 16;
+
 export class BatchWriter {
   private queue: Waiter[] = [];
   private flushing = false;
@@ -78,9 +82,13 @@ export class BatchWriter {
   private lingerMs: number;
   /** Ends a linger early, once `maxRows` rows wait. */
   private wakeLinger: (() => void) | null = null;
-  /** performance.now() of the last row handed in, and the usual gap between two (ms, EWMA). */
+  /**
+   * performance.now() of the last row handed in; the usual gap between two rows (ms, moving
+   * average), over all rows and over rows that came while others waited (a burst's).
+   */
   private lastArrival = -Infinity;
   private arrivalGapMs = NaN;
+  private burstGapMs = NaN;
   private sweepTimer: NodeJS.Timeout | null = null;
   /** Inserts whose commit gave up on them at the deadline, while they still run. */
   private readonly abandoned = new Set<Promise<void>>();
@@ -122,11 +130,9 @@ export class BatchWriter {
     return new Promise<void>((resolve, reject) => {
       const at = performance.now();
       const gap = Math.min(at - this.lastArrival, 1000);
-      if (gap < 1000 || !Number.isNaN(this.arrivalGapMs)) {
-        this.arrivalGapMs = Number.isNaN(this.arrivalGapMs)
-          ? gap
-          : this.arrivalGapMs + (gap - this.arrivalGapMs) / 16;
-      }
+      this.arrivalGapMs = average(this.arrivalGapMs, gap);
+      // The gap before a batch's first row is the commit's, not the rows'.
+      if (this.queue.length) this.burstGapMs = average(this.burstGapMs, gap);
       this.lastArrival = at;
       const own = Math.min(deadline, at + this.opts.commitTimeoutMs);
       this.queue.push({ table, row, resolve, reject, at, deadline: own });
@@ -184,9 +190,10 @@ export class BatchWriter {
       const oldest = this.queue[0];
       if (!oldest || this.queue.length >= this.opts.maxRows || this.closed || now >= until) return;
       const factor = this.opts.pauseFactor ?? 8;
-      const pauseMs = factor
-        ? Math.max(this.opts.maxDelayMs, this.arrivalGapMs * factor)
-        : Infinity;
+      const pauseMs =
+        factor && this.burstGapMs >= 0
+          ? Math.max(this.opts.maxDelayMs, this.burstGapMs * factor)
+          : Infinity;
       // Rows stopped coming in: the oldest has had its short linger and no row came since.
       const paused = Math.max(oldest.at + this.opts.maxDelayMs, this.lastArrival + pauseMs);
       if (now >= paused) return;

@@ -200,6 +200,36 @@ t.test('a linger ends when rows stop coming in', async (t) => {
   t.equal(commits.at(-1), 10, 'in one commit');
 });
 
+t.test('registers waiting for their answers: a commit once all have sent', async (t) => {
+  // Six registers in a closed loop: each sends its next row as soon as its last is committed.
+  const commits: number[] = [];
+  const writer = new BatchWriter(
+    async (_table, rows) => {
+      commits.push(rows.length);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    },
+    { maxRows: 100, maxDelayMs: 1, maxLingerMs: 1000, maxPending: 100, commitTimeoutMs: 5000 },
+  );
+  const waits: number[] = [];
+  await Promise.all(
+    Array.from({ length: 6 }, async () => {
+      for (let n = 0; n < 12; n++) {
+        const started = performance.now();
+        await writer.write('t', { n });
+        waits.push(performance.now() - started);
+      }
+    }),
+  );
+  waits.sort((a, b) => a - b);
+  const median = waits[waits.length >> 1]!;
+  t.ok(writer.currentLingerMs >= 80, `the linger: ${Math.round(writer.currentLingerMs)} ms`);
+  t.ok(median < 60, `a row waited its commit, not the linger (median ${Math.round(median)} ms)`);
+  t.ok(
+    commits.slice(2).every((n) => n === 6),
+    `every commit carried all six (${commits})`,
+  );
+});
+
 t.test('rows too far apart for company are committed at once', async (t) => {
   // One register: waiting the linger would only delay its answer.
   const writer = new BatchWriter(
