@@ -154,13 +154,24 @@ export async function reportsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext
           throw new BadRequest('querystring: type=x takes no shift, period or cursor');
         }
         await requireKkm(ctx, req, kkmId);
-        const [kkm] = await queries.overview([kkmId]);
-        const open = kkm?.openShift;
-        if (!open) return { type: 'x', items: [], nextCursor: null, hasMore: false };
-        const [docs, before] = await Promise.all([
-          documents.shiftDocuments(kkmId, open.number),
-          documents.totalsBefore(kkmId, open.number),
-        ]);
+        // The open shift's documents and the totals before it, kept until the KKM's next one.
+        const x = await ctx.reads.cache.answer(
+          [kkmId],
+          `x:${kkmId}`,
+          async () => {
+            const [kkm] = await queries.overview([kkmId]);
+            const open = kkm?.openShift;
+            if (!open) return null;
+            const [docs, before] = await Promise.all([
+              documents.shiftDocuments(kkmId, open.number),
+              documents.totalsBefore(kkmId, open.number),
+            ]);
+            return { open, docs, before };
+          },
+          (v) => 512 + (v?.docs.length ?? 0) * 400,
+        );
+        if (!x) return { type: 'x', items: [], nextCursor: null, hasMore: false };
+        const { open, docs, before } = x;
         // "Now" on the server's clock, as ingest dates an X report the KKM asked for undated.
         const report = buildReport(docs, before, {
           shiftNumber: open.number,

@@ -111,6 +111,16 @@ const summaryJson = (t: TicketSummary) => ({
   annulled: t.annulled,
 });
 
+/** The page after doc_seq `after` of a shift's receipts (in doc_seq order), as tickets() reads it. */
+function pageOf(receipts: readonly TicketSummary[], after: number, limit: number) {
+  let start = receipts.findIndex((t) => t.docSeq > after);
+  if (start < 0) start = receipts.length;
+  return {
+    items: receipts.slice(start, start + limit),
+    more: receipts.length - start > limit,
+  };
+}
+
 /** The QR text of a stored answer frame (header + protobuf Response), or null. */
 export function qrUrl(responseBase64: string): string | null {
   if (!responseBase64) return null;
@@ -158,7 +168,12 @@ export async function ticketsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext
       const filter = documentFilter(req.query);
       const after = decodeCursor(req.query.cursor, kkmId);
       await requireKkm(ctx, req, kkmId);
-      const { items, more } = await queries.tickets(kkmId, filter, after, req.query.limit);
+      const { limit } = req.query;
+      const kept = 'shift' in filter ? await ctx.reads.shift(kkmId, filter.shift) : null;
+      const { items, more } =
+        kept && 'receipts' in kept
+          ? pageOf(kept.receipts, after, limit)
+          : await queries.tickets(kkmId, filter, after, limit);
       const last = items[items.length - 1];
       return {
         items: items.map(summaryJson),
@@ -189,7 +204,9 @@ export async function ticketsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext
       const digits = ticketNumber.slice(String(kkmId).length);
       const seq = /^[0-9]{10}$/.test(digits) ? Number(digits) : undefined;
       const exact = seq !== undefined && fiscalNumber(kkmId, seq) === ticketNumber;
-      const t = await queries.ticket(kkmId, ticketNumber, exact ? seq : undefined);
+      const t = exact
+        ? await ctx.reads.receipt(kkmId, seq, ticketNumber)
+        : await queries.ticket(kkmId, ticketNumber);
       if (!t) throw httpError(404, `ticket ${ticketNumber} of kkm ${kkmId} not found`);
       return {
         kkmId,
