@@ -5,7 +5,8 @@
 // answer is never given to a caller who may not see the KKM.
 import t, { type Test } from 'tap';
 import { startTestServer } from '../helpers/server.js';
-import { get, ownerToken, sell, subUserToken } from '../helpers/reads.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { get as getAs, ownerToken, sell, subUserToken } from '../helpers/reads.js';
 import { emptyReport, requests, seededRandom } from '../../src/sim/documents.js';
 import { deviceStateKey } from '../../src/fiscal/device-state.js';
 import { ResultCode } from '../../src/protocol/schema.js';
@@ -40,12 +41,16 @@ const otherPointUser = await subUserToken(
   ['transactions', 'reports', 'analytics'],
 );
 
+// Queries the engine ran for a request of this test (not the server's background work).
 let queries = 0;
+const inRequest = new AsyncLocalStorage<boolean>();
 const rows = server.db.rows.bind(server.db);
 server.db.rows = ((q: string, p?: Record<string, unknown>) => {
-  queries++;
+  if (inRequest.getStore()) queries++;
   return rows(q, p);
 }) as typeof server.db.rows;
+const get = (s: typeof server, url: string, token?: string) =>
+  inRequest.run(true, () => getAs(s, url, token));
 
 const stateKey = deviceStateKey(server.config.redisPrefix, a.kkmId);
 /** The answer while a request holds the KKM's claim: Redis cannot vouch, the engine answers. */
