@@ -407,7 +407,8 @@ export class CabinetQueries {
        LIMIT 1 BY kkm_id, doc_seq`,
       pairParams(keys.map((k) => [k.kkmId, k.docSeq])),
     );
-    for (const r of raw) out.set(`${num(r.kkm_id)}:${num(r.doc_seq)}`, ticketDetail(num(r.kkm_id), r));
+    for (const r of raw)
+      out.set(`${num(r.kkm_id)}:${num(r.doc_seq)}`, ticketDetail(num(r.kkm_id), r));
     return out;
   }
 

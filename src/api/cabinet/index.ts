@@ -98,13 +98,10 @@ export async function cabinetApi(app: FastifyInstance, opts: CabinetOptions): Pr
   await app.register(identityRoutes, { ctx });
   await app.register(async (secured) => {
     secured.addHook('onRequest', authenticate(ctx.sessions, ctx.scope));
-    secured.addHook('onSend', dropCachedAccessOnChange(ctx.sessions));
-    secured.addHook('onSend', async (req, reply, payload) => {
-      if (req.method !== 'GET' && req.method !== 'HEAD' && reply.statusCode < 300 && req.caller) {
-        ctx.reads.kkmLists.changed(req.caller.orgId);
-      }
-      return payload;
-    });
+    secured.addHook(
+      'onSend',
+      dropCachedAccessOnChange(ctx.sessions, (orgId) => ctx.reads.kkmLists.changed(orgId)),
+    );
     publishAccessChanges(secured, ctx.feed);
     // Authenticated route plugins register here.
     await secured.register(authSecuredRoutes, { ctx });
