@@ -18,7 +18,8 @@
 //                             about 1,000,000 receipts; BENCH_SECONDS (10) per route,
 //                             BENCH_CONNECTIONS (50), BENCH_INGEST_RATE (500 receipts/s;
 //                             0 skips that pass), BENCH_INGEST_KKMS (200),
-//                             BENCH_KEEP_DATA=1 keeps the DATA_DIR for inspection
+//                             BENCH_KEEP_DATA=1 keeps the DATA_DIR for inspection,
+//                             BENCH_CPU_PROF=DIR writes the server's V8 CPU profile there
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -440,6 +441,7 @@ try {
       // Lifts the per-address cap of the cabinet's HTTP connections and of the fleet.
       OFD_MAX_CONNECTIONS_PER_ADDRESS: '0',
     },
+    cpuProfDir: process.env.BENCH_CPU_PROF,
   });
   const base = `http://127.0.0.1:${child.httpPort}`;
   const pick = <T>(list: T[]): T => list[Math.floor(Math.random() * list.length)]!;

@@ -184,6 +184,7 @@ interface KeptList<T> {
  */
 export class KkmLists<T extends { kkms: { kkmId: number }[] }> {
   private readonly kept = new LRUCache<string, KeptList<T>>({ max: 10_000 });
+  private readonly reading = new Map<string, Promise<T>>();
 
   constructor(private readonly versions: KkmVersions) {}
 
@@ -200,7 +201,17 @@ export class KkmLists<T extends { kkms: { kkmId: number }[] }> {
     ) {
       return last.value;
     }
-    const value = await load();
+    // Requests that find the list out of date at once share one read.
+    let reading = this.reading.get(key) as Promise<T> | undefined;
+    if (!reading) {
+      reading = load();
+      this.reading.set(key, reading);
+      void reading.then(
+        () => this.reading.delete(key),
+        () => this.reading.delete(key),
+      );
+    }
+    const value = await reading;
     const listed = value.kkms.map((k) => k.kkmId);
     // A list of other KKMs than those whose versions were read is kept without versions: the
     // next request reads it again, with them.

@@ -200,7 +200,13 @@ export async function reportsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext
       const filter = documentFilter(q);
       const after = decodeCursor(q.cursor, kkmId);
       await requireKkm(ctx, req, kkmId);
-      const { items, more } = await queries.closedShifts(kkmId, filter, after, q.limit);
+      // Closed shifts change only with the KKM's documents: kept until its next one.
+      const { items, more } = await ctx.reads.cache.answer(
+        [kkmId],
+        `z:${kkmId}:${JSON.stringify(filter)}:${after}:${q.limit}`,
+        () => queries.closedShifts(kkmId, filter, after, q.limit),
+        (z) => 256 + z.items.reduce((n, r) => n + r.deviceReport.length + r.serverReport.length, 0),
+      );
       const last = items[items.length - 1];
       return {
         type: 'z',
