@@ -228,6 +228,21 @@ const ticketDetail = (kkmId: number, r: Record<string, unknown>): TicketDetail =
   v203: readTicket203(r),
 });
 
+const CLOSED_SHIFT_COLUMNS = `doc_seq, shift_number, toString(device_time) AS closed_at,
+  toUnixTimestamp64Milli(received_at) AS received_ms, is_offline, operator_code,
+  device_report, server_report`;
+
+const closedShiftRow = (r: Record<string, unknown>): ClosedShiftRow => ({
+  docSeq: num(r.doc_seq),
+  shiftNumber: num(r.shift_number),
+  closedAt: String(r.closed_at),
+  receivedAt: num(r.received_ms),
+  offline: num(r.is_offline) === 1,
+  operatorCode: num(r.operator_code),
+  deviceReport: String(r.device_report),
+  serverReport: String(r.server_report),
+});
+
 /** One group of the summary as read (64-bit integers and sumMap tuples). */
 function summaryRow(r: Record<string, unknown>): SummaryRow {
   const [payTypes, payCounts, paySums] = r.pay as [unknown[], unknown[], unknown[]];
@@ -420,28 +435,43 @@ export class CabinetQueries {
     limit: number,
   ): Promise<{ items: ClosedShiftRow[]; more: boolean }> {
     const raw = await this.db.rows<Record<string, unknown>>(
-      `SELECT doc_seq, shift_number, toString(device_time) AS closed_at,
-         toUnixTimestamp64Milli(received_at) AS received_ms, is_offline, operator_code,
-         device_report, server_report
+      `SELECT ${CLOSED_SHIFT_COLUMNS}
        FROM documents FINAL
        WHERE kkm_id = {kkm:UInt32} AND doc_type = 'close_shift' AND doc_seq > {after:UInt32}
          ${filterSql(filter, 'device_time')}
        ORDER BY doc_seq LIMIT {limit:UInt32}`,
       { kkm: kkmId, after, limit: limit + 1, ...filter },
     );
-    return {
-      more: raw.length > limit,
-      items: raw.slice(0, limit).map((r) => ({
-        docSeq: num(r.doc_seq),
-        shiftNumber: num(r.shift_number),
-        closedAt: String(r.closed_at),
-        receivedAt: num(r.received_ms),
-        offline: num(r.is_offline) === 1,
-        operatorCode: num(r.operator_code),
-        deviceReport: String(r.device_report),
-        serverReport: String(r.server_report),
-      })),
-    };
+    return { more: raw.length > limit, items: raw.slice(0, limit).map(closedShiftRow) };
+  }
+
+  /**
+   * The closures of shifts by number, many in one read, keyed `kkm:shift`, each in doc_seq
+   * order (a KKM closes a shift number once, but nothing here relies on it). What
+   * closedShifts() reads of each.
+   */
+  async closuresOf(
+    shifts: readonly { kkmId: number; shift: number }[],
+  ): Promise<Map<string, ClosedShiftRow[]>> {
+    const out = new Map<string, ClosedShiftRow[]>();
+    if (!shifts.length) return out;
+    const raw = await this.db.rows<Record<string, unknown>>(
+      `SELECT kkm_id, ${CLOSED_SHIFT_COLUMNS}
+       FROM documents FINAL
+       WHERE kkm_id IN {kkms:Array(UInt32)} AND doc_type = 'close_shift'
+         AND shift_number IN {shifts:Array(UInt32)}
+         AND (kkm_id, shift_number) IN {pairs:Array(Tuple(UInt32, UInt32))}
+       ORDER BY kkm_id, doc_seq`,
+      {
+        ...pairParams(shifts.map((s) => [s.kkmId, s.shift])),
+        shifts: [...new Set(shifts.map((s) => s.shift))],
+      },
+    );
+    for (const r of raw) {
+      const key = `${num(r.kkm_id)}:${num(r.shift_number)}`;
+      out.set(key, [...(out.get(key) ?? []), closedShiftRow(r)]);
+    }
+    return out;
   }
 
   /**

@@ -81,6 +81,7 @@ const tickets = (shift: number, query = '') =>
   `/api/v1/kkms/${a.kkmId}/tickets?shift=${shift}${query}`;
 const receipt = (n: string) => `/api/v1/kkms/${a.kkmId}/tickets/${n}`;
 const X = `/api/v1/kkms/${a.kkmId}/reports?type=x`;
+const Z = (shift: number) => `/api/v1/kkms/${a.kkmId}/reports?type=z&shift=${shift}`;
 const summary = `/api/v1/analytics/summary?kkmIds=${a.kkmId},${other.kkmId}&from=2026-11-02&to=2026-11-03`;
 
 t.test('tickets by shift: kept, any page cut from the kept shift', async (t) => {
@@ -102,6 +103,10 @@ t.test('one receipt and the X report, kept', async (t) => {
   t.equal(r.ticketNumber, open[0]!.number);
   const x = await kept(t, X);
   t.equal(x.items[0].shiftNumber, 2);
+  const z = await kept(t, Z(1));
+  t.equal(z.items.length, 1);
+  t.equal(z.items[0].shiftNumber, 1);
+  t.same((await kept(t, Z(2))).items, [], 'shift 2 is open: no Z report yet');
   const other404 = await get(server, receipt(`${a.kkmId}0000009999`), owner);
   t.equal(other404.status, 404, 'a number not stored: 404');
 });
@@ -123,7 +128,7 @@ t.test('analytics of whole days, kept', async (t) => {
 });
 
 t.test('kept answers go only to callers who may see the KKM', async (t) => {
-  for (const url of [tickets(1), receipt(open[0]!.number), X, summary]) {
+  for (const url of [tickets(1), receipt(open[0]!.number), X, Z(1), summary]) {
     t.equal((await get(server, url, foreignOwner)).status, 404, `another org: ${url}`);
     t.equal((await get(server, url, otherPointUser)).status, 404, `another point: ${url}`);
   }
@@ -155,6 +160,8 @@ t.test('a new receipt, a cancellation and a closure show at once', async (t) => 
 
   const close = await dev.send(requests.closeShift(emptyReport(2, h(27)), h(27)));
   t.equal(close.response.result.result_code, ResultCode.RESULT_TYPE_OK);
+  const z2 = await get(server, Z(2), owner);
+  t.equal(z2.json.items[0]?.shiftNumber, 2, 'the closure of shift 2 shows at once');
   const x3 = await get(server, X, owner);
   t.same(x3.json.items, [], 'no open shift: no X report');
   const list2 = await get(server, '/api/v1/kkms', owner);

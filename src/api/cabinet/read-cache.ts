@@ -23,6 +23,7 @@ import { deviceStateKey } from '../../fiscal/device-state.js';
 import { batchedReads } from '../../storage/batched-reads.js';
 import type {
   CabinetQueries,
+  ClosedShiftRow,
   KkmOverview,
   KkmSeq,
   SummaryRow,
@@ -153,6 +154,17 @@ const detailBytes = (t: TicketDetail) =>
 const rowBytes = (rows: readonly SummaryRow[]) =>
   64 + rows.reduce((a, r) => a + 200 + (r.payments.length + r.taxes.length) * 100, 0);
 
+/** The page after doc_seq `after` of a list in doc_seq order, as a keyset-paged query reads it. */
+export function pageAfter<T extends { docSeq: number }>(
+  list: readonly T[],
+  after: number,
+  limit: number,
+): { items: T[]; more: boolean } {
+  let start = list.findIndex((t) => t.docSeq > after);
+  if (start < 0) start = list.length;
+  return { items: list.slice(start, start + limit), more: list.length - start > limit };
+}
+
 /** A shift's receipts as kept: all of them, or `long` when there are too many to keep. */
 export type KeptShift = { receipts: TicketSummary[] } | { long: true };
 
@@ -238,6 +250,7 @@ export class CabinetReads {
   private readonly shifts: DataLoader<{ kkmId: number; shift: number }, KeptShift>;
   private readonly receipts: DataLoader<KkmSeq, TicketDetail | null>;
   private readonly days: DataLoader<{ kkmId: number; day: string }, SummaryRow[]>;
+  private readonly closures: DataLoader<{ kkmId: number; shift: number }, ClosedShiftRow[]>;
   readonly kkmLists: KkmLists<KkmList>;
 
   constructor(
@@ -265,6 +278,14 @@ export class CabinetReads {
       },
       MAX_BATCH,
     );
+    this.closures = batchedReads(
+      db,
+      async (keys) => {
+        const found = await queries.closuresOf(keys);
+        return keys.map((k) => found.get(`${k.kkmId}:${k.shift}`) ?? []);
+      },
+      MAX_BATCH,
+    );
     this.days = batchedReads(
       db,
       async (keys) => {
@@ -288,6 +309,16 @@ export class CabinetReads {
       `shift:${kkmId}:${shift}`,
       () => this.shifts.load({ kkmId, shift }),
       (s) => ('long' in s ? 64 : 64 + s.receipts.length * SUMMARY_BYTES),
+    );
+  }
+
+  /** The closures (Z reports) of a shift, in doc_seq order. */
+  closuresOfShift(kkmId: number, shift: number): Promise<ClosedShiftRow[]> {
+    return this.cache.answer(
+      [kkmId],
+      `z:${kkmId}:${shift}`,
+      () => this.closures.load({ kkmId, shift }),
+      (list) => 256 + list.reduce((n, r) => n + r.deviceReport.length + r.serverReport.length, 0),
     );
   }
 

@@ -13,6 +13,7 @@ import type { IZXReport } from '../../protocol/schema.js';
 import { CabinetQueries, type ClosedShiftRow } from '../../storage/cabinet-queries.js';
 import { DocumentQueries } from '../../storage/document-queries.js';
 import type { CabinetContext } from './index.js';
+import { pageAfter } from './read-cache.js';
 import { requirePermission } from './authenticate.js';
 import {
   cursorProperties,
@@ -200,13 +201,11 @@ export async function reportsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext
       const filter = documentFilter(q);
       const after = decodeCursor(q.cursor, kkmId);
       await requireKkm(ctx, req, kkmId);
-      // Closed shifts change only with the KKM's documents: kept until its next one.
-      const { items, more } = await ctx.reads.cache.answer(
-        [kkmId],
-        `z:${kkmId}:${JSON.stringify(filter)}:${after}:${q.limit}`,
-        () => queries.closedShifts(kkmId, filter, after, q.limit),
-        (z) => 256 + z.items.reduce((n, r) => n + r.deviceReport.length + r.serverReport.length, 0),
-      );
+      // A shift's closures as kept (read-cache.ts); periods read as they are.
+      const { items, more } =
+        'shift' in filter
+          ? pageAfter(await ctx.reads.closuresOfShift(kkmId, filter.shift), after, q.limit)
+          : await queries.closedShifts(kkmId, filter, after, q.limit);
       const last = items[items.length - 1];
       return {
         type: 'z',

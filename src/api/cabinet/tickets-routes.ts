@@ -7,6 +7,7 @@ import { Type } from 'typebox';
 import { ticketNumber as fiscalNumber } from '../../fiscal/device-state.js';
 import { Response } from '../../protocol/schema.js';
 import { CabinetQueries, type TicketSummary } from '../../storage/cabinet-queries.js';
+import { pageAfter } from './read-cache.js';
 import { paymentsJson, receiptLines } from '../receipt-view.js';
 import type { CabinetContext } from './index.js';
 import { requirePermission } from './authenticate.js';
@@ -111,16 +112,6 @@ const summaryJson = (t: TicketSummary) => ({
   annulled: t.annulled,
 });
 
-/** The page after doc_seq `after` of a shift's receipts (in doc_seq order), as tickets() reads it. */
-function pageOf(receipts: readonly TicketSummary[], after: number, limit: number) {
-  let start = receipts.findIndex((t) => t.docSeq > after);
-  if (start < 0) start = receipts.length;
-  return {
-    items: receipts.slice(start, start + limit),
-    more: receipts.length - start > limit,
-  };
-}
-
 /** The QR text of a stored answer frame (header + protobuf Response), or null. */
 export function qrUrl(responseBase64: string): string | null {
   if (!responseBase64) return null;
@@ -172,7 +163,7 @@ export async function ticketsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext
       const kept = 'shift' in filter ? await ctx.reads.shift(kkmId, filter.shift) : null;
       const { items, more } =
         kept && 'receipts' in kept
-          ? pageOf(kept.receipts, after, limit)
+          ? pageAfter(kept.receipts, after, limit)
           : await queries.tickets(kkmId, filter, after, limit);
       const last = items[items.length - 1];
       return {
