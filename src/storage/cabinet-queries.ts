@@ -339,6 +339,19 @@ export class CabinetQueries {
     });
   }
 
+  /** The newest doc_seq of each KKM as kkm_activity has it (0: none stored). */
+  async lastSeqs(kkmIds: readonly number[]): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    if (!kkmIds.length) return out;
+    const raw = await this.db.rows<{ kkm_id: number; seq: number }>(
+      `SELECT kkm_id, maxMerge(last_seq) AS seq FROM kkm_activity
+       WHERE kkm_id IN {ids:Array(UInt32)} GROUP BY kkm_id`,
+      { ids: kkmIds },
+    );
+    for (const r of raw) out.set(num(r.kkm_id), num(r.seq));
+    return out;
+  }
+
   /**
    * Up to `limit` receipts after doc_seq `after`, in doc_seq order, and whether more exist.
    * doc_seq is the device's document counter: a document is committed before the device may
@@ -372,19 +385,25 @@ export class CabinetQueries {
   ): Promise<Map<string, TicketSummary[]>> {
     const out = new Map<string, TicketSummary[]>();
     if (!shifts.length) return out;
+    // One select per shift, so each finds its KKM by the key and its shift by the minmax index
+    // (a tuple IN over all of them would read every granule of each KKM its shifts' range spans).
+    const params: Record<string, unknown> = {
+      kkms: [...new Set(shifts.map((s) => s.kkmId))],
+      max: max + 1,
+    };
+    const selects = shifts.map((s, i) => {
+      params[`k${i}`] = s.kkmId;
+      params[`s${i}`] = s.shift;
+      return `SELECT * FROM cabinet_receipts
+        WHERE kkm_id = {k${i}:UInt32} AND shift_number = {s${i}:UInt32}`;
+    });
     const raw = await this.db.rows<Record<string, unknown>>(
       `SELECT kkm_id, ${TICKET_SUMMARY_COLUMNS}, ${ANNULLED_OF_PAIRS} AS annulled
        FROM (
-         SELECT * FROM cabinet_receipts
-         WHERE kkm_id IN {kkms:Array(UInt32)} AND shift_number IN {shifts:Array(UInt32)}
-           AND (kkm_id, shift_number) IN {pairs:Array(Tuple(UInt32, UInt32))}
+         SELECT * FROM (${selects.join(' UNION ALL ')})
          ORDER BY kkm_id, doc_seq LIMIT 1 BY kkm_id, doc_seq)
        ORDER BY kkm_id, doc_seq LIMIT {max:UInt32} BY kkm_id, shift_number`,
-      {
-        ...pairParams(shifts.map((s) => [s.kkmId, s.shift])),
-        shifts: [...new Set(shifts.map((s) => s.shift))],
-        max: max + 1,
-      },
+      params,
     );
     for (const r of raw) {
       const key = `${num(r.kkm_id)}:${num(r.shift_number)}`;

@@ -180,9 +180,12 @@ function scopeKey(caller: Caller): string {
   return `o:${caller.orgId}:${points}`;
 }
 
+/** A KKM's newest doc_seq by Redis, or by kkm_activity (`engine:seq`). */
+type ListVersion = number | string;
+
 interface KeptList<T> {
   kkmIds: number[];
-  seqs: (number | null)[];
+  seqs: (ListVersion | null)[];
   value: T;
   /** When it was read (ms). */
   at: number;
@@ -198,14 +201,31 @@ export class KkmLists<T extends { kkms: { kkmId: number }[] }> {
   private readonly kept = new LRUCache<string, KeptList<T>>({ max: 10_000 });
   private readonly reading = new Map<string, Promise<T>>();
 
-  constructor(private readonly versions: KkmVersions) {}
+  constructor(
+    private readonly versions: KkmVersions,
+    /** The newest doc_seq by kkm_activity, which the list reads its KKMs' activity from. */
+    private readonly engineSeqs: (kkmIds: number[]) => Promise<Map<number, number>>,
+  ) {}
+
+  /**
+   * Redis's newest documents, and for a KKM it cannot vouch for (a claim left by a request cut
+   * short, say) kkm_activity's: the list shows what that table holds, so its version there
+   * tells when the list is out of date.
+   */
+  private async seqs(kkmIds: readonly number[]): Promise<ListVersion[]> {
+    const seqs = await this.versions.of(kkmIds);
+    const unknown = kkmIds.filter((_, i) => seqs[i] === null);
+    if (!unknown.length) return seqs as number[];
+    const engine = await this.engineSeqs(unknown);
+    return seqs.map((s, i) => s ?? `engine:${engine.get(kkmIds[i]!) ?? 0}`);
+  }
 
   async of(caller: Caller, load: () => Promise<T>): Promise<T> {
     const key = scopeKey(caller);
     const last = this.kept.get(key);
     const kkmIds = last?.kkmIds ?? [];
     // Read before the engine: what it answers has at least those documents.
-    const seqs = await this.versions.of(kkmIds);
+    const seqs = await this.seqs(kkmIds);
     if (
       last &&
       Date.now() - last.at < KKM_LIST_TTL_MS &&
@@ -213,17 +233,18 @@ export class KkmLists<T extends { kkms: { kkmId: number }[] }> {
     ) {
       return last.value;
     }
-    // Requests that find the list out of date at once share one read.
-    let reading = this.reading.get(key) as Promise<T> | undefined;
-    if (!reading) {
-      reading = load();
-      this.reading.set(key, reading);
-      void reading.then(
-        () => this.reading.delete(key),
-        () => this.reading.delete(key),
-      );
+    // Requests that find the list out of date at once share one read; the one that started
+    // it keeps it, under the versions it read before.
+    const shared = this.reading.get(key);
+    if (shared) return shared;
+    const reading = load();
+    this.reading.set(key, reading);
+    let value: T;
+    try {
+      value = await reading;
+    } finally {
+      this.reading.delete(key);
     }
-    const value = await reading;
     const listed = value.kkms.map((k) => k.kkmId);
     // A list of other KKMs than those whose versions were read is kept without versions: the
     // next request reads it again, with them.
@@ -258,7 +279,7 @@ export class CabinetReads {
     queries: CabinetQueries,
     readonly cache: ReadCache,
   ) {
-    this.kkmLists = new KkmLists(cache.versions);
+    this.kkmLists = new KkmLists(cache.versions, (ids) => queries.lastSeqs(ids));
     this.shifts = batchedReads(
       db,
       async (keys) => {
