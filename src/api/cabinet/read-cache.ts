@@ -279,7 +279,21 @@ export class CabinetReads {
     queries: CabinetQueries,
     readonly cache: ReadCache,
   ) {
-    this.kkmLists = new KkmLists(cache.versions, (ids) => queries.lastSeqs(ids));
+    // Shared by the lists that ask at once.
+    const lastSeqs = batchedReads<number, number>(
+      db,
+      async (ids) => {
+        const found = await queries.lastSeqs(ids);
+        return ids.map((id) => found.get(id) ?? 0);
+      },
+      1024,
+    );
+    this.kkmLists = new KkmLists(cache.versions, async (ids) => {
+      const seqs = await lastSeqs.loadMany(ids);
+      const failed = seqs.find((s) => s instanceof Error);
+      if (failed) throw failed;
+      return new Map(ids.map((id, i) => [id, seqs[i] as number]));
+    });
     this.shifts = batchedReads(
       db,
       async (keys) => {
@@ -318,8 +332,9 @@ export class CabinetReads {
         }
         return keys.map((k) => byCell.get(`${k.kkmId}:${k.day}`) ?? []);
       },
-      // A day of a KKM is a few rows; a summary asks for up to 140 of them.
-      1024,
+      // A day of a KKM is a few rows; a summary asks for up to 140 of them. Kept to about two
+      // summaries a query: the days of many read together span all their KKMs and days.
+      280,
     );
   }
 
