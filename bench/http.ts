@@ -10,13 +10,16 @@
 //
 // Loading takes the fast path: the rows ingest would store (same row builder, ticketFigures,
 // the same answer frame with its QR code, the same Z reports with buildReport) are inserted in
-// large batches; a few of the last shifts are then closed through TCP like a real KKM.
+// large batches; a few of the last shifts are then closed through TCP like a real KKM, and
+// every other KKM sends one COMMAND_SYSTEM, so ingest keeps its device state in Redis as it
+// does for a KKM in service.
 //
 //   npm run bench:http        BENCH_KKMS (200) BENCH_DAYS (60) BENCH_TICKETS_PER_DAY (83):
 //                             about 1,000,000 receipts; BENCH_SECONDS (10) per route,
 //                             BENCH_CONNECTIONS (50), BENCH_INGEST_RATE (500 receipts/s;
 //                             0 skips that pass), BENCH_INGEST_KKMS (200),
-//                             BENCH_KEEP_DATA=1 keeps the DATA_DIR for inspection
+//                             BENCH_KEEP_DATA=1 keeps the DATA_DIR for inspection,
+//                             BENCH_CPU_PROF=DIR writes the server's V8 CPU profile there
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -331,13 +334,29 @@ try {
     }
   }
 
+  // ---- every other KKM heard from once (a COMMAND_SYSTEM), as a running fleet is ---------------
+  // Ingest rebuilds each device's state from what is stored and keeps it in Redis, where the
+  // cabinet reads each KKM's newest document (src/api/cabinet/read-cache.ts).
+  const heardStarted = performance.now();
+  for (const kkm of kkms.slice(CLOSE_VIA_TCP)) {
+    const link = new TcpLink(server.tcp!.port);
+    const dev = new KkmDevice(kkm.kkmId, kkm.token, link.send);
+    const answer = await dev.send(requests.system());
+    link.close();
+    if (answer.response.result.result_code !== ResultCode.RESULT_TYPE_OK) {
+      throw new Error(`system over TCP: ${answer.response.result.result_text}`);
+    }
+  }
+  const heardSeconds = (performance.now() - heardStarted) / 1000;
+
   const counts = await server.db.rows<{ doc_type: string; n: string }>(
     `SELECT doc_type, count() AS n FROM documents FINAL GROUP BY doc_type ORDER BY doc_type`,
   );
   console.log(
     `loaded ${tickets} receipts of ${KKMS} KKMs over ${DAYS} days in ${loadSeconds.toFixed(1)} s ` +
       `(${Math.round(tickets / loadSeconds)}/s); stored: ` +
-      counts.map((c) => `${c.doc_type} ${c.n}`).join(', '),
+      counts.map((c) => `${c.doc_type} ${c.n}`).join(', ') +
+      `; ${KKMS - CLOSE_VIA_TCP} KKMs sent COMMAND_SYSTEM in ${heardSeconds.toFixed(1)} s`,
   );
 
   // ---- the HTTP ingest route: POST /kkm, new receipts from fresh registers ------------------
@@ -422,6 +441,7 @@ try {
       // Lifts the per-address cap of the cabinet's HTTP connections and of the fleet.
       OFD_MAX_CONNECTIONS_PER_ADDRESS: '0',
     },
+    cpuProfDir: process.env.BENCH_CPU_PROF,
   });
   const base = `http://127.0.0.1:${child.httpPort}`;
   const pick = <T>(list: T[]): T => list[Math.floor(Math.random() * list.length)]!;

@@ -42,6 +42,9 @@ export interface DeviceState {
   cancellableCash: number;
 }
 
+/** The Redis hash of a device's state (ingest's state store; the cabinet reads its seq). */
+export const deviceStateKey = (prefix: string, kkmId: number) => `${prefix}dev:${kkmId}`;
+
 /** Whether a request header carries the device's token, or repeats its last request. */
 export function presentsToken(s: DeviceState, h: { token: number; reqNum: number }): boolean {
   return h.token === s.token || (h.reqNum === s.lastReqNum && h.token === s.lastReqToken);

@@ -13,7 +13,7 @@
 //   A flushed or rebuilt key gets a new version, so a stale copy here is never trusted.
 import { LRUCache } from 'lru-cache';
 import type { Redis } from 'ioredis';
-import type { DeviceState } from '../fiscal/device-state.js';
+import { deviceStateKey, type DeviceState } from '../fiscal/device-state.js';
 
 // KEYS: device keys. ARGV: lease ms, then per key: owner, cached version ('' for none).
 // Per key: {'busy'} | {'stale', claim} | {'miss', claim} | {'cached', claim} | {'ok', claim, v, s}
@@ -151,7 +151,7 @@ export class StateStore {
   }
 
   key(kkmId: number): string {
-    return `${this.prefix}dev:${kkmId}`;
+    return deviceStateKey(this.prefix, kkmId);
   }
 
   /**

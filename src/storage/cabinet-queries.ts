@@ -10,6 +10,7 @@
 // since every copy of a document (a retry recomputes the same row) gives the same answer.
 // Receipts are listed and read from cabinet_receipts (migration 50), a narrow copy keyed by
 // (kkm_id, doc_seq) in small granules, taking one copy of each with LIMIT 1 BY.
+import { TupleParam } from '@clickhouse/client';
 import type { StoredState } from '../fiscal/device-state.js';
 import type { Db } from './db.js';
 import { readTicket203, TICKET_203_SELECT, type Ticket203 } from './ticket-columns-203.js';
@@ -169,6 +170,79 @@ const ticketHead = (r: Record<string, unknown>) => ({
   annulled: num(r.annulled) === 1,
 });
 
+/** What a receipt's list entry reads (with `annulled` beside). */
+const TICKET_SUMMARY_COLUMNS = `doc_seq, ticket_number, toString(device_time) AS wall_time,
+  toUnixTimestamp64Milli(received_at) AS received_ms, shift_number, operation, total,
+  payments.type, payments.sum, is_offline, offline_number`;
+
+/** What a whole receipt reads (with `annulled` beside). */
+const TICKET_DETAIL_COLUMNS = `doc_seq, ticket_number, toString(device_time) AS wall_time,
+  toUnixTimestamp64Milli(received_at) AS received_ms, shift_number, operation,
+  is_offline, offline_number, printed_number, operator_code, operator_name,
+  total, taken, change, discount, markup,
+  items.type, items.name, items.section, items.quantity, items.price, items.sum,
+  items.code, items.barcode, items.unit, items.tax_percent, items.tax_sum,
+  payments.type, payments.sum, taxes.type, taxes.percent, taxes.sum, taxes.turnover,
+  customer_iin, customer_email, customer_phone, response, ${TICKET_203_SELECT}`;
+
+/** Some device days of some KKMs: (kkm_id, day) pairs. */
+const CELLS = '{cells:Array(Tuple(UInt32, Date))}';
+
+/** A receipt's place: its KKM and document number. */
+export interface KkmSeq {
+  kkmId: number;
+  docSeq: number;
+}
+
+/** Whether a receipt of any of {kkms} was annulled (what ANNULLED tells of one KKM's). */
+const ANNULLED_OF_PAIRS = `(kkm_id, doc_seq) IN (SELECT kkm_id, doc_seq FROM receipt_cancellations
+  WHERE kkm_id IN {kkms:Array(UInt32)})`;
+
+/** Query parameters of (kkm_id, x) pairs: `kkms` (distinct) and `pairs`. */
+const pairParams = (pairs: [number, number][]) => ({
+  kkms: [...new Set(pairs.map(([k]) => k))],
+  pairs: pairs.map((p) => new TupleParam(p)),
+});
+
+const ticketSummary = (r: Record<string, unknown>): TicketSummary => {
+  const types = nums(r['payments.type']);
+  const sums = nums(r['payments.sum']);
+  return { ...ticketHead(r), payments: types.map((type, i) => ({ type, sum: sums[i]! })) };
+};
+
+const ticketDetail = (kkmId: number, r: Record<string, unknown>): TicketDetail => ({
+  kkmId,
+  ...ticketHead(r),
+  taken: num(r.taken),
+  change: num(r.change),
+  discount: num(r.discount),
+  markup: num(r.markup),
+  printedNumber: num(r.printed_number),
+  operatorCode: num(r.operator_code),
+  operatorName: String(r.operator_name),
+  ...receiptLinesOfRow(r),
+  customerIin: String(r.customer_iin),
+  customerEmail: String(r.customer_email),
+  customerPhone: String(r.customer_phone),
+  response: String(r.response),
+  v203: readTicket203(r),
+});
+
+const CLOSED_SHIFT_COLUMNS = `doc_seq, shift_number, toString(device_time) AS closed_at,
+  toUnixTimestamp64Milli(received_at) AS received_ms, is_offline, operator_code,
+  device_report, server_report`;
+
+const closedShiftRow = (r: Record<string, unknown>): ClosedShiftRow => ({
+  docSeq: num(r.doc_seq),
+  shiftNumber: num(r.shift_number),
+  closedAt: String(r.closed_at),
+  receivedAt: num(r.received_ms),
+  offline: num(r.is_offline) === 1,
+  operatorCode: num(r.operator_code),
+  deviceReport: String(r.device_report),
+  serverReport: String(r.server_report),
+});
+
 /** One group of the summary as read (64-bit integers and sumMap tuples). */
 function summaryRow(r: Record<string, unknown>): SummaryRow {
   const [payTypes, payCounts, paySums] = r.pay as [unknown[], unknown[], unknown[]];
@@ -265,6 +339,19 @@ export class CabinetQueries {
     });
   }
 
+  /** The newest doc_seq of each KKM as kkm_activity has it (0: none stored). */
+  async lastSeqs(kkmIds: readonly number[]): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    if (!kkmIds.length) return out;
+    const raw = await this.db.rows<{ kkm_id: number; seq: number }>(
+      `SELECT kkm_id, maxMerge(last_seq) AS seq FROM kkm_activity
+       WHERE kkm_id IN {ids:Array(UInt32)} GROUP BY kkm_id`,
+      { ids: kkmIds },
+    );
+    for (const r of raw) out.set(num(r.kkm_id), num(r.seq));
+    return out;
+  }
+
   /**
    * Up to `limit` receipts after doc_seq `after`, in doc_seq order, and whether more exist.
    * doc_seq is the device's document counter: a document is committed before the device may
@@ -277,63 +364,86 @@ export class CabinetQueries {
     limit: number,
   ): Promise<{ items: TicketSummary[]; more: boolean }> {
     const raw = await this.db.rows<Record<string, unknown>>(
-      `SELECT doc_seq, ticket_number, toString(device_time) AS wall_time,
-         toUnixTimestamp64Milli(received_at) AS received_ms, shift_number, operation, total,
-         payments.type, payments.sum, is_offline, offline_number, ${ANNULLED} AS annulled
+      `SELECT ${TICKET_SUMMARY_COLUMNS}, ${ANNULLED} AS annulled
        FROM cabinet_receipts
        WHERE kkm_id = {kkm:UInt32} AND doc_seq > {after:UInt32}
          ${filterSql(filter, 'device_time')}
        ORDER BY doc_seq LIMIT 1 BY doc_seq LIMIT {limit:UInt32}`,
       { kkm: kkmId, after, limit: limit + 1, ...filter },
     );
-    const more = raw.length > limit;
-    const page = raw.slice(0, limit);
-    return {
-      more,
-      items: page.map((r) => {
-        const types = nums(r['payments.type']);
-        const sums = nums(r['payments.sum']);
-        return { ...ticketHead(r), payments: types.map((type, i) => ({ type, sum: sums[i]! })) };
-      }),
+    return { more: raw.length > limit, items: raw.slice(0, limit).map(ticketSummary) };
+  }
+
+  /**
+   * The receipts of whole shifts, many in one read, keyed `kkm:shift`, each in doc_seq order
+   * with at most `max` + 1 receipts (more than `max`: too long to keep whole). A shift without
+   * receipts is absent. What tickets() reads of each.
+   */
+  async shiftsReceipts(
+    shifts: readonly { kkmId: number; shift: number }[],
+    max: number,
+  ): Promise<Map<string, TicketSummary[]>> {
+    const out = new Map<string, TicketSummary[]>();
+    if (!shifts.length) return out;
+    // One select per shift, so each finds its KKM by the key and its shift by the minmax index
+    // (a tuple IN over all of them would read every granule of each KKM its shifts' range spans).
+    const params: Record<string, unknown> = {
+      kkms: [...new Set(shifts.map((s) => s.kkmId))],
+      max: max + 1,
     };
+    const selects = shifts.map((s, i) => {
+      params[`k${i}`] = s.kkmId;
+      params[`s${i}`] = s.shift;
+      return `SELECT * FROM cabinet_receipts
+        WHERE kkm_id = {k${i}:UInt32} AND shift_number = {s${i}:UInt32}`;
+    });
+    const raw = await this.db.rows<Record<string, unknown>>(
+      `SELECT kkm_id, ${TICKET_SUMMARY_COLUMNS}, ${ANNULLED_OF_PAIRS} AS annulled
+       FROM (
+         SELECT * FROM (${selects.join(' UNION ALL ')})
+         ORDER BY kkm_id, doc_seq LIMIT 1 BY kkm_id, doc_seq)
+       ORDER BY kkm_id, doc_seq LIMIT {max:UInt32} BY kkm_id, shift_number`,
+      params,
+    );
+    for (const r of raw) {
+      const key = `${num(r.kkm_id)}:${num(r.shift_number)}`;
+      const list = out.get(key) ?? [];
+      list.push(ticketSummary(r));
+      out.set(key, list);
+    }
+    return out;
   }
 
   /** One whole receipt by its fiscal number, or null. */
   async ticket(kkmId: number, ticketNumber: string, docSeq?: number): Promise<TicketDetail | null> {
     const [r] = await this.db.rows<Record<string, unknown>>(
-      `SELECT doc_seq, ticket_number, toString(device_time) AS wall_time,
-         toUnixTimestamp64Milli(received_at) AS received_ms, shift_number, operation,
-         is_offline, offline_number, printed_number, operator_code, operator_name,
-         total, taken, change, discount, markup,
-         items.type, items.name, items.section, items.quantity, items.price, items.sum,
-         items.code, items.barcode, items.unit, items.tax_percent, items.tax_sum,
-         payments.type, payments.sum, taxes.type, taxes.percent, taxes.sum, taxes.turnover,
-         customer_iin, customer_email, customer_phone, response, ${TICKET_203_SELECT},
-         ${ANNULLED.replace('>', '>=')} AS annulled
+      `SELECT ${TICKET_DETAIL_COLUMNS}, ${ANNULLED.replace('>', '>=')} AS annulled
        FROM cabinet_receipts
        WHERE kkm_id = {kkm:UInt32} AND ticket_number = {number:String}
          ${docSeq === undefined ? '' : 'AND doc_seq = {after:UInt32}'}
        LIMIT 1`,
       { kkm: kkmId, number: ticketNumber, after: docSeq ?? 0 },
     );
-    if (!r) return null;
-    return {
-      kkmId,
-      ...ticketHead(r),
-      taken: num(r.taken),
-      change: num(r.change),
-      discount: num(r.discount),
-      markup: num(r.markup),
-      printedNumber: num(r.printed_number),
-      operatorCode: num(r.operator_code),
-      operatorName: String(r.operator_name),
-      ...receiptLinesOfRow(r),
-      customerIin: String(r.customer_iin),
-      customerEmail: String(r.customer_email),
-      customerPhone: String(r.customer_phone),
-      response: String(r.response),
-      v203: readTicket203(r),
-    };
+    return r ? ticketDetail(kkmId, r) : null;
+  }
+
+  /**
+   * Whole receipts by (kkm_id, doc_seq), many in one point read, keyed `kkm:seq`; a receipt
+   * not stored is absent. What ticket() reads of each.
+   */
+  async ticketsBySeq(keys: readonly KkmSeq[]): Promise<Map<string, TicketDetail>> {
+    const out = new Map<string, TicketDetail>();
+    if (!keys.length) return out;
+    const raw = await this.db.rows<Record<string, unknown>>(
+      `SELECT kkm_id, ${TICKET_DETAIL_COLUMNS}, ${ANNULLED_OF_PAIRS} AS annulled
+       FROM cabinet_receipts
+       WHERE kkm_id IN {kkms:Array(UInt32)} AND (kkm_id, doc_seq) IN {pairs:Array(Tuple(UInt32, UInt32))}
+       LIMIT 1 BY kkm_id, doc_seq`,
+      pairParams(keys.map((k) => [k.kkmId, k.docSeq])),
+    );
+    for (const r of raw)
+      out.set(`${num(r.kkm_id)}:${num(r.doc_seq)}`, ticketDetail(num(r.kkm_id), r));
+    return out;
   }
 
   /** Closed shifts (with both Z reports) after doc_seq `after`, by shift or close time. */
@@ -344,28 +454,43 @@ export class CabinetQueries {
     limit: number,
   ): Promise<{ items: ClosedShiftRow[]; more: boolean }> {
     const raw = await this.db.rows<Record<string, unknown>>(
-      `SELECT doc_seq, shift_number, toString(device_time) AS closed_at,
-         toUnixTimestamp64Milli(received_at) AS received_ms, is_offline, operator_code,
-         device_report, server_report
+      `SELECT ${CLOSED_SHIFT_COLUMNS}
        FROM documents FINAL
        WHERE kkm_id = {kkm:UInt32} AND doc_type = 'close_shift' AND doc_seq > {after:UInt32}
          ${filterSql(filter, 'device_time')}
        ORDER BY doc_seq LIMIT {limit:UInt32}`,
       { kkm: kkmId, after, limit: limit + 1, ...filter },
     );
-    return {
-      more: raw.length > limit,
-      items: raw.slice(0, limit).map((r) => ({
-        docSeq: num(r.doc_seq),
-        shiftNumber: num(r.shift_number),
-        closedAt: String(r.closed_at),
-        receivedAt: num(r.received_ms),
-        offline: num(r.is_offline) === 1,
-        operatorCode: num(r.operator_code),
-        deviceReport: String(r.device_report),
-        serverReport: String(r.server_report),
-      })),
-    };
+    return { more: raw.length > limit, items: raw.slice(0, limit).map(closedShiftRow) };
+  }
+
+  /**
+   * The closures of shifts by number, many in one read, keyed `kkm:shift`, each in doc_seq
+   * order (a KKM closes a shift number once, but nothing here relies on it). What
+   * closedShifts() reads of each.
+   */
+  async closuresOf(
+    shifts: readonly { kkmId: number; shift: number }[],
+  ): Promise<Map<string, ClosedShiftRow[]>> {
+    const out = new Map<string, ClosedShiftRow[]>();
+    if (!shifts.length) return out;
+    const raw = await this.db.rows<Record<string, unknown>>(
+      `SELECT kkm_id, ${CLOSED_SHIFT_COLUMNS}
+       FROM documents FINAL
+       WHERE kkm_id IN {kkms:Array(UInt32)} AND doc_type = 'close_shift'
+         AND shift_number IN {shifts:Array(UInt32)}
+         AND (kkm_id, shift_number) IN {pairs:Array(Tuple(UInt32, UInt32))}
+       ORDER BY kkm_id, doc_seq`,
+      {
+        ...pairParams(shifts.map((s) => [s.kkmId, s.shift])),
+        shifts: [...new Set(shifts.map((s) => s.shift))],
+      },
+    );
+    for (const r of raw) {
+      const key = `${num(r.kkm_id)}:${num(r.shift_number)}`;
+      out.set(key, [...(out.get(key) ?? []), closedShiftRow(r)]);
+    }
+    return out;
   }
 
   /**
@@ -387,6 +512,25 @@ export class CabinetQueries {
   }
 
   /**
+   * The summary of some device days of some KKMs (`cells`), many in one read: what summary()
+   * gives for each KKM and whole day, rows of other days left out.
+   */
+  async summaryOfDays(cells: readonly { kkmId: number; day: string }[]): Promise<SummaryRow[]> {
+    if (!cells.length) return [];
+    const days = cells.map((c) => c.day).sort();
+    const from = `${days[0]} 00:00:00`;
+    const to = `${new Date(Date.parse(`${days[days.length - 1]}T00:00:00Z`) + 86_400_000)
+      .toISOString()
+      .slice(0, 10)} 00:00:00`;
+    const kkmIds = [...new Set(cells.map((c) => c.kkmId))];
+    const only = cells.map((c) => new TupleParam([c.kkmId, c.day]));
+    return (
+      (await this.dailySummary(kkmIds, from, to, only)) ??
+      (await this.summaryOfReceipts(kkmIds, from, to, only))
+    );
+  }
+
+  /**
    * The summary from daily_receipts, less the receipts annulled (read from cabinet_receipts:
    * cancellations are few); null when a group counted more rows than receipts.
    */
@@ -394,6 +538,7 @@ export class CabinetQueries {
     kkmIds: number[],
     from: string,
     to: string,
+    cells?: TupleParam[],
   ): Promise<SummaryRow[] | null> {
     const raw = await this.db.rows<Record<string, unknown>>(
       `SELECT kkm_id, toString(day) AS day, operation, sum(n) AS receipts, sum(c) AS copies,
@@ -407,6 +552,7 @@ export class CabinetQueries {
          FROM daily_receipts
          WHERE kkm_id IN {ids:Array(UInt32)}
            AND day >= toDate({from:DateTime('UTC')}) AND day < toDate({to:DateTime('UTC')})
+           ${cells ? `AND (kkm_id, day) IN ${CELLS}` : ''}
          GROUP BY kkm_id, day, operation
          UNION ALL
          SELECT kkm_id, toDate(device_time) AS day, operation, -count() AS n, -count() AS c,
@@ -423,6 +569,7 @@ export class CabinetQueries {
            FROM cabinet_receipts
            WHERE kkm_id IN {ids:Array(UInt32)}
              AND device_time >= {from:DateTime('UTC')} AND device_time < {to:DateTime('UTC')}
+             ${cells ? `AND (kkm_id, toDate(device_time)) IN ${CELLS}` : ''}
              AND (kkm_id, doc_seq) IN (
                SELECT kkm_id, doc_seq FROM receipt_cancellations WHERE kkm_id IN {ids:Array(UInt32)})
            LIMIT 1 BY kkm_id, doc_seq)
@@ -430,7 +577,7 @@ export class CabinetQueries {
        GROUP BY kkm_id, day, operation
        HAVING receipts != 0 OR copies != 0
        ORDER BY kkm_id, day, operation`,
-      { ids: kkmIds, from, to },
+      { ids: kkmIds, from, to, cells },
     );
     if (raw.some((r) => num(r.receipts) !== num(r.copies))) return null;
     return raw.map(summaryRow);
@@ -440,6 +587,7 @@ export class CabinetQueries {
     kkmIds: number[],
     from: string,
     to: string,
+    cells?: TupleParam[],
   ): Promise<SummaryRow[]> {
     const raw = await this.db.rows<Record<string, unknown>>(
       `SELECT kkm_id, toString(toDate(device_time)) AS day, operation,
@@ -450,13 +598,14 @@ export class CabinetQueries {
        FROM documents FINAL
        WHERE kkm_id IN {ids:Array(UInt32)} AND doc_type = 'ticket'
          AND device_time >= {from:DateTime('UTC')} AND device_time < {to:DateTime('UTC')}
+         ${cells ? `AND (kkm_id, toDate(device_time)) IN ${CELLS}` : ''}
          AND (kkm_id, doc_seq) NOT IN (
            SELECT kkm_id, cancelled_seq FROM documents
            WHERE kkm_id IN {ids:Array(UInt32)} AND doc_type = 'cancel_ticket'
              AND device_time >= {from:DateTime('UTC')} - INTERVAL 1 DAY)
        GROUP BY kkm_id, day, operation
        ORDER BY kkm_id, day, operation`,
-      { ids: kkmIds, from, to },
+      { ids: kkmIds, from, to, cells },
     );
     return raw.map(summaryRow);
   }

@@ -20,6 +20,8 @@ import { exportRoutes } from './export-routes.js';
 import { reportsRoutes } from './reports-routes.js';
 import { Scope } from '../../storage/cabinet-scope.js';
 import { Sessions } from './sessions.js';
+import { CabinetReads, KkmVersions, ReadCache } from './read-cache.js';
+import { CabinetQueries } from '../../storage/cabinet-queries.js';
 import { ticketsRoutes } from './tickets-routes.js';
 import { usersRoutes } from './users-routes.js';
 import { identityRoutes } from './identity-routes.js';
@@ -53,6 +55,8 @@ export interface CabinetOptions {
 /** Plugins of the cabinet; each registers its routes (public ones before the auth hook). */
 export interface CabinetContext extends CabinetOptions {
   scope: Scope;
+  /** Reads kept while the KKMs they show have no new document (read-cache.ts). */
+  reads: CabinetReads;
   sessions: Sessions;
   identity: IdentityDeps;
   forward: ForwardingDecision;
@@ -63,6 +67,11 @@ export async function cabinetApi(app: FastifyInstance, opts: CabinetOptions): Pr
   const ctx: CabinetContext = {
     ...opts,
     scope: new Scope(opts.db),
+    reads: new CabinetReads(
+      opts.db,
+      new CabinetQueries(opts.db),
+      new ReadCache(new KkmVersions(opts.redis, opts.redisPrefix)),
+    ),
     sessions: new Sessions(opts.redis, opts.redisPrefix),
     identity: opts.identity ?? {
       codes: new IdentityCodes(opts.redis, opts.redisPrefix, {
@@ -89,7 +98,10 @@ export async function cabinetApi(app: FastifyInstance, opts: CabinetOptions): Pr
   await app.register(identityRoutes, { ctx });
   await app.register(async (secured) => {
     secured.addHook('onRequest', authenticate(ctx.sessions, ctx.scope));
-    secured.addHook('onSend', dropCachedAccessOnChange(ctx.sessions));
+    secured.addHook(
+      'onSend',
+      dropCachedAccessOnChange(ctx.sessions, (orgId) => ctx.reads.kkmLists.changed(orgId)),
+    );
     publishAccessChanges(secured, ctx.feed);
     // Authenticated route plugins register here.
     await secured.register(authSecuredRoutes, { ctx });

@@ -13,6 +13,7 @@ import type { IZXReport } from '../../protocol/schema.js';
 import { CabinetQueries, type ClosedShiftRow } from '../../storage/cabinet-queries.js';
 import { DocumentQueries } from '../../storage/document-queries.js';
 import type { CabinetContext } from './index.js';
+import { pageAfter } from './read-cache.js';
 import { requirePermission } from './authenticate.js';
 import {
   cursorProperties,
@@ -154,13 +155,24 @@ export async function reportsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext
           throw new BadRequest('querystring: type=x takes no shift, period or cursor');
         }
         await requireKkm(ctx, req, kkmId);
-        const [kkm] = await queries.overview([kkmId]);
-        const open = kkm?.openShift;
-        if (!open) return { type: 'x', items: [], nextCursor: null, hasMore: false };
-        const [docs, before] = await Promise.all([
-          documents.shiftDocuments(kkmId, open.number),
-          documents.totalsBefore(kkmId, open.number),
-        ]);
+        // The open shift's documents and the totals before it, kept until the KKM's next one.
+        const x = await ctx.reads.cache.answer(
+          [kkmId],
+          `x:${kkmId}`,
+          async () => {
+            const [kkm] = await queries.overview([kkmId]);
+            const open = kkm?.openShift;
+            if (!open) return null;
+            const [docs, before] = await Promise.all([
+              documents.shiftDocuments(kkmId, open.number),
+              documents.totalsBefore(kkmId, open.number),
+            ]);
+            return { open, docs, before };
+          },
+          (v) => 512 + (v?.docs.length ?? 0) * 400,
+        );
+        if (!x) return { type: 'x', items: [], nextCursor: null, hasMore: false };
+        const { open, docs, before } = x;
         // "Now" on the server's clock, as ingest dates an X report the KKM asked for undated.
         const report = buildReport(docs, before, {
           shiftNumber: open.number,
@@ -189,7 +201,11 @@ export async function reportsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext
       const filter = documentFilter(q);
       const after = decodeCursor(q.cursor, kkmId);
       await requireKkm(ctx, req, kkmId);
-      const { items, more } = await queries.closedShifts(kkmId, filter, after, q.limit);
+      // A shift's closures as kept (read-cache.ts); periods read as they are.
+      const { items, more } =
+        'shift' in filter
+          ? pageAfter(await ctx.reads.closuresOfShift(kkmId, filter.shift), after, q.limit)
+          : await queries.closedShifts(kkmId, filter, after, q.limit);
       const last = items[items.length - 1];
       return {
         type: 'z',

@@ -7,6 +7,7 @@ import { Type } from 'typebox';
 import { ticketNumber as fiscalNumber } from '../../fiscal/device-state.js';
 import { Response } from '../../protocol/schema.js';
 import { CabinetQueries, type TicketSummary } from '../../storage/cabinet-queries.js';
+import { pageAfter } from './read-cache.js';
 import { paymentsJson, receiptLines } from '../receipt-view.js';
 import type { CabinetContext } from './index.js';
 import { requirePermission } from './authenticate.js';
@@ -158,7 +159,12 @@ export async function ticketsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext
       const filter = documentFilter(req.query);
       const after = decodeCursor(req.query.cursor, kkmId);
       await requireKkm(ctx, req, kkmId);
-      const { items, more } = await queries.tickets(kkmId, filter, after, req.query.limit);
+      const { limit } = req.query;
+      const kept = 'shift' in filter ? await ctx.reads.shift(kkmId, filter.shift) : null;
+      const { items, more } =
+        kept && 'receipts' in kept
+          ? pageAfter(kept.receipts, after, limit)
+          : await queries.tickets(kkmId, filter, after, limit);
       const last = items[items.length - 1];
       return {
         items: items.map(summaryJson),
@@ -189,7 +195,9 @@ export async function ticketsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext
       const digits = ticketNumber.slice(String(kkmId).length);
       const seq = /^[0-9]{10}$/.test(digits) ? Number(digits) : undefined;
       const exact = seq !== undefined && fiscalNumber(kkmId, seq) === ticketNumber;
-      const t = await queries.ticket(kkmId, ticketNumber, exact ? seq : undefined);
+      const t = exact
+        ? await ctx.reads.receipt(kkmId, seq, ticketNumber)
+        : await queries.ticket(kkmId, ticketNumber);
       if (!t) throw httpError(404, `ticket ${ticketNumber} of kkm ${kkmId} not found`);
       return {
         kkmId,
