@@ -68,6 +68,12 @@ export interface CoreOptions {
   /** Failed COMMAND_AUTH attempts per register and cashier (none: unlimited). */
   cashierAuth?: CashierAuthLimiter;
   log: Logger;
+  /**
+   * Requests rebuilding a device state at once, waiting for their batch or being read (none:
+   * unlimited). Beyond it a request is answered 254 at once, which the register retries: a
+   * storm of first contacts is admitted at the rate the store serves, never queued unbounded.
+   */
+  maxRebuilds?: number;
   /** Called after each answer, for metrics. */
   onAnswer?: (command: number, resultCode: number, ms: number, kkmId: number) => void;
   /** Called after a fiscal document was committed (live feed, notifications). */
@@ -109,8 +115,21 @@ const DOC_COMMAND: Record<DocType, number> = {
 
 class Unavailable extends Error {}
 
+/** How often refused rebuilds are logged at most (with the count since). */
+const REFUSALS_LOG_EVERY_MS = 10_000;
+
 export class CommandCore {
+  /** Requests rebuilding a device state now (see CoreOptions.maxRebuilds). */
+  private rebuilding = 0;
+  private refusedRebuilds = 0;
+  private refusalsLoggedAt = -Infinity;
+
   constructor(private readonly o: CoreOptions) {}
+
+  /** Requests rebuilding a device state now, queued or being read. */
+  get rebuildsInFlight(): number {
+    return this.rebuilding;
+  }
 
   /** Answers one request frame. Never throws: every failure is a result code. */
   async handle(frame: Frame, receivedAt = Date.now(), gate?: GateCheck): Promise<Buffer> {
@@ -204,10 +223,21 @@ export class CommandCore {
     };
     try {
       if (!state || claim.rebuild) {
+        if (this.rebuilding >= (this.o.maxRebuilds ?? Infinity)) {
+          await release(null);
+          this.refusedRebuild();
+          return plain(
+            ResultCode.RESULT_TYPE_SERVICE_TEMPORARILY_UNAVAILABLE,
+            'busy rebuilding device states; retry later',
+          );
+        }
+        this.rebuilding++;
         try {
           state = await this.rebuild(kkmId);
         } catch (error) {
           throw new Unavailable('clickhouse', { cause: error });
+        } finally {
+          this.rebuilding--;
         }
         if (!state) {
           await release(null);
@@ -361,6 +391,18 @@ export class CommandCore {
     } finally {
       if (!released) await release(null);
     }
+  }
+
+  private refusedRebuild(): void {
+    this.refusedRebuilds++;
+    const now = performance.now();
+    if (now - this.refusalsLoggedAt < REFUSALS_LOG_EVERY_MS) return;
+    this.o.log.warn(
+      { refused: this.refusedRebuilds, inFlight: this.rebuilding },
+      'device states rebuilding at capacity; answering 254',
+    );
+    this.refusalsLoggedAt = now;
+    this.refusedRebuilds = 0;
   }
 
   /** The device state from ClickHouse: the registry row and the last stored document. */

@@ -1,5 +1,6 @@
 // Reads of stored documents that the command rules need: one shift's documents, running
-// totals before a shift, the last closed shift and the last document of a device.
+// totals before a shift, the last closed shift and the last document of a device (or of
+// many devices in one query, for rebuilds in bulk).
 import type { Db } from './db.js';
 import type { DocumentFigures, DocType } from '../fiscal/document-rows.js';
 import { zeroTotals, type RunningTotals } from '../fiscal/zx-report.js';
@@ -100,13 +101,23 @@ export class DocumentQueries {
   }
 
   async lastClosedShift(kkmId: number): Promise<ClosedShift | null> {
-    const [row] = await this.db.rows<ClosedShift>(
-      `SELECT shift_number, doc_seq, device_report, server_report FROM documents FINAL
-       WHERE kkm_id = {kkm:UInt32} AND doc_type = 'close_shift'
-       ORDER BY doc_seq DESC LIMIT 1`,
-      { kkm: kkmId },
+    return (await this.lastClosedShifts([kkmId])).get(kkmId) ?? null;
+  }
+
+  /** The last shift closure of each of these KKMs, in one query (those with none left out). */
+  async lastClosedShifts(kkmIds: readonly number[]): Promise<Map<number, ClosedShift>> {
+    const rows = await this.db.rows<ClosedShift & { kkm_id: number }>(
+      `SELECT kkm_id, shift_number, doc_seq, device_report, server_report FROM documents FINAL
+       WHERE kkm_id IN {kkms:Array(UInt32)} AND doc_type = 'close_shift'
+       ORDER BY kkm_id, doc_seq DESC LIMIT 1 BY kkm_id`,
+      { kkms: kkmIds },
     );
-    return row ? { ...row, shift_number: num(row.shift_number), doc_seq: num(row.doc_seq) } : null;
+    return new Map(
+      rows.map(({ kkm_id, ...row }) => [
+        num(kkm_id),
+        { ...row, shift_number: num(row.shift_number), doc_seq: num(row.doc_seq) },
+      ]),
+    );
   }
 
   /** Whether we stored receipt `number` of the KKM the tax authority registered as `kgdKkmId`. */
@@ -121,20 +132,29 @@ export class DocumentQueries {
   }
 
   async lastDocument(kkmId: number): Promise<LastDocument | null> {
-    const [row] = await this.db.rows<LastDocument>(
-      `SELECT doc_seq, doc_type, req_num, token_in, token_out, state, response
-       FROM documents FINAL WHERE kkm_id = {kkm:UInt32}
-       ORDER BY doc_seq DESC LIMIT 1`,
-      { kkm: kkmId },
+    return (await this.lastDocuments([kkmId])).get(kkmId) ?? null;
+  }
+
+  /** The last document of each of these KKMs, in one query (those with none left out). */
+  async lastDocuments(kkmIds: readonly number[]): Promise<Map<number, LastDocument>> {
+    const rows = await this.db.rows<LastDocument & { kkm_id: number }>(
+      `SELECT kkm_id, doc_seq, doc_type, req_num, token_in, token_out, state, response
+       FROM documents FINAL WHERE kkm_id IN {kkms:Array(UInt32)}
+       ORDER BY kkm_id, doc_seq DESC LIMIT 1 BY kkm_id`,
+      { kkms: kkmIds },
     );
-    if (!row) return null;
-    return {
-      ...row,
-      doc_seq: num(row.doc_seq),
-      req_num: num(row.req_num),
-      token_in: num(row.token_in),
-      token_out: num(row.token_out),
-    };
+    return new Map(
+      rows.map(({ kkm_id, ...row }) => [
+        num(kkm_id),
+        {
+          ...row,
+          doc_seq: num(row.doc_seq),
+          req_num: num(row.req_num),
+          token_in: num(row.token_in),
+          token_out: num(row.token_out),
+        },
+      ]),
+    );
   }
 
   /**

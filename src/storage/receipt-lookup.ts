@@ -1,12 +1,13 @@
 // Reads of the buyer's receipt check: a receipt by what its QR code names, and who sold it.
-// Lookups share queries (DataLoader): while as many batches are being read as the store has
-// read sessions, those that arrive wait and go together as the next (a session runs one query
-// at a time, so batches grow with load instead of queueing). A batch is one read of receipt_check by its primary key, with the
+// Lookups share queries (batched-loader.ts: while as many batches are being read as the store
+// has read sessions, those that arrive wait and go together as the next). A batch is one read
+// of receipt_check by its primary key, with the
 // cancellation of each receipt found from receipt_cancellations by theirs (migration 20).
 // With a ReceiptCheckCache the engine is read only on a miss in Redis (or when Redis is
 // unavailable), and its answer is cached; committed documents are cached as they are stored.
 import { TupleParam } from '@clickhouse/client';
-import DataLoader from 'dataloader';
+import type DataLoader from 'dataloader';
+import { BatchSlots, batchedLoader } from './batched-loader.js';
 import type { ReceiptKey } from '../fiscal/receipt-url.js';
 import type { Db } from './db.js';
 import {
@@ -52,38 +53,17 @@ const MAX_BATCH = 256;
 const keyId = (k: Omit<ReceiptKey, 'total'>) => `${k.kgdNumber}\n${k.number}\n${k.deviceTime}`;
 
 export class ReceiptLookup {
-  private readonly loader: DataLoader<ReceiptKey, Record<string, unknown> | null, string>;
-  /** Batches being read, and those waiting for one of them to end. */
-  private reading = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly loader: DataLoader<ReceiptKey, Record<string, unknown> | null>;
 
   constructor(
     private readonly db: Db,
     private readonly cache?: ReceiptCheckCache,
   ) {
-    const parallel = Math.max(1, db.parallelReads ?? 1);
-    const start = (dispatch: () => void) => {
-      this.reading++;
-      // After this turn's requests are all in.
-      setImmediate(dispatch);
-    };
     // No DataLoader cache: answers are cached above, with an expiry (a receipt can be cancelled).
-    this.loader = new DataLoader(
-      async (keys) => {
-        try {
-          return await this.findMany(keys);
-        } finally {
-          this.reading--;
-          const next = this.waiting.shift();
-          if (next) start(next);
-        }
-      },
-      {
-        cache: false,
-        maxBatchSize: MAX_BATCH,
-        batchScheduleFn: (dispatch) =>
-          this.reading < parallel ? start(dispatch) : void this.waiting.push(dispatch),
-      },
+    this.loader = batchedLoader(
+      new BatchSlots(Math.max(1, db.parallelReads ?? 1)),
+      MAX_BATCH,
+      (keys) => this.findMany(keys),
     );
   }
 
