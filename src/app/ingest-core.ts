@@ -89,6 +89,10 @@ export async function buildIngestCore(d: IngestCoreDeps): Promise<IngestCore> {
   const reads = bulkReads(d.registry, d.db.afterWrites?.() ?? d.db, {
     parallel: Math.max(1, d.db.parallelReads ?? 1),
     maxBatch: config.rebuildBatch,
+    onBatch: (read, keys) => {
+      metrics.batchedReads.inc({ read });
+      metrics.batchedKeys.inc({ read }, keys);
+    },
   });
   const core = new CommandCore({
     registry: reads.registry,

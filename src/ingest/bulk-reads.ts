@@ -28,6 +28,8 @@ export interface BulkReadOptions {
   parallel: number;
   /** Devices per query. */
   maxBatch: number;
+  /** Called as each batch is read (a query), with the read's name and its devices. */
+  onBatch?: (read: string, keys: number) => void;
 }
 
 /** Document reads with those of a device's rebuild and of INFO batched over devices. */
@@ -64,11 +66,13 @@ export function batchedRegistry(r: Registry, slots: BatchSlots, maxBatch: number
     slots,
     maxBatch,
     byId((ids) => r.kkms.getKkms(ids), null as KkmRecord | null),
+    'kkm',
   );
   const pointRows = batchedLoader(
     slots,
     maxBatch,
     byId((ids) => r.orgs.getPoints(ids), null as PointRecord | null),
+    'point',
   );
   const orgs = new TtlCache<number, OrgRecord | null>(REGISTRY_CACHE_MS);
   const points = new TtlCache<number, PointRecord | null>(REGISTRY_CACHE_MS);
@@ -98,7 +102,7 @@ export function bulkReads(
   documents: Db,
   o: BulkReadOptions,
 ): { registry: CoreRegistry; queries: DocumentQueries } {
-  const slots = new BatchSlots(o.parallel);
+  const slots = new BatchSlots(o.parallel, o.onBatch);
   return {
     registry: batchedRegistry(registry, slots, o.maxBatch),
     queries: new BatchedDocumentQueries(documents, slots, o.maxBatch),

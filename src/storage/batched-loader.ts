@@ -10,7 +10,11 @@ export class BatchSlots {
   private reading = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly parallel: number) {}
+  constructor(
+    private readonly parallel: number,
+    /** Called as each batch is read (a query), with the read's name and its keys. */
+    readonly onBatch?: (read: string, keys: number) => void,
+  ) {}
 
   /** DataLoader's batchScheduleFn: a batch starts now if a slot is free, else when one is. */
   readonly schedule = (dispatch: () => void): void => {
@@ -40,10 +44,13 @@ export function batchedLoader<K, V>(
   slots: BatchSlots,
   maxBatch: number,
   readMany: (keys: readonly K[]) => Promise<V[]>,
+  /** What is read, for `BatchSlots.onBatch`. */
+  name = 'read',
 ): DataLoader<K, V> {
   return new DataLoader<K, V>(
     async (keys) => {
       try {
+        slots.onBatch?.(name, keys.length);
         return await readMany(keys);
       } finally {
         slots.done();
