@@ -177,7 +177,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     ),
     stateCacheEntries: int('OFD_STATE_CACHE_ENTRIES', 100_000, 0, 10_000_000),
     maxRebuilds: int('OFD_MAX_REBUILDS', 4000, 1, 1_000_000),
-    rebuildBatch: int('OFD_REBUILD_BATCH', 1000, 1, 100_000),
+    rebuildBatch: int('OFD_REBUILD_BATCH', 5000, 1, 100_000),
     shiftMaxHours: int('OFD_SHIFT_MAX_HOURS', 24, 1, 240),
     receiptUrl,
     receiptCheck: loadReceiptCheckConfig(env, problems, receiptUrl),

@@ -1,11 +1,12 @@
 // The reads of the ingest path that a reconnect storm makes for every device (a first contact,
 // or any request after a Redis flush: its state rebuilt, then INFO's registration and last Z
 // report), batched: the devices whose reads arrive while a batch is being read go together as
-// the next batch, one query for all of them (storage/batched-loader.ts). KKM rows are read,
-// never cached, so a token or status the operator changed counts at once (the device state is
-// dropped then, and the rebuild reads the row again). Organizations and points, which many
-// KKMs share and which change rarely, are read in batches too and cached for a short while per process (a BIN never
-// changes; a point's or organization's name and address show in INFO within REGISTRY_CACHE_MS).
+// the next batch, one query for all of them (storage/batched-loader.ts). A rebuild reads the
+// KKM row, never a cached one, so a token or status the operator changed counts at once (the
+// device state is dropped then, and the rebuild reads the row again); INFO's registration
+// reuses that read. Organizations and points, which many KKMs share and which change rarely,
+// are read in batches too and cached for a short while per process (a BIN never changes; a
+// point's or organization's name and address show in INFO within REGISTRY_CACHE_MS).
 import type DataLoader from 'dataloader';
 import { BatchSlots, batchedLoader, byId } from '../storage/batched-loader.js';
 import type { Db } from '../storage/db.js';
@@ -43,11 +44,13 @@ export class BatchedDocumentQueries extends DocumentQueries {
       slots,
       maxBatch,
       byId((ids) => this.lastDocuments(ids), null),
+      'last_document',
     );
     this.closed = batchedLoader(
       slots,
       maxBatch,
       byId((ids) => this.lastClosedShifts(ids), null),
+      'last_closed_shift',
     );
   }
 
@@ -77,12 +80,15 @@ export function batchedRegistry(r: Registry, slots: BatchSlots, maxBatch: number
   const orgs = new TtlCache<number, OrgRecord | null>(REGISTRY_CACHE_MS);
   const points = new TtlCache<number, PointRecord | null>(REGISTRY_CACHE_MS);
   const getOrg = (orgId: number) => orgs.get(orgId, () => r.orgs.getOrg(orgId));
-  const getKkm = (kkmId: number) => kkms.load(kkmId);
+  // INFO's registration names the KKM its rebuild has just read: it takes that read. A registry
+  // change drops the device state, so the rebuild after it reads the KKM row afresh.
+  const registered = new TtlCache<number, KkmRecord | null>(REGISTRY_CACHE_MS, 50_000);
+  const getKkm = (kkmId: number) => registered.set(kkmId, kkms.load(kkmId));
   return {
     getKkm,
     getOrg,
     async getRegInfo(kkmId) {
-      const kkm = await getKkm(kkmId);
+      const kkm = await registered.get(kkmId, () => kkms.load(kkmId));
       if (!kkm) return null;
       const [point, org] = await Promise.all([
         points.get(kkm.pointId, () => pointRows.load(kkm.pointId)),

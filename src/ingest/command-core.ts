@@ -9,7 +9,7 @@ import { decodeRequest, encodeResponse, resultResponse } from '../protocol/codec
 import type { Frame } from '../protocol/framer.js';
 import { Command, ResultCode } from '../protocol/schema.js';
 import { StoreUnavailableError, type BatchWriter } from '../storage/batch-writer.js';
-import type { DocumentQueries } from '../storage/document-queries.js';
+import type { ClosedShift, DocumentQueries } from '../storage/document-queries.js';
 import type { DocType } from '../fiscal/document-rows.js';
 import type { KkmRecord } from '../storage/kkms.js';
 import type { AcknowledgedDocument } from '../telemetry/events.js';
@@ -122,6 +122,8 @@ export class CommandCore {
   /** Requests rebuilding a device state now (see CoreOptions.maxRebuilds). */
   private rebuilding = 0;
   private refusedRebuilds = 0;
+  /** The shift closure a rebuilt state was rebuilt from, for the request that rebuilt it. */
+  private readonly rebuiltCloses = new WeakMap<DeviceState, ClosedShift>();
   private refusalsLoggedAt = -Infinity;
 
   constructor(private readonly o: CoreOptions) {}
@@ -221,6 +223,7 @@ export class CommandCore {
         this.o.log.warn({ err, kkmId }, 'device state not saved; it will be rebuilt');
       });
     };
+    let rebuiltClose: ClosedShift | undefined;
     try {
       if (!state || claim.rebuild) {
         if (this.rebuilding >= (this.o.maxRebuilds ?? Infinity)) {
@@ -243,6 +246,7 @@ export class CommandCore {
           await release(null);
           return plain(ResultCode.RESULT_TYPE_UNKNOWN_ID, `device ${kkmId} is not registered`);
         }
+        rebuiltClose = this.rebuiltCloses.get(state);
       }
 
       // The rate limits, now that the token is known to be right or wrong (request-limits.ts).
@@ -299,7 +303,7 @@ export class CommandCore {
         frame: frame.bytes,
         receivedAt,
         state: { ...state },
-        queries: this.o.queries,
+        queries: this.queriesFor(kkmId, rebuiltClose),
         registry: this.o.registry,
         orgs: this.o.orgs,
         catalogue: this.o.catalogue,
@@ -393,6 +397,20 @@ export class CommandCore {
     }
   }
 
+  /**
+   * The document reads of a request. A state rebuilt from a shift closure has read that
+   * closure, which is the device's last one while its claim is held (INFO after a Redis flush
+   * need not read it again).
+   */
+  private queriesFor(kkmId: number, closed: ClosedShift | undefined): DocumentQueries {
+    if (!closed) return this.o.queries;
+    const queries = this.o.queries;
+    return Object.assign(Object.create(queries) as DocumentQueries, {
+      lastClosedShift: (id: number) =>
+        id === kkmId ? Promise.resolve(closed) : queries.lastClosedShift(id),
+    });
+  }
+
   private refusedRebuild(): void {
     this.refusedRebuilds++;
     const now = performance.now();
@@ -438,6 +456,10 @@ export class CommandCore {
     state.lastCommand = DOC_COMMAND[last.doc_type];
     state.lastAnswer = last.response;
     state.lastFromHistory = true;
+    if (last.doc_type === 'close_shift') {
+      const { shift_number, doc_seq, server_report } = last;
+      this.rebuiltCloses.set(state, { shift_number, doc_seq, server_report });
+    }
     return state;
   }
 }

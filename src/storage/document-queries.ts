@@ -12,6 +12,9 @@ const FIGURES = `doc_seq, doc_type, operation, is_offline, total, taken, change,
 export interface LastDocument {
   doc_seq: number;
   doc_type: DocType;
+  shift_number: number;
+  /** The server's Z report when the document is a shift closure, else empty. */
+  server_report: string;
   req_num: number;
   token_in: number;
   token_out: number;
@@ -22,7 +25,6 @@ export interface LastDocument {
 export interface ClosedShift {
   shift_number: number;
   doc_seq: number;
-  device_report: string;
   server_report: string;
 }
 
@@ -107,7 +109,7 @@ export class DocumentQueries {
   /** The last shift closure of each of these KKMs, in one query (those with none left out). */
   async lastClosedShifts(kkmIds: readonly number[]): Promise<Map<number, ClosedShift>> {
     const rows = await this.db.rows<ClosedShift & { kkm_id: number }>(
-      `SELECT kkm_id, shift_number, doc_seq, device_report, server_report FROM documents FINAL
+      `SELECT kkm_id, shift_number, doc_seq, server_report FROM documents FINAL
        WHERE kkm_id IN {kkms:Array(UInt32)} AND doc_type = 'close_shift'
        ORDER BY kkm_id, doc_seq DESC LIMIT 1 BY kkm_id`,
       { kkms: kkmIds },
@@ -138,7 +140,8 @@ export class DocumentQueries {
   /** The last document of each of these KKMs, in one query (those with none left out). */
   async lastDocuments(kkmIds: readonly number[]): Promise<Map<number, LastDocument>> {
     const rows = await this.db.rows<LastDocument & { kkm_id: number }>(
-      `SELECT kkm_id, doc_seq, doc_type, req_num, token_in, token_out, state, response
+      `SELECT kkm_id, doc_seq, doc_type, shift_number, req_num, token_in, token_out, state,
+         response, if(doc_type = 'close_shift', server_report, '') AS server_report
        FROM documents FINAL WHERE kkm_id IN {kkms:Array(UInt32)}
        ORDER BY kkm_id, doc_seq DESC LIMIT 1 BY kkm_id`,
       { kkms: kkmIds },
@@ -149,6 +152,7 @@ export class DocumentQueries {
         {
           ...row,
           doc_seq: num(row.doc_seq),
+          shift_number: num(row.shift_number),
           req_num: num(row.req_num),
           token_in: num(row.token_in),
           token_out: num(row.token_out),
