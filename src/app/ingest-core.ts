@@ -3,7 +3,8 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { COMMIT_TIMEOUT_MS, type Config } from '../config/config.js';
-import { CommandCore, type CoreRegistry } from '../ingest/command-core.js';
+import { CommandCore } from '../ingest/command-core.js';
+import { bulkReads } from '../ingest/bulk-reads.js';
 import { RequestGuard, type KkmHandler } from '../ingest/request-limits.js';
 import { SharedRateBuckets } from '../storage/rate-buckets.js';
 import { StateStore } from '../ingest/state-store.js';
@@ -12,7 +13,6 @@ import { CashierAuthLimits } from '../storage/cashier-auth-limits.js';
 import type { Notifier } from '../telemetry/notifier.js';
 import { BatchWriter, dbInsert, type InsertRows } from '../storage/batch-writer.js';
 import type { Db } from '../storage/db.js';
-import { DocumentQueries } from '../storage/document-queries.js';
 import { repairDocument } from '../storage/document-repair.js';
 import { ReceiptCheckCache } from '../storage/receipt-check-cache.js';
 import { ReceiptLookup } from '../storage/receipt-lookup.js';
@@ -85,14 +85,23 @@ export async function buildIngestCore(d: IngestCoreDeps): Promise<IngestCore> {
     config.redisPrefix,
     Math.min(5000, Math.floor(config.jobs.kkmOfflineMs / 4)),
   );
+  // Rebuilds read behind the inserts in flight (see Db.afterWrites), in batches of devices.
+  const reads = bulkReads(d.registry, d.db.afterWrites?.() ?? d.db, {
+    parallel: Math.max(1, d.db.parallelReads ?? 1),
+    maxBatch: config.rebuildBatch,
+    onBatch: (read, keys) => {
+      metrics.batchedReads.inc({ read });
+      metrics.batchedKeys.inc({ read }, keys);
+    },
+  });
   const core = new CommandCore({
-    registry: coreRegistry(d.registry),
+    registry: reads.registry,
     orgs: d.orgs,
     catalogue: d.catalogue,
     states,
     writer,
-    // Rebuilds read behind the inserts in flight (see Db.afterWrites).
-    queries: new DocumentQueries(d.db.afterWrites?.() ?? d.db),
+    queries: reads.queries,
+    maxRebuilds: config.maxRebuilds,
     tokenSecret: await tokenSecret(d.db),
     receiptUrl: config.receiptUrl,
     shiftMaxHours: config.shiftMaxHours,
@@ -183,16 +192,5 @@ function withReceiptCheck(d: IngestCoreDeps, insert: InsertRows): InsertRows {
     await insert(table, rows, budgetMs);
     // After the acknowledgements of this commit have gone out.
     if (table === 'documents') setImmediate(() => void lookup.committed(rows).catch(onError));
-  };
-}
-
-/** The registry reads the command core makes, from the repositories that hold them. */
-function coreRegistry(r: Registry): CoreRegistry {
-  return {
-    getKkm: (kkmId) => r.kkms.getKkm(kkmId),
-    getOrg: (orgId) => r.orgs.getOrg(orgId),
-    getRegInfo: (kkmId) => r.kkms.getRegInfo(kkmId),
-    findCashier: (orgId, login) => r.cashiers.findCashier(orgId, login),
-    latestNomenclature: (orgId) => r.nomenclature.latestNomenclature(orgId),
   };
 }

@@ -55,6 +55,13 @@ export interface Config {
   deviceLeaseMs: number;
   /** Device states an ingest process keeps to skip reading them back from Redis (0: none). */
   stateCacheEntries: number;
+  /**
+   * Requests per ingest process rebuilding a device state from ClickHouse at once (a first
+   * contact, or any after a Redis flush); beyond it they are answered 254 and retried.
+   */
+  maxRebuilds: number;
+  /** Devices whose rebuild reads go as one query. */
+  rebuildBatch: number;
   /** Hours a shift may stay open before online documents get OPEN_SHIFT_TIMEOUT_EXPIRED. */
   shiftMaxHours: number;
   /** Base of the receipt-check URL printed as the QR code. */
@@ -169,6 +176,8 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
       COMMIT_TIMEOUT_MS + 1000,
     ),
     stateCacheEntries: int('OFD_STATE_CACHE_ENTRIES', 100_000, 0, 10_000_000),
+    maxRebuilds: int('OFD_MAX_REBUILDS', 4000, 1, 1_000_000),
+    rebuildBatch: int('OFD_REBUILD_BATCH', 5000, 1, 100_000),
     shiftMaxHours: int('OFD_SHIFT_MAX_HOURS', 24, 1, 240),
     receiptUrl,
     receiptCheck: loadReceiptCheckConfig(env, problems, receiptUrl),

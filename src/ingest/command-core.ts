@@ -9,7 +9,7 @@ import { decodeRequest, encodeResponse, resultResponse } from '../protocol/codec
 import type { Frame } from '../protocol/framer.js';
 import { Command, ResultCode } from '../protocol/schema.js';
 import { StoreUnavailableError, type BatchWriter } from '../storage/batch-writer.js';
-import type { DocumentQueries } from '../storage/document-queries.js';
+import type { ClosedShift, DocumentQueries } from '../storage/document-queries.js';
 import type { DocType } from '../fiscal/document-rows.js';
 import type { KkmRecord } from '../storage/kkms.js';
 import type { AcknowledgedDocument } from '../telemetry/events.js';
@@ -68,6 +68,12 @@ export interface CoreOptions {
   /** Failed COMMAND_AUTH attempts per register and cashier (none: unlimited). */
   cashierAuth?: CashierAuthLimiter;
   log: Logger;
+  /**
+   * Requests rebuilding a device state at once, waiting for their batch or being read (none:
+   * unlimited). Beyond it a request is answered 254 at once, which the register retries: a
+   * storm of first contacts is admitted at the rate the store serves, never queued unbounded.
+   */
+  maxRebuilds?: number;
   /** Called after each answer, for metrics. */
   onAnswer?: (command: number, resultCode: number, ms: number, kkmId: number) => void;
   /** Called after a fiscal document was committed (live feed, notifications). */
@@ -109,8 +115,23 @@ const DOC_COMMAND: Record<DocType, number> = {
 
 class Unavailable extends Error {}
 
+/** How often refused rebuilds are logged at most (with the count since). */
+const REFUSALS_LOG_EVERY_MS = 10_000;
+
 export class CommandCore {
+  /** Requests rebuilding a device state now (see CoreOptions.maxRebuilds). */
+  private rebuilding = 0;
+  private refusedRebuilds = 0;
+  /** The shift closure a rebuilt state was rebuilt from, for the request that rebuilt it. */
+  private readonly rebuiltCloses = new WeakMap<DeviceState, ClosedShift>();
+  private refusalsLoggedAt = -Infinity;
+
   constructor(private readonly o: CoreOptions) {}
+
+  /** Requests rebuilding a device state now, queued or being read. */
+  get rebuildsInFlight(): number {
+    return this.rebuilding;
+  }
 
   /** Answers one request frame. Never throws: every failure is a result code. */
   async handle(frame: Frame, receivedAt = Date.now(), gate?: GateCheck): Promise<Buffer> {
@@ -202,17 +223,30 @@ export class CommandCore {
         this.o.log.warn({ err, kkmId }, 'device state not saved; it will be rebuilt');
       });
     };
+    let rebuiltClose: ClosedShift | undefined;
     try {
       if (!state || claim.rebuild) {
+        if (this.rebuilding >= (this.o.maxRebuilds ?? Infinity)) {
+          await release(null);
+          this.refusedRebuild();
+          return plain(
+            ResultCode.RESULT_TYPE_SERVICE_TEMPORARILY_UNAVAILABLE,
+            'busy rebuilding device states; retry later',
+          );
+        }
+        this.rebuilding++;
         try {
           state = await this.rebuild(kkmId);
         } catch (error) {
           throw new Unavailable('clickhouse', { cause: error });
+        } finally {
+          this.rebuilding--;
         }
         if (!state) {
           await release(null);
           return plain(ResultCode.RESULT_TYPE_UNKNOWN_ID, `device ${kkmId} is not registered`);
         }
+        rebuiltClose = this.rebuiltCloses.get(state);
       }
 
       // The rate limits, now that the token is known to be right or wrong (request-limits.ts).
@@ -269,7 +303,7 @@ export class CommandCore {
         frame: frame.bytes,
         receivedAt,
         state: { ...state },
-        queries: this.o.queries,
+        queries: this.queriesFor(kkmId, rebuiltClose),
         registry: this.o.registry,
         orgs: this.o.orgs,
         catalogue: this.o.catalogue,
@@ -363,6 +397,32 @@ export class CommandCore {
     }
   }
 
+  /**
+   * The document reads of a request. A state rebuilt from a shift closure has read that
+   * closure, which is the device's last one while its claim is held (INFO after a Redis flush
+   * need not read it again).
+   */
+  private queriesFor(kkmId: number, closed: ClosedShift | undefined): DocumentQueries {
+    if (!closed) return this.o.queries;
+    const queries = this.o.queries;
+    return Object.assign(Object.create(queries) as DocumentQueries, {
+      lastClosedShift: (id: number) =>
+        id === kkmId ? Promise.resolve(closed) : queries.lastClosedShift(id),
+    });
+  }
+
+  private refusedRebuild(): void {
+    this.refusedRebuilds++;
+    const now = performance.now();
+    if (now - this.refusalsLoggedAt < REFUSALS_LOG_EVERY_MS) return;
+    this.o.log.warn(
+      { refused: this.refusedRebuilds, inFlight: this.rebuilding },
+      'device states rebuilding at capacity; answering 254',
+    );
+    this.refusalsLoggedAt = now;
+    this.refusedRebuilds = 0;
+  }
+
   /** The device state from ClickHouse: the registry row and the last stored document. */
   async rebuild(kkmId: number): Promise<DeviceState | null> {
     const kkm = await this.o.registry.getKkm(kkmId);
@@ -396,6 +456,10 @@ export class CommandCore {
     state.lastCommand = DOC_COMMAND[last.doc_type];
     state.lastAnswer = last.response;
     state.lastFromHistory = true;
+    if (last.doc_type === 'close_shift') {
+      const { shift_number, doc_seq, server_report } = last;
+      this.rebuiltCloses.set(state, { shift_number, doc_seq, server_report });
+    }
     return state;
   }
 }

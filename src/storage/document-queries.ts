@@ -1,5 +1,6 @@
 // Reads of stored documents that the command rules need: one shift's documents, running
-// totals before a shift, the last closed shift and the last document of a device.
+// totals before a shift, the last closed shift and the last document of a device (or of
+// many devices in one query, for rebuilds in bulk).
 import type { Db } from './db.js';
 import type { DocumentFigures, DocType } from '../fiscal/document-rows.js';
 import { zeroTotals, type RunningTotals } from '../fiscal/zx-report.js';
@@ -11,6 +12,9 @@ const FIGURES = `doc_seq, doc_type, operation, is_offline, total, taken, change,
 export interface LastDocument {
   doc_seq: number;
   doc_type: DocType;
+  shift_number: number;
+  /** The server's Z report when the document is a shift closure, else empty. */
+  server_report: string;
   req_num: number;
   token_in: number;
   token_out: number;
@@ -21,7 +25,6 @@ export interface LastDocument {
 export interface ClosedShift {
   shift_number: number;
   doc_seq: number;
-  device_report: string;
   server_report: string;
 }
 
@@ -100,13 +103,23 @@ export class DocumentQueries {
   }
 
   async lastClosedShift(kkmId: number): Promise<ClosedShift | null> {
-    const [row] = await this.db.rows<ClosedShift>(
-      `SELECT shift_number, doc_seq, device_report, server_report FROM documents FINAL
-       WHERE kkm_id = {kkm:UInt32} AND doc_type = 'close_shift'
-       ORDER BY doc_seq DESC LIMIT 1`,
-      { kkm: kkmId },
+    return (await this.lastClosedShifts([kkmId])).get(kkmId) ?? null;
+  }
+
+  /** The last shift closure of each of these KKMs, in one query (those with none left out). */
+  async lastClosedShifts(kkmIds: readonly number[]): Promise<Map<number, ClosedShift>> {
+    const rows = await this.db.rows<ClosedShift & { kkm_id: number }>(
+      `SELECT kkm_id, shift_number, doc_seq, server_report FROM documents FINAL
+       WHERE kkm_id IN {kkms:Array(UInt32)} AND doc_type = 'close_shift'
+       ORDER BY kkm_id, doc_seq DESC LIMIT 1 BY kkm_id`,
+      { kkms: kkmIds },
     );
-    return row ? { ...row, shift_number: num(row.shift_number), doc_seq: num(row.doc_seq) } : null;
+    return new Map(
+      rows.map(({ kkm_id, ...row }) => [
+        num(kkm_id),
+        { ...row, shift_number: num(row.shift_number), doc_seq: num(row.doc_seq) },
+      ]),
+    );
   }
 
   /** Whether we stored receipt `number` of the KKM the tax authority registered as `kgdKkmId`. */
@@ -121,20 +134,31 @@ export class DocumentQueries {
   }
 
   async lastDocument(kkmId: number): Promise<LastDocument | null> {
-    const [row] = await this.db.rows<LastDocument>(
-      `SELECT doc_seq, doc_type, req_num, token_in, token_out, state, response
-       FROM documents FINAL WHERE kkm_id = {kkm:UInt32}
-       ORDER BY doc_seq DESC LIMIT 1`,
-      { kkm: kkmId },
+    return (await this.lastDocuments([kkmId])).get(kkmId) ?? null;
+  }
+
+  /** The last document of each of these KKMs, in one query (those with none left out). */
+  async lastDocuments(kkmIds: readonly number[]): Promise<Map<number, LastDocument>> {
+    const rows = await this.db.rows<LastDocument & { kkm_id: number }>(
+      `SELECT kkm_id, doc_seq, doc_type, shift_number, req_num, token_in, token_out, state,
+         response, if(doc_type = 'close_shift', server_report, '') AS server_report
+       FROM documents FINAL WHERE kkm_id IN {kkms:Array(UInt32)}
+       ORDER BY kkm_id, doc_seq DESC LIMIT 1 BY kkm_id`,
+      { kkms: kkmIds },
     );
-    if (!row) return null;
-    return {
-      ...row,
-      doc_seq: num(row.doc_seq),
-      req_num: num(row.req_num),
-      token_in: num(row.token_in),
-      token_out: num(row.token_out),
-    };
+    return new Map(
+      rows.map(({ kkm_id, ...row }) => [
+        num(kkm_id),
+        {
+          ...row,
+          doc_seq: num(row.doc_seq),
+          shift_number: num(row.shift_number),
+          req_num: num(row.req_num),
+          token_in: num(row.token_in),
+          token_out: num(row.token_out),
+        },
+      ]),
+    );
   }
 
   /**

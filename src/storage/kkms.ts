@@ -10,7 +10,7 @@ import { chTime, isId } from './values.js';
 import { ConflictError, InvalidInputError, NotFoundError } from './errors.js';
 import { UnknownIds } from './unknown-ids.js';
 import { Repository, nextVersion, requireId, requireText } from './repository.js';
-import type { Orgs } from './orgs.js';
+import type { OrgRecord, Orgs, PointRecord } from './orgs.js';
 import type { KkmEvent, KkmEventKind, KkmEvents, KkmEventSubject } from './kkm-events.js';
 
 export const KKM_STATUSES: readonly KkmStatus[] = ['active', 'blocked', 'deregistered'];
@@ -322,6 +322,23 @@ export class Kkms extends Repository {
     return row ? kkmFromRow(row) : null;
   }
 
+  /** These KKMs in one query (unknown ones are left out), for device states rebuilt in bulk. */
+  async getKkms(kkmIds: readonly number[]): Promise<Map<number, KkmRecord>> {
+    const asked: number[] = [];
+    for (const id of new Set(kkmIds)) {
+      if (isId(id) && !(await this.unknownKkms.absent(id))) asked.push(id);
+    }
+    const found = new Map<number, KkmRecord>();
+    if (!asked.length) return found;
+    const rows = await this.db.rows<KkmRow>(
+      `SELECT ${KKM_COLUMNS} FROM kkms FINAL WHERE kkm_id IN {ids:Array(UInt32)}`,
+      { ids: asked },
+    );
+    for (const row of rows) found.set(Number(row.kkm_id), kkmFromRow(row));
+    for (const id of asked) if (!found.has(id)) this.unknownKkms.add(id);
+    return found;
+  }
+
   /** Where each of these KKMs is registered (unknown ones are left out). */
   async kkmPlaces(kkmIds: number[]): Promise<Map<number, { orgId: number; pointId: number }>> {
     const rows = await this.db.rows<{ kkm_id: number; org_id: number; point_id: number }>(
@@ -401,17 +418,7 @@ export class Kkms extends Repository {
       this.orgs.getPoint(kkm.pointId),
       this.orgs.getOrg(kkm.orgId),
     ]);
-    if (!point || !org) return null;
-    return {
-      kkm: {
-        serial_number: kkm.serialNumber,
-        fns_kkm_id: kkm.fnsKkmId,
-        kkm_id: String(kkm.kkmId),
-        point_of_payment_number: String(kkm.pointId),
-      },
-      pos: { title: point.title, address: point.address },
-      org: { title: org.title, address: org.address, inn: org.bin, okved: org.okved },
-    };
+    return regInfoOf(kkm, point, org);
   }
 
   // -- internals
@@ -487,4 +494,23 @@ export class Kkms extends Repository {
     const rows = await this.db.rows<{ m: number }>('SELECT max(kkm_id) AS m FROM kkms');
     return Number(rows[0]?.m ?? 0);
   }
+}
+
+/** ServiceResponse.reg_info of a KKM at its point of its organization (null if either is gone). */
+export function regInfoOf(
+  kkm: KkmRecord,
+  point: Pick<PointRecord, 'title' | 'address'> | null,
+  org: Pick<OrgRecord, 'title' | 'address' | 'bin' | 'okved'> | null,
+): RegInfo | null {
+  if (!point || !org) return null;
+  return {
+    kkm: {
+      serial_number: kkm.serialNumber,
+      fns_kkm_id: kkm.fnsKkmId,
+      kkm_id: String(kkm.kkmId),
+      point_of_payment_number: String(kkm.pointId),
+    },
+    pos: { title: point.title, address: point.address },
+    org: { title: org.title, address: org.address, inn: org.bin, okved: org.okved },
+  };
 }

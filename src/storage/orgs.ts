@@ -261,6 +261,16 @@ export class Orgs extends Repository {
   }
 
   /** A live point of sale (a deleted one reads as missing). */
+  /** These points in one query (unknown or deleted ones left out). */
+  async getPoints(pointIds: readonly number[]): Promise<Map<number, PointRecord>> {
+    const rows = await this.db.rows<PointRow>(
+      `SELECT ${POINT_COLUMNS} FROM points FINAL
+       WHERE point_id IN {ids:Array(UInt32)} AND deleted = 0`,
+      { ids: pointIds.filter(isId) },
+    );
+    return new Map(rows.map((r) => [Number(r.point_id), pointFromRow(r)]));
+  }
+
   async getPoint(pointId: number): Promise<PointRecord | null> {
     if (!isId(pointId)) return null;
     const rows = await this.db.rows<PointRow>(

@@ -1,12 +1,13 @@
 // Reads of the buyer's receipt check: a receipt by what its QR code names, and who sold it.
-// Lookups share queries (batched-reads.ts). A batch is one read of receipt_check by its
-// primary key, with the cancellation of each receipt found from receipt_cancellations by
-// theirs (migration 20).
+// Lookups share queries (batched-loader.ts: while as many batches are being read as the store
+// has read sessions, those that arrive wait and go together as the next). A batch is one read
+// of receipt_check by its primary key, with the cancellation of each receipt found from
+// receipt_cancellations by theirs (migration 20).
 // With a ReceiptCheckCache the engine is read only on a miss in Redis (or when Redis is
 // unavailable), and its answer is cached; committed documents are cached as they are stored.
 import { TupleParam } from '@clickhouse/client';
 import type DataLoader from 'dataloader';
-import { batchedReads } from './batched-reads.js';
+import { batchedReads } from './batched-loader.js';
 import type { ReceiptKey } from '../fiscal/receipt-url.js';
 import type { Db } from './db.js';
 import {
@@ -52,7 +53,7 @@ const MAX_BATCH = 256;
 const keyId = (k: Omit<ReceiptKey, 'total'>) => `${k.kgdNumber}\n${k.number}\n${k.deviceTime}`;
 
 export class ReceiptLookup {
-  private readonly loader: DataLoader<ReceiptKey, Record<string, unknown> | null, ReceiptKey>;
+  private readonly loader: DataLoader<ReceiptKey, Record<string, unknown> | null>;
 
   constructor(
     private readonly db: Db,

@@ -12,8 +12,11 @@ export class TtlCache<K extends number | string, V> {
 
   get(key: K, load: () => Promise<V>): Promise<V> {
     const hit = this.entries.get(key);
-    if (hit) return hit.value;
-    const value = load();
+    return hit ? hit.value : this.set(key, load());
+  }
+
+  /** Caches a value being read (by another path that read it anyway). */
+  set(key: K, value: Promise<V>): Promise<V> {
     const entry = { value };
     this.entries.set(key, entry);
     // A failed read is not kept: the next request tries again.

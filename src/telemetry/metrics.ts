@@ -73,6 +73,19 @@ export class Metrics {
     labelNames: ['scope'] as const,
     registers: [this.registry],
   });
+  /** Batched reads of the ingest path (rebuilds, INFO): queries, and the devices they served. */
+  readonly batchedReads = new client.Counter({
+    name: 'ofd_ingest_batched_reads_total',
+    help: 'Queries of the batched ingest reads (device rebuilds, INFO), by read',
+    labelNames: ['read'] as const,
+    registers: [this.registry],
+  });
+  readonly batchedKeys = new client.Counter({
+    name: 'ofd_ingest_batched_keys_total',
+    help: 'Devices served by the batched ingest reads, by read',
+    labelNames: ['read'] as const,
+    registers: [this.registry],
+  });
   /** KKM requests that failed the device's token check (per device: the notifications). */
   readonly wrongToken = new client.Counter({
     name: 'ofd_ingest_wrong_token_total',

@@ -10,7 +10,7 @@
 // it, or the KKM has not been heard from since a restart) or with a claim held, the answer is
 // read from the engine and not kept.
 //
-// Misses are batched (batched-reads.ts): the receipts of whole shifts, whole receipts by
+// Misses are batched (batched-loader.ts): the receipts of whole shifts, whole receipts by
 // number and the analytics figures of whole device days, each many in one query, so a page
 // of any cursor and a summary of any KKMs and days are cut from what is kept.
 //
@@ -20,7 +20,7 @@ import { LRUCache } from 'lru-cache';
 import type { Redis } from 'ioredis';
 import type DataLoader from 'dataloader';
 import { deviceStateKey } from '../../fiscal/device-state.js';
-import { batchedReads } from '../../storage/batched-reads.js';
+import { batchedReads } from '../../storage/batched-loader.js';
 import type {
   CabinetQueries,
   ClosedShiftRow,
