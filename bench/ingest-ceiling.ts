@@ -13,16 +13,12 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Fleet, type PhaseResult, type Target } from '../test/harness/index.js';
 import { sampleProcess, sampleThreads } from '../test/harness/process-stats.js';
+import { benchArgs } from './fleet/args.js';
 import { spawnBareServer } from './fleet/bare-server.js';
 import { spawnServer, spawnedTarget } from './fleet/server-process.js';
 import { cpuPerReceipt, fmt, phaseText, verifyText } from './fleet/report.js';
 
-const args = new Map(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k!, v ?? 'true'] as const;
-  }),
-);
+const args = benchArgs();
 const DEVICES = Number(args.get('devices') ?? 200);
 const SECONDS = Number(args.get('seconds') ?? 15);
 const [minItems, maxItems] = (args.get('items') ?? '1-5').split('-').map(Number) as [

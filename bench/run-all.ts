@@ -27,13 +27,9 @@ import { ROOT, spawnServer, type ServerProcess, spawnedTarget } from './fleet/se
 import { Fleet, type PhaseResult, type VerifyResult } from '../test/harness/index.js';
 import { chartSvg } from './fleet/chart.js';
 import { loopbackCeiling } from './loopback.js';
+import { benchArgs } from './fleet/args.js';
 
-const args = new Map(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k!, v ?? 'true'] as const;
-  }),
-);
+const args = benchArgs();
 const quick = args.has('quick');
 const DEVICES = Number(args.get('devices') ?? (quick ? 200 : 1000));
 // The one-insert server refuses rows beyond 50 waiting (its pending limit is 50 × the batch

@@ -4,10 +4,27 @@
 // and the linger that follows the load.
 import t from 'tap';
 import { dbHandlers, ipcInsertRows } from '../../src/cluster/ipc-db.js';
-import { BatchWriter, StoreUnavailableError } from '../../src/storage/batch-writer.js';
+import {
+  BatchWriter,
+  StoreUnavailableError,
+  type BatchWriterOptions,
+} from '../../src/storage/batch-writer.js';
 import type { Db } from '../../src/storage/db.js';
 
 const TIMEOUT_MS = 300;
+
+/** A writer whose inserts take `commitMs` each, and the row counts of its commits. */
+function timedWriter(commitMs: number, opts: Partial<BatchWriterOptions>) {
+  const commits: number[] = [];
+  const writer = new BatchWriter(
+    async (_table, rows) => {
+      commits.push(rows.length);
+      await new Promise((resolve) => setTimeout(resolve, commitMs));
+    },
+    { maxRows: 100, maxDelayMs: 1, maxPending: 1000, commitTimeoutMs: 5000, ...opts },
+  );
+  return { writer, commits };
+}
 
 t.test('rows queued behind a hung commit fail within their own timeout', async (t) => {
   let inserts = 0;
@@ -128,22 +145,15 @@ t.test('a refusal after another table of the batch landed is not "not written"',
 t.test(
   'the linger follows the load: a multiple of the last commit, from the oldest row',
   async (t) => {
-    const commits: number[] = [];
-    const writer = new BatchWriter(
-      async (_table, rows) => {
-        commits.push(rows.length);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      },
-      {
-        maxRows: 5,
-        maxDelayMs: 1,
-        maxLingerMs: 200,
-        lingerFactor: 3,
-        pauseFactor: 0,
-        maxPending: 100,
-        commitTimeoutMs: 5000,
-      },
-    );
+    const { writer, commits } = timedWriter(20, {
+      maxRows: 5,
+      maxDelayMs: 1,
+      maxLingerMs: 200,
+      lingerFactor: 3,
+      pauseFactor: 0,
+      maxPending: 100,
+      commitTimeoutMs: 5000,
+    });
     t.equal(writer.currentLingerMs, 1, 'idle: the short linger');
     await Promise.all([1, 2, 3].map((n) => writer.write('t', { n })));
     const linger = writer.currentLingerMs;
@@ -167,21 +177,14 @@ t.test(
 
 t.test('a linger ends when rows stop coming in', async (t) => {
   // Registers wait for their answers: once those not waiting have all sent, nothing more comes.
-  const commits: number[] = [];
-  const writer = new BatchWriter(
-    async (_table, rows) => {
-      commits.push(rows.length);
-      await new Promise((resolve) => setTimeout(resolve, 30));
-    },
-    {
-      maxRows: 1000,
-      maxDelayMs: 1,
-      maxLingerMs: 1000,
-      lingerFactor: 30,
-      maxPending: 1000,
-      commitTimeoutMs: 5000,
-    },
-  );
+  const { writer, commits } = timedWriter(30, {
+    maxRows: 1000,
+    maxDelayMs: 1,
+    maxLingerMs: 1000,
+    lingerFactor: 30,
+    maxPending: 1000,
+    commitTimeoutMs: 5000,
+  });
   // A steady stream, a row every 2 ms, makes the usual gap between rows ~2 ms.
   const stream = async (rows: number) => {
     const written: Promise<void>[] = [];
@@ -202,14 +205,13 @@ t.test('a linger ends when rows stop coming in', async (t) => {
 
 t.test('registers waiting for their answers: a commit once all have sent', async (t) => {
   // Six registers in a closed loop: each sends its next row as soon as its last is committed.
-  const commits: number[] = [];
-  const writer = new BatchWriter(
-    async (_table, rows) => {
-      commits.push(rows.length);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    },
-    { maxRows: 100, maxDelayMs: 1, maxLingerMs: 1000, maxPending: 100, commitTimeoutMs: 5000 },
-  );
+  const { writer, commits } = timedWriter(20, {
+    maxRows: 100,
+    maxDelayMs: 1,
+    maxLingerMs: 1000,
+    maxPending: 100,
+    commitTimeoutMs: 5000,
+  });
   const waits: number[] = [];
   await Promise.all(
     Array.from({ length: 6 }, async () => {
