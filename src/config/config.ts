@@ -152,7 +152,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     adminToken,
     batchMaxRows: int('OFD_BATCH_MAX_ROWS', 1000, 1, 100_000),
     batchMaxDelayMs: int('OFD_BATCH_MAX_DELAY_MS', 1, 0, 1000),
-    batchMaxLingerMs: int('OFD_BATCH_MAX_LINGER_MS', 100, 0, 1000),
+    batchMaxLingerMs: int('OFD_BATCH_MAX_LINGER_MS', 200, 0, 1000),
     store: env.OFD_STORE === 'noop' ? 'noop' : 'clickhouse',
     maxFrameBytes: int('OFD_MAX_FRAME_BYTES', 1024 * 1024, 64, 64 * 1024 * 1024),
     maxConnections: int('OFD_MAX_CONNECTIONS', 100_000, 1, 1_000_000),

@@ -1,17 +1,14 @@
 // Group commit. Callers hand in rows and wait; rows that arrive while an insert is running, or
-// within the linger of the oldest waiting row, share the next insert (one per table).
+// within the linger of the first waiting row, share the next insert (one per table).
 //
-// An insert costs about as much empty as with a few hundred rows (a part and its merge), so the
-// commits are sized by the load: the next commit waits until its oldest row has waited
-// `lingerFactor` times as long as the last commit took (at most `maxLingerMs`), so the writer
-// rests between commits and each carries more rows the more come in. A linger is only
-// `maxDelayMs` when rows come too far apart for two more to arrive within it (idle: one
-// register's receipt is answered at once), and it ends early once `maxRows` rows wait, or when
-// rows stop coming in (no row for `pauseFactor` times the usual time between two): registers
-// wait for their answers, so when all that are not waiting have sent, waiting longer only delays
-// everyone. Every caller is resolved only after the insert carrying its row has returned, and
-// rejected when it failed: an acknowledged document is always committed. Pending rows are
-// bounded, so an unavailable store turns into fast refusals instead of unbounded memory.
+// An insert costs about as much empty as with a few hundred rows (a part and its merge), and a
+// register sends its next document only once answered, so after a commit most of the fleet's
+// next rows are still on their way. The linger therefore follows the load: after a commit that
+// carried company (`busyRows` or more) the next one waits as long as that commit took, at most
+// `maxLingerMs`, unless `maxRows` are there first; after a lone row it is `maxDelayMs` again. Every
+// caller is resolved only after the insert carrying its row has returned, and rejected when it
+// failed: an acknowledged document is always committed. Pending rows are bounded, so an
+// unavailable store turns into fast refusals instead of unbounded memory.
 import type { Db } from './db.js';
 
 /** One insert of a table's rows; `budgetMs`: how long its rows may still wait for it. */
@@ -27,10 +24,8 @@ export interface BatchWriterOptions {
   maxDelayMs: number;
   /** The longest linger under load (default 0: never longer than `maxDelayMs`). */
   maxLingerMs?: number;
-  /** The linger in units of the last commit's duration (default 4). */
-  lingerFactor?: number;
-  /** A linger ends when no row came for this many usual gaps between rows (default 8; 0: never). */
-  pauseFactor?: number;
+  /** A commit with at least this many rows counts as load (default 16). */
+  busyRows?: number;
   /** Rows allowed to wait; beyond it `write` refuses at once. */
   maxPending: number;
   /**
@@ -69,26 +64,16 @@ interface Waiter {
   deadline: number;
 }
 
-/** A moving average of gaps (ms) with `gap` added; the first gap known starts it. */
-const average = (mean: number, gap: number) =>
-  Number.isNaN(mean) ? (gap < 1000 ? gap : NaN) : mean + (gap - mean) / 16;
-
 export class BatchWriter {
   private queue: Waiter[] = [];
   private flushing = false;
+  private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
   /** How long the next rows wait for company: grows with the load (see above). */
   private lingerMs: number;
-  /** Ends a linger early, once `maxRows` rows wait. */
+  /** Ends a linger between commits early, once `maxRows` rows wait. */
   private wakeLinger: (() => void) | null = null;
-  /**
-   * performance.now() of the last row handed in; the usual gap between two rows (ms, moving
-   * average), over all rows and over rows that came while others waited (a burst's).
-   */
-  private lastArrival = -Infinity;
-  private arrivalGapMs = NaN;
-  private burstGapMs = NaN;
   private sweepTimer: NodeJS.Timeout | null = null;
   /** Inserts whose commit gave up on them at the deadline, while they still run. */
   private readonly abandoned = new Set<Promise<void>>();
@@ -129,11 +114,6 @@ export class BatchWriter {
     }
     return new Promise<void>((resolve, reject) => {
       const at = performance.now();
-      const gap = Math.min(at - this.lastArrival, 1000);
-      this.arrivalGapMs = average(this.arrivalGapMs, gap);
-      // The gap before a batch's first row is the commit's, not the rows'.
-      if (this.queue.length) this.burstGapMs = average(this.burstGapMs, gap);
-      this.lastArrival = at;
       const own = Math.min(deadline, at + this.opts.commitTimeoutMs);
       this.queue.push({ table, row, resolve, reject, at, deadline: own });
       // A caller's deadline sooner than the commit timeout is swept for (see armSweep).
@@ -163,63 +143,56 @@ export class BatchWriter {
   }
 
   private schedule(): void {
-    if (this.queue.length >= this.opts.maxRows && this.wakeLinger) this.wakeLinger();
-    if (!this.flushing) void this.flushLoop();
-  }
-
-  /** After a commit that took `ms`: the linger of the next one. */
-  private adapt(ms: number): void {
-    const max = Math.max(this.opts.maxLingerMs ?? 0, this.opts.maxDelayMs);
-    this.lingerMs = Math.min(
-      max,
-      Math.max(this.opts.maxDelayMs, ms * (this.opts.lingerFactor ?? 4)),
-    );
-  }
-
-  /**
-   * Waits until the oldest row has waited the linger, or less: once `maxRows` rows wait, or
-   * (past `maxDelayMs`) once rows stopped coming in.
-   */
-  private async linger(): Promise<void> {
-    if (this.lingerMs === 0 || !this.queue.length) return;
-    // Fewer than two more rows expected within the linger: not worth waiting for.
-    const sparse = this.arrivalGapMs * 2 > this.lingerMs;
-    const until = this.queue[0]!.at + (sparse ? this.opts.maxDelayMs : this.lingerMs);
-    for (;;) {
-      const now = performance.now();
-      const oldest = this.queue[0];
-      if (!oldest || this.queue.length >= this.opts.maxRows || this.closed || now >= until) return;
-      const factor = this.opts.pauseFactor ?? 8;
-      const pauseMs =
-        factor && this.burstGapMs >= 0
-          ? Math.max(this.opts.maxDelayMs, this.burstGapMs * factor)
-          : Infinity;
-      // Rows stopped coming in: the oldest has had its short linger and no row came since.
-      const paused = Math.max(oldest.at + this.opts.maxDelayMs, this.lastArrival + pauseMs);
-      if (now >= paused) return;
-      const wait = Math.min(until, paused) - now;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, wait);
-        function done() {
-          clearTimeout(timer);
-          resolve();
-        }
-        this.wakeLinger = done;
-      });
-      this.wakeLinger = null;
+    const full = this.queue.length >= this.opts.maxRows;
+    if (full && this.wakeLinger) this.wakeLinger();
+    if (this.flushing) return;
+    if (this.timer && !full) return;
+    if (full || this.lingerMs === 0) {
+      void this.flushLoop();
+      return;
     }
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.flushLoop();
+    }, this.lingerMs);
+  }
+
+  /** After a commit of `rows` that took `ms`: the linger of the next one. */
+  private adapt(rows: number, ms: number): void {
+    const max = this.opts.maxLingerMs ?? 0;
+    const busy = rows >= (this.opts.busyRows ?? 16);
+    this.lingerMs = busy
+      ? Math.min(Math.max(max, this.opts.maxDelayMs), Math.max(this.opts.maxDelayMs, ms))
+      : this.opts.maxDelayMs;
+  }
+
+  /** Waits the linger between two commits, or less once `maxRows` rows wait. */
+  private async linger(): Promise<void> {
+    if (this.lingerMs <= this.opts.maxDelayMs || this.queue.length >= this.opts.maxRows) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, this.lingerMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeLinger = done;
+    });
+    this.wakeLinger = null;
   }
 
   private async flushLoop(): Promise<void> {
     if (this.flushing) return;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     this.flushing = true;
     while (this.queue.length > 0) {
-      if (!this.closed) await this.linger();
       const batch = this.queue.splice(0, this.opts.maxRows);
-      if (!batch.length) continue;
       const started = performance.now();
       await this.commit(batch);
-      this.adapt(performance.now() - started);
+      this.adapt(batch.length, performance.now() - started);
+      if (this.queue.length > 0 && !this.closed) await this.linger();
     }
     this.flushing = false;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
