@@ -339,19 +339,6 @@ export class CabinetQueries {
     });
   }
 
-  /** The newest doc_seq of each KKM as kkm_activity has it (0: none stored). */
-  async lastSeqs(kkmIds: readonly number[]): Promise<Map<number, number>> {
-    const out = new Map<number, number>();
-    if (!kkmIds.length) return out;
-    const raw = await this.db.rows<{ kkm_id: number; seq: number }>(
-      `SELECT kkm_id, maxMerge(last_seq) AS seq FROM kkm_activity
-       WHERE kkm_id IN {ids:Array(UInt32)} GROUP BY kkm_id`,
-      { ids: kkmIds },
-    );
-    for (const r of raw) out.set(num(r.kkm_id), num(r.seq));
-    return out;
-  }
-
   /**
    * Up to `limit` receipts after doc_seq `after`, in doc_seq order, and whether more exist.
    * doc_seq is the device's document counter: a document is committed before the device may

@@ -181,12 +181,13 @@ t.test('a day summary shows a new receipt of that day', async (t) => {
   t.equal(after, before + 1);
 });
 
-t.test('the KKM list: kept while nothing changed, and equal to the engine', async (t) => {
+t.test('the KKM list is read afresh: equal to the engine', async (t) => {
+  // Not kept: its registry and KGD statuses also change outside the cabinet (a KGD
+  // confirmation, the operator), which test/forwarding checks show at once.
   const first = await get(server, '/api/v1/kkms', owner);
-  await get(server, '/api/v1/kkms', owner);
   const before = queries;
   const again = await get(server, '/api/v1/kkms', owner);
-  t.equal(queries, before, 'read again without a query');
+  t.ok(queries > before, 'read again from the engine');
   t.same(again.json, first.json);
   const engine = await fresh('/api/v1/kkms');
   t.same(engine.json, first.json, 'equal to the answer read fresh');

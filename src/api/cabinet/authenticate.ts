@@ -66,14 +66,9 @@ export async function callerOf(
  * the organization's cached callers stale before the answer leaves, so the next request,
  * the changer's or anyone's, sees the change.
  */
-export function dropCachedAccessOnChange(
-  sessions: Sessions,
-  /** What else this process keeps of the organization and drops then. */
-  dropKept: (orgId: number) => void = () => undefined,
-): onSendAsyncHookHandler {
+export function dropCachedAccessOnChange(sessions: Sessions): onSendAsyncHookHandler {
   return async function (req, reply, payload) {
     if (req.method !== 'GET' && req.method !== 'HEAD' && reply.statusCode < 300 && req.caller) {
-      dropKept(req.caller.orgId);
       await sessions.accessChanged(req.caller.orgId);
     }
     return payload;

@@ -98,10 +98,7 @@ export async function cabinetApi(app: FastifyInstance, opts: CabinetOptions): Pr
   await app.register(identityRoutes, { ctx });
   await app.register(async (secured) => {
     secured.addHook('onRequest', authenticate(ctx.sessions, ctx.scope));
-    secured.addHook(
-      'onSend',
-      dropCachedAccessOnChange(ctx.sessions, (orgId) => ctx.reads.kkmLists.changed(orgId)),
-    );
+    secured.addHook('onSend', dropCachedAccessOnChange(ctx.sessions));
     publishAccessChanges(secured, ctx.feed);
     // Authenticated route plugins register here.
     await secured.register(authSecuredRoutes, { ctx });

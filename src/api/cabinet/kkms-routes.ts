@@ -81,7 +81,6 @@ export async function kkmsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext })
   const { ctx } = opts;
   const queries = new CabinetQueries(ctx.db);
   const windowMs = ctx.kkmOnlineWindowMs ?? DEFAULT_ONLINE_WINDOW_MS;
-  const lists = ctx.reads.kkmLists;
 
   app.get(
     '/api/v1/kkms',
@@ -96,15 +95,12 @@ export async function kkmsRoutes(app: TypeBoxApp, opts: { ctx: CabinetContext })
       },
     },
     async (req) => {
-      const { kkms, kgd, vpn } = await lists.of(req.caller, async () => {
-        const kkms = await queries.overview(await ctx.scope.kkmIds(req.caller));
-        const kgd = await ctx.registry.kkmEvents.kgdStatuses(kkms.map((k) => k.kkmId));
-        const vpn = req.caller.serviced
-          ? null
-          : ((await ctx.registry.applications.list(req.caller.orgId, { kind: 'vpn' }))[0]?.status ??
-            null);
-        return { kkms, kgd, vpn };
-      });
+      const kkms = await queries.overview(await ctx.scope.kkmIds(req.caller));
+      const kgd = await ctx.registry.kkmEvents.kgdStatuses(kkms.map((k) => k.kkmId));
+      const vpn = req.caller.serviced
+        ? null
+        : ((await ctx.registry.applications.list(req.caller.orgId, { kind: 'vpn' }))[0]?.status ??
+          null);
       const now = Date.now();
       return {
         items: kkms.map((k) => {

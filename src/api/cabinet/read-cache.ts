@@ -24,22 +24,12 @@ import { batchedReads } from '../../storage/batched-loader.js';
 import type {
   CabinetQueries,
   ClosedShiftRow,
-  KkmOverview,
   KkmSeq,
   SummaryRow,
   TicketDetail,
   TicketSummary,
 } from '../../storage/cabinet-queries.js';
 import type { Db } from '../../storage/db.js';
-import type { Caller } from '../../storage/cabinet-scope.js';
-import type { KgdStatus } from '../../storage/kkm-events.js';
-
-/** What GET /kkms reads: the KKMs in scope, their KGD statuses, the latest VPN request's status. */
-export interface KkmList {
-  kkms: KkmOverview[];
-  kgd: Map<number, { status: KgdStatus; since: number }>;
-  vpn: string | null;
-}
 
 // KEYS: device state keys. Per key: the seq of its state while no claim is held, else -1.
 const NEWEST_SEQS = `
@@ -168,132 +158,18 @@ export function pageAfter<T extends { docSeq: number }>(
 /** A shift's receipts as kept: all of them, or `long` when there are too many to keep. */
 export type KeptShift = { receipts: TicketSummary[] } | { long: true };
 
-/** How long a kept KKM list may show the registry, KGD statuses and device events as they were. */
-export const KKM_LIST_TTL_MS = 1000;
-
-/** Whom a KKM list is for: the same answer for everyone of an organization with the same scope. */
-function scopeKey(caller: Caller): string {
-  if (caller.serviced)
-    return `c:${caller.orgId}:${[...caller.serviced.keys()].sort((a, b) => a - b).join(',')}`;
-  const points =
-    caller.pointIds === 'all' ? 'all' : [...caller.pointIds].sort((a, b) => a - b).join(',');
-  return `o:${caller.orgId}:${points}`;
-}
-
-/** A KKM's newest doc_seq by Redis, or by kkm_activity (`engine:seq`). */
-type ListVersion = number | string;
-
-interface KeptList<T> {
-  kkmIds: number[];
-  seqs: (ListVersion | null)[];
-  value: T;
-  /** When it was read (ms). */
-  at: number;
-}
-
-/**
- * KKM lists of a caller's scope. Besides the KKMs' documents (kept under their newest, as
- * above) a list shows the registry, KGD statuses and device events: what it kept of those is
- * at most KKM_LIST_TTL_MS old, and a change made through the cabinet drops its organization's
- * lists at once.
- */
-export class KkmLists<T extends { kkms: { kkmId: number }[] }> {
-  private readonly kept = new LRUCache<string, KeptList<T>>({ max: 10_000 });
-  private readonly reading = new Map<string, Promise<T>>();
-
-  constructor(
-    private readonly versions: KkmVersions,
-    /** The newest doc_seq by kkm_activity, which the list reads its KKMs' activity from. */
-    private readonly engineSeqs: (kkmIds: number[]) => Promise<Map<number, number>>,
-  ) {}
-
-  /**
-   * Redis's newest documents, and for a KKM it cannot vouch for (a claim left by a request cut
-   * short, say) kkm_activity's: the list shows what that table holds, so its version there
-   * tells when the list is out of date.
-   */
-  private async seqs(kkmIds: readonly number[]): Promise<ListVersion[]> {
-    const seqs = await this.versions.of(kkmIds);
-    const unknown = kkmIds.filter((_, i) => seqs[i] === null);
-    if (!unknown.length) return seqs as number[];
-    const engine = await this.engineSeqs(unknown);
-    return seqs.map((s, i) => s ?? `engine:${engine.get(kkmIds[i]!) ?? 0}`);
-  }
-
-  async of(caller: Caller, load: () => Promise<T>): Promise<T> {
-    const key = scopeKey(caller);
-    const last = this.kept.get(key);
-    const kkmIds = last?.kkmIds ?? [];
-    // Read before the engine: what it answers has at least those documents.
-    const seqs = await this.seqs(kkmIds);
-    if (
-      last &&
-      Date.now() - last.at < KKM_LIST_TTL_MS &&
-      seqs.every((s, i) => s !== null && s === last.seqs[i])
-    ) {
-      return last.value;
-    }
-    // Requests that find the list out of date at once share one read; the one that started
-    // it keeps it, under the versions it read before.
-    const shared = this.reading.get(key);
-    if (shared) return shared;
-    const reading = load();
-    this.reading.set(key, reading);
-    let value: T;
-    try {
-      value = await reading;
-    } finally {
-      this.reading.delete(key);
-    }
-    const listed = value.kkms.map((k) => k.kkmId);
-    // A list of other KKMs than those whose versions were read is kept without versions: the
-    // next request reads it again, with them.
-    const same = listed.length === kkmIds.length && listed.every((id, i) => id === kkmIds[i]);
-    this.kept.set(key, {
-      kkmIds: listed,
-      seqs: same ? seqs : listed.map(() => null),
-      value,
-      at: Date.now(),
-    });
-    return value;
-  }
-
-  /** A change through the cabinet: the organization's lists are read again. */
-  changed(orgId: number): void {
-    for (const key of this.kept.keys()) {
-      if (key.startsWith(`o:${orgId}:`) || key.startsWith(`c:${orgId}:`)) this.kept.delete(key);
-    }
-  }
-}
-
 /** The cabinet's cached reads: the batched loaders of the engine and the kept answers. */
 export class CabinetReads {
   private readonly shifts: DataLoader<{ kkmId: number; shift: number }, KeptShift>;
   private readonly receipts: DataLoader<KkmSeq, TicketDetail | null>;
   private readonly days: DataLoader<{ kkmId: number; day: string }, SummaryRow[]>;
   private readonly closures: DataLoader<{ kkmId: number; shift: number }, ClosedShiftRow[]>;
-  readonly kkmLists: KkmLists<KkmList>;
 
   constructor(
     db: Db,
     queries: CabinetQueries,
     readonly cache: ReadCache,
   ) {
-    // Shared by the lists that ask at once.
-    const lastSeqs = batchedReads<number, number>(
-      db,
-      async (ids) => {
-        const found = await queries.lastSeqs(ids);
-        return ids.map((id) => found.get(id) ?? 0);
-      },
-      1024,
-    );
-    this.kkmLists = new KkmLists(cache.versions, async (ids) => {
-      const seqs = await lastSeqs.loadMany(ids);
-      const failed = seqs.find((s) => s instanceof Error);
-      if (failed) throw failed;
-      return new Map(ids.map((id, i) => [id, seqs[i] as number]));
-    });
     this.shifts = batchedReads(
       db,
       async (keys) => {
