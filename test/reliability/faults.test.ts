@@ -198,7 +198,12 @@ t.test('ClickHouse hangs: 254 within the budget, bounded backlog, recovery', asy
   await sleep(HANG_MS);
   const restoredAt = performance.now();
   server.db.insert = realInsert;
-  await writers.waitForAcks(regs.length, 30_000);
+  // Bounded, not timed: on a loaded 2-core machine recovery outlasted 30 s (every register's
+  // state is rebuilt after its 254s, behind the commits of the others).
+  await writers.waitForAcks(regs.length, 60_000);
+  t.comment(
+    `recovered: ${regs.length} receipts in ${Math.round(performance.now() - restoredAt)} ms`,
+  );
   await writers.stop();
   clearInterval(sampler);
 
