@@ -176,6 +176,10 @@ t.test('ClickHouse hangs: 254 within the budget, bounded backlog, recovery', asy
     seed: seed + 1,
     thinkMs: [0, 0],
     retryDelayMs: [100, 400],
+    // A register keeps its document and retries for as long as it takes; 60 s (the fleet's
+    // default) was outlasted under load, and a register that gave up left a stored receipt it
+    // was never answered for.
+    giveUpMs: 180_000,
     onAttempt: (a) => recording && answers.push(a),
   });
   t.teardown(() => writers.close());
