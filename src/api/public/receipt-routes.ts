@@ -151,6 +151,8 @@ class HeldAnswers {
 
 /** Bytes of the pages held, in slabs of this size. */
 const SLAB_BYTES = 256 * 1024;
+/** No constant start (the JSON answer). */
+const NOTHING = Buffer.alloc(0);
 
 /**
  * The bytes of held pages, written one after another into shared slabs instead of a buffer
@@ -162,17 +164,16 @@ class PageBytes {
   private used = 0;
 
   /** `start` (bytes) and then `text`, as one piece. */
-  of(start: Buffer | null, text: string): Buffer {
-    const head = start?.length ?? 0;
-    const most = head + text.length * 3; // UTF-8 bytes per UTF-16 unit, at most
-    if (most > SLAB_BYTES / 8) return Buffer.concat([start ?? Buffer.alloc(0), Buffer.from(text)]);
+  of(start: Buffer, text: string): Buffer {
+    const most = start.length + text.length * 3; // UTF-8 bytes per UTF-16 unit, at most
+    if (most > SLAB_BYTES / 8) return Buffer.concat([start, Buffer.from(text)]);
     if (this.used + most > SLAB_BYTES) {
       this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
       this.used = 0;
     }
     const begin = this.used;
-    if (start) this.slab.set(start, begin);
-    this.used += head + this.slab.write(text, begin + head);
+    this.slab.set(start, begin);
+    this.used += start.length + this.slab.write(text, begin + start.length);
     return this.slab.subarray(begin, this.used);
   }
 }
@@ -343,7 +344,10 @@ export async function receiptCheckRoutes(
       if (notModified(req, reply, `"${answer.digest}"`)) return reply.code(304).send();
       if (!answer.json) {
         const receipt = receiptOfRow(cachedRow(answer.key.deviceTime, found.columns()));
-        answer.json = bytes.of(null, JSON.stringify(publicReceipt(receipt, answer.seller.seller)));
+        answer.json = bytes.of(
+          NOTHING,
+          JSON.stringify(publicReceipt(receipt, answer.seller.seller)),
+        );
       }
       return reply.type('application/json; charset=utf-8').send(answer.json);
     },
