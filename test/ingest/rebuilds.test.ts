@@ -50,10 +50,16 @@ async function answered(dev: KkmDevice, request: IRequest): Promise<Answer> {
   return untilAnswered(dev, await dev.send(request));
 }
 
-/** After `first`: the same frame again while it is answered 254. */
+/**
+ * After `first`: the same frame again, after a pause (the register's rule: 50–200 ms), while it
+ * is answered 254, for at most a minute. Resending at once could spend any count of tries
+ * while the admitted rebuilds are still being read on a loaded machine.
+ */
 async function untilAnswered(dev: KkmDevice, first: Answer): Promise<Answer> {
   let answer = first;
-  for (let tries = 0; code(answer) === UNAVAILABLE && tries < 50; tries++) {
+  const until = performance.now() + 60_000;
+  while (code(answer) === UNAVAILABLE && performance.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 50 + rnd() * 150));
     answer = await dev.resend();
   }
   return answer;
