@@ -34,6 +34,9 @@ export async function connectRedis(url: string, log: Logger): Promise<Redis> {
 export async function jobsConnection(redis: Redis, log: Logger): Promise<Redis> {
   const jobsRedis = redis.duplicate();
   jobsRedis.on('error', (err) => log.warn({ err: err.message }, 'redis error (jobs)'));
-  await redisReady(jobsRedis, 5000).catch(() => {});
+  // Its copy is waited for only when the connection it copies is up: when Redis is down at
+  // start, connectRedis has waited for it already (a second wait doubled a start-up with Redis
+  // down, 12.7 s, to no purpose).
+  if (redis.status === 'ready') await redisReady(jobsRedis, 5000).catch(() => {});
   return jobsRedis;
 }

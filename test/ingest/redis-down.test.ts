@@ -21,8 +21,9 @@ import { wsLink } from '../helpers/kkm.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const NO_REDIS = 'redis://127.0.0.1:1';
-// A hang, not a slow start: on this afternoon's slower 2-core host start-up with Redis down
-// took 26 s (in-process and in a child alike), where the morning's took under 15.
+// A hang, not a slow start. Start-up with Redis down waits 5 s for it (connectRedis); it had
+// waited as long again for the job producers' connection, which made 26 s on the slower 2-core
+// host of 3 December (12.7 s on the faster one, 7.7 s without the second wait).
 const STARTUP_LIMIT_MS = 60_000;
 const ANSWER_LIMIT_MS = 5_000;
 
