@@ -32,12 +32,19 @@ export interface ClosedShift {
 const num = (v: unknown): number => Number(v);
 const nums = (v: unknown): number[] => (v as unknown[]).map(Number);
 
-// The "last document" reads below find each KKM's newest doc_seq from the narrow key columns
-// first, then read the wide ones (state, response, reports) only for those rows, in practice
-// the granules holding them: reading them for every document of a batch of KKMs to keep one
-// per KKM slowed a reconnect storm. The outer read keeps FINAL, so of a document stored twice
-// (a retried insert; the table is a ReplacingMergeTree without a version) the same copy wins
-// as before; the inner one needs none, as duplicates share their doc_seq.
+/**
+ * The condition of the "last document" reads below: each of the KKMs' newest doc_seq among the
+ * documents `also` selects, found from the narrow key columns first, so that the wide ones
+ * (state, response, reports) are read only for those rows, in practice the granules holding
+ * them: reading them for every document of a batch of KKMs to keep one per KKM slowed a
+ * reconnect storm. The outer read keeps FINAL, so of a document stored twice (a retried
+ * insert; the table is a ReplacingMergeTree without a version) the same copy wins as before;
+ * this one needs none, as duplicates share their doc_seq.
+ */
+const newestOfKkms = (also = '') =>
+  `kkm_id IN {kkms:Array(UInt32)} AND (kkm_id, doc_seq) IN (
+     SELECT kkm_id, max(doc_seq) FROM documents
+     WHERE kkm_id IN {kkms:Array(UInt32)}${also} GROUP BY kkm_id)`;
 
 export class DocumentQueries {
   constructor(private readonly db: Db) {}
@@ -117,9 +124,7 @@ export class DocumentQueries {
   async lastClosedShifts(kkmIds: readonly number[]): Promise<Map<number, ClosedShift>> {
     const rows = await this.db.rows<ClosedShift & { kkm_id: number }>(
       `SELECT kkm_id, shift_number, doc_seq, server_report FROM documents FINAL
-       WHERE kkm_id IN {kkms:Array(UInt32)} AND (kkm_id, doc_seq) IN (
-         SELECT kkm_id, max(doc_seq) FROM documents
-         WHERE kkm_id IN {kkms:Array(UInt32)} AND doc_type = 'close_shift' GROUP BY kkm_id)`,
+       WHERE ${newestOfKkms(" AND doc_type = 'close_shift'")}`,
       { kkms: kkmIds },
     );
     return new Map(
@@ -150,10 +155,7 @@ export class DocumentQueries {
     const rows = await this.db.rows<LastDocument & { kkm_id: number }>(
       `SELECT kkm_id, doc_seq, doc_type, shift_number, req_num, token_in, token_out, state,
          response, if(doc_type = 'close_shift', server_report, '') AS server_report
-       FROM documents FINAL
-       WHERE kkm_id IN {kkms:Array(UInt32)} AND (kkm_id, doc_seq) IN (
-         SELECT kkm_id, max(doc_seq) FROM documents
-         WHERE kkm_id IN {kkms:Array(UInt32)} GROUP BY kkm_id)`,
+       FROM documents FINAL WHERE ${newestOfKkms()}`,
       { kkms: kkmIds },
     );
     return new Map(
