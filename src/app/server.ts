@@ -14,6 +14,7 @@ import { startTcpServer, type TcpServer } from '../ingest/tcp-server.js';
 import { JobQueues } from '../jobs/queues.js';
 import type { BatchWriter, InsertRows } from '../storage/batch-writer.js';
 import { openDb, type Db } from '../storage/db.js';
+import { spreadPartDirectories } from '../storage/part-placement.js';
 import { migrate } from '../storage/migrations.js';
 import { Notifications } from '../storage/notifications.js';
 import { Catalogue } from '../storage/catalogue.js';
@@ -95,6 +96,8 @@ export async function startServer(
   if (!parts.db) {
     const applied = await migrate(db);
     if (applied.length) log.info({ applied }, 'schema migrations applied');
+    if (!config.clickhouseUrl && config.spreadParts)
+      await spreadPartDirectories(config.dataDir, log);
   }
   const redis = await connectRedis(config.redisUrl, log);
   const jobsRedis = await jobsConnection(redis, log);

@@ -16,6 +16,8 @@ export interface Config {
   clickhouseUrl: string | undefined;
   /** Embedded engine: chDB sessions for reads beside the writer's (0: reads share it). */
   readSessions: number;
+  /** Embedded engine: spread each table's parts over the file system's block groups (ext4). */
+  spreadParts: boolean;
   adminToken: string | undefined;
   /** Group commit: the most rows one insert carries, and how long a row may wait for company. */
   batchMaxRows: number;
@@ -149,6 +151,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     redisPrefix: str('OFD_REDIS_PREFIX', 'ofd:'),
     clickhouseUrl,
     readSessions: int('OFD_READ_SESSIONS', 2, 0, 16),
+    spreadParts: env.OFD_SPREAD_PARTS !== 'off',
     adminToken,
     batchMaxRows: int('OFD_BATCH_MAX_ROWS', 1000, 1, 100_000),
     batchMaxDelayMs: int('OFD_BATCH_MAX_DELAY_MS', 1, 0, 1000),
