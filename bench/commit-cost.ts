@@ -14,13 +14,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { ticketFigures } from '../src/fiscal/document-rows.js';
-import { seededRandom, ticket } from '../src/sim/documents.js';
+import { ticketRows } from './fleet/ticket-rows.js';
 import { openClickHouseClients } from '../src/storage/clickhouse.js';
 import { clickHouseDb } from '../src/storage/db.js';
 import { migrate } from '../src/storage/migrations.js';
 import { spreadPartDirectories } from '../src/storage/part-placement.js';
-import { ticketColumns203 } from '../src/storage/ticket-columns-203.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const ROWS = env('BENCH_ROWS', 40);
@@ -66,27 +64,7 @@ async function openStore(keep: (views: View[]) => View[]) {
   };
 }
 
-const random = seededRandom(7);
-const raw = Buffer.alloc(400, 7).toString('base64');
-const lines = Array.from({ length: 64 }, () => {
-  const request = ticket(random, { items: 1 + Math.floor(random() * 5) });
-  return { ...ticketFigures(request), ...ticketColumns203(request) };
-});
-let seq = 0;
-const row = (kkm: number) => ({
-  kkm_id: kkm,
-  doc_seq: ++seq,
-  doc_type: 'ticket',
-  shift_number: 1,
-  fns_kkm_id: `0101${kkm}`,
-  device_time: '2026-11-22 10:00:00',
-  received_at: Date.now(),
-  ticket_number: String(seq),
-  raw_request: raw,
-  response: raw.slice(0, 120),
-  state: '{"seq":1}',
-  ...lines[seq % lines.length],
-});
+const row = ticketRows(5, (kkm) => ({ fns_kkm_id: `0101${kkm}` }));
 const cpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;

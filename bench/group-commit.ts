@@ -11,10 +11,8 @@ import { join } from 'node:path';
 import hdr from 'hdr-histogram-js';
 import { BatchWriter, dbInsert } from '../src/storage/batch-writer.js';
 import { openDb } from '../src/storage/db.js';
-import { ticketFigures } from '../src/fiscal/document-rows.js';
-import { ticketColumns203 } from '../src/storage/ticket-columns-203.js';
 import { migrate } from '../src/storage/migrations.js';
-import { seededRandom, ticket } from '../src/sim/documents.js';
+import { ticketRows } from './fleet/ticket-rows.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const devices = Number(process.env.BENCH_DEVICES ?? 200);
@@ -22,28 +20,7 @@ const dir = mkdtempSync(join(tmpdir(), 'ofd-bench-gc-'));
 const db = openDb({ dataDir: dir });
 await migrate(db);
 
-const random = seededRandom(7);
-const raw = Buffer.alloc(400, 7).toString('base64');
-// The row ingest writes: the figures and the 2.0.3 line columns (the Nested arrays of one
-// structure must have equal lengths, so both come from the same request).
-const templates = Array.from({ length: 64 }, () => {
-  const request = ticket(random, { items: 1 + Math.floor(random() * 20) });
-  return { ...ticketFigures(request), ...ticketColumns203(request) };
-});
-let seq = 0;
-const row = (kkm: number) => ({
-  kkm_id: kkm,
-  doc_seq: ++seq,
-  doc_type: 'ticket',
-  shift_number: 1,
-  device_time: '2026-11-22 10:00:00',
-  received_at: Date.now(),
-  ticket_number: String(seq),
-  raw_request: raw,
-  response: raw.slice(0, 120),
-  state: '{"seq":1}',
-  ...templates[seq % templates.length],
-});
+const row = ticketRows(20);
 
 interface Setting {
   name: string;
