@@ -38,6 +38,8 @@ export interface IngestCoreDeps {
   notifier: Notifier;
   /** Where group commits go instead of `db` (an ingest process: the server process's writer). */
   insertRows?: InsertRows;
+  /** Where this process's own group commits go instead of straight into `db` (the spool). */
+  commitRows?: InsertRows;
   /** Count this process's group commits in /metrics. */
   commitMetrics: boolean;
 }
@@ -65,7 +67,9 @@ export async function buildIngestCore(d: IngestCoreDeps): Promise<IngestCore> {
   // and answered, but their group commits go nowhere.
   const insertRows: InsertRows =
     d.insertRows ??
-    (config.store === 'noop' ? async () => {} : withReceiptCheck(d, dbInsert(d.db)));
+    (config.store === 'noop'
+      ? async () => {}
+      : withReceiptCheck(d, d.commitRows ?? dbInsert(d.db)));
   const writer = new BatchWriter(
     insertRows,
     {

@@ -7,13 +7,14 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { resolveAdminToken } from '../api/admin-token.js';
-import type { Config } from '../config/config.js';
+import { COMMIT_TIMEOUT_MS, type Config } from '../config/config.js';
 import type { CommandCore } from '../ingest/command-core.js';
 import { StateStore } from '../ingest/state-store.js';
 import { startTcpServer, type TcpServer } from '../ingest/tcp-server.js';
 import { JobQueues } from '../jobs/queues.js';
 import type { BatchWriter, InsertRows } from '../storage/batch-writer.js';
 import { openDb, type Db } from '../storage/db.js';
+import { Spool, spooledDb } from '../storage/spool.js';
 import { spreadPartDirectories } from '../storage/part-placement.js';
 import { migrate } from '../storage/migrations.js';
 import { Notifications } from '../storage/notifications.js';
@@ -78,6 +79,21 @@ export interface ServerParts {
   otherMetrics?: () => Promise<MetricsJson[]>;
 }
 
+/** The spool of this process's group commits (OFD_SPOOL=lmdb), draining into `store`. */
+function openSpool(store: Db, config: Config, log: Logger, metrics: Metrics): Spool {
+  const { dir, drainRows, drainDelayMs, maxRows } = config.spool;
+  log.info({ dir, drainRows, drainDelayMs }, 'spool: commits acknowledged from LMDB');
+  return Spool.open(store, {
+    path: dir,
+    drainRows,
+    drainDelayMs,
+    maxRows,
+    catchUpTimeoutMs: COMMIT_TIMEOUT_MS,
+    log: log.child({ part: 'spool' }),
+    onDrain: (stats) => metrics.drain(stats),
+  });
+}
+
 /** How often confirmed registry events of still-waiting applications are looked for. */
 const MISSED_CONFIRMATIONS_SWEEP_MS = 60_000;
 
@@ -86,7 +102,7 @@ export async function startServer(
   log = createLogger(config),
   parts: ServerParts = {},
 ): Promise<RunningServer> {
-  const db =
+  const store =
     parts.db ??
     openDb({
       url: config.clickhouseUrl,
@@ -94,11 +110,22 @@ export async function startServer(
       readSessions: config.readSessions,
     });
   if (!parts.db) {
-    const applied = await migrate(db);
+    const applied = await migrate(store);
     if (applied.length) log.info({ applied }, 'schema migrations applied');
     if (!config.clickhouseUrl && config.spreadParts)
       await spreadPartDirectories(config.dataDir, log);
   }
+  const metrics = new Metrics();
+  // The spool belongs to the process that owns the store and its group commits.
+  const spool =
+    !parts.db &&
+    !parts.insertRows &&
+    config.spool.mode === 'lmdb' &&
+    config.store !== 'noop' &&
+    config.roles.has('ingest')
+      ? openSpool(store, config, log, metrics)
+      : null;
+  const db = spool ? spooledDb(store, spool) : store;
   const redis = await connectRedis(config.redisUrl, log);
   const jobsRedis = await jobsConnection(redis, log);
   const jobs = new JobQueues(
@@ -110,7 +137,6 @@ export async function startServer(
   const registry = new Registry(db, redis, config.redisPrefix);
   const orgs = new OrgProfile(db);
   const catalogue = new Catalogue(db);
-  const metrics = new Metrics();
   const events = new DomainEvents();
   const feed = new LiveFeed(redis, config.redisPrefix, log.child({ part: 'live' }));
   const notifier = new Notifier(new Notifications(db), events);
@@ -129,6 +155,7 @@ export async function startServer(
         events,
         notifier,
         insertRows: parts.insertRows,
+        commitRows: spool?.append,
         commitMetrics: parts.commitMetrics ?? true,
       })
     : null;

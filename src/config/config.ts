@@ -1,5 +1,6 @@
 // Configuration from the environment, validated once at start. Every setting has a default
 // so `npm start` on a fresh clone runs with no configuration at all.
+import { join } from 'node:path';
 import { envInt, type Env } from './env-values.js';
 import { loadForwardingConfig, type ForwardingConfig } from './forwarding.js';
 import { loadJobsConfig, type JobsConfig } from './jobs.js';
@@ -24,6 +25,17 @@ export interface Config {
   batchMaxDelayMs: number;
   /** Under load the linger follows the last commit's duration, up to this (0: never longer). */
   batchMaxLingerMs: number;
+  /**
+   * `lmdb`: group commits are acknowledged once synced into a local LMDB spool and drained into
+   * ClickHouse in large batches (src/storage/spool.ts); `off`: straight into ClickHouse.
+   */
+  spool: {
+    mode: 'off' | 'lmdb';
+    dir: string;
+    drainRows: number;
+    drainDelayMs: number;
+    maxRows: number;
+  };
   /** Where group commits go: ClickHouse, or nowhere (`noop`, benchmark baseline only). */
   store: 'clickhouse' | 'noop';
   maxFrameBytes: number;
@@ -156,6 +168,13 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     batchMaxRows: int('OFD_BATCH_MAX_ROWS', 1000, 1, 100_000),
     batchMaxDelayMs: int('OFD_BATCH_MAX_DELAY_MS', 1, 0, 1000),
     batchMaxLingerMs: int('OFD_BATCH_MAX_LINGER_MS', 200, 0, 1000),
+    spool: {
+      mode: env.OFD_SPOOL === 'lmdb' ? 'lmdb' : 'off',
+      dir: str('OFD_SPOOL_DIR', join(dataDir, 'spool')),
+      drainRows: int('OFD_SPOOL_DRAIN_ROWS', 5000, 1, 100_000),
+      drainDelayMs: int('OFD_SPOOL_DRAIN_MS', 1000, 1, 60_000),
+      maxRows: int('OFD_SPOOL_MAX_ROWS', 500_000, 1000, 50_000_000),
+    },
     store: env.OFD_STORE === 'noop' ? 'noop' : 'clickhouse',
     maxFrameBytes: int('OFD_MAX_FRAME_BYTES', 1024 * 1024, 64, 64 * 1024 * 1024),
     maxConnections: int('OFD_MAX_CONNECTIONS', 100_000, 1, 1_000_000),
@@ -202,6 +221,9 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
   }
   if (env.OFD_API_DOCS && !['on', 'off'].includes(env.OFD_API_DOCS)) {
     problems.push(`OFD_API_DOCS=${env.OFD_API_DOCS}: expected on or off`);
+  }
+  if (env.OFD_SPOOL && !['off', 'lmdb'].includes(env.OFD_SPOOL)) {
+    problems.push(`OFD_SPOOL=${env.OFD_SPOOL}: expected off or lmdb`);
   }
   if (env.OFD_STORE && !['clickhouse', 'noop'].includes(env.OFD_STORE)) {
     problems.push(`OFD_STORE=${env.OFD_STORE}: expected clickhouse or noop`);

@@ -11,17 +11,33 @@ import { readModelRepairs } from './read-models-migration.js';
 import { cancellationRepair } from './receipt-lookup-migration.js';
 import { isId } from './values.js';
 
+export interface DocumentKey {
+  kkmId: number;
+  docSeq: number;
+}
+
 export async function repairDocument(
   db: Pick<Db, 'rows' | 'insert' | 'command'>,
   kkmId: number,
   docSeq: number,
 ): Promise<void> {
+  await repairDocuments(db, [{ kkmId, docSeq }]);
+}
+
+/** The same for many documents at once (a spool entry drained a second time, spool.ts). */
+export async function repairDocuments(
+  db: Pick<Db, 'rows' | 'insert' | 'command'>,
+  documents: readonly DocumentKey[],
+): Promise<void> {
   // The numbers go into the statements as literals (a statement takes no parameters here).
-  if (!isId(kkmId) || !isId(docSeq)) return;
+  const keys = documents.filter((k) => isId(k.kkmId) && isId(k.docSeq));
+  if (!keys.length) return;
   // Qualified: the cancellations' select names another column doc_seq.
-  const where = `documents.kkm_id = ${kkmId} AND documents.doc_seq = ${docSeq}`;
+  const where = `(documents.kkm_id, documents.doc_seq) IN (${keys
+    .map((k) => `(${k.kkmId},${k.docSeq})`)
+    .join(',')})`;
   for (const statement of [...readModelRepairs(where), cancellationRepair(where)]) {
     await db.command(statement);
   }
-  await healHeads(db, { kkmIds: [kkmId] });
+  await healHeads(db, { kkmIds: [...new Set(keys.map((k) => k.kkmId))] });
 }

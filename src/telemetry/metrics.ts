@@ -48,6 +48,24 @@ export class Metrics {
     buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 4],
     registers: [this.registry],
   });
+  private readonly drainRows = new client.Histogram({
+    name: 'ofd_spool_drain_rows',
+    help: 'Rows carried by one drain of the spool into ClickHouse (OFD_SPOOL)',
+    buckets: [10, 100, 500, 1000, 2500, 5000, 10000, 25000],
+    registers: [this.registry],
+  });
+  private readonly drainSeconds = new client.Histogram({
+    name: 'ofd_spool_drain_seconds',
+    help: 'Duration of one drain of the spool',
+    labelNames: ['ok'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly spoolBacklog = new client.Gauge({
+    name: 'ofd_spool_backlog_rows',
+    help: 'Rows acknowledged from the spool and not yet in ClickHouse',
+    registers: [this.registry],
+  });
   readonly connections = new client.Gauge({
     name: 'ofd_tcp_connections',
     help: 'Open KKM TCP connections',
@@ -178,6 +196,12 @@ export class Metrics {
   flush(stats: FlushStats): void {
     this.batchRows.observe(stats.rows);
     this.flushSeconds.observe({ ok: String(stats.ok) }, stats.ms / 1000);
+  }
+
+  drain(stats: { rows: number; ms: number; ok: boolean; backlog: number }): void {
+    this.drainRows.observe(stats.rows);
+    this.drainSeconds.observe({ ok: String(stats.ok) }, stats.ms / 1000);
+    this.spoolBacklog.set(stats.backlog);
   }
 
   /** Records HTTP latency per route and serves GET /metrics. */

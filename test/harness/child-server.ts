@@ -14,6 +14,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/app/server.js';
 import { freePort, tcpAccepts } from './ports.js';
 import { deleteKeys } from './redis-keys.js';
+import { spoolEnv } from './spool-env.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -47,6 +48,7 @@ export async function newDeployment(
       OFD_DEVICE_RATE: '0',
       OFD_ADDRESS_RATE: '0',
       OFD_MAX_CONNECTIONS_PER_ADDRESS: '0',
+      ...spoolEnv(),
       ...env,
     },
   };

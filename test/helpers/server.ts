@@ -9,6 +9,7 @@ import { loadConfig, type Config } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/app/server.js';
 import { KkmDevice, TcpLink, type Transport } from '../../src/sim/kkm-client.js';
 import { AdminClient, deleteKeys, uniqueBin } from '../harness/index.js';
+import { spoolEnv } from '../harness/spool-env.js';
 
 export interface TestServer extends RunningServer {
   admin(method: string, url: string, body?: unknown): Promise<{ status: number; json: any }>;
@@ -48,6 +49,7 @@ export async function startTestServer(
       OFD_ADDRESS_RATE: '0',
       OFD_WRONG_TOKEN_RATE: '0',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      ...spoolEnv(),
       ...env,
     },
     [],
