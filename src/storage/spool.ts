@@ -86,6 +86,8 @@ export class Spool {
   private timer: NodeJS.Timeout | null = null;
   private failures = 0;
   private closed = false;
+  /** Closed and done draining: no drain starts any more. */
+  private stopped = false;
   private catchUps: CatchUp[] = [];
 
   private constructor(
@@ -193,15 +195,16 @@ export class Spool {
   /** Drains everything (at most `timeoutMs`), then closes the file. */
   async close(timeoutMs = this.opts.catchUpTimeoutMs): Promise<void> {
     this.closed = true;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
+    const until = performance.now() + timeoutMs;
+    await within(
       this.caughtUp().catch(() => {}),
-      new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
-    ]);
-    clearTimeout(timer);
+      timeoutMs,
+    );
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await this.draining;
+    // A drain still running (a hung insert) is left to itself: its entries stay in the file.
+    await within(this.draining, Math.max(0, until - performance.now()));
     if (this.storedRows) {
       this.opts.log.warn({ rows: this.storedRows }, 'spool: closed with rows still to drain');
     }
@@ -210,11 +213,12 @@ export class Spool {
 
   private drainSoon(): void {
     // After a failure the retry's backoff holds, whoever waits.
-    if (this.draining || (this.failures > 0 && this.timer)) return;
+    if (this.stopped || this.draining || (this.failures > 0 && this.timer)) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const run = this.drainLoop().then((ok) => {
       this.draining = null;
+      if (this.stopped) return;
       if (!ok) {
         this.failures++;
         const ms = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (this.failures - 1));
@@ -349,6 +353,14 @@ export class Spool {
     );
     return stored.map((r) => ({ kkmId: r.kkm_id, docSeq: r.doc_seq }));
   }
+}
+
+/** Waits for `promise`, at most `ms`. */
+async function within(promise: Promise<unknown> | null, ms: number): Promise<void> {
+  if (!promise) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** The store, its rebuild reads behind the spool, closed after the spool's last drain. */
