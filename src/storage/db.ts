@@ -10,12 +10,13 @@ import {
 
 export type Params = Record<string, unknown>;
 export type Row = Record<string, unknown>;
+export type InsertSettings = Record<string, string | number>;
 
 export interface Db {
   /** The rows of a query, 64-bit integers as JSON numbers. */
   rows<T>(query: string, params?: Params): Promise<T[]>;
-  /** Inserts rows (one JSONEachRow statement). */
-  insert(table: string, rows: readonly object[]): Promise<void>;
+  /** Inserts rows (one JSONEachRow statement), with `settings` of the statement if any. */
+  insert(table: string, rows: readonly object[], settings?: InsertSettings): Promise<void>;
   /** A statement without rows (DDL, OPTIMIZE). */
   command(query: string): Promise<void>;
   /**
@@ -65,8 +66,13 @@ export function clickHouseDb(
         inFlight[i]!--;
       }
     },
-    async insert(table, rows) {
-      await writer.insert({ table, values: rows as object[], format: 'JSONEachRow' });
+    async insert(table, rows, settings) {
+      await writer.insert({
+        table,
+        values: rows as object[],
+        format: 'JSONEachRow',
+        ...(settings && { clickhouse_settings: settings }),
+      });
     },
     async command(query) {
       await writer.command({ query });

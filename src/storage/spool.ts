@@ -70,6 +70,12 @@ interface StoredEntry {
   rows: Row[];
 }
 
+/**
+ * The drain's insert threads run niced: on a small machine they would otherwise take the cores
+ * from the event loop that answers the registers for the length of each large insert.
+ */
+const DRAIN_SETTINGS = { os_thread_priority: 19 };
+
 const RETRY_MIN_MS = 200;
 const RETRY_MAX_MS = 10_000;
 
@@ -306,7 +312,9 @@ export class Spool {
           documents.filter((r) => !stored.has(`${r.kkm_id as number}:${r.doc_seq as number}`)),
         );
       }
-      for (const [table, list] of byTable) if (list.length) await this.db.insert(table, list);
+      for (const [table, list] of byTable) {
+        if (list.length) await this.db.insert(table, list, DRAIN_SETTINGS);
+      }
       if (found.length) await repairDocuments(this.db, found);
     } catch (err) {
       for (const e of batch) e.uncertain = true;
