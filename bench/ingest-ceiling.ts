@@ -41,34 +41,37 @@ const phase = async (fleet: Fleet, name: string, rate?: number) => {
   return r;
 };
 
-// 1. The bare server.
-const bare = await spawnBareServer();
-let bareResult: PhaseResult;
-try {
-  const target: Target = {
-    host: '127.0.0.1',
-    tcpPort: bare.tcpPort,
-    httpPort: 0,
-    adminToken: '',
-    sample: () => sampleProcess(bare.pid),
-    threads: () => sampleThreads(bare.pid),
-  };
-  const fleet = new Fleet({
-    ...common,
-    tcpPort: bare.tcpPort,
-    host: '127.0.0.1',
-    devices: Array.from({ length: DEVICES }, (_, i) => ({ kkmId: i + 1, token: 1 })),
-    storeless: true,
-    ledger: false,
-    answerTimeoutMs: 15_000,
-    server: target,
-  });
-  await fleet.hello();
-  bareResult = await phase(fleet, 'bare server: frame, decode, answer', undefined);
-  fleet.close();
-} finally {
-  await bare.stop();
+// 1. The bare server at its peak (and, after the OFD, at the OFD's quarter rate).
+async function runBare(name: string, rate?: number): Promise<PhaseResult> {
+  const bare = await spawnBareServer();
+  try {
+    const target: Target = {
+      host: '127.0.0.1',
+      tcpPort: bare.tcpPort,
+      httpPort: 0,
+      adminToken: '',
+      sample: () => sampleProcess(bare.pid),
+      threads: () => sampleThreads(bare.pid),
+    };
+    const fleet = new Fleet({
+      ...common,
+      tcpPort: bare.tcpPort,
+      host: '127.0.0.1',
+      devices: Array.from({ length: DEVICES }, (_, i) => ({ kkmId: i + 1, token: 1 })),
+      storeless: true,
+      ledger: false,
+      answerTimeoutMs: 15_000,
+      server: target,
+    });
+    await fleet.hello();
+    const result = await phase(fleet, name, rate);
+    fleet.close();
+    return result;
+  } finally {
+    await bare.stop();
+  }
 }
+const bareResult = await runBare('bare server: frame, decode, answer');
 
 // 2. The OFD: its closed-loop peak, then a quarter of it offered in an open loop; once with
 // commits straight into ClickHouse, once acknowledged from the spool (OFD_SPOOL=lmdb).
@@ -135,6 +138,16 @@ async function storedTickets(dataDir: string): Promise<{ rows: number; keys: num
   }
 }
 
+// The floor of what a receipt costs at a low rate: the bare server, offered the same open loop
+// as the OFD's quarter (one event, one read and one write per receipt, nothing to share them).
+const lastQuarter = modes.at(-1)?.quarter;
+const bareQuarter = lastQuarter
+  ? await runBare(
+      'bare server, open loop at the OFD quarter rate',
+      lastQuarter.offeredRate ?? undefined,
+    )
+  : undefined;
+
 const table = [
   '| run | receipts/s | p50 ms | p99 ms | server CPU % | CPU ms / receipt |',
   '| --- | ---: | ---: | ---: | ---: | ---: |',
@@ -158,6 +171,10 @@ for (const { spool, peak, quarter } of modes) {
       `  CPU per receipt at a quarter / at the peak: ${cost.toFixed(2)} (≤ 1.5: ${verdict(cost <= 1.5)})`,
     ].join('\n'),
   );
+}
+if (bareQuarter) {
+  const bareCost = (cpuPerReceipt(bareQuarter) ?? NaN) / (cpuPerReceipt(bareResult) ?? NaN);
+  console.log(`bare server, CPU per receipt at that rate / at its peak: ${bareCost.toFixed(2)}`);
 }
 console.log(`stored = acknowledged: ${verified ? 'verified' : 'FAILED'}`);
 if (args.has('json')) {
