@@ -20,6 +20,16 @@ import { spawnBareServer } from './fleet/bare-server.js';
 import { spawnServer, spawnedTarget } from './fleet/server-process.js';
 import { cpuPerReceipt, fmt, phaseText, verifyText } from './fleet/report.js';
 
+type CommitTotals = Record<(typeof COMMIT_SERIES)[number], number>;
+const COMMIT_SERIES = [
+  'ofd_commit_batch_rows_count',
+  'ofd_commit_batch_rows_sum',
+  'ofd_commit_flush_seconds_sum',
+  'ofd_spool_drain_rows_count',
+  'ofd_spool_drain_rows_sum',
+  'ofd_spool_drain_seconds_sum',
+] as const;
+
 const args = benchArgs();
 const DEVICES = Number(args.get('devices') ?? 200);
 const SECONDS = Number(args.get('seconds') ?? 15);
@@ -95,12 +105,16 @@ for (const spool of SPOOLS) {
   try {
     const fleet = await Fleet.create(spawnedTarget(server), { ...common, devices: DEVICES });
     await fleet.hello();
+    const before = await commitTotals(server.httpPort);
     const peak = await phase(fleet, `${label}, closed loop (peak)`);
+    const afterPeak = await commitTotals(server.httpPort);
+    console.log(commitText(before, afterPeak));
     const quarter = await phase(
       fleet,
       `${label}, open loop at 25% of the peak`,
       Math.max(1, Math.round(peak.receiptsPerSec / 4)),
     );
+    console.log(commitText(afterPeak, await commitTotals(server.httpPort)));
     modes.push({ spool, peak, quarter });
     const verify = await fleet.verify();
     console.log(verifyText(verify));
@@ -122,6 +136,33 @@ for (const spool of SPOOLS) {
   );
   verified &&= exact;
   rmSync(server.dataDir, { recursive: true, force: true });
+}
+
+/** Group commits and spool drains so far, from the server's /metrics. */
+async function commitTotals(httpPort: number): Promise<CommitTotals> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const total = (name: string) =>
+    [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'gm'))].reduce(
+      (sum, m) => sum + Number(m[1]),
+      0,
+    );
+  return Object.fromEntries(COMMIT_SERIES.map((name) => [name, total(name)])) as CommitTotals;
+}
+
+/** The commits and drains between two readings, as means. */
+function commitText(a: CommitTotals, b: CommitTotals): string {
+  const d = (name: (typeof COMMIT_SERIES)[number]) => b[name] - a[name];
+  const mean = (sum: number, n: number, scale = 1) => (n ? ((sum / n) * scale).toFixed(1) : '-');
+  const commits = d('ofd_commit_batch_rows_count');
+  const drains = d('ofd_spool_drain_rows_count');
+  return (
+    `  ${commits} commits, ${mean(d('ofd_commit_batch_rows_sum'), commits)} rows and ` +
+    `${mean(d('ofd_commit_flush_seconds_sum'), commits, 1000)} ms each` +
+    (drains
+      ? `; ${drains} drains, ${mean(d('ofd_spool_drain_rows_sum'), drains)} rows and ` +
+        `${mean(d('ofd_spool_drain_seconds_sum'), drains, 1000)} ms each`
+      : '')
+  );
 }
 
 /** Ticket rows in a stopped server's embedded store, and their distinct (kkm_id, doc_seq). */

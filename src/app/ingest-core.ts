@@ -55,6 +55,9 @@ export interface IngestCore {
   close(): Promise<void>;
 }
 
+/** Spool commits that may run at once (see BatchWriterOptions.lanes). */
+const SPOOL_COMMIT_LANES = 4;
+
 export async function buildIngestCore(d: IngestCoreDeps): Promise<IngestCore> {
   const { config, log, metrics } = d;
   const states = new StateStore(
@@ -75,7 +78,10 @@ export async function buildIngestCore(d: IngestCoreDeps): Promise<IngestCore> {
     {
       maxRows: config.batchMaxRows,
       maxDelayMs: config.batchMaxDelayMs,
-      maxLingerMs: config.batchMaxLingerMs,
+      // A spool commit waits on the disk's sync, not on the engine's CPU: no linger under load,
+      // and the next batch goes to the disk beside the one syncing.
+      maxLingerMs: d.commitRows ? 0 : config.batchMaxLingerMs,
+      lanes: d.commitRows ? SPOOL_COMMIT_LANES : 1,
       maxPending: config.batchMaxRows * 50,
       commitTimeoutMs: COMMIT_TIMEOUT_MS,
     },

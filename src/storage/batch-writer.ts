@@ -26,6 +26,11 @@ export interface BatchWriterOptions {
   maxLingerMs?: number;
   /** A commit with at least this many rows counts as load (default 16). */
   busyRows?: number;
+  /**
+   * Commits that may run at once (default 1). More only where a commit waits on a disk rather
+   * than on the CPU (the spool's synced transactions): the next batch then starts beside it.
+   */
+  lanes?: number;
   /** Rows allowed to wait; beyond it `write` refuses at once. */
   maxPending: number;
   /**
@@ -74,6 +79,10 @@ export class BatchWriter {
   private lingerMs: number;
   /** Ends a linger between commits early, once `maxRows` rows wait. */
   private wakeLinger: (() => void) | null = null;
+  /** Commits running now (more than one only with `lanes`). */
+  private readonly running = new Set<Promise<void>>();
+  /** Ends the wait for a free lane once new rows arrive. */
+  private wakeLanes: (() => void) | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   /** Inserts whose commit gave up on them at the deadline, while they still run. */
   private readonly abandoned = new Set<Promise<void>>();
@@ -145,7 +154,10 @@ export class BatchWriter {
   private schedule(): void {
     const full = this.queue.length >= this.opts.maxRows;
     if (full && this.wakeLinger) this.wakeLinger();
-    if (this.flushing) return;
+    if (this.flushing) {
+      this.wakeLanes?.();
+      return;
+    }
     if (this.timer && !full) return;
     if (full || this.lingerMs === 0) {
       void this.flushLoop();
@@ -187,12 +199,26 @@ export class BatchWriter {
       this.timer = null;
     }
     this.flushing = true;
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.opts.maxRows);
-      const started = performance.now();
-      await this.commit(batch);
-      this.adapt(batch.length, performance.now() - started);
-      if (this.queue.length > 0 && !this.closed) await this.linger();
+    const lanes = this.opts.lanes ?? 1;
+    for (;;) {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.opts.maxRows);
+        const started = performance.now();
+        const committed = this.commit(batch).then(() =>
+          this.adapt(batch.length, performance.now() - started),
+        );
+        this.running.add(committed);
+        void committed.finally(() => this.running.delete(committed));
+        while (this.running.size >= lanes) await Promise.race(this.running);
+        if (this.queue.length > 0 && !this.closed) await this.linger();
+      }
+      if (!this.running.size) break;
+      // Commits still run in other lanes: rows that arrive meanwhile start in a free one.
+      await new Promise<void>((resolve) => {
+        this.wakeLanes = resolve;
+        void Promise.race(this.running).then(resolve);
+      });
+      this.wakeLanes = null;
     }
     this.flushing = false;
     for (const resolve of this.idleWaiters.splice(0)) resolve();

@@ -218,3 +218,37 @@ t.test('an ingest process hands its time left to the server process', async (t) 
   t.ok(error instanceof StoreUnavailableError, 'the rows fail as store unavailable');
   t.ok(waited < 1000, `within their time left (${Math.round(waited)} ms), not the server's 5 s`);
 });
+
+t.test(
+  'lanes: the next batch starts beside a running commit, at most `lanes` at once',
+  async (t) => {
+    for (const lanes of [1, 3]) {
+      let running = 0;
+      let most = 0;
+      const releases: (() => void)[] = [];
+      const writer = new BatchWriter(
+        async () => {
+          most = Math.max(most, ++running);
+          await new Promise<void>((resolve) => releases.push(resolve));
+          running--;
+        },
+        { maxRows: 1, maxDelayMs: 0, maxPending: 100, commitTimeoutMs: 5000, lanes },
+      );
+      const writes = Array.from({ length: 6 }, (_, i) => writer.write('documents', { i }));
+      // Rows arriving while every lane is busy wait; one more once a lane frees up.
+      await new Promise((r) => setTimeout(r, 20));
+      t.equal(running, lanes, `lanes ${lanes}: ${lanes} commit(s) running`);
+      releases.shift()!();
+      await new Promise((r) => setTimeout(r, 20));
+      t.equal(running, lanes, `lanes ${lanes}: a finished commit's lane is taken by the next`);
+      const late = writer.write('documents', { late: true });
+      while (releases.length || running) {
+        releases.shift()?.();
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await Promise.all([...writes, late]);
+      t.equal(most, lanes, `lanes ${lanes}: never more than ${lanes} at once`);
+      await writer.close();
+    }
+  },
+);
