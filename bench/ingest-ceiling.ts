@@ -20,16 +20,6 @@ import { spawnBareServer } from './fleet/bare-server.js';
 import { spawnServer, spawnedTarget } from './fleet/server-process.js';
 import { cpuPerReceipt, fmt, phaseText, verifyText } from './fleet/report.js';
 
-type CommitTotals = Record<(typeof COMMIT_SERIES)[number], number>;
-const COMMIT_SERIES = [
-  'ofd_commit_batch_rows_count',
-  'ofd_commit_batch_rows_sum',
-  'ofd_commit_flush_seconds_sum',
-  'ofd_spool_drain_rows_count',
-  'ofd_spool_drain_rows_sum',
-  'ofd_spool_drain_seconds_sum',
-] as const;
-
 const args = benchArgs();
 const DEVICES = Number(args.get('devices') ?? 200);
 const SECONDS = Number(args.get('seconds') ?? 15);
@@ -105,16 +95,16 @@ for (const spool of SPOOLS) {
   try {
     const fleet = await Fleet.create(spawnedTarget(server), { ...common, devices: DEVICES });
     await fleet.hello();
-    const before = await commitTotals(server.httpPort);
+    const before = await metricSamples(server.httpPort);
     const peak = await phase(fleet, `${label}, closed loop (peak)`);
-    const afterPeak = await commitTotals(server.httpPort);
+    const afterPeak = await metricSamples(server.httpPort);
     console.log(commitText(before, afterPeak));
     const quarter = await phase(
       fleet,
       `${label}, open loop at 25% of the peak`,
       Math.max(1, Math.round(peak.receiptsPerSec / 4)),
     );
-    console.log(commitText(afterPeak, await commitTotals(server.httpPort)));
+    console.log(commitText(afterPeak, await metricSamples(server.httpPort)));
     modes.push({ spool, peak, quarter });
     const verify = await fleet.verify();
     console.log(verifyText(verify));
@@ -138,26 +128,44 @@ for (const spool of SPOOLS) {
   rmSync(server.dataDir, { recursive: true, force: true });
 }
 
-/** Group commits and spool drains so far, from the server's /metrics. */
-async function commitTotals(httpPort: number): Promise<CommitTotals> {
+/** Every sample of the server's /metrics, by series name and labels. */
+async function metricSamples(httpPort: number): Promise<Map<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-  const total = (name: string) =>
-    [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'gm'))].reduce(
-      (sum, m) => sum + Number(m[1]),
-      0,
-    );
-  return Object.fromEntries(COMMIT_SERIES.map((name) => [name, total(name)])) as CommitTotals;
+  const samples = new Map<string, number>();
+  for (const m of text.matchAll(/^(ofd_[a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+)$/gm)) {
+    samples.set(m[1]!, Number(m[2]));
+  }
+  return samples;
 }
 
-/** The commits and drains between two readings, as means. */
-function commitText(a: CommitTotals, b: CommitTotals): string {
-  const d = (name: (typeof COMMIT_SERIES)[number]) => b[name] - a[name];
+/** The group commits and spool drains between two readings: means, and the commits' p99. */
+function commitText(a: Map<string, number>, b: Map<string, number>): string {
+  const d = (name: string) => {
+    let sum = 0;
+    for (const [key, value] of b) {
+      if (key === name || key.startsWith(`${name}{`)) sum += value - (a.get(key) ?? 0);
+    }
+    return sum;
+  };
   const mean = (sum: number, n: number, scale = 1) => (n ? ((sum / n) * scale).toFixed(1) : '-');
   const commits = d('ofd_commit_batch_rows_count');
   const drains = d('ofd_spool_drain_rows_count');
+  // The first bucket holding 99% of the phase's successful commits.
+  const buckets = [...b.keys()]
+    .filter(
+      (key) => key.startsWith('ofd_commit_flush_seconds_bucket{') && key.includes('ok="true"'),
+    )
+    .map((key) => ({
+      le: Number(/le="([^"]+)"/.exec(key)![1]),
+      n: b.get(key)! - (a.get(key) ?? 0),
+    }))
+    .sort((x, y) => x.le - y.le);
+  const all = buckets.at(-1)?.n ?? 0;
+  const p99 = buckets.find((x) => x.n >= all * 0.99)?.le;
   return (
     `  ${commits} commits, ${mean(d('ofd_commit_batch_rows_sum'), commits)} rows and ` +
     `${mean(d('ofd_commit_flush_seconds_sum'), commits, 1000)} ms each` +
+    (p99 !== undefined ? ` (p99 ≤ ${p99 * 1000} ms)` : '') +
     (drains
       ? `; ${drains} drains, ${mean(d('ofd_spool_drain_rows_sum'), drains)} rows and ` +
         `${mean(d('ofd_spool_drain_seconds_sum'), drains, 1000)} ms each`
