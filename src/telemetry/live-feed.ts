@@ -19,6 +19,8 @@ type Listener = (event: LiveEvent) => void;
 export class LiveFeed {
   private subscriber: Redis | null = null;
   private readonly listeners = new Map<number, Set<Listener>>();
+  /** Events of this turn, by organization, not yet published. */
+  private readonly outgoing = new Map<number, LiveEvent[]>();
 
   constructor(
     private readonly redis: Redis,
@@ -30,11 +32,26 @@ export class LiveFeed {
     return `${this.prefix}live:${orgId}`;
   }
 
-  /** Publishes an event; failures are logged, never passed to the caller (ingest must not wait). */
+  /**
+   * Publishes an event; failures are logged, never passed to the caller (ingest must not wait).
+   * The events of one turn of the event loop go out as one message per organization (a JSON
+   * array): under load a turn answers many receipts, and each message is a Redis command.
+   */
   publish(event: LiveEvent): void {
-    this.redis.publish(this.channel(event.orgId), JSON.stringify(event)).catch((err: unknown) => {
-      this.log.warn({ err }, 'live event not published');
-    });
+    let events = this.outgoing.get(event.orgId);
+    if (!events) this.outgoing.set(event.orgId, (events = []));
+    events.push(event);
+    if (this.outgoing.size === 1 && events.length === 1) setImmediate(() => this.sendOutgoing());
+  }
+
+  private sendOutgoing(): void {
+    for (const [orgId, events] of this.outgoing) {
+      const message = JSON.stringify(events.length === 1 ? events[0] : events);
+      this.redis.publish(this.channel(orgId), message).catch((err: unknown) => {
+        this.log.warn({ err, events: events.length }, 'live events not published');
+      });
+    }
+    this.outgoing.clear();
   }
 
   /** Adds a listener for one organization; returns the function that removes it. */
@@ -45,13 +62,15 @@ export class LiveFeed {
       this.subscriber = this.redis.duplicate({ enableOfflineQueue: true });
       this.subscriber.on('error', (err) => this.log.warn({ err: err.message }, 'live subscriber'));
       this.subscriber.on('pmessage', (_pattern, _channel, message: string) => {
-        let event: LiveEvent;
+        let parsed: LiveEvent | LiveEvent[];
         try {
-          event = JSON.parse(message) as LiveEvent;
+          parsed = JSON.parse(message) as LiveEvent | LiveEvent[];
         } catch {
           return;
         }
-        this.listeners.get(event.orgId)?.forEach((l) => l(event));
+        for (const event of Array.isArray(parsed) ? parsed : [parsed]) {
+          this.listeners.get(event.orgId)?.forEach((l) => l(event));
+        }
       });
       await this.subscriber.psubscribe(`${this.prefix}live:*`);
     }
