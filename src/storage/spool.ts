@@ -50,10 +50,12 @@ export interface DrainStats {
   backlog: number;
 }
 
+/** An entry as the spool keeps it in memory: its rows are read back from the file to drain. */
 interface Entry {
   seq: number;
   table: string;
-  rows: Row[];
+  /** Its rows. */
+  count: number;
   state: 'writing' | 'stored' | 'failed';
   /** Its insert may have landed before (read back at start, or after a failed drain). */
   uncertain: boolean;
@@ -108,9 +110,10 @@ export class Spool {
     const file = open<StoredEntry, number>({ path: opts.path, overlappingSync: false });
     const spool = new Spool(file, db, opts);
     for (const { key, value } of file.getRange()) {
-      spool.entries.push({ seq: key, ...value, state: 'stored', uncertain: true });
-      spool.heldRows += value.rows.length;
-      spool.storedRows += value.rows.length;
+      const count = value.rows.length;
+      spool.entries.push({ seq: key, table: value.table, count, state: 'stored', uncertain: true });
+      spool.heldRows += count;
+      spool.storedRows += count;
       spool.lastSeq = key;
     }
     spool.drainedSeq = spool.entries.length ? spool.entries[0]!.seq - 1 : spool.lastSeq;
@@ -139,7 +142,15 @@ export class Spool {
         notWritten: true,
       });
     }
-    const entry: Entry = { seq: ++this.lastSeq, table, rows, state: 'writing', uncertain: false };
+    // The rows themselves are not kept: held for a second or more they would outlive the young
+    // generation, and the drain reads them back from the file's memory map instead.
+    const entry: Entry = {
+      seq: ++this.lastSeq,
+      table,
+      count: rows.length,
+      state: 'writing',
+      uncertain: false,
+    };
     this.entries.push(entry);
     this.heldRows += rows.length;
     try {
@@ -256,8 +267,8 @@ export class Spool {
       this.entries.splice(0, batch.length);
       this.drainedSeq = batch.at(-1)!.seq;
       for (const e of batch) {
-        this.heldRows -= e.rows.length;
-        this.storedRows -= e.rows.length;
+        this.heldRows -= e.count;
+        this.storedRows -= e.count;
       }
       this.settleCatchUps();
       // Go on at once only while a whole batch waits or a reader waits for the drain.
@@ -273,9 +284,9 @@ export class Spool {
     let rows = 0;
     let n = 0;
     for (const e of this.entries) {
-      if (e.state === 'writing' || (n > 0 && rows + e.rows.length > this.opts.drainRows)) break;
+      if (e.state === 'writing' || (n > 0 && rows + e.count > this.opts.drainRows)) break;
       if (e.state === 'failed') break;
-      rows += e.rows.length;
+      rows += e.count;
       n++;
     }
     this.settleCatchUps();
@@ -300,8 +311,14 @@ export class Spool {
       for (const e of batch) {
         let list = byTable.get(e.table);
         if (!list) byTable.set(e.table, (list = []));
-        for (const row of e.rows) list.push(row);
-        rows += e.rows.length;
+        const stored = this.file.get(e.seq);
+        if (!stored) {
+          // Cannot happen short of a damaged file; retrying would hold up every later entry.
+          this.opts.log.error({ seq: e.seq, rows: e.count }, 'spool: entry missing from the file');
+          continue;
+        }
+        for (const row of stored.rows) list.push(row);
+        rows += e.count;
       }
       const documents = byTable.get('documents');
       if (documents && batch.some((e) => e.uncertain)) {
