@@ -18,11 +18,13 @@ export interface LedgerCheck {
 
 /** Compares the fleet's ledger with the documents table, without FINAL and with it. */
 export async function checkLedger(
-  db: Pick<Db, 'rows'>,
+  db: Pick<Db, 'rows' | 'afterWrites'>,
   acked: Map<number, string[]>,
 ): Promise<LedgerCheck> {
   const ids = [...acked.keys()];
-  const q = <T>(query: string) => db.rows<T>(query, { ids });
+  // Behind the writes handed in so far (a spool's too: what is acknowledged, drained).
+  const store = db.afterWrites?.() ?? db;
+  const q = <T>(query: string) => store.rows<T>(query, { ids });
   const physical = await q<{ ticket_number: string; n: string }>(
     `SELECT ticket_number, count() AS n FROM documents
      WHERE doc_type = 'ticket' AND kkm_id IN {ids:Array(UInt32)} GROUP BY ticket_number`,
