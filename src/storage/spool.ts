@@ -212,7 +212,6 @@ export class Spool {
   /** Drains everything (at most `timeoutMs`), then closes the file. */
   async close(timeoutMs = this.opts.catchUpTimeoutMs): Promise<void> {
     this.closed = true;
-    const until = performance.now() + timeoutMs;
     await within(
       this.caughtUp().catch(() => {}),
       timeoutMs,
@@ -220,8 +219,9 @@ export class Spool {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    // A drain still running (a hung insert) is left to itself: its entries stay in the file.
-    await within(this.draining, Math.max(0, until - performance.now()));
+    // The batch being inserted ends before the store is closed under it (no further one
+    // starts); a hung insert is left to itself after as long again, its entries in the file.
+    await within(this.draining, timeoutMs);
     if (this.storedRows) {
       this.opts.log.warn({ rows: this.storedRows }, 'spool: closed with rows still to drain');
     }
@@ -260,7 +260,7 @@ export class Spool {
   /** Drains batch after batch while there is reason to; false when an insert failed. */
   private async drainLoop(): Promise<boolean> {
     for (;;) {
-      const batch = this.takeBatch();
+      const batch = this.stopped ? [] : this.takeBatch();
       if (!batch.length) return true;
       if (!(await this.drainBatch(batch))) return false;
       this.failures = 0;
