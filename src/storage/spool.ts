@@ -76,7 +76,7 @@ interface StoredEntry {
  * The drain's insert threads run niced: on a small machine they would otherwise take the cores
  * from the event loop that answers the registers for the length of each large insert.
  */
-const DRAIN_SETTINGS = { os_thread_priority: 19 };
+const DRAIN_SETTINGS = { os_thread_priority: 19, os_threads_nice_value_materialized_view: 19 };
 
 const RETRY_MIN_MS = 200;
 const RETRY_MAX_MS = 10_000;
