@@ -235,8 +235,7 @@ try {
     if (first.status !== 200) throw new Error(`receipt check answers ${first.status}`);
     const run = async (name: string, path: () => string): Promise<Run> => {
       // autocannon measures in this process: a full collection of the load's garbage (some
-      // 240 MiB, 35 ms pauses and a 100 ms stall seen) must not land in a run as latency, nor
-      // should its scavenges (a young generation as large as the server's: a quarter as many).
+      // 240 MiB, 35 ms pauses and a 100 ms stall seen) must not land in a run as latency.
       gc?.();
       const r = await autocannon({
         url: base,
