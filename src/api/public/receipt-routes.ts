@@ -98,27 +98,40 @@ interface SellerAnswer {
   digest: string;
 }
 
-/** A receipt as this process answers it: its cached value, and what was made of it. */
+/**
+ * A receipt as this process answers it: its cached value, and what was made of it. Every first
+ * touch leaves one behind in the young generation, so it holds few objects: not its QR facts
+ * (parsed again from the query on the rare render of a held one), flat strings only.
+ */
 interface Answer {
-  key: ReceiptKey;
   /** The read model's value (packed columns). */
   value: Buffer;
   seller: SellerAnswer;
-  /** Of the value and the seller: the ETag's (with the language for a page). */
+  /** Of the value: the ETag's start (the seller's digest and, for a page, the language follow). */
   digest: string;
+  /** Held until then (Date.now()). */
+  expires: number;
   pages: Partial<Record<Lang, Buffer>>;
   json?: Buffer;
 }
 
-const digestOf = (data: string | Buffer, length: number) =>
-  hash('sha1', data, 'base64url').slice(0, length);
+/** `chars` of a SHA-1 digest (a multiple of 4), as a flat string: no slice keeps the rest. */
+const digestOf = (data: string | Buffer, chars: number) =>
+  hash('sha1', data, 'buffer').toString('base64url', 0, (chars / 4) * 3);
 
-/** The QR parameters as sent, when each is one string: a held answer's key. */
+/** Of the value and the seller: the ETag's (with the language for a page). */
+const etagOf = (answer: Answer) => answer.digest + answer.seller.digest;
+
+/**
+ * The QR parameters as sent, when each is one string: a held answer's key. Joined into one flat
+ * string: concatenated, it would be a tree of pieces that keeps each parameter (and the URL it
+ * may be a slice of) alive while the answer is held, twice the bytes a first touch leaves behind.
+ */
 function sentKey(q: Query): string | null {
   const { i, f, s, t } = q;
   if (typeof i !== 'string' || typeof f !== 'string') return null;
   if (typeof s !== 'string' || typeof t !== 'string') return null;
-  return `${i}\n${f}\n${s}\n${t}`;
+  return [i, f, s, t].join('\n');
 }
 
 /**
@@ -127,24 +140,21 @@ function sentKey(q: Query): string | null {
  * cost of reordering on every hit).
  */
 class HeldAnswers {
-  private readonly entries = new Map<string, { answer: Answer; expires: number }>();
+  private readonly entries = new Map<string, Answer>();
 
-  constructor(
-    private readonly max: number,
-    private readonly ttlMs: number,
-  ) {}
+  constructor(private readonly max: number) {}
 
   get(key: string): Answer | undefined {
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    if (entry.expires > Date.now()) return entry.answer;
+    const answer = this.entries.get(key);
+    if (!answer) return undefined;
+    if (answer.expires > Date.now()) return answer;
     this.entries.delete(key);
     return undefined;
   }
 
   set(key: string, answer: Answer): void {
     this.entries.delete(key);
-    this.entries.set(key, { answer, expires: Date.now() + this.ttlMs });
+    this.entries.set(key, answer);
     if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
   }
 }
@@ -200,11 +210,11 @@ function answerSource(db: Db, settings: ReceiptCheckConfig, cache?: ReceiptCheck
     if (Number(values[COLUMN.total]) !== key.total) return null;
     const seller = await sellerOf(values);
     if (!seller) return null;
-    const digest = `${digestOf(value, 16)}${seller.digest}`;
-    const answer: Answer = { key, value, seller, digest, pages: {} };
+    const digest = digestOf(value, 16);
+    const answer: Answer = { value, seller, digest, expires: Date.now() + ttl, pages: {} };
     return { answer, values };
   };
-  const answers = settings.cacheEntries ? new HeldAnswers(settings.cacheEntries, ttl) : null;
+  const answers = settings.cacheEntries ? new HeldAnswers(settings.cacheEntries) : null;
   return {
     /** The answer held for these QR parameters as sent, if any. */
     held: (sent: string | null) => (sent === null ? undefined : answers?.get(sent)),
@@ -282,14 +292,18 @@ export async function receiptCheckRoutes(
   };
 
   /**
-   * The answer to the request's QR facts and a way to its columns (decoded at most once), or
-   * null when the reply for a problem (429, 400, 404) was sent.
+   * The answer to the request's QR facts and a way to what it is rendered from (its QR facts and
+   * columns, decoded at most once), or null when the reply for a problem (429, 400, 404) was sent.
    */
   const answerFor = async (req: FastifyRequest<{ Querystring: Query }>, reply: FastifyReply) => {
     if (!admitted(req, reply)) return null;
     const sent = sentKey(req.query);
     const held = answers.held(sent);
-    if (held) return { answer: held, columns: () => cachedValues(held.value) };
+    if (held) {
+      // The query parsed when the answer was stored: it parses the same now.
+      const key = () => (parseReceiptQuery(req.query) as { key: ReceiptKey }).key;
+      return { answer: held, key, columns: () => cachedValues(held.value) };
+    }
     const parsed = parseReceiptQuery(req.query);
     if ('problem' in parsed) {
       problem(reply, 400, 'badRequest');
@@ -300,7 +314,7 @@ export async function receiptCheckRoutes(
       problem(reply, 404, 'notFound', parsed.key);
       return null;
     }
-    return { answer: found.answer, columns: () => found.values };
+    return { answer: found.answer, key: () => parsed.key, columns: () => found.values };
   };
 
   // helmet's headers are in PAGE_HEADERS.
@@ -311,12 +325,12 @@ export async function receiptCheckRoutes(
     const { answer } = found;
     const lang = pickLang(req.query.lang, req.headers['accept-language']);
     reply.headers(PAGE_HEADERS).header('cache-control', maxAge);
-    if (notModified(req, reply, `"${answer.digest}${PAGE_VERSION}-${lang}"`)) {
+    if (notModified(req, reply, `"${etagOf(answer)}${PAGE_VERSION}-${lang}"`)) {
       return reply.code(304).send();
     }
     let page = answer.pages[lang];
     if (!page) {
-      const html = receiptPage(found.columns(), answer.key, answer.seller.facts, lang, pagePath);
+      const html = receiptPage(found.columns(), found.key(), answer.seller.facts, lang, pagePath);
       page = answer.pages[lang] = bytes.of(PAGE_START[lang], html);
     }
     return reply.send(page);
@@ -341,9 +355,9 @@ export async function receiptCheckRoutes(
       if (!found) return reply;
       const { answer } = found;
       reply.header('cache-control', maxAge);
-      if (notModified(req, reply, `"${answer.digest}"`)) return reply.code(304).send();
+      if (notModified(req, reply, `"${etagOf(answer)}"`)) return reply.code(304).send();
       if (!answer.json) {
-        const receipt = receiptOfRow(cachedRow(answer.key.deviceTime, found.columns()));
+        const receipt = receiptOfRow(cachedRow(found.key().deviceTime, found.columns()));
         answer.json = bytes.of(
           NOTHING,
           JSON.stringify(publicReceipt(receipt, answer.seller.seller)),
