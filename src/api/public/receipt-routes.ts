@@ -204,8 +204,11 @@ function answerSource(db: Db, settings: ReceiptCheckConfig, cache?: ReceiptCheck
   };
   /** The answer to a check by `key`, with its columns (to render it at once), or null. */
   const load = async (key: ReceiptKey) => {
-    const value = await lookup.value(key);
-    if (!value) return null;
+    const read = await lookup.value(key);
+    if (!read) return null;
+    // Redis hands back a slice of the socket's read chunk (up to 64 KiB); held as it is, every
+    // held answer would keep its whole chunk alive. A copy of its own is a few hundred bytes.
+    const value = Buffer.from(read);
     const values = cachedValues(value);
     if (Number(values[COLUMN.total]) !== key.total) return null;
     const seller = await sellerOf(values);
