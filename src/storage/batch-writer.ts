@@ -141,12 +141,7 @@ export class BatchWriter {
     await this.drain();
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
     if (this.abandoned.size) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([...this.abandoned]),
-        new Promise((resolve) => (timer = setTimeout(resolve, this.opts.commitTimeoutMs))),
-      ]);
-      clearTimeout(timer);
+      await within(Promise.allSettled([...this.abandoned]), this.opts.commitTimeoutMs);
     }
     this.closed = true;
   }
@@ -338,6 +333,14 @@ export class BatchWriter {
       clearTimeout(timeout);
     }
   }
+}
+
+/** Waits for `promise`, at most `ms`. */
+export async function within(promise: Promise<unknown> | null, ms: number): Promise<void> {
+  if (!promise) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** The insert function of a store: one statement per table and flush. */

@@ -29,15 +29,21 @@ export async function repairDocuments(
   db: Pick<Db, 'rows' | 'insert' | 'command'>,
   documents: readonly DocumentKey[],
 ): Promise<void> {
-  // The numbers go into the statements as literals (a statement takes no parameters here).
-  const keys = documents.filter((k) => isId(k.kkmId) && isId(k.docSeq));
-  if (!keys.length) return;
+  const keys = documentKeysIn(documents);
+  if (!keys) return;
   // Qualified: the cancellations' select names another column doc_seq.
-  const where = `(documents.kkm_id, documents.doc_seq) IN (${keys
-    .map((k) => `(${k.kkmId},${k.docSeq})`)
-    .join(',')})`;
+  const where = `(documents.kkm_id, documents.doc_seq) IN ${keys}`;
   for (const statement of [...readModelRepairs(where), cancellationRepair(where)]) {
     await db.command(statement);
   }
-  await healHeads(db, { kkmIds: [...new Set(keys.map((k) => k.kkmId))] });
+  await healHeads(db, { kkmIds: [...new Set(documents.map((k) => k.kkmId).filter(isId))] });
+}
+
+/**
+ * The keys as a tuple literal for `(kkm_id, doc_seq) IN …` (a statement takes no parameters
+ * here), those that are ids only; null when none is.
+ */
+export function documentKeysIn(keys: readonly DocumentKey[]): string | null {
+  const valid = keys.filter((k) => isId(k.kkmId) && isId(k.docSeq));
+  return valid.length ? `(${valid.map((k) => `(${k.kkmId},${k.docSeq})`).join(',')})` : null;
 }

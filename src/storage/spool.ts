@@ -19,10 +19,9 @@
 // register, which retries), as the writer does when the store is down.
 import { open, type RootDatabase } from 'lmdb';
 import type { Logger } from 'pino';
-import { StoreUnavailableError, type InsertRows } from './batch-writer.js';
+import { StoreUnavailableError, within, type InsertRows } from './batch-writer.js';
 import type { Db, Params, Row } from './db.js';
-import { repairDocuments, type DocumentKey } from './document-repair.js';
-import { isId } from './values.js';
+import { documentKeysIn, repairDocuments, type DocumentKey } from './document-repair.js';
 
 export interface SpoolOptions {
   /** The LMDB directory. */
@@ -284,8 +283,7 @@ export class Spool {
     let rows = 0;
     let n = 0;
     for (const e of this.entries) {
-      if (e.state === 'writing' || (n > 0 && rows + e.count > this.opts.drainRows)) break;
-      if (e.state === 'failed') break;
+      if (e.state !== 'stored' || (n > 0 && rows + e.count > this.opts.drainRows)) break;
       rows += e.count;
       n++;
     }
@@ -369,23 +367,15 @@ export class Spool {
 
   /** Which of these document rows ClickHouse holds already. */
   private async storedDocuments(rows: Row[]): Promise<DocumentKey[]> {
-    const keys = rows
-      .filter((r) => isId(r.kkm_id) && isId(r.doc_seq))
-      .map((r) => `(${r.kkm_id as number},${r.doc_seq as number})`);
-    if (!keys.length) return [];
+    const keys = documentKeysIn(
+      rows.map((r) => ({ kkmId: r.kkm_id as number, docSeq: r.doc_seq as number })),
+    );
+    if (!keys) return [];
     const stored = await this.db.rows<{ kkm_id: number; doc_seq: number }>(
-      `SELECT DISTINCT kkm_id, doc_seq FROM documents WHERE (kkm_id, doc_seq) IN (${keys.join(',')})`,
+      `SELECT DISTINCT kkm_id, doc_seq FROM documents WHERE (kkm_id, doc_seq) IN ${keys}`,
     );
     return stored.map((r) => ({ kkmId: r.kkm_id, docSeq: r.doc_seq }));
   }
-}
-
-/** Waits for `promise`, at most `ms`. */
-async function within(promise: Promise<unknown> | null, ms: number): Promise<void> {
-  if (!promise) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
 }
 
 /** The store, its rebuild reads behind the spool, closed after the spool's last drain. */
