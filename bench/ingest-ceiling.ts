@@ -132,7 +132,7 @@ for (const spool of SPOOLS) {
 async function metricSamples(httpPort: number): Promise<Map<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
   const samples = new Map<string, number>();
-  for (const m of text.matchAll(/^(ofd_[a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+)$/gm)) {
+  for (const m of text.matchAll(/^(ofd_[a-z0-9_]+(?:\{[^}]*\})?) ([0-9.e+-]+)$/gm)) {
     samples.set(m[1]!, Number(m[2]));
   }
   return samples;
@@ -162,7 +162,14 @@ function commitText(a: Map<string, number>, b: Map<string, number>): string {
     .sort((x, y) => x.le - y.le);
   const all = buckets.at(-1)?.n ?? 0;
   const p99 = buckets.find((x) => x.n >= all * 0.99)?.le;
+  // prom-client's event-loop delay figures cover the time since the last scrape: this phase.
+  const lagMs = (name: string) =>
+    ((b.get(`ofd_process_nodejs_eventloop_lag_${name}_seconds`) ?? NaN) * 1000).toFixed(1);
+  const answers = d('ofd_ingest_answer_seconds_count');
   return (
+    `  server: a frame answered in ${mean(d('ofd_ingest_answer_seconds_sum'), answers, 1000)} ms ` +
+    `on average; event loop delay p50 ${lagMs('p50')} ms, p99 ${lagMs('p99')} ms, ` +
+    `max ${lagMs('max')} ms\n` +
     `  ${commits} commits, ${mean(d('ofd_commit_batch_rows_sum'), commits)} rows and ` +
     `${mean(d('ofd_commit_flush_seconds_sum'), commits, 1000)} ms each` +
     (p99 !== undefined ? ` (p99 ≤ ${p99 * 1000} ms)` : '') +

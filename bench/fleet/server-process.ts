@@ -21,6 +21,10 @@ export type { ProcessSample };
 /** V8 flags the server runs with, the same as `npm start` (package.json). */
 export const SERVER_NODE_FLAGS = ['--max-semi-space-size=64'];
 
+// For a look inside any benchmark's server: BENCH_SERVER_FLAGS adds V8 flags (space-separated,
+// e.g. `--trace-gc`), BENCH_SERVER_OUT copies what it prints into a file.
+const extraFlags = (process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
+
 export interface ServerOptions {
   store?: 'clickhouse' | 'noop';
   /** Extra environment (e.g. OFD_BATCH_MAX_ROWS). */
@@ -60,8 +64,9 @@ export async function spawnServer(opts: ServerOptions = {}): Promise<ServerProce
   // the pipeline rather than the limiter (pass them in `env` to measure it with them).
   const d = await newDeployment(undefined, { OFD_STORE: store, ...opts.env }, 'bench');
   const child = await ChildServer.start(d, {
-    nodeFlags: SERVER_NODE_FLAGS,
+    nodeFlags: [...SERVER_NODE_FLAGS, ...extraFlags],
     cpuProfDir: opts.cpuProfDir,
+    outFile: process.env.BENCH_SERVER_OUT,
     waitForHttp: true,
     env: { LOG_LEVEL: opts.logLevel ?? 'warn' },
   });

@@ -82,8 +82,11 @@ export interface ServerParts {
 /** The spool of this process's group commits (OFD_SPOOL=lmdb), draining into `store`. */
 function openSpool(store: Db, config: Config, log: Logger, metrics: Metrics): Spool {
   const { dir, drainRows, drainDelayMs, maxRows } = config.spool;
+  const { insertLines } = store;
+  // Only a store reached over IPC lacks it, and the spool opens only where the store is owned.
+  if (!insertLines) throw new Error('the spool needs a store that takes rows as bytes');
   log.info({ dir, drainRows, drainDelayMs }, 'spool: commits acknowledged from LMDB');
-  return Spool.open(store, {
+  return Spool.open({ ...store, insertLines }, {
     path: dir,
     drainRows,
     drainDelayMs,

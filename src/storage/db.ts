@@ -3,9 +3,11 @@
 // and once over the IPC link of an ingest process (src/cluster/ipc-db.ts); nothing else in
 // the code sees a ClickHouse client.
 import {
+  linesThroughClient,
   openClickHouseClients,
   type ClickHouseClient,
   type ClickHouseOptions,
+  type LinesInsert,
 } from './clickhouse.js';
 
 export type Params = Record<string, unknown>;
@@ -17,6 +19,11 @@ export interface Db {
   rows<T>(query: string, params?: Params): Promise<T[]>;
   /** Inserts rows (one JSONEachRow statement), with `settings` of the statement if any. */
   insert(table: string, rows: readonly object[], settings?: InsertSettings): Promise<void>;
+  /**
+   * Inserts rows already encoded (`jsonLines`), as bytes: the spool's drain. Absent where the
+   * store is reached over IPC.
+   */
+  insertLines?(table: string, lines: Buffer, settings?: InsertSettings): Promise<void>;
   /** A statement without rows (DDL, OPTIMIZE). */
   command(query: string): Promise<void>;
   /**
@@ -33,6 +40,9 @@ export interface Db {
   close(): Promise<void>;
 }
 
+/** A store this process owns (not reached over IPC): it takes rows as bytes too. */
+export type OwnedDb = Db & Required<Pick<Db, 'insertLines'>>;
+
 /**
  * 64-bit integers come back as numbers rather than quoted strings. Every such column here
  * (tiyn, thousandths, ids, versions in milliseconds) stays below 2^53.
@@ -47,7 +57,8 @@ const READ_SETTINGS = { output_format_json_quote_64bit_integers: 0 } as const;
 export function clickHouseDb(
   writer: ClickHouseClient,
   readers: readonly ClickHouseClient[] = [writer],
-): Db {
+  insertLines: LinesInsert = linesThroughClient(writer),
+): OwnedDb {
   const inFlight = readers.map(() => 0);
   const leastBusy = () => {
     let best = 0;
@@ -55,7 +66,7 @@ export function clickHouseDb(
     return best;
   };
   const onWriter = readers.length === 1 && readers[0] === writer;
-  const db: Db = {
+  const db: OwnedDb = {
     parallelReads: readers.length,
     async rows<T>(query: string, params: Params = {}) {
       const i = leastBusy();
@@ -74,6 +85,7 @@ export function clickHouseDb(
         ...(settings && { clickhouse_settings: settings }),
       });
     },
+    insertLines,
     async command(query) {
       await writer.command({ query });
     },
@@ -104,7 +116,14 @@ async function rowsOf<T>(client: ClickHouseClient, query: string, params: Params
 }
 
 /** The configured store: a ClickHouse server by URL, else the embedded engine. */
-export function openDb(opts: ClickHouseOptions): Db {
-  const { writer, readers } = openClickHouseClients(opts);
-  return clickHouseDb(writer, readers);
+export function openDb(opts: ClickHouseOptions): OwnedDb {
+  const { writer, readers, insertLines } = openClickHouseClients(opts);
+  return clickHouseDb(writer, readers, insertLines);
+}
+
+/** Rows as JSONEachRow lines: each row's JSON and a newline, as `Db.insert` would send them. */
+export function jsonLines(rows: readonly object[]): Buffer {
+  let text = '';
+  for (const row of rows) text += `${JSON.stringify(row)}\n`;
+  return Buffer.from(text);
 }

@@ -4,7 +4,7 @@
 // deployment is what survives a restart: data dir, ports, Redis prefix and admin token.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,6 +98,8 @@ export interface StartOptions {
   nodeFlags?: string[];
   /** Write a V8 CPU profile into this directory when the server stops. */
   cpuProfDir?: string;
+  /** Also append everything the server prints to this file (e.g. a --trace-gc log). */
+  outFile?: string;
   /** Also wait for `GET /healthz` (a server that runs the api role). */
   waitForHttp?: boolean;
   startTimeoutMs?: number;
@@ -150,6 +152,11 @@ export class ChildServer {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const server = new ChildServer(proc);
+    if (opts.outFile) {
+      const file = createWriteStream(opts.outFile, { flags: 'a' });
+      proc.stdout!.pipe(file);
+      proc.stderr!.pipe(file);
+    }
     const timeoutMs = opts.startTimeoutMs ?? 60_000;
     const deadline = Date.now() + timeoutMs;
     for (;;) {

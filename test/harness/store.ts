@@ -10,14 +10,14 @@ import { ticketNumber } from '../../src/fiscal/device-state.js';
 import { ticketFigures } from '../../src/fiscal/document-rows.js';
 import { wallClockAt } from '../../src/protocol/datetime.js';
 import type { ticket } from '../../src/sim/documents.js';
-import { openDb, type Db } from '../../src/storage/db.js';
+import { openDb, type OwnedDb } from '../../src/storage/db.js';
 import { ticketColumns203 } from '../../src/storage/ticket-columns-203.js';
 import { migrate } from '../../src/storage/migrations.js';
 import { deleteKeys } from './redis-keys.js';
 
 export interface TestStore {
   dataDir: string;
-  db: Db;
+  db: OwnedDb;
   redis: Redis;
   prefix: string;
   close(): Promise<void>;

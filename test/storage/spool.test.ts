@@ -6,12 +6,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { open } from 'lmdb';
 import t from 'tap';
 import pino from 'pino';
 import { seededRandom, ticket } from '../../src/sim/documents.js';
 import { StoreUnavailableError } from '../../src/storage/batch-writer.js';
-import type { Db, Row } from '../../src/storage/db.js';
-import { Spool, type DrainStats, type SpoolOptions } from '../../src/storage/spool.js';
+import type { Row } from '../../src/storage/db.js';
+import {
+  Spool,
+  type DrainStats,
+  type SpoolOptions,
+  type SpoolStore,
+} from '../../src/storage/spool.js';
 import { openTestStore, receiptRow } from '../harness/store.js';
 
 const store = await openTestStore('spool');
@@ -32,7 +38,7 @@ const receipt = (kkmId: number, seq: number): Row =>
 const log = pino({ level: 'silent' });
 
 /** A spool on a new file (or `path`), draining into `db`; its drains are recorded. */
-function openSpool(db: Pick<Db, 'rows' | 'insert' | 'command'>, opts: Partial<SpoolOptions> = {}) {
+function openSpool(db: SpoolStore, opts: Partial<SpoolOptions> = {}) {
   const drains: DrainStats[] = [];
   const path = opts.path ?? mkdtempSync(join(tmpdir(), 'ofd-spool-test-'));
   dirs.push(path);
@@ -112,10 +118,11 @@ t.test('drains on its own once drainRows wait or the linger passes', async (t) =
 t.test('what a stop left in the file is drained at the next open, once', async (t) => {
   // The first run's inserts fail: its rows stay in the file, as after a kill.
   let refused = 0;
-  const down: Pick<Db, 'rows' | 'insert' | 'command'> = {
+  const down: SpoolStore = {
     rows: store.db.rows.bind(store.db),
     command: store.db.command.bind(store.db),
-    async insert() {
+    insert: store.db.insert.bind(store.db),
+    async insertLines() {
       refused++;
       throw new Error('store down');
     },
@@ -156,11 +163,26 @@ t.test('what a stop left in the file is drained at the next open, once', async (
   await third.spool.close();
 });
 
+t.test('an entry written as rows (the spool of 4 December) is drained as well', async (t) => {
+  const path = mkdtempSync(join(tmpdir(), 'ofd-spool-test-'));
+  dirs.push(path);
+  const file = open({ path });
+  await file.put(1, { table: 'documents', rows: [receipt(106, 1), receipt(106, 2)] });
+  await file.close();
+  const { spool, drains } = openSpool(store.db, { path });
+  t.equal(spool.backlogRows, 2, 'its rows counted');
+  await spool.caughtUp();
+  t.equal(await count(106), 2, 'both stored');
+  t.equal(drains.at(-1)!.found, 0, 'checked as uncertain, none found before');
+  await spool.close();
+});
+
 t.test('a full spool refuses at once; a closed one too', async (t) => {
-  const never: Pick<Db, 'rows' | 'insert' | 'command'> = {
+  const never: SpoolStore = {
     rows: store.db.rows.bind(store.db),
     command: store.db.command.bind(store.db),
-    insert: () => new Promise(() => {}),
+    insert: store.db.insert.bind(store.db),
+    insertLines: () => new Promise(() => {}),
   };
   const { spool } = openSpool(never, {
     maxRows: 1000,
