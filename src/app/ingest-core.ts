@@ -65,6 +65,7 @@ export async function buildIngestCore(d: IngestCoreDeps): Promise<IngestCore> {
     config.redisPrefix,
     config.deviceLeaseMs,
     config.stateCacheEntries,
+    config.claimLingerMs,
   );
   // OFD_STORE=noop (benchmark baseline only): documents and device events are decoded, checked
   // and answered, but their group commits go nowhere.

@@ -83,14 +83,31 @@ interface Pending<T> {
   reject: (error: unknown) => void;
 }
 
-/** Collects calls made in one turn of the event loop and sends them as one script call. */
+/** A turn that brought fewer calls than this may wait for more (TurnBatch's lingerMs). */
+const FEW_CALLS = 16;
+/**
+ * Claims held at once below which a quiet turn's claims linger: beyond it the requests in
+ * flight share their calls, commits and writes anyway, and a wait would only slow them down.
+ */
+const LINGER_BELOW_HELD = 32;
+
+/**
+ * Collects calls made in one turn of the event loop and sends them as one script call. With
+ * `lingerMs`, a turn that brought only a few waits that long for more while `quiet()` says so:
+ * at a low rate each request would otherwise make its own call, and with it its own commit,
+ * release and answers' writes, several times the CPU a request costs at the peak, where they
+ * share them.
+ */
 class TurnBatch<T> {
   private pending: Pending<T>[] = [];
   private scheduled = false;
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly maxKeys: number,
     private readonly send: (batch: Pending<T>[]) => Promise<void>,
+    private readonly lingerMs = 0,
+    private readonly quiet: () => boolean = () => true,
   ) {}
 
   add(kkmId: number, args: string[]): Promise<T> {
@@ -99,13 +116,22 @@ class TurnBatch<T> {
       if (this.pending.length >= this.maxKeys) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        setImmediate(() => this.afterTurn());
       }
     });
   }
 
+  private afterTurn(): void {
+    if (this.timer || !this.scheduled) return;
+    if (this.lingerMs > 0 && this.pending.length < FEW_CALLS && this.quiet()) {
+      this.timer = setTimeout(() => this.flush(), this.lingerMs);
+    } else this.flush();
+  }
+
   private flush(): void {
     this.scheduled = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     const batch = this.pending;
     if (!batch.length) return;
     this.pending = [];
@@ -132,6 +158,8 @@ export class StateStore {
   private readonly cache: LRUCache<number, Cached> | null;
   private readonly claims: TurnBatch<Claim>;
   private readonly releases: TurnBatch<void>;
+  /** Claims asked for or held, not yet released (each held one ends in one release). */
+  private claimsOut = 0;
 
   constructor(
     redis: Redis,
@@ -139,6 +167,8 @@ export class StateStore {
     /** How long a claim holds: past it, another request may take the device over. */
     readonly leaseMs: number,
     cacheSize = 100_000,
+    /** How long a claim of a quiet turn waits for others to go with it (TurnBatch). */
+    claimLingerMs = 0,
   ) {
     this.cache = cacheSize > 0 ? new LRUCache({ max: cacheSize }) : null;
     if (!('ofdClaimMany' in redis)) {
@@ -146,7 +176,12 @@ export class StateStore {
       redis.defineCommand('ofdReleaseMany', { lua: RELEASE });
     }
     this.redis = redis as ScriptRedis;
-    this.claims = new TurnBatch(MAX_KEYS_PER_CALL, (batch) => this.sendClaims(batch));
+    this.claims = new TurnBatch(
+      MAX_KEYS_PER_CALL,
+      (batch) => this.sendClaims(batch),
+      claimLingerMs,
+      () => this.claimsOut < LINGER_BELOW_HELD,
+    );
     this.releases = new TurnBatch(MAX_KEYS_PER_CALL, (batch) => this.sendReleases(batch));
   }
 
@@ -160,7 +195,17 @@ export class StateStore {
    */
   claim(kkmId: number): Promise<Claim> {
     const owner = `${instance}.${++ownerCounter}`;
-    return this.claims.add(kkmId, [owner, this.cache?.peek(kkmId)?.version ?? '']);
+    this.claimsOut++;
+    return this.claims.add(kkmId, [owner, this.cache?.peek(kkmId)?.version ?? '']).then(
+      (claim) => {
+        if (claim.kind === 'busy') this.claimsOut--;
+        return claim;
+      },
+      (error: unknown) => {
+        this.claimsOut--;
+        throw error;
+      },
+    );
   }
 
   /**
@@ -169,12 +214,14 @@ export class StateStore {
    */
   release(kkmId: number, claim: string, state: DeviceState | null): Promise<void> {
     const json = state ? JSON.stringify(state) : '';
+    this.claimsOut--;
     if (state) this.remember(kkmId, claim, state);
     return this.releases.add(kkmId, [claim, 'done', json]);
   }
 
   /** After a commit whose outcome is unknown: the next request rebuilds from ClickHouse. */
   markUncertain(kkmId: number, claim: string): Promise<void> {
+    this.claimsOut--;
     this.cache?.delete(kkmId);
     return this.releases.add(kkmId, [claim, 'uncertain', '']);
   }
