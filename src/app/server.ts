@@ -86,15 +86,18 @@ function openSpool(store: Db, config: Config, log: Logger, metrics: Metrics): Sp
   // Only a store reached over IPC lacks it, and the spool opens only where the store is owned.
   if (!insertLines) throw new Error('the spool needs a store that takes rows as bytes');
   log.info({ dir, drainRows, drainDelayMs }, 'spool: commits acknowledged from LMDB');
-  return Spool.open({ ...store, insertLines }, {
-    path: dir,
-    drainRows,
-    drainDelayMs,
-    maxRows,
-    catchUpTimeoutMs: COMMIT_TIMEOUT_MS,
-    log: log.child({ part: 'spool' }),
-    onDrain: (stats) => metrics.drain(stats),
-  });
+  return Spool.open(
+    { ...store, insertLines },
+    {
+      path: dir,
+      drainRows,
+      drainDelayMs,
+      maxRows,
+      catchUpTimeoutMs: COMMIT_TIMEOUT_MS,
+      log: log.child({ part: 'spool' }),
+      onDrain: (stats) => metrics.drain(stats),
+    },
+  );
 }
 
 /** How often confirmed registry events of still-waiting applications are looked for. */

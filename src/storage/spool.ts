@@ -392,7 +392,7 @@ export class Spool {
 /** The lines of documents rows (the rare uncertain drain), each with its idempotency key. */
 function documentLines(lines: Buffer): { key: DocumentKey; line: Buffer }[] {
   const out: { key: DocumentKey; line: Buffer }[] = [];
-  for (let start = 0; start < lines.length; ) {
+  for (let start = 0; start < lines.length;) {
     const end = lines.indexOf(10, start) + 1 || lines.length;
     const line = lines.subarray(start, end);
     const row = JSON.parse(line.toString()) as Row;

@@ -66,36 +66,39 @@ t.test('claims and releases of one turn go to Redis as one call each', async (t)
   }
 });
 
-t.test('with a linger, claims of quiet turns wait for each other; a full turn or a busy store does not', async (t) => {
-  const conn = redis.duplicate();
-  t.teardown(() => conn.disconnect());
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  // Three claims in three turns, a few ms apart: within the linger (1 s), one call.
-  const store = new StateStore(conn, prefix, LEASE_MS, 100, 1000);
-  const calls = countCalls(conn);
-  const quiet = [store.claim(601)];
-  await sleep(3);
-  quiet.push(store.claim(602));
-  await sleep(3);
-  quiet.push(store.claim(603));
-  const claims = (await Promise.all(quiet)).map(held);
-  t.equal(calls.claims, 1, 'three quiet turns, one script call');
-  t.equal(new Set(claims.map((c) => c.claim)).size, 3, 'each its own claim');
-  // A turn of 16 or more goes at once: with a linger of ten minutes, waiting would time out.
-  const patient = new StateStore(conn, prefix, LEASE_MS, 100, 600_000);
-  await Promise.all(Array.from({ length: 16 }, (_, i) => patient.claim(611 + i)));
-  t.equal(calls.claims, 2, 'sixteen in one turn: one more call, at once');
-  // With 32 claims held, the requests in flight share their calls anyway: none lingers.
-  await Promise.all(Array.from({ length: 16 }, (_, i) => patient.claim(641 + i)));
-  await patient.claim(661);
-  t.equal(calls.claims, 4, '32 held: a claim of a quiet turn goes at once');
-  // Without a linger every turn goes by itself.
-  const plain = new StateStore(conn, prefix, LEASE_MS);
-  await plain.claim(631);
-  await sleep(3);
-  await plain.claim(632);
-  t.equal(calls.claims, 6, 'no linger: a call per turn');
-});
+t.test(
+  'with a linger, claims of quiet turns wait for each other; a full turn or a busy store does not',
+  async (t) => {
+    const conn = redis.duplicate();
+    t.teardown(() => conn.disconnect());
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    // Three claims in three turns, a few ms apart: within the linger (1 s), one call.
+    const store = new StateStore(conn, prefix, LEASE_MS, 100, 1000);
+    const calls = countCalls(conn);
+    const quiet = [store.claim(601)];
+    await sleep(3);
+    quiet.push(store.claim(602));
+    await sleep(3);
+    quiet.push(store.claim(603));
+    const claims = (await Promise.all(quiet)).map(held);
+    t.equal(calls.claims, 1, 'three quiet turns, one script call');
+    t.equal(new Set(claims.map((c) => c.claim)).size, 3, 'each its own claim');
+    // A turn of 16 or more goes at once: with a linger of ten minutes, waiting would time out.
+    const patient = new StateStore(conn, prefix, LEASE_MS, 100, 600_000);
+    await Promise.all(Array.from({ length: 16 }, (_, i) => patient.claim(611 + i)));
+    t.equal(calls.claims, 2, 'sixteen in one turn: one more call, at once');
+    // With 32 claims held, the requests in flight share their calls anyway: none lingers.
+    await Promise.all(Array.from({ length: 16 }, (_, i) => patient.claim(641 + i)));
+    await patient.claim(661);
+    t.equal(calls.claims, 4, '32 held: a claim of a quiet turn goes at once');
+    // Without a linger every turn goes by itself.
+    const plain = new StateStore(conn, prefix, LEASE_MS);
+    await plain.claim(631);
+    await sleep(3);
+    await plain.claim(632);
+    t.equal(calls.claims, 6, 'no linger: a call per turn');
+  },
+);
 
 t.test('a device already claimed is busy until released', async (t) => {
   const store = new StateStore(redis, prefix, LEASE_MS);
