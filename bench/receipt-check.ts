@@ -264,7 +264,7 @@ try {
     const memory = await readModelMemory(server.redisPrefix);
     console.log(
       `read model: ${memory.fields} entries of ${paths.length} receipts written in ` +
-        `${writeSeconds.toFixed(1)} s (${pipelines} pipelines); ` +
+        `${writeSeconds.toFixed(1)} s (${pipelines} writes); ` +
         `${mib(memory.bytes)} MiB in Redis, ${Math.round(memory.bytes / memory.fields)} bytes ` +
         `per entry (MEMORY USAGE of its hashes)`,
     );
