@@ -3,18 +3,12 @@
 // holds that very version, so another process's write, a flushed key or a lost claim is never
 // answered from the local copy.
 import t from 'tap';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { freshState, type DeviceState } from '../../src/fiscal/device-state.js';
 import { StateStore, type Claim } from '../../src/ingest/state-store.js';
-import { deleteKeys } from '../harness/redis-keys.js';
+import { testRedis } from '../harness/redis-keys.js';
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true });
-const prefix = `ofd-test-state-${process.pid}-${Date.now()}:`;
-t.before(() => redis.connect());
-t.teardown(async () => {
-  await deleteKeys(redis, prefix);
-  redis.disconnect();
-});
+const { redis, prefix } = testRedis(t, 'state');
 
 const LEASE_MS = 2000;
 const state = (kkmId: number, seq: number): DeviceState => ({

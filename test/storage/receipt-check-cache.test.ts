@@ -5,15 +5,9 @@
 import t from 'tap';
 import { Redis } from 'ioredis';
 import { cachedEntry, ReceiptCheckCache } from '../../src/storage/receipt-check-cache.js';
-import { deleteKeys } from '../harness/redis-keys.js';
+import { testRedis } from '../harness/redis-keys.js';
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true });
-const prefix = `ofd-test-rcc-${process.pid}-${Date.now()}:`;
-t.before(() => redis.connect());
-t.teardown(async () => {
-  await deleteKeys(redis, prefix);
-  redis.disconnect();
-});
+const { redis, prefix } = testRedis(t, 'rcc');
 
 const place = (kgdNumber: string, number: string, deviceTime: string) => ({
   kgdNumber,
