@@ -1,5 +1,5 @@
 // Removes every Redis key under a prefix (a test's or a bench's own deployment), so runs leave
-// the shared Redis as they found it.
+// the shared Redis as they found it; and gives a test file a prefix of its own there.
 import { Redis } from 'ioredis';
 
 /** Deletes the keys that start with `prefix`; returns how many were deleted. */
