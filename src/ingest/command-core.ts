@@ -134,7 +134,13 @@ export class CommandCore {
   }
 
   /** Answers one request frame. Never throws: every failure is a result code. */
-  async handle(frame: Frame, receivedAt = Date.now(), gate?: GateCheck): Promise<Buffer> {
+  async handle(
+    frame: Frame,
+    receivedAt = Date.now(),
+    gate?: GateCheck,
+    /** Its token is not the one this process holds for the device (request-limits.ts). */
+    suspect = false,
+  ): Promise<Buffer> {
     const started = performance.now();
     const { header } = frame;
     let command: number = Command.COMMAND_SYSTEM;
@@ -159,7 +165,7 @@ export class CommandCore {
         return answer(decoded.command, decoded.code, decoded.reason);
       }
       command = decoded.request.command;
-      const result = await this.process(frame, decoded.request, receivedAt, gate);
+      const result = await this.process(frame, decoded.request, receivedAt, gate, suspect);
       code = result.code;
       return result.answer;
     } catch (error) {
@@ -181,7 +187,8 @@ export class CommandCore {
     frame: Frame,
     request: CommandContext['request'],
     receivedAt: number,
-    gate?: GateCheck,
+    gate: GateCheck | undefined,
+    suspect: boolean,
   ): Promise<{ answer: Buffer; code: number }> {
     const { header } = frame;
     const kkmId = header.deviceId;
@@ -197,7 +204,7 @@ export class CommandCore {
     const deadline = performance.now() + leaseMs - Math.min(200, leaseMs / 10);
     let claim;
     try {
-      claim = await this.o.states.claim(kkmId);
+      claim = await this.o.states.claim(kkmId, suspect);
     } catch (error) {
       throw new Unavailable('redis', { cause: error });
     }
