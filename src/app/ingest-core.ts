@@ -172,7 +172,7 @@ export async function buildIngestCore(d: IngestCoreDeps): Promise<IngestCore> {
     states,
     writer,
     core,
-    handle: guard.guard((frame, gate, suspect) => core.handle(frame, Date.now(), gate, suspect)),
+    handle: guard.guard((frame, gate) => core.handle(frame, Date.now(), gate)),
     admitAddress(address) {
       if (guard.admitAddress(address)) return true;
       metrics.rateLimited.inc({ scope: 'address' });

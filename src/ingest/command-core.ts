@@ -134,13 +134,7 @@ export class CommandCore {
   }
 
   /** Answers one request frame. Never throws: every failure is a result code. */
-  async handle(
-    frame: Frame,
-    receivedAt = Date.now(),
-    gate?: GateCheck,
-    /** Its token is not the one this process holds for the device (request-limits.ts). */
-    suspect = false,
-  ): Promise<Buffer> {
+  async handle(frame: Frame, receivedAt = Date.now(), gate?: GateCheck): Promise<Buffer> {
     const started = performance.now();
     const { header } = frame;
     let command: number = Command.COMMAND_SYSTEM;
@@ -165,7 +159,7 @@ export class CommandCore {
         return answer(decoded.command, decoded.code, decoded.reason);
       }
       command = decoded.request.command;
-      const result = await this.process(frame, decoded.request, receivedAt, gate, suspect);
+      const result = await this.process(frame, decoded.request, receivedAt, gate);
       code = result.code;
       return result.answer;
     } catch (error) {
@@ -187,8 +181,7 @@ export class CommandCore {
     frame: Frame,
     request: CommandContext['request'],
     receivedAt: number,
-    gate: GateCheck | undefined,
-    suspect: boolean,
+    gate?: GateCheck,
   ): Promise<{ answer: Buffer; code: number }> {
     const { header } = frame;
     const kkmId = header.deviceId;
@@ -204,7 +197,7 @@ export class CommandCore {
     const deadline = performance.now() + leaseMs - Math.min(200, leaseMs / 10);
     let claim;
     try {
-      claim = await this.o.states.claim(kkmId, suspect);
+      claim = await this.o.states.claim(kkmId);
     } catch (error) {
       throw new Unavailable('redis', { cause: error });
     }

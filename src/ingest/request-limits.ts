@@ -141,7 +141,7 @@ export class RequestGuard {
    * this process holds the device's state the check is made here, before Redis; otherwise the
    * core's gate makes it (`GateCheck`), after its claim.
    */
-  guard(next: (frame: Frame, gate?: GateCheck, suspect?: boolean) => Promise<Buffer>): KkmHandler {
+  guard(next: (frame: Frame, gate?: GateCheck) => Promise<Buffer>): KkmHandler {
     return (frame, peer) => {
       const now = performance.now();
       const deviceId = frame.header.deviceId;
@@ -156,11 +156,9 @@ export class RequestGuard {
           : next(frame);
       }
       if (authentic === false) {
-        // Within its address's budget it goes on (the state held here may be behind Redis), as
-        // a suspect: its claim yields to the device's authentic requests (StateStore.claim).
         return this.chargeWrongToken(deviceId, peer.address)
           ? this.refuse(frame, 'wrong_token')
-          : next(frame, undefined, true);
+          : next(frame);
       }
       return next(frame, (passed) => {
         const scope = passed

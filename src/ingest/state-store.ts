@@ -81,7 +81,6 @@ interface Pending<T> {
   args: string[];
   resolve: (value: T) => void;
   reject: (error: unknown) => void;
-  last: boolean;
 }
 
 /** A turn that brought fewer calls than this may wait for more (TurnBatch's lingerMs). */
@@ -111,13 +110,9 @@ class TurnBatch<T> {
     private readonly quiet: () => boolean = () => true,
   ) {}
 
-  /** `last`: after the calls of this batch that are not (a suspect's claim, say). */
-  add(kkmId: number, args: string[], last = false): Promise<T> {
+  add(kkmId: number, args: string[]): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const call = { kkmId, args, resolve, reject, last };
-      const firstLast = last ? -1 : this.pending.findIndex((p) => p.last);
-      if (firstLast < 0) this.pending.push(call);
-      else this.pending.splice(firstLast, 0, call);
+      this.pending.push({ kkmId, args, resolve, reject });
       if (this.pending.length >= this.maxKeys) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
@@ -196,15 +191,12 @@ export class StateStore {
 
   /**
    * Takes the device's claim; `rebuild` says the cached state must not be trusted. The state
-   * returned is shared with this store's cache: callers copy it before changing anything. A
-   * `suspect` claim (a token this process does not hold for the device) goes after the others
-   * of its call: when a stranger's request and the register's meet in one call, the register
-   * gets the device and the stranger is told it is busy.
+   * returned is shared with this store's cache: callers copy it before changing anything.
    */
-  claim(kkmId: number, suspect = false): Promise<Claim> {
+  claim(kkmId: number): Promise<Claim> {
     const owner = `${instance}.${++ownerCounter}`;
     this.claimsOut++;
-    return this.claims.add(kkmId, [owner, this.cache?.peek(kkmId)?.version ?? ''], suspect).then(
+    return this.claims.add(kkmId, [owner, this.cache?.peek(kkmId)?.version ?? '']).then(
       (claim) => {
         if (claim.kind === 'busy') this.claimsOut--;
         return claim;

@@ -63,6 +63,7 @@ export const CACHED_COLUMNS = [
 ] as const;
 
 type Row = Record<string, unknown>;
+export type CachedColumn = (typeof CACHED_COLUMNS)[number];
 
 // KEYS: the hashes. ARGV: lifetime (s), '1' to write only fields not held yet (and to start
 // only lifetimes not running), then per entry: its hash's index in KEYS, field, value.
@@ -84,7 +85,6 @@ const ENTRIES_PER_CALL = 2000;
 type ScriptRedis = Redis & {
   ofdWriteReceiptChecks(numKeys: number, ...args: (string | number | Buffer)[]): Promise<number>;
 };
-export type CachedColumn = (typeof CACHED_COLUMNS)[number];
 
 /** Where each column is in a cached value's array. */
 export const COLUMN = Object.fromEntries(CACHED_COLUMNS.map((c, i) => [c, i])) as Record<
