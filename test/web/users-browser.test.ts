@@ -61,7 +61,15 @@ const { loggedIn, thrown } = await cabinetBrowser(t, base);
 const owner = await loggedIn(BIN, ORG_PASSWORD);
 const { page } = owner;
 const section = (name: string) => openSection(page, name);
-const focusedText = (p: Page) => p.evaluate(() => document.activeElement?.textContent ?? '');
+/** The focused element's text once it is `expected`, or whatever holds the focus after 5 s. */
+async function focusedText(p: Page, expected: string): Promise<string> {
+  await p
+    .waitForFunction((want) => document.activeElement?.textContent === want, expected, {
+      timeout: 5_000,
+    })
+    .catch(() => undefined);
+  return p.evaluate(() => document.activeElement?.textContent ?? '');
+}
 
 /**
  * The sub-user's KKMs in the cabinet, as a second browser context sees them, and whether it is
@@ -95,7 +103,8 @@ t.test("Пользователи: a sub-user's points and modules edited", async
   await page.keyboard.press('Enter');
   const form = page.getByRole('form', { name: `Пользователь ${sub.login}` });
   await form.waitFor();
-  t.equal(await focusedText(page), `Пользователь ${sub.login}`, 'the edit title has the focus');
+  const title = `Пользователь ${sub.login}`;
+  t.equal(await focusedText(page, title), title, 'the edit title has the focus');
   t.equal(await form.getByLabel('Логин', { exact: true }).count(), 0, 'the login is not edited');
   const points = form.getByRole('group', { name: 'Торговые точки' });
   const modules = form.getByRole('group', { name: 'Личный кабинет (модули)' });

@@ -2,7 +2,7 @@
 // and delete buttons of a row, named for the record; the form's title, focused when an edit is
 // opened from the list, so the keyboard lands on it; and Save/Cancel, or Add.
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { useLayoutEffect, useRef } from 'preact/hooks';
 import { PERMISSIONS, type Permission } from '../../../src/access/permissions.js';
 import { refusal } from '../api/client';
 import type { Me } from '../app';
@@ -101,7 +101,9 @@ export function FormTitle({
   children: ComponentChildren;
 }) {
   const heading = useRef<HTMLHeadingElement>(null);
-  useEffect(() => {
+  // Before paint, so the form never shows without the focus (and a keyboard user's next Tab
+  // starts from the heading).
+  useLayoutEffect(() => {
     if (editing !== undefined) heading.current?.focus();
   }, [editing]);
   return (
