@@ -199,7 +199,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
       COMMIT_TIMEOUT_MS + 1000,
     ),
     stateCacheEntries: int('OFD_STATE_CACHE_ENTRIES', 100_000, 0, 10_000_000),
-    claimLingerMs: int('OFD_CLAIM_LINGER_MS', 0, 0, 50),
+    claimLingerMs: int('OFD_CLAIM_LINGER_MS', 5, 0, 50),
     maxRebuilds: int('OFD_MAX_REBUILDS', 4000, 1, 1_000_000),
     rebuildBatch: int('OFD_REBUILD_BATCH', 5000, 1, 100_000),
     shiftMaxHours: int('OFD_SHIFT_MAX_HOURS', 24, 1, 240),

@@ -5,7 +5,7 @@
 import t from 'tap';
 import type { Redis } from 'ioredis';
 import { freshState, type DeviceState } from '../../src/fiscal/device-state.js';
-import { StateStore, type Claim } from '../../src/ingest/state-store.js';
+import { MAX_WAITING_CLAIMS, StateStore, type Claim } from '../../src/ingest/state-store.js';
 import { testRedis } from '../harness/redis-keys.js';
 
 const { redis, prefix } = testRedis(t, 'state');
@@ -94,14 +94,39 @@ t.test(
   },
 );
 
-t.test('a device already claimed is busy until released', async (t) => {
-  const store = new StateStore(redis, prefix, LEASE_MS);
-  const [first, second] = await Promise.all([store.claim(201), store.claim(201)]);
-  t.equal(held(first!).kind, 'held');
-  t.same(second, { kind: 'busy' }, 'the second claim of the same turn is refused');
-  await store.release(201, held(first!).claim, state(201, 1));
-  t.equal((await store.claim(201)).kind, 'held', 'claimable again');
-});
+t.test(
+  "a device's claims in one process wait for each other; another process is busy",
+  async (t) => {
+    const store = new StateStore(redis, prefix, LEASE_MS);
+    const other = new StateStore(redis, prefix, LEASE_MS); // another ingest process
+    const calls = countCalls(redis);
+    const order: string[] = [];
+    const first = store.claim(201).then((c) => (order.push('first'), held(c)));
+    const second = store.claim(201).then((c) => (order.push('second'), c));
+    const held1 = await first;
+    t.same(await other.claim(201), { kind: 'busy' }, 'another process is told busy');
+    await new Promise((r) => setTimeout(r, 50));
+    t.same(order, ['first'], 'the second claim waits while the first is held');
+    const claimsBefore = calls.claims;
+    await store.release(201, held1.claim, state(201, 1));
+    const held2 = held(await second);
+    t.same(order, ['first', 'second'], 'then it is held');
+    t.equal(calls.claims, claimsBefore + 1, 'it went to Redis after the release');
+    t.equal(held2.state?.seq, 1, 'and sees the state the first one left');
+    t.notOk(held2.rebuild);
+
+    // A few may wait; beyond MAX_WAITING_CLAIMS a claim is busy at once.
+    const waiting = Array.from({ length: MAX_WAITING_CLAIMS }, () => store.claim(201));
+    t.same(await store.claim(201), { kind: 'busy' }, 'one claim too many is busy');
+    let current = held2;
+    for (const next of waiting) {
+      await store.release(201, current.claim, null);
+      current = held(await next);
+    }
+    await store.release(201, current.claim, null);
+    t.equal((await other.claim(201)).kind, 'held', 'all released: claimable by another process');
+  },
+);
 
 t.test('the local copy is used only while Redis holds its version', async (t) => {
   const mine = new StateStore(redis, prefix, LEASE_MS);
