@@ -97,9 +97,11 @@ t.test(
 t.test(
   "a device's claims in one process wait for each other; another process is busy",
   async (t) => {
-    const store = new StateStore(redis, prefix, LEASE_MS);
+    const conn = redis.duplicate();
+    t.teardown(() => conn.disconnect());
+    const store = new StateStore(conn, prefix, LEASE_MS);
     const other = new StateStore(redis, prefix, LEASE_MS); // another ingest process
-    const calls = countCalls(redis);
+    const calls = countCalls(conn);
     const order: string[] = [];
     const first = store.claim(201).then((c) => (order.push('first'), held(c)));
     const second = store.claim(201).then((c) => (order.push('second'), c));
